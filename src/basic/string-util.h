@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "macro.h"
+
+/* Returns a pointer to the rest of s after prefix, or NULL if s does not start with it. */
+char *startswith(const char *s, const char *prefix) _pure_;
+char *endswith(const char *s, const char *suffix) _pure_;
+
+/* Concatenates the NULL-terminated list of strings. */
+char *strjoin_real(const char *x, ...) __attribute__((sentinel));
+#define strjoin(a, ...) strjoin_real((a), __VA_ARGS__, NULL)
+
+/* Strips trailing whitespace and newlines in place. */
+char *strstrip_trailing(char *s);
+
+bool string_has_cc(const char *s) _pure_;
+bool utf8_is_valid(const char *s) _pure_;
+
+/* Escapes s into a printable, C-like form ("\n" -> "\\n", ESC -> "\\x1b"). */
+char *cescape(const char *s);

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc-util.h"
+#include "string-util.h"
+#include "strv.h"
+
+char **strv_free(char **l) {
+        STRV_FOREACH(s, l)
+                free(*s);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+char **strv_copy(char *const *l) {
+        size_t n = strv_length(l);
+        char **c = new (char *, n + 1);
+
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < n; i++) {
+                c[i] = strdup(l[i]);
+                if (!c[i])
+                        return strv_free(c);
+        }
+        return c;
+}
+
+int strv_consume(char ***l, char *value) {
+        size_t n = strv_length(*l);
+        char **c;
+
+        if (!value)
+                return -ENOMEM;
+        c = realloc(*l, sizeof(char *) * (n + 2));
+        if (!c) {
+                free(value);
+                return -ENOMEM;
+        }
+        c[n] = value;
+        c[n + 1] = NULL;
+        *l = c;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *value) {
+        return strv_consume(l, strdup(value));
+}
+
+char *strv_find(char *const *l, const char *s) {
+        STRV_FOREACH(i, (char **) l)
+                if (streq(*i, s))
+                        return *i;
+        return NULL;
+}
+
+bool env_assignment_is_valid(const char *s) {
+        const char *eq = strchr(s, '=');
+
+        if (!eq || eq == s)
+                return false;
+        for (const char *p = s; p < eq; p++)
+                if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (p > s && *p >= '0' && *p <= '9')))
+                        return false;
+        return utf8_is_valid(eq + 1);
+}
+
+static char **env_find(char **l, const char *key, size_t keylen) {
+        STRV_FOREACH(i, l)
+                if (strneq(*i, key, keylen) && (*i)[keylen] == '=')
+                        return i;
+        return NULL;
+}
+
+int strv_env_replace(char ***l, const char *assignment) {
+        const char *eq = strchr(assignment, '=');
+        char **slot, *c;
+
+        if (!eq)
+                return -EINVAL;
+        c = strdup(assignment);
+        if (!c)
+                return -ENOMEM;
+        slot = env_find(*l, assignment, eq - assignment);
+        if (slot) {
+                free(*slot);
+                *slot = c;
+                return 0;
+        }
+        return strv_consume(l, c);
+}
+
+const char *strv_env_get(char *const *l, const char *key) {
+        char **slot = env_find((char **) l, key, strlen(key));
+        return slot ? *slot + strlen(key) + 1 : NULL;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stddef.h>
+
+#include "macro.h"
+
+/* NULL-terminated arrays of strings. */
+char **strv_free(char **l);
+DEFINE_POINTER_CLEANUP(char **, strv_free);
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+size_t strv_length(char *const *l) _pure_;
+char **strv_copy(char *const *l);
+/* Appends a copy of value. */
+int strv_extend(char ***l, const char *value);
+/* Appends value, taking ownership (also on failure, where it is freed). */
+int strv_consume(char ***l, char *value);
+char *strv_find(char *const *l, const char *s) _pure_;
+
+/* Environment blocks: sets "KEY=VALUE" (replacing KEY) from an assignment. */
+int strv_env_replace(char ***l, const char *assignment);
+const char *strv_env_get(char *const *l, const char *key) _pure_;
+bool env_assignment_is_valid(const char *s) _pure_;
+
+#define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)

@@ -1,0 +1,1 @@
+void berth_shared_dummy(void); void berth_shared_dummy(void) {}
