@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <libmount.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "cgroup-util.h"
+#include "fd-util.h"
+#include "fileio.h"
+#include "string-util.h"
+#include "strv.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static const char *const layout_table[_CGROUP_LAYOUT_MAX] = {
+        [CGROUP_LAYOUT_UNIFIED] = "unified",
+        [CGROUP_LAYOUT_HYBRID] = "hybrid",
+        [CGROUP_LAYOUT_LEGACY] = "legacy",
+};
+
+const char *cgroup_layout_to_string(CgroupLayout l) {
+        return l >= 0 && l < _CGROUP_LAYOUT_MAX ? layout_table[l] : NULL;
+}
+
+CgroupLayout cgroup_layout_from_string(const char *s) {
+        for (int i = 0; i < _CGROUP_LAYOUT_MAX; i++)
+                if (s && streq(s, layout_table[i]))
+                        return i;
+        return _CGROUP_LAYOUT_INVALID;
+}
+
+void cgroup_set_done(CgroupSet *s) {
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->hierarchies[i].mount_point);
+                free(s->hierarchies[i].name);
+        }
+        s->hierarchies = mfree(s->hierarchies);
+        s->n = 0;
+}
+
+/* The names of v1 controllers the kernel knows, from /proc/cgroups. */
+static int known_controllers(char ***ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        char *save = NULL;
+        int r;
+
+        r = read_full_file_at(AT_FDCWD, "/proc/cgroups", 64 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *tab;
+                if (line[0] == '#')
+                        continue;
+                tab = strchr(line, '\t');
+                if (tab)
+                        *tab = 0;
+                r = strv_extend(&l, line);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* "rw,nosuid,cpu,cpuacct" -> "cpu,cpuacct"; "rw,name=systemd" -> "name=systemd". */
+static int v1_hierarchy_name(const char *options, char *const *controllers, char **ret) {
+        _cleanup_free_ char *copy = strdup(options ?: ""), *name = NULL;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                char *n;
+                if (!startswith(o, "name=") && !strv_find(controllers, o))
+                        continue;
+                n = name ? strjoin(name, ",", o) : strdup(o);
+                if (!n)
+                        return -ENOMEM;
+                free(name);
+                name = n;
+        }
+        if (!name)
+                return -ENOENT;
+        *ret = TAKE_PTR(name);
+        return 0;
+}
+
+static bool set_has(const CgroupSet *s, const char *name) {
+        for (size_t i = 0; i < s->n; i++)
+                if (streq(s->hierarchies[i].name, name))
+                        return true;
+        return false;
+}
+
+static int set_add(CgroupSet *s, const char *mount_point, char *name_owned, bool unified) {
+        _cleanup_free_ char *name = name_owned;
+        CgroupHierarchy *h;
+
+        if (set_has(s, name))
+                return 0;
+        h = realloc(s->hierarchies, sizeof(CgroupHierarchy) * (s->n + 1));
+        if (!h)
+                return -ENOMEM;
+        s->hierarchies = h;
+        h[s->n] = (CgroupHierarchy) { .mount_point = strdup(mount_point), .name = TAKE_PTR(name),
+                                      .unified = unified };
+        if (!h[s->n].mount_point) {
+                free(h[s->n].name);
+                return -ENOMEM;
+        }
+        s->n++;
+        return 0;
+}
+
+static int detect_from_table(struct libmnt_table *t, char *const *controllers, CgroupSet *s) {
+        struct libmnt_iter *itr = mnt_new_iter(MNT_ITER_FORWARD);
+        struct libmnt_fs *fs;
+        int r = 0;
+
+        if (!itr)
+                return -ENOMEM;
+        while (mnt_table_next_fs(t, itr, &fs) == 0) {
+                const char *type = mnt_fs_get_fstype(fs), *root = mnt_fs_get_root(fs);
+                const char *target = mnt_fs_get_target(fs);
+                char *name = NULL;
+
+                if (!type || !target || !root || !streq(root, "/"))
+                        continue;
+                if (streq(type, "cgroup2")) {
+                        name = strdup("");
+                        r = name ? set_add(s, target, name, true) : -ENOMEM;
+                } else if (streq(type, "cgroup")) {
+                        if (v1_hierarchy_name(mnt_fs_get_fs_options(fs), controllers, &name) < 0)
+                                continue;
+                        r = set_add(s, target, name, false);
+                } else
+                        continue;
+                if (r < 0)
+                        break;
+        }
+        mnt_free_iter(itr);
+        return r;
+}
+
+int cgroup_set_detect(CgroupSet *ret) {
+        _cleanup_strv_free_ char **controllers = NULL;
+        CgroupSet s = {};
+        struct libmnt_table *t;
+        struct statfs sfs;
+        int r;
+
+        r = known_controllers(&controllers);
+        if (r < 0)
+                return r;
+        t = mnt_new_table();
+        if (!t)
+                return -ENOMEM;
+        r = mnt_table_parse_file(t, "/proc/self/mountinfo");
+        if (r >= 0)
+                r = detect_from_table(t, controllers, &s);
+        mnt_unref_table(t);
+        if (r < 0) {
+                cgroup_set_done(&s);
+                return r;
+        }
+        if (s.n == 0)
+                return -ENOMEDIUM;
+
+        if (statfs("/sys/fs/cgroup", &sfs) >= 0 && (unsigned long) sfs.f_type == CGROUP2_SUPER_MAGIC)
+                s.layout = CGROUP_LAYOUT_UNIFIED;
+        else
+                s.layout = cgroup_set_unified(&s) ? CGROUP_LAYOUT_HYBRID : CGROUP_LAYOUT_LEGACY;
+        *ret = s;
+        return 0;
+}
+
+const CgroupHierarchy *cgroup_set_unified(const CgroupSet *s) {
+        for (size_t i = 0; i < s->n; i++)
+                if (s->hierarchies[i].unified)
+                        return &s->hierarchies[i];
+        return NULL;
+}
+
+const CgroupHierarchy *cgroup_set_find(const CgroupSet *s, const char *name) {
+        for (size_t i = 0; i < s->n; i++)
+                if (!s->hierarchies[i].unified && streq(s->hierarchies[i].name, name))
+                        return &s->hierarchies[i];
+        return NULL;
+}
+
+int cgroup_unit_name_escape(const char *s, char **ret) {
+        char *r = malloc(strlen(s) * 4 + 1), *w;
+
+        if (!r)
+                return -ENOMEM;
+        w = r;
+        for (const char *p = s; *p; p++) {
+                unsigned char c = (unsigned char) *p;
+                if (c == '/')
+                        *w++ = '-';
+                else if (c == '-' || c == '\\' || (p == s && c == '.') ||
+                         !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                           c == ':' || c == '_' || c == '.'))
+                        w += sprintf(w, "\\x%02x", c);
+                else
+                        *w++ = (char) c;
+        }
+        *w = 0;
+        *ret = r;
+        return 0;
+}
+
+int cgroup_machine_path(const char *machine_name, char **ret) {
+        _cleanup_free_ char *e = NULL;
+        char *p;
+        int r;
+
+        r = cgroup_unit_name_escape(machine_name, &e);
+        if (r < 0)
+                return r;
+        p = strjoin("machine.slice/machine-", e, ".scope");
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
+static char *hierarchy_path(const CgroupHierarchy *h, const char *rel) {
+        return strjoin(h->mount_point, "/", rel);
+}
+
+/* A new v1 cpuset cgroup starts with empty cpus/mems and refuses tasks: copy the parent's. */
+static int cpuset_init(const char *dir) {
+        static const char *const attrs[] = { "cpuset.cpus", "cpuset.mems" };
+
+        for (size_t i = 0; i < ELEMENTSOF(attrs); i++) {
+                _cleanup_free_ char *mine = strjoin(dir, "/", attrs[i]), *parent = strjoin(dir, "/../", attrs[i]);
+                _cleanup_free_ char *cur = NULL, *val = NULL;
+                int r;
+
+                if (!mine || !parent)
+                        return -ENOMEM;
+                if (read_one_line_file(mine, &cur) >= 0 && !isempty(cur))
+                        continue;
+                r = read_one_line_file(parent, &val);
+                if (r < 0)
+                        return r;
+                r = write_string_file(mine, isempty(val) ? "\n" : val);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int mkdir_parents_cgroup(const CgroupHierarchy *h, const char *rel) {
+        _cleanup_free_ char *full = hierarchy_path(h, rel);
+        size_t base;
+
+        if (!full)
+                return -ENOMEM;
+        base = strlen(h->mount_point) + 1;
+        for (char *p = full + base;; p++) {
+                bool end = *p == 0;
+                if (*p != '/' && !end)
+                        continue;
+                *p = 0;
+                if (mkdir(full, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (strstr(h->name, "cpuset")) {
+                        int r = cpuset_init(full);
+                        if (r < 0)
+                                return r;
+                }
+                if (end)
+                        break;
+                *p = '/';
+        }
+        return 0;
+}
+
+int cgroup_set_create(const CgroupSet *s, const char *rel) {
+        for (size_t i = 0; i < s->n; i++) {
+                int r = mkdir_parents_cgroup(&s->hierarchies[i], rel);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cgroup_set_attach(const CgroupSet *s, const char *rel, pid_t pid) {
+        char buf[32];
+
+        (void) snprintf(buf, sizeof buf, "%d\n", (int) pid);
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *p = strjoin(s->hierarchies[i].mount_point, "/", rel, "/cgroup.procs");
+                int r;
+
+                if (!p)
+                        return -ENOMEM;
+                r = write_string_file(p, buf);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+bool cgroup_set_exists(const CgroupSet *s, const char *rel) {
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *p = hierarchy_path(&s->hierarchies[i], rel);
+                if (p && access(p, F_OK) >= 0)
+                        return true;
+        }
+        return false;
+}
+
+typedef int (*cgroup_dir_fn)(const char *dir, void *userdata);
+
+/* Calls fn for dir and every cgroup below it, children before parents. */
+static int walk_depth_first(const char *dir, cgroup_dir_fn fn, void *userdata, unsigned depth) {
+        DIR *d;
+        struct dirent *de;
+        int r = 0;
+
+        if (depth > 128)
+                return -ELOOP;
+        d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *sub = NULL;
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                sub = strjoin(dir, "/", de->d_name);
+                if (!sub) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = walk_depth_first(sub, fn, userdata, depth + 1);
+                if (r < 0)
+                        break;
+        }
+        (void) closedir(d);
+        if (r < 0)
+                return r;
+        return fn(dir, userdata);
+}
+
+static int count_procs(const char *dir, void *userdata) {
+        _cleanup_free_ char *p = strjoin(dir, "/cgroup.procs"), *buf = NULL;
+        int *n = userdata, r;
+
+        if (!p)
+                return -ENOMEM;
+        r = read_full_file_at(AT_FDCWD, p, 16 * 1024 * 1024, &buf, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        if (!isempty(buf))
+                (*n)++;
+        return 0;
+}
+
+int cgroup_set_is_populated(const CgroupSet *s, const char *rel) {
+        int n = 0;
+
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *p = hierarchy_path(&s->hierarchies[i], rel);
+                int r;
+
+                if (!p)
+                        return -ENOMEM;
+                r = walk_depth_first(p, count_procs, &n, 0);
+                if (r < 0)
+                        return r;
+        }
+        return n > 0;
+}
+
+typedef struct KillContext {
+        int sig;
+        int n;
+} KillContext;
+
+static int kill_procs(const char *dir, void *userdata) {
+        _cleanup_free_ char *p = strjoin(dir, "/cgroup.procs"), *buf = NULL;
+        KillContext *k = userdata;
+        char *save = NULL;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = read_full_file_at(AT_FDCWD, p, 16 * 1024 * 1024, &buf, NULL);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                int pid = atoi(l);
+                if (pid > 1 && kill(pid, k->sig) >= 0)
+                        k->n++;
+        }
+        return 0;
+}
+
+int cgroup_set_kill(const CgroupSet *s, const char *rel, int sig) {
+        const CgroupHierarchy *u = cgroup_set_unified(s);
+        KillContext k = { .sig = sig };
+
+        /* cgroup.kill (5.14) kills the whole subtree atomically, forks included. */
+        if (sig == SIGKILL && u) {
+                _cleanup_free_ char *p = strjoin(u->mount_point, "/", rel, "/cgroup.kill");
+                if (!p)
+                        return -ENOMEM;
+                if (write_string_file(p, "1") >= 0)
+                        k.n++;
+        }
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *p = hierarchy_path(&s->hierarchies[i], rel);
+                int r;
+
+                if (!p)
+                        return -ENOMEM;
+                r = walk_depth_first(p, kill_procs, &k, 0);
+                if (r < 0)
+                        return r;
+        }
+        return k.n;
+}
+
+static int remove_dir(const char *dir, void *userdata) {
+        if (rmdir(dir) < 0 && errno != ENOENT)
+                return -errno;
+        return 0;
+}
+
+int cgroup_set_remove(const CgroupSet *s, const char *rel) {
+        int ret = 0;
+
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *p = hierarchy_path(&s->hierarchies[i], rel);
+                int r;
+
+                if (!p)
+                        return -ENOMEM;
+                r = walk_depth_first(p, remove_dir, NULL, 0);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+int cgroup_set_kill_and_remove(const CgroupSet *s, const char *rel, uint64_t timeout_usec) {
+        uint64_t deadline = now_usec() + timeout_usec;
+        int r;
+
+        for (;;) {
+                r = cgroup_set_is_populated(s, rel);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        (void) cgroup_set_kill(s, rel, SIGKILL);
+                else {
+                        r = cgroup_set_remove(s, rel);
+                        if (r != -EBUSY)
+                                return r;
+                }
+                if (now_usec() >= deadline)
+                        return -EBUSY;
+                (void) usleep(2000);
+        }
+}
+
+int cgroup_pid_get_path(pid_t pid, const char *name, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        char path[64], *save = NULL;
+        int r;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/cgroup", pid ? (int) pid : (int) getpid());
+        r = read_full_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(l, ':'), *c2;
+                if (!c1 || !(c2 = strchr(c1 + 1, ':')))
+                        continue;
+                *c2 = 0;
+                if (!streq(c1 + 1, name))
+                        continue;
+                if (isempty(name) && !startswith(l, "0:"))
+                        continue;
+                *ret = strdup(c2 + 1);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return -ENXIO;
+}

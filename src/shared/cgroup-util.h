@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Machines live in machine.slice/machine-<escaped name>.scope in *every* mounted cgroup hierarchy
+ * (cgroup2, name=systemd, and each v1 controller), so libsystemd's PID -> machine mapping works on
+ * pure v2, hybrid and legacy hosts alike. A CgroupSet is the list of hierarchies this process sees;
+ * all paths passed to these functions are relative to each hierarchy's root ("machine.slice/..."). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+typedef enum CgroupLayout {
+        CGROUP_LAYOUT_UNIFIED, /* pure cgroup2 at /sys/fs/cgroup */
+        CGROUP_LAYOUT_HYBRID,  /* v1 controllers + cgroup2 at /sys/fs/cgroup/unified */
+        CGROUP_LAYOUT_LEGACY,  /* v1 only */
+        _CGROUP_LAYOUT_MAX,
+        _CGROUP_LAYOUT_INVALID = -EINVAL,
+} CgroupLayout;
+
+const char *cgroup_layout_to_string(CgroupLayout l) _pure_;
+CgroupLayout cgroup_layout_from_string(const char *s) _pure_;
+
+typedef struct CgroupHierarchy {
+        char *mount_point; /* "/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified", "/sys/fs/cgroup" */
+        char *name;        /* "memory", "cpu,cpuacct", "name=systemd"; "" for cgroup2 */
+        bool unified;
+} CgroupHierarchy;
+
+typedef struct CgroupSet {
+        CgroupHierarchy *hierarchies;
+        size_t n;
+        CgroupLayout layout;
+} CgroupSet;
+
+/* Reads /proc/self/mountinfo (with libmount) and lists the mounted hierarchies, one entry each. */
+int cgroup_set_detect(CgroupSet *ret);
+void cgroup_set_done(CgroupSet *s);
+/* The cgroup2 hierarchy, or NULL on a legacy host. */
+const CgroupHierarchy *cgroup_set_unified(const CgroupSet *s) _pure_;
+/* The v1 hierarchy whose name is exactly 'name' ("name=systemd", "memory"), or NULL. */
+const CgroupHierarchy *cgroup_set_find(const CgroupSet *s, const char *name) _pure_;
+
+/* systemd's unit-name escaping: "web-1" -> "web\x2d1". */
+int cgroup_unit_name_escape(const char *s, char **ret);
+/* "machine.slice/machine-<escaped>.scope" */
+int cgroup_machine_path(const char *machine_name, char **ret);
+
+/* mkdir -p of rel in every hierarchy (initializing cpuset.cpus/mems on v1 cpuset). */
+int cgroup_set_create(const CgroupSet *s, const char *rel);
+/* Moves pid into rel in every hierarchy. */
+int cgroup_set_attach(const CgroupSet *s, const char *rel, pid_t pid);
+/* Does rel exist in any hierarchy? */
+bool cgroup_set_exists(const CgroupSet *s, const char *rel);
+/* Does rel (or any cgroup below it) hold a process in any hierarchy? */
+int cgroup_set_is_populated(const CgroupSet *s, const char *rel);
+/* Sends sig to every process in rel and below, in every hierarchy (cgroup.kill for SIGKILL on v2).
+ * Returns the number of processes signalled (cgroup.kill counts as 1 if it was written). */
+int cgroup_set_kill(const CgroupSet *s, const char *rel, int sig);
+/* Removes rel and everything below it (deepest first) in every hierarchy. -EBUSY if populated;
+ * a missing directory is not an error. */
+int cgroup_set_remove(const CgroupSet *s, const char *rel);
+/* Kills what is left, waits up to timeout_usec for the cgroups to empty, then removes them. */
+int cgroup_set_kill_and_remove(const CgroupSet *s, const char *rel, uint64_t timeout_usec);
+
+/* The cgroup path of pid in the hierarchy called name ("" for cgroup2), from /proc/PID/cgroup. */
+int cgroup_pid_get_path(pid_t pid, const char *name, char **ret);

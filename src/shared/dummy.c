@@ -1,1 +1,0 @@
-void berth_shared_dummy(void); void berth_shared_dummy(void) {}
