@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "fileio.h"
+#include "log.h"
+#include "mount-util.h"
+#include "spawn-child.h"
+#include "spawn-mount.h"
+#include "spawn-user.h"
+#include "string-util.h"
+#include "strv.h"
+#include "sync-channel.h"
+
+extern char **environ;
+
+static int step_await_cgroup(SpawnContext *c) {
+        return sync_expect(c->sync, SYNC_CGROUP_READY, NULL, c->failed_step);
+}
+
+static int step_unshare_cgroupns(SpawnContext *c) {
+        /* Now that the parent put us into our scope, make it our cgroup root. */
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                return -errno;
+        return 0;
+}
+
+static int step_mounts_private(SpawnContext *c) {
+        /* Nothing we mount may propagate back to the host. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+static int step_read_host_files(SpawnContext *c) {
+        int r = read_full_file_at(AT_FDCWD, "/etc/os-release", 64 * 1024, &c->host_os_release, NULL);
+        if (r < 0)
+                (void) read_full_file_at(AT_FDCWD, "/usr/lib/os-release", 64 * 1024, &c->host_os_release, NULL);
+        return 0;
+}
+
+static int step_bind_root(SpawnContext *c) {
+        _cleanup_close_ int tree = -EBADF, target = -EBADF;
+        int r;
+
+        r = mount_clone_tree(AT_FDCWD, c->config->directory, true, &tree);
+        if (r < 0)
+                return r;
+        if (c->config->read_only) {
+                r = mount_set_attr(tree, MOUNT_ATTR_RDONLY, 0, true);
+                if (r < 0)
+                        return r;
+        }
+        target = open(c->config->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (target < 0)
+                return -errno;
+        r = mount_attach(tree, target);
+        if (r < 0)
+                return r;
+        /* Re-open: the path now leads to the new mount. */
+        c->root_fd = open(c->config->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return c->root_fd < 0 ? -errno : 0;
+}
+
+static int step_pivot_root(SpawnContext *c) {
+        if (fchdir(c->root_fd) < 0)
+                return -errno;
+        /* Stack the old root on top of the new one, then detach it: no path leads back. */
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return -errno;
+        if (umount2(".", MNT_DETACH) < 0)
+                return -errno;
+        if (chdir("/") < 0)
+                return -errno;
+        return 0;
+}
+
+static int write_new_file(const char *path, const char *contents, mode_t mode) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+        size_t l = strlen(contents);
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, contents, l) != (ssize_t) l)
+                return -EIO;
+        return 0;
+}
+
+static int step_setup_run_host(SpawnContext *c) {
+        int r;
+
+        if (mkdir("/run/host", 0755) < 0 && errno != EEXIST)
+                return -errno;
+        r = write_new_file("/run/host/container-manager", "berth\n", 0444);
+        if (r < 0)
+                return r;
+        if (c->host_os_release) {
+                r = write_new_file("/run/host/os-release", c->host_os_release, 0444);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int step_setup_console(SpawnContext *c) {
+        _cleanup_close_ int master = -EBADF, target = -EBADF;
+        char slave[64];
+        int n, unlock = 0;
+
+        if (c->config->console_mode == CONSOLE_PIPE)
+                return 0;
+        master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                return -errno;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &n) < 0)
+                return -errno;
+        (void) snprintf(slave, sizeof slave, "/dev/pts/%d", n);
+        if (chmod(slave, 0600) < 0)
+                return -errno;
+        target = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (target < 0)
+                return -errno;
+        if (mount(slave, "/dev/console", NULL, MS_BIND, NULL) < 0)
+                return -errno;
+        return sync_send(c->sync, SYNC_CONSOLE_FD, master);
+}
+
+static int step_setup_notify(SpawnContext *c) {
+        _cleanup_close_ int fd = -EBADF;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/host/notify" };
+
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        /* Services under any user may notify; only PID 1's messages are honoured by the parent. */
+        if (chmod(sa.sun_path, 0777) < 0)
+                return -errno;
+        return sync_send(c->sync, SYNC_NOTIFY_FD, fd);
+}
+
+static int step_set_hostname(SpawnContext *c) {
+        const char *h = c->config->hostname ?: c->config->machine_name;
+        if (sethostname(h, strlen(h)) < 0)
+                return -errno;
+        return 0;
+}
+
+static int step_setup_machine_id(SpawnContext *c) {
+        char id[SD_ID128_STRING_MAX + 1];
+        int r;
+
+        /* The tree has a valid one, or none at all (then its init makes a transient one from
+         * $container_uuid): nothing to do. An empty or broken file gets a transient overlay. */
+        if (!sd_id128_is_null(c->tree->machine_id) || !c->tree->machine_id_file)
+                return 0;
+        (void) snprintf(id, sizeof id, "%s\n", SD_ID128_TO_STRING(c->uuid));
+        r = write_new_file("/run/machine-id", id, 0444);
+        if (r < 0)
+                return r;
+        if (mount("/run/machine-id", "/etc/machine-id", NULL, MS_BIND, NULL) < 0)
+                return -errno;
+        if (mount(NULL, "/etc/machine-id", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+static int step_setup_network(SpawnContext *c) {
+        _cleanup_close_ int fd = -EBADF;
+        struct ifreq ifr = { .ifr_name = "lo" };
+
+        if (!c->config->private_network)
+                return 0;
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                return -errno;
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                return -errno;
+        return 0;
+}
+
+static int step_tell_rootfs_ready(SpawnContext *c) {
+        return sync_send(c->sync, SYNC_ROOTFS_READY, -EBADF);
+}
+
+static int step_await_go(SpawnContext *c) {
+        return sync_expect(c->sync, SYNC_GO, NULL, c->failed_step);
+}
+
+static const SpawnStep child_steps[] = {
+        { "await-cgroup",       step_await_cgroup       },
+        { "unshare-cgroupns",   step_unshare_cgroupns   },
+        { "make-mounts-private", step_mounts_private    },
+        { "read-host-files",    step_read_host_files    },
+        { "bind-root",          step_bind_root          },
+        { "mount-proc",         spawn_mount_proc        },
+        { "mount-sys",          spawn_mount_sys         },
+        { "mount-cgroup",       spawn_mount_cgroup      },
+        { "mount-dev",          spawn_mount_dev         },
+        { "mount-run-tmp",      spawn_mount_run_tmp     },
+        { "mount-user",         spawn_mount_user        },
+        { "pivot-root",         step_pivot_root         },
+        { "setup-run-host",     step_setup_run_host     },
+        { "setup-console",      step_setup_console      },
+        { "setup-notify",       step_setup_notify       },
+        { "set-hostname",       step_set_hostname       },
+        { "setup-machine-id",   step_setup_machine_id   },
+        { "setup-network",      step_setup_network      },
+        { "tell-rootfs-ready",  step_tell_rootfs_ready  },
+        { "await-go",           step_await_go           },
+        {}
+};
+
+static int attach_console(void) {
+        int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+        if (fd < 0)
+                return -errno;
+        for (int i = 0; i < 3; i++)
+                if (dup2(fd, i) < 0)
+                        return -errno;
+        if (fd > 2)
+                (void) close(fd);
+        if (ioctl(STDIN_FILENO, TIOCSCTTY, 1) < 0)
+                return -errno;
+        return 0;
+}
+
+static int drop_bounding_set(uint64_t keep) {
+        int last = (int) cap_max_bits() - 1;
+
+        for (int i = 0; i <= last; i++)
+                if (!(keep & (UINT64_C(1) << i)) && cap_drop_bound(i) < 0 && errno != EINVAL)
+                        return -errno;
+        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        return 0;
+}
+
+static int change_user(GuestUser *u) {
+        if (setgroups(u->n_groups, u->groups) < 0)
+                return -errno;
+        if (setresgid(u->gid, u->gid, u->gid) < 0)
+                return -errno;
+        if (setresuid(u->uid, u->uid, u->uid) < 0)
+                return -errno;
+        return 0;
+}
+
+static void reset_signals(void) {
+        sigset_t all;
+        struct sigaction sa = { .sa_handler = SIG_DFL };
+
+        for (int s = 1; s < _NSIG; s++)
+                (void) sigaction(s, &sa, NULL);
+        sigemptyset(&all);
+        (void) sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+/* Builds argv: init (+ its args) with -b; the command, or a shell, otherwise. */
+static char **payload_argv(SpawnContext *c, GuestUser *u) {
+        char **argv = NULL;
+
+        if (c->config->start_mode == START_BOOT) {
+                if (strv_extend(&argv, c->tree->init_path) < 0)
+                        return strv_free(argv);
+                STRV_FOREACH(a, c->config->command)
+                        if (strv_extend(&argv, *a) < 0)
+                                return strv_free(argv);
+                return argv;
+        }
+        if (c->config->command)
+                return strv_copy(c->config->command);
+        if (strv_extend(&argv, u->shell ?: (access("/bin/bash", X_OK) >= 0 ? "/bin/bash" : "/bin/sh")) < 0)
+                return strv_free(argv);
+        return argv;
+}
+
+static int prepare_user(SpawnContext *c, GuestUser *u) {
+        const char *home;
+        int r;
+
+        if (c->config->user) {
+                r = guest_user_lookup("/etc/passwd", "/etc/group", c->config->user, u);
+                if (r < 0)
+                        return r;
+                {
+                        _cleanup_free_ char *a = strjoin("USER=", u->name), *b = strjoin("LOGNAME=", u->name),
+                                            *h = strjoin("HOME=", u->home), *s = strjoin("SHELL=", u->shell);
+                        if (!a || !b || !h || !s || strv_env_replace(&c->env, a) < 0 ||
+                            strv_env_replace(&c->env, b) < 0 || strv_env_replace(&c->env, h) < 0 ||
+                            strv_env_replace(&c->env, s) < 0)
+                                return -ENOMEM;
+                }
+        }
+        home = c->config->user ? u->home : "/root";
+        if (c->config->working_directory) {
+                if (chdir(c->config->working_directory) < 0)
+                        return -errno;
+        } else if (c->config->start_mode == START_BOOT || chdir(home) < 0)
+                (void) chdir("/");
+        return 0;
+}
+
+/* After go: become the payload. Returns only on failure, with the step that failed in *ret_step. */
+static int exec_payload(SpawnContext *c, const char **ret_step) {
+        _cleanup_strv_free_ char **argv = NULL;
+        GuestUser u = {};
+        int r;
+
+        *ret_step = "setsid";
+        if (setsid() < 0)
+                return -errno;
+        if (c->config->console_mode != CONSOLE_PIPE) {
+                *ret_step = "attach-console";
+                r = attach_console();
+                if (r < 0)
+                        return r;
+        }
+        *ret_step = "lookup-user";
+        r = prepare_user(c, &u);
+        if (r < 0)
+                return r;
+        *ret_step = "drop-capabilities";
+        r = drop_bounding_set(spawn_config_capabilities(c->config));
+        if (r < 0)
+                return r;
+        if (c->config->user) {
+                *ret_step = "change-user";
+                r = change_user(&u);
+                if (r < 0)
+                        return r;
+        }
+        /* Set again: a change of credentials clears it. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        reset_signals();
+        *ret_step = "close-fds";
+        {
+                int keep[] = { c->sync };
+                r = close_all_fds(keep, 1);
+                if (r < 0)
+                        return r;
+        }
+        argv = payload_argv(c, &u);
+        if (!argv)
+                return -ENOMEM;
+        *ret_step = "execute";
+        environ = c->env;
+        execvp(argv[0], argv);
+        r = -errno;
+        /* Without a command, fall back from bash to sh, as nspawn. */
+        if (!c->config->command && c->config->start_mode != START_BOOT && !c->config->user) {
+                char *sh[] = { (char *) "/bin/sh", NULL };
+                execv(sh[0], sh);
+        }
+        return r;
+}
+
+_noreturn_ static void fail(SpawnContext *c, const char *step, int r) {
+        (void) sync_send_failure(c->sync, step, r);
+        _exit(EXIT_FAILURE);
+}
+
+void spawn_child_main(SpawnContext *c) {
+        const char *step;
+        int r;
+
+        c->role_name = "child";
+        /* If the launcher dies, so do we (and with us the whole PID namespace). */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+                fail(c, "set-pdeathsig", -errno);
+
+        r = spawn_run_steps(child_steps, c);
+        if (r < 0)
+                _exit(EXIT_FAILURE);
+
+        if (c->config->start_mode == START_PID2) {
+                pid_t pid = fork();
+                if (pid < 0)
+                        fail(c, "fork-payload", -errno);
+                if (pid > 0) {
+                        c->sync = safe_close(c->sync);
+                        spawn_stub_init(pid);
+                }
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        }
+
+        r = exec_payload(c, &step);
+        if (streq(step, "execute")) {
+                char s[64];
+                (void) snprintf(s, sizeof s, "execute %s", c->config->start_mode == START_BOOT ? c->tree->init_path
+                                                           : c->config->command ? c->config->command[0] : "a shell");
+                fail(c, s, r);
+        }
+        fail(c, step, r);
+}

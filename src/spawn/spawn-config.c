@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "hostname-util.h"
+#include "log.h"
+#include "parse-util.h"
+#include "path-util.h"
+#include "spawn-config.h"
+#include "string-util.h"
+#include "strv.h"
+
+#define DEFAULT_CAPS UINT64_C(0xfcecafff)
+#define CAP_BIT(c) (UINT64_C(1) << (c))
+
+static const char *const start_mode_table[_START_MODE_MAX] = {
+        [START_PID1] = "pid1", [START_PID2] = "pid2", [START_BOOT] = "boot",
+};
+static const char *const console_mode_table[_CONSOLE_MODE_MAX] = {
+        [CONSOLE_INTERACTIVE] = "interactive", [CONSOLE_READ_ONLY] = "read-only",
+        [CONSOLE_PASSIVE] = "passive",         [CONSOLE_PIPE] = "pipe",
+};
+static const char *const register_table[_SPAWN_REGISTER_MAX] = {
+        [SPAWN_REGISTER_NO] = "no", [SPAWN_REGISTER_YES] = "yes", [SPAWN_REGISTER_AUTO] = "auto",
+};
+
+const char *start_mode_to_string(StartMode m) {
+        return m >= 0 && m < _START_MODE_MAX ? start_mode_table[m] : NULL;
+}
+
+const char *console_mode_to_string(ConsoleMode m) {
+        return m >= 0 && m < _CONSOLE_MODE_MAX ? console_mode_table[m] : NULL;
+}
+
+ConsoleMode console_mode_from_string(const char *s) {
+        for (int i = 0; i < _CONSOLE_MODE_MAX; i++)
+                if (s && streq(s, console_mode_table[i]))
+                        return i;
+        return _CONSOLE_MODE_INVALID;
+}
+
+const char *spawn_register_to_string(SpawnRegister m) {
+        return m >= 0 && m < _SPAWN_REGISTER_MAX ? register_table[m] : NULL;
+}
+
+SpawnRegister spawn_register_from_string(const char *s) {
+        int b;
+
+        if (s && streq(s, "auto"))
+                return SPAWN_REGISTER_AUTO;
+        b = parse_boolean(s);
+        if (b < 0)
+                return _SPAWN_REGISTER_INVALID;
+        return b ? SPAWN_REGISTER_YES : SPAWN_REGISTER_NO;
+}
+
+void spawn_config_done(SpawnConfig *c) {
+        for (size_t i = 0; i < c->n_binds; i++) {
+                free(c->binds[i].source);
+                free(c->binds[i].destination);
+        }
+        free(c->binds);
+        for (size_t i = 0; i < c->n_tmpfs; i++) {
+                free(c->tmpfs[i].destination);
+                free(c->tmpfs[i].options);
+        }
+        free(c->tmpfs);
+        free(c->directory);
+        free(c->machine_name);
+        free(c->hostname);
+        free(c->working_directory);
+        free(c->user);
+        strv_free(c->setenv);
+        strv_free(c->command);
+        *c = (SpawnConfig) {};
+}
+
+/* Splits "a:b:c" at unescaped colons ("\:" is a literal colon). */
+static int split_colons(const char *spec, char *parts[3]) {
+        size_t n = 0;
+        char *cur = malloc(strlen(spec) + 1), *w;
+
+        if (!cur)
+                return -ENOMEM;
+        parts[0] = parts[1] = parts[2] = NULL;
+        w = cur;
+        for (const char *p = spec;; p++) {
+                if (*p == '\\' && p[1] == ':') {
+                        *w++ = ':';
+                        p++;
+                        continue;
+                }
+                if (*p == ':' || *p == 0) {
+                        *w = 0;
+                        if (n >= 3) {
+                                free(cur);
+                                for (size_t i = 0; i < 3; i++)
+                                        parts[i] = mfree(parts[i]);
+                                return -EINVAL;
+                        }
+                        parts[n++] = cur;
+                        if (*p == 0)
+                                return (int) n;
+                        cur = malloc(strlen(p) + 1);
+                        if (!cur)
+                                return -ENOMEM;
+                        w = cur;
+                        continue;
+                }
+                *w++ = *p;
+        }
+}
+
+int bind_mount_parse(const char *spec, bool read_only, BindMount *ret) {
+        _cleanup_free_ char *src = NULL, *dst = NULL, *opts = NULL, *abs_src = NULL;
+        char *parts[3];
+        bool recursive = true;
+        int n, r;
+
+        n = split_colons(spec, parts);
+        if (n < 0)
+                return n;
+        src = parts[0];
+        dst = parts[1];
+        opts = parts[2];
+        if (isempty(src) || (n >= 2 && isempty(dst)))
+                return -EINVAL;
+        r = path_make_absolute_cwd(src, &abs_src);
+        if (r < 0)
+                return r;
+        if (!dst && !(dst = strdup(abs_src)))
+                return -ENOMEM;
+        if (!path_is_absolute(dst) || !path_is_normalized(dst) || streq(dst, "/"))
+                return -EINVAL;
+        if (opts) {
+                char *save = NULL;
+                for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                        if (streq(o, "rbind"))
+                                recursive = true;
+                        else if (streq(o, "norbind"))
+                                recursive = false;
+                        else if (streq(o, "noidmap"))
+                                ;
+                        else
+                                return -EOPNOTSUPP;
+                }
+        }
+        *ret = (BindMount) { .source = TAKE_PTR(abs_src), .destination = TAKE_PTR(dst),
+                             .read_only = read_only, .recursive = recursive };
+        return 0;
+}
+
+int tmpfs_mount_parse(const char *spec, TmpfsMount *ret) {
+        _cleanup_free_ char *dst = NULL, *opts = NULL;
+        const char *colon = strchr(spec, ':');
+
+        dst = colon ? strndup(spec, colon - spec) : strdup(spec);
+        if (!dst)
+                return -ENOMEM;
+        if (!path_is_absolute(dst) || !path_is_normalized(dst) || streq(dst, "/"))
+                return -EINVAL;
+        if (colon) {
+                if (isempty(colon + 1) || string_has_cc(colon + 1))
+                        return -EINVAL;
+                opts = strdup(colon + 1);
+                if (!opts)
+                        return -ENOMEM;
+        }
+        *ret = (TmpfsMount) { .destination = TAKE_PTR(dst), .options = TAKE_PTR(opts) };
+        return 0;
+}
+
+int capability_list_parse(const char *spec, uint64_t *ret) {
+        _cleanup_free_ char *copy = strdup(spec);
+        uint64_t m = 0;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        if (isempty(spec))
+                return -EINVAL;
+        for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+                cap_value_t v;
+                if (streq(n, "all")) {
+                        m = UINT64_MAX;
+                        continue;
+                }
+                if (cap_from_name(n, &v) < 0 || v < 0 || v > 63)
+                        return -EINVAL;
+                m |= CAP_BIT(v);
+        }
+        *ret = m;
+        return 0;
+}
+
+uint64_t spawn_config_capabilities(const SpawnConfig *c) {
+        uint64_t m = DEFAULT_CAPS;
+
+        if (c->private_network)
+                m |= CAP_BIT(CAP_NET_ADMIN);
+        return (m | c->caps_add) & ~c->caps_drop;
+}
+
+static const char *const machine_search_path[] = {
+        "/etc/machines", "/run/machines", "/var/lib/machines", "/usr/local/lib/machines", "/usr/lib/machines",
+};
+
+/* Without -D: the image named like the machine in the search path (as nspawn), else the cwd. */
+static int default_directory(SpawnConfig *c) {
+        char cwd[4096];
+
+        if (c->machine_name)
+                for (size_t i = 0; i < ELEMENTSOF(machine_search_path); i++) {
+                        _cleanup_free_ char *p = path_join(machine_search_path[i], c->machine_name);
+                        struct stat st;
+                        if (!p)
+                                return log_oom();
+                        if (stat(p, &st) >= 0 && S_ISDIR(st.st_mode)) {
+                                c->directory = TAKE_PTR(p);
+                                return 0;
+                        }
+                }
+        if (!getcwd(cwd, sizeof cwd))
+                return log_error_errno(errno, "Failed to determine the current directory: %m");
+        c->directory = strdup(cwd);
+        return c->directory ? 0 : log_oom();
+}
+
+static int verify_directory(SpawnConfig *c) {
+        struct stat st;
+        int r;
+
+        if (!c->directory) {
+                r = default_directory(c);
+                if (r < 0)
+                        return r;
+        }
+        if (stat(c->directory, &st) < 0)
+                return log_error_errno(errno, "Failed to access directory %s: %m", c->directory);
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(-ENOTDIR, "%s is not a directory.", c->directory);
+        if (streq(c->directory, "/"))
+                return log_error_errno(-EINVAL, "Refusing to boot the host's root directory as a machine.");
+        return 0;
+}
+
+static int verify_machine_name(SpawnConfig *c) {
+        _cleanup_free_ char *base = NULL;
+        int r;
+
+        if (c->machine_name)
+                return 0;
+        r = path_extract_filename(c->directory, &base);
+        if (r >= 0)
+                r = hostname_cleanup(base, &c->machine_name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to determine a machine name from %s, please use -M.",
+                                       c->directory);
+        return 0;
+}
+
+int spawn_config_verify(SpawnConfig *c) {
+        int r;
+
+        r = verify_directory(c);
+        if (r < 0)
+                return r;
+        r = verify_machine_name(c);
+        if (r < 0)
+                return r;
+
+        if (c->start_mode == START_BOOT && c->user)
+                return log_error_errno(-EINVAL, "--boot and --user= may not be combined.");
+        if (c->start_mode == START_BOOT && c->working_directory)
+                return log_error_errno(-EINVAL, "--boot and --chdir= may not be combined.");
+
+        if (c->console_mode < 0)
+                c->console_mode = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE
+                                                                                 : CONSOLE_PIPE;
+        else if (c->console_mode == CONSOLE_INTERACTIVE && !isatty(STDIN_FILENO))
+                return log_error_errno(-ENOTTY, "--console=interactive needs standard input to be a "
+                                                "terminal; use --console=pipe or --console=passive.");
+
+        if (c->register_mode < 0)
+                c->register_mode = SPAWN_REGISTER_AUTO;
+        if (c->shutdown_timeout_usec == 0)
+                c->shutdown_timeout_usec = 30 * UINT64_C(1000000);
+        return 0;
+}

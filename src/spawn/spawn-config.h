@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-id128.h>
+
+#include "macro.h"
+
+typedef enum StartMode {
+        START_PID1, /* the command is PID 1 */
+        START_PID2, /* a stub init is PID 1, the command PID 2 (--as-pid2) */
+        START_BOOT, /* the tree's init is PID 1 (-b) */
+        _START_MODE_MAX,
+        _START_MODE_INVALID = -EINVAL,
+} StartMode;
+
+typedef enum ConsoleMode {
+        CONSOLE_INTERACTIVE,
+        CONSOLE_READ_ONLY,
+        CONSOLE_PASSIVE,
+        CONSOLE_PIPE,
+        _CONSOLE_MODE_MAX,
+        _CONSOLE_MODE_INVALID = -EINVAL,
+} ConsoleMode;
+
+typedef enum SpawnRegister {
+        SPAWN_REGISTER_NO,
+        SPAWN_REGISTER_YES,
+        SPAWN_REGISTER_AUTO,
+        _SPAWN_REGISTER_MAX,
+        _SPAWN_REGISTER_INVALID = -EINVAL,
+} SpawnRegister;
+
+typedef struct BindMount {
+        char *source;      /* absolute host path */
+        char *destination; /* absolute path inside the machine */
+        bool read_only;
+        bool recursive;
+} BindMount;
+
+typedef struct TmpfsMount {
+        char *destination;
+        char *options; /* "mode=755,size=10M" or NULL */
+} TmpfsMount;
+
+typedef struct SpawnConfig {
+        char *directory;    /* absolute */
+        char *machine_name; /* valid hostname */
+        char *hostname;     /* NULL: the machine name */
+        sd_id128_t uuid;    /* null: from the tree's machine-id or random */
+        StartMode start_mode;
+        ConsoleMode console_mode;
+        SpawnRegister register_mode;
+        bool quiet;
+        bool read_only;
+        bool private_network;
+        bool notify_ready;
+        BindMount *binds;
+        size_t n_binds;
+        TmpfsMount *tmpfs;
+        size_t n_tmpfs;
+        char **setenv;
+        char *working_directory;
+        char *user;
+        int kill_signal;        /* 0: the guest's own shutdown signal */
+        uint64_t caps_add, caps_drop;
+        uint64_t shutdown_timeout_usec;
+        char **command;
+} SpawnConfig;
+
+const char *start_mode_to_string(StartMode m) _pure_;
+const char *console_mode_to_string(ConsoleMode m) _pure_;
+ConsoleMode console_mode_from_string(const char *s) _pure_;
+const char *spawn_register_to_string(SpawnRegister m) _pure_;
+SpawnRegister spawn_register_from_string(const char *s) _pure_;
+
+void spawn_config_done(SpawnConfig *c);
+
+/* Parses argv into c. Returns 1 to go on, 0 to exit successfully (--help), <0 on bad input (logged). */
+int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]);
+/* Fills defaults (machine name, console mode, directory) and checks the combination; logs. */
+int spawn_config_verify(SpawnConfig *c);
+
+/* nspawn's default bounding set: CapBnd 00000000fcecafff (+ CAP_NET_ADMIN with a private network). */
+uint64_t spawn_config_capabilities(const SpawnConfig *c) _pure_;
+
+/* Parsers, exported for the unit tests. */
+int bind_mount_parse(const char *spec, bool read_only, BindMount *ret);
+int tmpfs_mount_parse(const char *spec, TmpfsMount *ret);
+int capability_list_parse(const char *spec, uint64_t *ret);

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+#include <systemd/sd-id128.h>
+
+#include "cgroup-util.h"
+#include "spawn-config.h"
+#include "spawn-tree.h"
+
+/* Everything a run of the launcher holds; the parent and the child each have their own copy
+ * (the child's is the parent's at clone time). Steps read the config and write only here. */
+typedef struct SpawnContext {
+        const SpawnConfig *config;
+        SpawnTree *tree;
+        const char *role_name; /* "parent" or "child", for debug logs */
+        int sync;              /* our end of the sync channel */
+
+        CgroupSet cgroups;
+        char *cgroup_path; /* machine.slice/machine-NAME.scope */
+        bool cgroup_created;
+        sd_id128_t uuid;
+        int shutdown_signal; /* what SIGTERM to the launcher becomes */
+
+        /* parent */
+        int lock_fd;
+        char *lock_path;
+        pid_t pid; /* the child, in host PID terms */
+        int pidfd;
+        int console_fd; /* pty master */
+        int console_peer_fd; /* our own handle on the pty slave, so the master never hangs up */
+        int notify_fd;
+        void *registration; /* spawn-register state, NULL if not registered */
+
+        /* child */
+        int root_fd;
+        char *host_os_release; /* read before pivot_root, written to /run/host/os-release */
+        char **env;            /* init's environment */
+        char failed_step[64];  /* parent: the child's step that failed */
+} SpawnContext;
+
+typedef struct SpawnStep {
+        const char *name;
+        int (*run)(SpawnContext *c);
+} SpawnStep;
+
+/* Runs steps in order; on the first failure tells the other side (errno + step name) and returns. */
+int spawn_run_steps(const SpawnStep *steps, SpawnContext *c);

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "log.h"
+#include "mount-util.h"
+#include "spawn-mount.h"
+#include "string-util.h"
+#include "strv.h"
+
+#define API_ATTRS (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+
+/* Files in /proc that tell too much about the host or change it; bound over with a mode-000 file. */
+static const char *const proc_inaccessible[] = {
+        "/proc/kallsyms", "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/latency_stats",
+        "/proc/sched_debug", "/proc/config.gz",
+};
+/* Made read-only (recursively) by binding them over themselves. */
+static const char *const proc_read_only[] = {
+        "/proc/sys", "/proc/sysrq-trigger", "/proc/acpi", "/proc/apm", "/proc/asound",
+        "/proc/bus", "/proc/fs", "/proc/irq", "/proc/scsi",
+};
+
+/* A detached tmpfs holding "reg" and "dir", both mode 000: sources for masking. */
+static int make_inaccessible(int *ret_mount_fd) {
+        static const char *const opts[] = { "mode=000", "size=4k", "nr_inodes=8", NULL };
+        _cleanup_close_ int m = -EBADF, f = -EBADF;
+        int r;
+
+        r = mount_new_fs("tmpfs", "inaccessible", opts, API_ATTRS, &m);
+        if (r < 0)
+                return r;
+        f = openat(m, "reg", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0000);
+        if (f < 0)
+                return -errno;
+        f = safe_close(f); /* an open writer would keep the mount from going read-only */
+        if (mkdirat(m, "dir", 0000) < 0)
+                return -errno;
+        r = mount_set_attr(m, MOUNT_ATTR_RDONLY, 0, false);
+        if (r < 0)
+                return r;
+        *ret_mount_fd = TAKE_FD(m);
+        return 0;
+}
+
+static int mask_path(int root_fd, int inaccessible_fd, const char *path) {
+        _cleanup_close_ int target = open_in_root(root_fd, path, O_PATH | O_NOFOLLOW, 0), src = -EBADF;
+        struct stat st;
+        int r;
+
+        if (target == -ENOENT)
+                return 0;
+        if (target < 0)
+                return target;
+        if (fstat(target, &st) < 0)
+                return -errno;
+        r = mount_clone_tree(inaccessible_fd, S_ISDIR(st.st_mode) ? "dir" : "reg", false, &src);
+        if (r < 0)
+                return r;
+        return mount_attach(src, target);
+}
+
+/* Binds path over itself with the read-only flag; 'keep_rw' (may be NULL) is a subpath cloned
+ * before, and put back writable on top (for /proc/sys/net with a private network). */
+static int bind_read_only(int root_fd, const char *path, const char *keep_rw) {
+        _cleanup_close_ int target = open_in_root(root_fd, path, O_PATH | O_NOFOLLOW, 0);
+        _cleanup_close_ int tree = -EBADF, rw = -EBADF, rw_target = -EBADF;
+        int r;
+
+        if (target == -ENOENT)
+                return 0;
+        if (target < 0)
+                return target;
+        if (keep_rw) {
+                r = mount_clone_tree(target, keep_rw, true, &rw);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        r = mount_clone_tree(target, NULL, true, &tree);
+        if (r < 0)
+                return r;
+        r = mount_set_attr(tree, MOUNT_ATTR_RDONLY, 0, true);
+        if (r < 0)
+                return r;
+        r = mount_attach(tree, target);
+        if (r < 0 || rw < 0)
+                return r;
+        rw_target = open_in_root(root_fd, path, O_PATH | O_NOFOLLOW, 0);
+        if (rw_target < 0)
+                return rw_target;
+        {
+                _cleanup_close_ int sub = openat(rw_target, keep_rw, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (sub < 0)
+                        return -errno;
+                return mount_attach(rw, sub);
+        }
+}
+
+int spawn_mount_proc(SpawnContext *c) {
+        _cleanup_close_ int inaccessible = -EBADF;
+        int r;
+
+        r = mount_fs_in_root(c->root_fd, "/proc", "proc", "proc", NULL, API_ATTRS);
+        if (r < 0)
+                return r;
+        r = make_inaccessible(&inaccessible);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(proc_inaccessible); i++) {
+                r = mask_path(c->root_fd, inaccessible, proc_inaccessible[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(proc_read_only); i++) {
+                bool sys = streq(proc_read_only[i], "/proc/sys");
+                r = bind_read_only(c->root_fd, proc_read_only[i],
+                                   sys && c->config->private_network ? "net" : NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int spawn_mount_sys(SpawnContext *c) {
+        return mount_fs_in_root(c->root_fd, "/sys", "sysfs", "sysfs", NULL, API_ATTRS | MOUNT_ATTR_RDONLY);
+}
+
+/* "cpu,cpuacct" -> "cpu,cpuacct"; "name=systemd" -> "systemd". */
+static const char *v1_dir_name(const char *name) {
+        return startswith(name, "name=") ?: name;
+}
+
+static int mount_v1_hierarchy(int cg_fd, const CgroupHierarchy *h) {
+        _cleanup_strv_free_ char **opts = NULL;
+        _cleanup_free_ char *copy = strdup(h->name);
+        _cleanup_close_ int m = -EBADF, target = -EBADF;
+        const char *dir = v1_dir_name(h->name);
+        bool named = startswith(h->name, "name=");
+        char *save = NULL;
+        int r;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                r = strv_extend(&opts, o);
+                if (r < 0)
+                        return r;
+                /* The host has cpu -> cpu,cpuacct links; so does the guest. */
+                if (!named && strchr(h->name, ',') && symlinkat(h->name, cg_fd, o) < 0 && errno != EEXIST)
+                        return -errno;
+        }
+        if (mkdirat(cg_fd, dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        /* Controllers are read-only for the guest; its own name=systemd hierarchy is writable. */
+        r = mount_new_fs("cgroup", "cgroup", (const char *const *) opts,
+                         API_ATTRS | (named ? 0 : MOUNT_ATTR_RDONLY), &m);
+        if (r < 0)
+                return r;
+        target = openat(cg_fd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (target < 0)
+                return -errno;
+        return mount_attach(m, target);
+}
+
+int spawn_mount_cgroup(SpawnContext *c) {
+        static const char *const tmpfs_opts[] = { "mode=755", "size=4k", NULL };
+        _cleanup_close_ int tmpfs = -EBADF, cg = -EBADF;
+        const CgroupSet *s = &c->cgroups;
+        int r;
+
+        if (s->layout == CGROUP_LAYOUT_UNIFIED)
+                return mount_fs_in_root(c->root_fd, "/sys/fs/cgroup", "cgroup2", "cgroup", NULL, API_ATTRS);
+
+        /* Hybrid and legacy: a tmpfs with one directory per hierarchy, as on the host. */
+        cg = open_in_root(c->root_fd, "/sys/fs/cgroup", O_PATH | O_DIRECTORY, 0);
+        if (cg < 0)
+                return cg;
+        r = mount_new_fs("tmpfs", "tmpfs", tmpfs_opts, API_ATTRS, &tmpfs);
+        if (r < 0)
+                return r;
+        r = mount_attach(tmpfs, cg);
+        if (r < 0)
+                return r;
+        cg = safe_close(cg);
+        cg = open_in_root(c->root_fd, "/sys/fs/cgroup", O_RDONLY | O_DIRECTORY, 0);
+        if (cg < 0)
+                return cg;
+
+        for (size_t i = 0; i < s->n; i++) {
+                const CgroupHierarchy *h = &s->hierarchies[i];
+                if (h->unified) {
+                        _cleanup_close_ int m = -EBADF, t = -EBADF;
+                        if (mkdirat(cg, "unified", 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        r = mount_new_fs("cgroup2", "cgroup", NULL, API_ATTRS, &m);
+                        if (r < 0)
+                                return r;
+                        t = openat(cg, "unified", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (t < 0)
+                                return -errno;
+                        r = mount_attach(m, t);
+                } else
+                        r = mount_v1_hierarchy(cg, h);
+                if (r < 0)
+                        return r;
+        }
+        return mount_set_attr(tmpfs, MOUNT_ATTR_RDONLY, 0, false);
+}
+
+static int make_dev_nodes(int dev_fd) {
+        static const struct {
+                const char *name;
+                unsigned major, minor;
+        } nodes[] = {
+                { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+                { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+        };
+        static const struct {
+                const char *name, *target;
+        } links[] = {
+                { "ptmx", "pts/ptmx" },          { "fd", "/proc/self/fd" },
+                { "stdin", "/proc/self/fd/0" },  { "stdout", "/proc/self/fd/1" },
+                { "stderr", "/proc/self/fd/2" },
+        };
+        static const char *const dirs[] = { "pts", "shm", "mqueue", "net" };
+
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+                if (mknodat(dev_fd, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
+                    fchmodat(dev_fd, nodes[i].name, 0666, 0) < 0)
+                        return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(links); i++)
+                if (symlinkat(links[i].target, dev_fd, links[i].name) < 0)
+                        return -errno;
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (mkdirat(dev_fd, dirs[i], 0755) < 0)
+                        return -errno;
+        return 0;
+}
+
+int spawn_mount_dev(SpawnContext *c) {
+        static const char *const dev_opts[] = { "mode=755", "size=4m", "nr_inodes=64k", NULL };
+        static const char *const pts_opts[] = { "newinstance", "ptmxmode=0666", "mode=620", "gid=5", NULL };
+        static const char *const shm_opts[] = { "mode=1777", "size=50%", NULL };
+        _cleanup_close_ int dev = -EBADF, target = -EBADF;
+        int r;
+
+        r = mount_new_fs("tmpfs", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &dev);
+        if (r < 0)
+                return r;
+        r = make_dev_nodes(dev);
+        if (r < 0)
+                return r;
+        target = mkdir_p_in_root(c->root_fd, "/dev", 0755);
+        if (target < 0)
+                return target;
+        r = mount_attach(dev, target);
+        if (r < 0)
+                return r;
+        r = mount_fs_in_root(c->root_fd, "/dev/pts", "devpts", "devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+        if (r < 0)
+                return r;
+        r = mount_fs_in_root(c->root_fd, "/dev/shm", "tmpfs", "tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (r < 0)
+                return r;
+        return mount_fs_in_root(c->root_fd, "/dev/mqueue", "mqueue", "mqueue", NULL, API_ATTRS);
+}
+
+int spawn_mount_run_tmp(SpawnContext *c) {
+        static const char *const run_opts[] = { "mode=755", "size=20%", "nr_inodes=400k", NULL };
+        static const char *const tmp_opts[] = { "mode=1777", "nr_inodes=1m", NULL };
+        int r;
+
+        r = mount_fs_in_root(c->root_fd, "/run", "tmpfs", "tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+        if (r < 0)
+                return r;
+        return mount_fs_in_root(c->root_fd, "/tmp", "tmpfs", "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+}
+
+static int mount_user_bind(SpawnContext *c, const BindMount *b) {
+        _cleanup_close_ int tree = -EBADF;
+        struct stat st;
+        int r;
+
+        r = mount_clone_tree(AT_FDCWD, b->source, b->recursive, &tree);
+        if (r < 0)
+                return log_debug_errno(r, "Failed to clone %s: %m", b->source);
+        if (fstat(tree, &st) < 0)
+                return -errno;
+        if (b->read_only) {
+                r = mount_set_attr(tree, MOUNT_ATTR_RDONLY, 0, true);
+                if (r < 0)
+                        return r;
+        }
+        return mount_bind_in_root(c->root_fd, b->destination, tree, !S_ISDIR(st.st_mode));
+}
+
+static int split_options(const char *s, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *copy = strdup(s);
+        char *save = NULL;
+        int r;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                r = strv_extend(&l, o);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int spawn_mount_user(SpawnContext *c) {
+        const SpawnConfig *cfg = c->config;
+        int r;
+
+        for (size_t i = 0; i < cfg->n_binds; i++) {
+                r = mount_user_bind(c, &cfg->binds[i]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < cfg->n_tmpfs; i++) {
+                _cleanup_strv_free_ char **opts = NULL;
+                r = split_options(cfg->tmpfs[i].options ?: "mode=0755", &opts);
+                if (r < 0)
+                        return r;
+                r = mount_fs_in_root(c->root_fd, cfg->tmpfs[i].destination, "tmpfs", "tmpfs",
+                                     (const char *const *) opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

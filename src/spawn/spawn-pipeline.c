@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "log.h"
+#include "parse-util.h"
+#include "spawn-child.h"
+#include "spawn-pipeline.h"
+#include "string-util.h"
+#include "strv.h"
+#include "sync-channel.h"
+
+#define SPAWN_RUN_DIR "/run/berth/spawn"
+
+int spawn_run_steps(const SpawnStep *steps, SpawnContext *c) {
+        for (const SpawnStep *s = steps; s->name; s++) {
+                int r;
+
+                log_debug("%s: %s", c->role_name, s->name);
+                r = s->run(c);
+                if (r < 0) {
+                        if (c->sync >= 0)
+                                (void) sync_send_failure(c->sync, s->name, r);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *tree) {
+        *c = (SpawnContext) {
+                .config = config,
+                .tree = tree,
+                .role_name = "parent",
+                .sync = -EBADF,
+                .lock_fd = -EBADF,
+                .pidfd = -EBADF,
+                .console_fd = -EBADF,
+                .console_peer_fd = -EBADF,
+                .notify_fd = -EBADF,
+                .root_fd = -EBADF,
+        };
+}
+
+/* One launcher per machine name: an flock that dies with us. The file is unlinked on exit; if a
+ * dead launcher left it, we take it over. */
+static int step_lock(SpawnContext *c) {
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+                struct stat a, b;
+
+                if (mkdir("/run/berth", 0755) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "Failed to create /run/berth: %m");
+                if (mkdir(SPAWN_RUN_DIR, 0700) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "Failed to create " SPAWN_RUN_DIR ": %m");
+                if (!c->lock_path && !(c->lock_path = strjoin(SPAWN_RUN_DIR "/", c->config->machine_name, ".lock")))
+                        return log_oom();
+                fd = open(c->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+                if (fd < 0)
+                        return log_error_errno(errno, "Failed to open %s: %m", c->lock_path);
+                if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                        if (errno == EWOULDBLOCK)
+                                return log_error_errno(-EBUSY, "Machine '%s' is already running.",
+                                                       c->config->machine_name);
+                        return log_error_errno(errno, "Failed to lock %s: %m", c->lock_path);
+                }
+                /* Did a launcher that was exiting unlink it between our open and flock? */
+                if (fstat(fd, &a) < 0)
+                        return log_error_errno(errno, "Failed to stat %s: %m", c->lock_path);
+                if (stat(c->lock_path, &b) >= 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+                        c->lock_fd = TAKE_FD(fd);
+                        return 0;
+                }
+        }
+}
+
+static int step_cgroup_detect(SpawnContext *c) {
+        int r = cgroup_set_detect(&c->cgroups);
+        if (r < 0)
+                return log_error_errno(r, "Failed to find the cgroup hierarchies of this host: %m");
+        r = cgroup_machine_path(c->config->machine_name, &c->cgroup_path);
+        if (r < 0)
+                return log_oom();
+        log_debug("cgroup layout %s, %zu hierarchies, machine cgroup %s",
+                  cgroup_layout_to_string(c->cgroups.layout), c->cgroups.n, c->cgroup_path);
+        return 0;
+}
+
+/* A launcher killed with SIGKILL leaves its (by now empty) cgroups: remove them. If processes are
+ * still in there, someone else runs a machine by this name. */
+static int step_cgroup_collect_leftovers(SpawnContext *c) {
+        int r;
+
+        if (!cgroup_set_exists(&c->cgroups, c->cgroup_path))
+                return 0;
+        for (int i = 0; i < 200; i++) { /* the dead launcher's guest may still be dying: 2 s */
+                r = cgroup_set_is_populated(&c->cgroups, c->cgroup_path);
+                if (r <= 0)
+                        break;
+                (void) usleep(10000);
+        }
+        if (r > 0)
+                return log_error_errno(-EBUSY, "Machine '%s' is already running (cgroup %s has processes).",
+                                       c->config->machine_name, c->cgroup_path);
+        log_debug("Removing cgroups left behind by an earlier run of '%s'.", c->config->machine_name);
+        r = cgroup_set_remove(&c->cgroups, c->cgroup_path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove the cgroups left behind by an earlier run of '%s': %m",
+                                       c->config->machine_name);
+        return 0;
+}
+
+static int step_cgroup_create(SpawnContext *c) {
+        int r;
+
+        c->cgroup_created = true; /* even half-made, teardown removes it */
+        r = cgroup_set_create(&c->cgroups, c->cgroup_path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create cgroup %s: %m", c->cgroup_path);
+        return 0;
+}
+
+static int env_add(char ***env, const char *key, const char *value) {
+        _cleanup_free_ char *a = strjoin(key, "=", value);
+        return a ? strv_env_replace(env, a) : -ENOMEM;
+}
+
+static int step_build_env(SpawnContext *c) {
+        char uuid[37];
+        const char *term = getenv("TERM");
+        int r = 0;
+
+        (void) snprintf(uuid, sizeof uuid, SD_ID128_UUID_FORMAT_STR, SD_ID128_FORMAT_VAL(c->uuid));
+        r = r ?: env_add(&c->env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        r = r ?: env_add(&c->env, "container", "berth");
+        r = r ?: env_add(&c->env, "container_uuid", uuid);
+        r = r ?: env_add(&c->env, "HOME", "/root");
+        r = r ?: env_add(&c->env, "USER", "root");
+        r = r ?: env_add(&c->env, "LOGNAME", "root");
+        r = r ?: env_add(&c->env, "NOTIFY_SOCKET", "/run/host/notify");
+        if (c->config->console_mode != CONSOLE_PIPE)
+                r = r ?: env_add(&c->env, "TERM", term ?: "vt220");
+        else if (term)
+                r = r ?: env_add(&c->env, "TERM", term);
+        STRV_FOREACH(a, c->config->setenv)
+                r = r ?: strv_env_replace(&c->env, *a);
+        if (r < 0)
+                return log_oom();
+        return 0;
+}
+
+struct berth_clone_args {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+                set_tid_size, cgroup;
+};
+
+static int step_clone_child(SpawnContext *c) {
+        int pair[2], pidfd = -EBADF, r;
+        struct berth_clone_args args = {
+                .flags = CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+                         (c->config->private_network ? CLONE_NEWNET : 0),
+                .pidfd = (uint64_t) (uintptr_t) &pidfd,
+                .exit_signal = SIGCHLD,
+        };
+        long pid;
+
+        r = sync_channel_new(pair);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the sync channel: %m");
+        pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid < 0) {
+                r = -errno;
+                safe_close(pair[0]);
+                safe_close(pair[1]);
+                return log_error_errno(r, "Failed to create the machine's namespaces: %m");
+        }
+        if (pid == 0) {
+                safe_close(pair[0]);
+                c->sync = pair[1];
+                spawn_child_main(c);
+        }
+        safe_close(pair[1]);
+        c->sync = pair[0];
+        c->pid = (pid_t) pid;
+        c->pidfd = pidfd;
+        return 0;
+}
+
+static int step_cgroup_attach(SpawnContext *c) {
+        int r = cgroup_set_attach(&c->cgroups, c->cgroup_path, c->pid);
+        if (r < 0)
+                return log_error_errno(r, "Failed to move the machine into cgroup %s: %m", c->cgroup_path);
+        r = sync_send(c->sync, SYNC_CGROUP_READY, -EBADF);
+        if (r < 0)
+                return log_error_errno(r, "Failed to talk to the machine's child process: %m");
+        return 0;
+}
+
+/* The child's failure (errno + step) arrives as data; say it once, with the step's name. */
+static int child_failed(SpawnContext *c, int r) {
+        if (r == -EPIPE)
+                return log_error_errno(r, "The machine's child process died during setup.");
+        if (isempty(c->failed_step))
+                return log_error_errno(r, "Failed to talk to the machine's child process: %m");
+        if (startswith(c->failed_step, "execute "))
+                return log_error_errno(r, "Failed to %s: %m", c->failed_step);
+        if (streq(c->failed_step, "lookup-user") && r == -ESRCH)
+                return log_error_errno(r, "User '%s' does not exist in the machine.", c->config->user);
+        if (streq(c->failed_step, "lookup-user") && r == -ENOENT)
+                return log_error_errno(r, "Failed to look up user '%s': the machine has no /etc/passwd.",
+                                       c->config->user);
+        return log_error_errno(r, "Failed to set up the machine (step %s): %m", c->failed_step);
+}
+
+static int step_receive_console(SpawnContext *c) {
+        int r;
+
+        if (c->config->console_mode == CONSOLE_PIPE)
+                return 0;
+        r = sync_expect(c->sync, SYNC_CONSOLE_FD, &c->console_fd, c->failed_step);
+        if (r < 0)
+                return child_failed(c, r);
+        if (c->console_fd < 0)
+                return log_error_errno(-EBADMSG, "The machine's child process sent no console.");
+        /* Hold the slave open ourselves: the master then never sees a hangup while the guest
+         * closes and reopens /dev/console. */
+        c->console_peer_fd = ioctl(c->console_fd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (c->console_peer_fd < 0)
+                return log_error_errno(errno, "Failed to open the console's terminal: %m");
+        return 0;
+}
+
+static int step_receive_notify(SpawnContext *c) {
+        int one = 1, r;
+
+        r = sync_expect(c->sync, SYNC_NOTIFY_FD, &c->notify_fd, c->failed_step);
+        if (r < 0)
+                return child_failed(c, r);
+        if (c->notify_fd < 0)
+                return log_error_errno(-EBADMSG, "The machine's child process sent no notify socket.");
+        if (setsockopt(c->notify_fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+                return log_error_errno(errno, "Failed to enable credentials on the notify socket: %m");
+        return 0;
+}
+
+static int step_await_rootfs(SpawnContext *c) {
+        int r = sync_expect(c->sync, SYNC_ROOTFS_READY, NULL, c->failed_step);
+        return r < 0 ? child_failed(c, r) : 0;
+}
+
+static int step_register(SpawnContext *c) {
+        /* Registration with org.freedesktop.machine1 (berthd) hooks in here; --register= is accepted. */
+        return 0;
+}
+
+static int step_go(SpawnContext *c) {
+        SyncMessage m;
+        int r;
+
+        r = sync_send(c->sync, SYNC_GO, -EBADF);
+        if (r < 0)
+                return child_failed(c, r);
+        /* The channel is CLOEXEC in the child: end-of-file means init is running. */
+        r = sync_receive(c->sync, &m);
+        if (r == -EPIPE) {
+                c->sync = safe_close(c->sync);
+                return 0;
+        }
+        if (r < 0)
+                return child_failed(c, r);
+        safe_close(m.fd);
+        memcpy(c->failed_step, m.step, sizeof c->failed_step);
+        return child_failed(c, m.point == SYNC_FAILED && m.error > 0 ? -m.error : -EPROTO);
+}
+
+static const SpawnStep parent_steps[] = {
+        { "lock",                    step_lock                     },
+        { "cgroup-detect",           step_cgroup_detect            },
+        { "cgroup-collect-leftovers", step_cgroup_collect_leftovers },
+        { "cgroup-create",           step_cgroup_create            },
+        { "build-env",               step_build_env                },
+        { "clone-child",             step_clone_child              },
+        { "cgroup-attach",           step_cgroup_attach            },
+        { "receive-console",         step_receive_console          },
+        { "receive-notify",          step_receive_notify           },
+        { "await-rootfs",            step_await_rootfs             },
+        { "register",                step_register                 },
+        { "go",                      step_go                       },
+        {}
+};
+
+int spawn_start(SpawnContext *c) {
+        return spawn_run_steps(parent_steps, c);
+}
+
+void spawn_teardown(SpawnContext *c) {
+        int r;
+
+        if (c->pidfd >= 0) {
+                siginfo_t si;
+                (void) syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+                (void) waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED);
+                c->pidfd = safe_close(c->pidfd);
+        }
+        if (c->cgroup_created) {
+                /* With PID 1 gone the kernel kills the rest of the namespace; wait for it. */
+                r = cgroup_set_kill_and_remove(&c->cgroups, c->cgroup_path, 5 * UINT64_C(1000000));
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove cgroup %s: %m", c->cgroup_path);
+        }
+        c->sync = safe_close(c->sync);
+        c->console_fd = safe_close(c->console_fd);
+        c->console_peer_fd = safe_close(c->console_peer_fd);
+        c->notify_fd = safe_close(c->notify_fd);
+        if (c->lock_fd >= 0) {
+                (void) unlink(c->lock_path);
+                c->lock_fd = safe_close(c->lock_fd);
+        }
+        c->lock_path = mfree(c->lock_path);
+        c->cgroup_path = mfree(c->cgroup_path);
+        cgroup_set_done(&c->cgroups);
+        c->env = strv_free(c->env);
+}

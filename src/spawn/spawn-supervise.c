@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "log.h"
+#include "mount-util.h"
+#include "parse-util.h"
+#include "spawn-console.h"
+#include "spawn-supervise.h"
+#include "string-util.h"
+
+typedef struct Supervisor {
+        SpawnContext *context;
+        sd_event *event;
+        ConsoleForward *console;
+        sd_event_source *kill_timer;
+        SpawnResult result;
+        bool exited, shutdown_requested, ready_sent;
+} Supervisor;
+
+int spawn_result_exit_code(const SpawnResult *r) {
+        switch (r->outcome) {
+        case OUTCOME_EXITED:
+                return r->status;
+        case OUTCOME_POWEROFF:
+                return 0;
+        case OUTCOME_REBOOT:
+                return 133;
+        default:
+                return 1;
+        }
+}
+
+static int kill_machine(Supervisor *s) {
+        if (syscall(SYS_pidfd_send_signal, s->context->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+                return -errno;
+        return 0;
+}
+
+/* sysvinit has no poweroff signal: ask it for runlevel 0 through its FIFO, like telinit does. */
+static int sysvinit_request_runlevel(SpawnContext *c, char runlevel) {
+        struct {
+                int magic, cmd, runlevel, sleeptime;
+                char data[368];
+        } req = { .magic = 0x03091969, .cmd = 1, .runlevel = runlevel, .sleeptime = 5 };
+        _cleanup_close_ int root = -EBADF, fifo = -EBADF;
+        char path[64];
+        struct stat st;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/root", (int) c->pid);
+        root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return -errno;
+        fifo = open_in_root(root, "/run/initctl", O_WRONLY | O_NONBLOCK | O_NOCTTY, 0);
+        if (fifo < 0)
+                return fifo;
+        if (fstat(fifo, &st) < 0)
+                return -errno;
+        if (!S_ISFIFO(st.st_mode))
+                return -EBADFD;
+        if (write(fifo, &req, sizeof req) != (ssize_t) sizeof req)
+                return -EIO;
+        return 0;
+}
+
+int spawn_request_shutdown(SpawnContext *c) {
+        int sig = c->shutdown_signal;
+
+        if (sig == 0 && c->tree->init == GUEST_INIT_SYSVINIT) {
+                int r = sysvinit_request_runlevel(c, '0');
+                if (r >= 0)
+                        return 0;
+                log_debug_errno(r, "Failed to ask sysvinit for runlevel 0, sending SIGTERM: %m");
+                sig = SIGTERM;
+        }
+        if (syscall(SYS_pidfd_send_signal, c->pidfd, sig ?: SIGTERM, NULL, 0) < 0 && errno != ESRCH)
+                return -errno;
+        return 0;
+}
+
+static int on_kill_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
+        Supervisor *s = userdata;
+
+        log_warning("Machine '%s' did not shut down in time, killing it.", s->context->config->machine_name);
+        (void) kill_machine(s);
+        return 0;
+}
+
+static int on_shutdown_signal(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
+        Supervisor *s = userdata;
+        int r;
+
+        if (s->shutdown_requested) {
+                log_info("Second signal received, killing machine '%s'.", s->context->config->machine_name);
+                return kill_machine(s);
+        }
+        s->shutdown_requested = true;
+        (void) sd_notify(false, "STOPPING=1");
+        r = spawn_request_shutdown(s->context);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to ask machine '%s' to shut down, killing it: %m",
+                                  s->context->config->machine_name);
+                return kill_machine(s);
+        }
+        if (s->context->config->shutdown_timeout_usec != UINT64_MAX)
+                return sd_event_add_time_relative(s->event, &s->kill_timer, CLOCK_MONOTONIC,
+                                                  s->context->config->shutdown_timeout_usec, 0,
+                                                  on_kill_timeout, s);
+        return 0;
+}
+
+static int on_winch(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
+        Supervisor *s = userdata;
+        console_forward_resize(s->console);
+        return 0;
+}
+
+static int on_child(sd_event_source *es, const siginfo_t *si, void *userdata) {
+        Supervisor *s = userdata;
+
+        s->exited = true;
+        if (si->si_code == CLD_EXITED)
+                s->result = (SpawnResult) { OUTCOME_EXITED, si->si_status };
+        else if (si->si_status == SIGINT)
+                s->result = (SpawnResult) { OUTCOME_POWEROFF, SIGINT };
+        else if (si->si_status == SIGHUP)
+                s->result = (SpawnResult) { OUTCOME_REBOOT, SIGHUP };
+        else if (s->result.outcome != OUTCOME_ESCAPED)
+                s->result = (SpawnResult) { OUTCOME_SIGNALED, si->si_status };
+        return sd_event_exit(s->event, 0);
+}
+
+static void on_escape(void *userdata) {
+        Supervisor *s = userdata;
+
+        s->result.outcome = OUTCOME_ESCAPED;
+        (void) kill_machine(s);
+}
+
+/* Messages from the guest's /run/host/notify; only its PID 1 is listened to. */
+static int on_notify(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+        Supervisor *s = userdata;
+        char buf[4096];
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf - 1 };
+        union {
+                struct cmsghdr h;
+                char data[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 253)];
+        } control;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof control };
+        struct ucred *cred = NULL;
+        ssize_t n;
+
+        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+        if (n < 0)
+                return 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_level != SOL_SOCKET)
+                        continue;
+                if (c->cmsg_type == SCM_RIGHTS) { /* nobody asked for fds: close them */
+                        int *fds = (int *) CMSG_DATA(c);
+                        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+                                safe_close(fds[i]);
+                } else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+                        cred = (struct ucred *) CMSG_DATA(c);
+        }
+        if (!cred || cred->pid != s->context->pid || (mh.msg_flags & MSG_TRUNC) || n <= 0)
+                return 0;
+        buf[n] = 0;
+        for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                if (streq(l, "READY=1") && s->context->config->notify_ready && !s->ready_sent) {
+                        (void) sd_notify(false, "READY=1");
+                        s->ready_sent = true;
+                }
+        return 0;
+}
+
+static int supervisor_setup(Supervisor *s) {
+        SpawnContext *c = s->context;
+        sd_event_source *src;
+        int r;
+
+        sigset_t chld;
+
+        /* sd-event's child sources need SIGCHLD blocked. */
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0)
+                return -errno;
+        r = sd_event_new(&s->event);
+        if (r < 0)
+                return r;
+        for (int sig = 0, sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGWINCH }; sig < 4; sig++) {
+                r = sd_event_add_signal(s->event, &src, sigs[sig] | SD_EVENT_SIGNAL_PROCMASK,
+                                        sigs[sig] == SIGWINCH ? on_winch : on_shutdown_signal, s);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_floating(src, true);
+        }
+        r = sd_event_add_child_pidfd(s->event, &src, c->pidfd, WEXITED, on_child, s);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_floating(src, true);
+        r = sd_event_add_io(s->event, &src, c->notify_fd, EPOLLIN, on_notify, s);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_floating(src, true);
+        if (c->console_fd >= 0) {
+                r = console_forward_new(s->event, c->console_fd, c->config->console_mode, on_escape, s, &s->console);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int spawn_supervise(SpawnContext *c, SpawnResult *ret) {
+        Supervisor s = { .context = c };
+        int r;
+
+        r = supervisor_setup(&s);
+        if (r < 0)
+                log_error_errno(r, "Failed to set up the supervisor of machine '%s': %m", c->config->machine_name);
+        else {
+                if (!c->config->notify_ready)
+                        (void) sd_notify(false, "READY=1");
+                r = sd_event_loop(s.event);
+                if (r < 0)
+                        log_error_errno(r, "Supervising machine '%s' failed: %m", c->config->machine_name);
+        }
+        s.console = console_forward_free(s.console);
+        sd_event_source_disable_unref(s.kill_timer);
+        s.event = sd_event_unref(s.event);
+        if (r < 0)
+                return r;
+        if (!s.exited)
+                return -ECHILD;
+        *ret = s.result;
+        return 0;
+}

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "fileio.h"
+#include "log.h"
+#include "mount-util.h"
+#include "spawn-tree.h"
+#include "string-util.h"
+
+static const char *const guest_init_table[_GUEST_INIT_MAX] = {
+        [GUEST_INIT_SYSTEMD] = "systemd", [GUEST_INIT_SYSVINIT] = "sysvinit", [GUEST_INIT_BUSYBOX] = "busybox",
+        [GUEST_INIT_OTHER] = "other",     [GUEST_INIT_COMMAND] = "command",
+};
+
+const char *guest_init_to_string(GuestInit g) {
+        return g >= 0 && g < _GUEST_INIT_MAX ? guest_init_table[g] : NULL;
+}
+
+GuestInit guest_init_from_string(const char *s) {
+        for (int i = 0; i < _GUEST_INIT_MAX; i++)
+                if (s && streq(s, guest_init_table[i]))
+                        return i;
+        return _GUEST_INIT_INVALID;
+}
+
+/* systemd: SIGRTMIN+4 poweroff, SIGINT reboot (ctrl-alt-del), SIGRTMIN+3 halt.
+ * busybox init: SIGUSR2 poweroff, SIGTERM reboot, SIGUSR1 halt.
+ * sysvinit: no signal powers it off; the launcher writes a runlevel request to /run/initctl.
+ * A command (or unknown init): SIGTERM; the stub init of --as-pid2 forwards it. */
+int guest_init_poweroff_signal(GuestInit g) {
+        switch (g) {
+        case GUEST_INIT_SYSTEMD:
+                return SIGRTMIN + 4;
+        case GUEST_INIT_BUSYBOX:
+                return SIGUSR2;
+        case GUEST_INIT_SYSVINIT:
+                return 0;
+        default:
+                return SIGTERM;
+        }
+}
+
+int guest_init_reboot_signal(GuestInit g) {
+        switch (g) {
+        case GUEST_INIT_SYSTEMD:
+                return SIGINT;
+        case GUEST_INIT_BUSYBOX:
+                return SIGTERM;
+        case GUEST_INIT_SYSVINIT:
+                return 0;
+        default:
+                return SIGINT;
+        }
+}
+
+int guest_init_halt_signal(GuestInit g) {
+        switch (g) {
+        case GUEST_INIT_SYSTEMD:
+                return SIGRTMIN + 3;
+        case GUEST_INIT_BUSYBOX:
+                return SIGUSR1;
+        default:
+                return guest_init_poweroff_signal(g);
+        }
+}
+
+GuestInit guest_init_classify(const char *resolved_path, bool has_inittab) {
+        const char *base = strrchr(resolved_path, '/');
+
+        base = base ? base + 1 : resolved_path;
+        if (streq(base, "systemd"))
+                return GUEST_INIT_SYSTEMD;
+        if (streq(base, "busybox"))
+                return GUEST_INIT_BUSYBOX;
+        if (streq(base, "init") && has_inittab)
+                return GUEST_INIT_SYSVINIT;
+        return GUEST_INIT_OTHER;
+}
+
+void spawn_tree_done(SpawnTree *t) {
+        t->root_fd = safe_close(t->root_fd);
+        t->init_path = mfree(t->init_path);
+}
+
+static bool is_regular_in_root(int root_fd, const char *path) {
+        _cleanup_close_ int fd = open_in_root(root_fd, path, O_PATH, 0);
+        struct stat st;
+
+        return fd >= 0 && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode);
+}
+
+static int find_init(const SpawnConfig *c, SpawnTree *t) {
+        static const char *const candidates[] = { "/usr/lib/systemd/systemd", "/lib/systemd/systemd", "/sbin/init" };
+
+        for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                _cleanup_close_ int fd = open_in_root(t->root_fd, candidates[i], O_PATH, 0);
+                char proc[64], target[4096];
+                struct stat st;
+                ssize_t n;
+
+                if (fd == -ENOENT || fd == -ENOTDIR)
+                        continue;
+                if (fd < 0)
+                        return log_error_errno(fd, "Failed to open %s in %s: %m", candidates[i], c->directory);
+                if (fstat(fd, &st) < 0)
+                        return log_error_errno(errno, "Failed to stat %s in %s: %m", candidates[i], c->directory);
+                if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+                        return log_error_errno(-EACCES, "%s in %s is not an executable file, cannot boot.",
+                                               candidates[i], c->directory);
+                (void) snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+                n = readlink(proc, target, sizeof target - 1);
+                target[n > 0 ? n : 0] = 0;
+                t->init = guest_init_classify(target, is_regular_in_root(t->root_fd, "/etc/inittab"));
+                t->init_path = strdup(candidates[i]);
+                return t->init_path ? 0 : log_oom();
+        }
+        return log_error_errno(-ENOENT, "No init found in %s (tried /usr/lib/systemd/systemd, "
+                                        "/lib/systemd/systemd, /sbin/init), cannot boot.", c->directory);
+}
+
+static void read_machine_id(SpawnTree *t) {
+        _cleanup_close_ int fd = open_in_root(t->root_fd, "/etc/machine-id", O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return;
+        t->machine_id_file = true;
+        if (read_full_fd(fd, 64, &buf, NULL) < 0)
+                return;
+        (void) sd_id128_from_string(strstrip_trailing(buf), &t->machine_id);
+}
+
+int spawn_tree_open(const SpawnConfig *c, SpawnTree *ret) {
+        SpawnTree t = { .root_fd = -EBADF, .init = GUEST_INIT_COMMAND };
+        int r;
+
+        t.root_fd = open(c->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (t.root_fd < 0)
+                return log_error_errno(errno, "Failed to open directory %s: %m", c->directory);
+
+        if (!is_regular_in_root(t.root_fd, "/etc/os-release") && !is_regular_in_root(t.root_fd, "/usr/lib/os-release")) {
+                spawn_tree_done(&t);
+                return log_error_errno(-ENOENT, "Directory %s doesn't look like an OS tree (no /etc/os-release "
+                                                "or /usr/lib/os-release). Refusing.", c->directory);
+        }
+        if (c->start_mode == START_BOOT) {
+                r = find_init(c, &t);
+                if (r < 0) {
+                        spawn_tree_done(&t);
+                        return r;
+                }
+        }
+        read_machine_id(&t);
+        *ret = t;
+        return 0;
+}

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* berth-spawn: boot an OS tree as a machine. Options and exit codes are systemd-nspawn's. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "hostname-util.h"
+#include "log.h"
+#include "parse-util.h"
+#include "path-util.h"
+#include "spawn-config.h"
+#include "spawn-pipeline.h"
+#include "spawn-supervise.h"
+#include "spawn-tree.h"
+#include "string-util.h"
+#include "strv.h"
+
+static void help(void) {
+        printf("%s [OPTIONS...] [COMMAND [ARGS...]]\n\n"
+               "Boot an OS tree as a machine, or run a command in it.\n\n"
+               "  -h --help                 Show this help\n"
+               "     --version              Print version string\n"
+               "  -q --quiet                Do not show status information\n\n"
+               "Image:\n"
+               "  -D --directory=PATH       Root directory for the machine\n"
+               "     --read-only            Mount the root directory read-only\n\n"
+               "Execution:\n"
+               "  -a --as-pid2              Run the command as PID 2, under a stub init\n"
+               "  -b --boot                 Boot the tree's init; COMMAND ARGS are passed to it\n"
+               "     --chdir=PATH           Working directory of the command\n"
+               "  -E --setenv=NAME[=VALUE]  Pass an environment variable to PID 1\n"
+               "  -u --user=USER            Run the command as this user of the machine\n"
+               "     --kill-signal=SIGNAL   Signal sent to PID 1 when we get SIGTERM/SIGINT\n"
+               "                            (default: the guest init's shutdown signal with -b,\n"
+               "                            SIGKILL otherwise)\n"
+               "     --shutdown-timeout=SEC Kill the machine if it has not shut down after\n"
+               "                            SEC (default 30s, \"infinity\" to wait forever)\n"
+               "     --notify-ready=BOOL    Wait for the guest's READY=1 before telling our\n"
+               "                            service manager that we are ready\n\n"
+               "System identity:\n"
+               "  -M --machine=NAME         Machine name (default: the directory's name)\n"
+               "     --hostname=NAME        Hostname inside the machine (default: machine name)\n"
+               "     --uuid=UUID            Machine UUID ($container_uuid)\n\n"
+               "Properties:\n"
+               "     --register=BOOL|auto   Register with org.freedesktop.machine1 (default: auto)\n"
+               "     --keep-unit            Accepted for compatibility; berth never creates units\n\n"
+               "Networking:\n"
+               "     --private-network      Give the machine its own network (loopback only)\n\n"
+               "Security:\n"
+               "     --capability=CAP       Keep CAP in the bounding set (\"all\" for all)\n"
+               "     --drop-capability=CAP  Drop CAP from the bounding set\n\n"
+               "Mounts:\n"
+               "     --bind=PATH[:PATH[:OPTS]]     Bind-mount a host path into the machine\n"
+               "                                   (OPTS: rbind, norbind)\n"
+               "     --bind-ro=PATH[:PATH[:OPTS]]  The same, read-only\n"
+               "     --tmpfs=PATH[:OPTIONS]        Mount an empty tmpfs on PATH\n\n"
+               "Input/Output:\n"
+               "     --console=MODE         interactive, read-only, passive or pipe\n"
+               "                            (default: interactive on a terminal, else pipe)\n"
+               "  -P --pipe                 Same as --console=pipe\n\n"
+               "Press Ctrl-] three times within a second to kill an interactive machine.\n"
+               "See berth-spawn(1) for details.\n",
+               program_invocation_short_name);
+}
+
+enum {
+        ARG_VERSION = 0x100,
+        ARG_READ_ONLY,
+        ARG_CHDIR,
+        ARG_KILL_SIGNAL,
+        ARG_SHUTDOWN_TIMEOUT,
+        ARG_NOTIFY_READY,
+        ARG_HOSTNAME,
+        ARG_UUID,
+        ARG_REGISTER,
+        ARG_KEEP_UNIT,
+        ARG_PRIVATE_NETWORK,
+        ARG_CAPABILITY,
+        ARG_DROP_CAPABILITY,
+        ARG_BIND,
+        ARG_BIND_RO,
+        ARG_TMPFS,
+        ARG_CONSOLE,
+};
+
+static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
+        BindMount b, *l;
+        int r = bind_mount_parse(spec, ro, &b);
+
+        if (r == -EOPNOTSUPP)
+                return log_error_errno(r, "Unsupported bind mount option in '%s' (supported: rbind, norbind).", spec);
+        if (r < 0)
+                return log_error_errno(r, "Invalid bind mount specification '%s': use SOURCE[:DESTINATION[:OPTIONS]] "
+                                          "with an absolute destination.", spec);
+        l = realloc(c->binds, sizeof(BindMount) * (c->n_binds + 1));
+        if (!l) {
+                free(b.source);
+                free(b.destination);
+                return log_oom();
+        }
+        c->binds = l;
+        c->binds[c->n_binds++] = b;
+        return 0;
+}
+
+static int add_tmpfs(SpawnConfig *c, const char *spec) {
+        TmpfsMount t, *l;
+        int r = tmpfs_mount_parse(spec, &t);
+
+        if (r < 0)
+                return log_error_errno(r, "Invalid tmpfs specification '%s': use PATH[:OPTIONS] with an absolute path.", spec);
+        l = realloc(c->tmpfs, sizeof(TmpfsMount) * (c->n_tmpfs + 1));
+        if (!l) {
+                free(t.destination);
+                free(t.options);
+                return log_oom();
+        }
+        c->tmpfs = l;
+        c->tmpfs[c->n_tmpfs++] = t;
+        return 0;
+}
+
+static int parse_setenv(SpawnConfig *c, const char *arg) {
+        if (!strchr(arg, '=')) {
+                /* -E NAME passes our own value, as nspawn. */
+                const char *v = getenv(arg);
+                _cleanup_free_ char *a = v ? strjoin(arg, "=", v) : NULL;
+                if (!v)
+                        return 0;
+                if (!a)
+                        return log_oom();
+                return strv_env_replace(&c->setenv, a) < 0 ? log_oom() : 0;
+        }
+        if (!env_assignment_is_valid(arg))
+                return log_error_errno(-EINVAL, "Environment assignment '%s' is not valid.", arg);
+        return strv_env_replace(&c->setenv, arg) < 0 ? log_oom() : 0;
+}
+
+static int parse_caps(uint64_t *mask, const char *arg) {
+        uint64_t m;
+        if (capability_list_parse(arg, &m) < 0)
+                return log_error_errno(-EINVAL, "Failed to parse capability list '%s'.", arg);
+        *mask |= m;
+        return 0;
+}
+
+static int parse_one(SpawnConfig *c, int opt, const char *arg) {
+        int r;
+
+        switch (opt) {
+        case 'D': {
+                _cleanup_free_ char *p = NULL;
+                r = path_make_absolute_cwd(arg, &p);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid directory '%s'.", arg);
+                return free_and_strdup(&c->directory, p) < 0 ? log_oom() : 0;
+        }
+        case 'M':
+                if (isempty(arg))
+                        return free_and_strdup(&c->machine_name, NULL);
+                if (!machine_name_is_valid(arg))
+                        return log_error_errno(-EINVAL, "Invalid machine name '%s': use 1-64 characters of "
+                                                        "a-z, A-Z, 0-9 and '-', in labels split by '.'.", arg);
+                return free_and_strdup(&c->machine_name, arg) < 0 ? log_oom() : 0;
+        case ARG_HOSTNAME:
+                if (!hostname_is_valid(arg))
+                        return log_error_errno(-EINVAL, "Invalid hostname '%s'.", arg);
+                return free_and_strdup(&c->hostname, arg) < 0 ? log_oom() : 0;
+        case ARG_UUID:
+                if (sd_id128_from_string(arg, &c->uuid) < 0 || sd_id128_is_null(c->uuid))
+                        return log_error_errno(-EINVAL, "Invalid UUID '%s'.", arg);
+                return 0;
+        case 'b':
+        case 'a':
+                if (c->start_mode != START_PID1 && c->start_mode != (opt == 'b' ? START_BOOT : START_PID2))
+                        return log_error_errno(-EINVAL, "--boot and --as-pid2 may not be combined.");
+                c->start_mode = opt == 'b' ? START_BOOT : START_PID2;
+                return 0;
+        case ARG_CHDIR:
+                if (!path_is_absolute(arg) || !path_is_normalized(arg))
+                        return log_error_errno(-EINVAL, "Working directory '%s' is not an absolute, normalized path.", arg);
+                return free_and_strdup(&c->working_directory, arg) < 0 ? log_oom() : 0;
+        case 'E':
+                return parse_setenv(c, arg);
+        case 'u':
+                if (isempty(arg) || string_has_cc(arg) || strchr(arg, ':') || strchr(arg, '/'))
+                        return log_error_errno(-EINVAL, "Invalid user name '%s'.", arg);
+                return free_and_strdup(&c->user, arg) < 0 ? log_oom() : 0;
+        case ARG_KILL_SIGNAL:
+                c->kill_signal = signal_from_string(arg);
+                if (c->kill_signal < 0)
+                        return log_error_errno(-EINVAL, "Unknown signal '%s'.", arg);
+                return 0;
+        case ARG_SHUTDOWN_TIMEOUT:
+                if (parse_sec(arg, &c->shutdown_timeout_usec) < 0 || c->shutdown_timeout_usec == 0)
+                        return log_error_errno(-EINVAL, "Invalid shutdown timeout '%s'.", arg);
+                return 0;
+        case ARG_NOTIFY_READY:
+                r = parse_boolean(arg);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid --notify-ready= value '%s': use yes or no.", arg);
+                c->notify_ready = r;
+                return 0;
+        case ARG_REGISTER:
+                c->register_mode = spawn_register_from_string(arg);
+                if (c->register_mode < 0)
+                        return log_error_errno(-EINVAL, "Invalid --register= value '%s': use yes, no or auto.", arg);
+                return 0;
+        case ARG_PRIVATE_NETWORK:
+                c->private_network = true;
+                return 0;
+        case ARG_CAPABILITY:
+                return parse_caps(&c->caps_add, arg);
+        case ARG_DROP_CAPABILITY:
+                return parse_caps(&c->caps_drop, arg);
+        case ARG_BIND:
+        case ARG_BIND_RO:
+                return add_bind(c, arg, opt == ARG_BIND_RO);
+        case ARG_TMPFS:
+                return add_tmpfs(c, arg);
+        case ARG_CONSOLE:
+                c->console_mode = console_mode_from_string(arg);
+                if (c->console_mode < 0)
+                        return log_error_errno(-EINVAL, "Invalid console mode '%s': use interactive, read-only, "
+                                                        "passive or pipe.", arg);
+                return 0;
+        case 'P':
+                c->console_mode = CONSOLE_PIPE;
+                return 0;
+        case 'q':
+                c->quiet = true;
+                return 0;
+        case ARG_READ_ONLY:
+                c->read_only = true;
+                return 0;
+        case ARG_KEEP_UNIT:
+                return 0;
+        }
+        return -EINVAL;
+}
+
+int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "directory", required_argument, NULL, 'D' },
+                { "machine", required_argument, NULL, 'M' },
+                { "boot", no_argument, NULL, 'b' },
+                { "as-pid2", no_argument, NULL, 'a' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "read-only", no_argument, NULL, ARG_READ_ONLY },
+                { "bind", required_argument, NULL, ARG_BIND },
+                { "bind-ro", required_argument, NULL, ARG_BIND_RO },
+                { "tmpfs", required_argument, NULL, ARG_TMPFS },
+                { "setenv", required_argument, NULL, 'E' },
+                { "chdir", required_argument, NULL, ARG_CHDIR },
+                { "user", required_argument, NULL, 'u' },
+                { "hostname", required_argument, NULL, ARG_HOSTNAME },
+                { "uuid", required_argument, NULL, ARG_UUID },
+                { "console", required_argument, NULL, ARG_CONSOLE },
+                { "pipe", no_argument, NULL, 'P' },
+                { "kill-signal", required_argument, NULL, ARG_KILL_SIGNAL },
+                { "shutdown-timeout", required_argument, NULL, ARG_SHUTDOWN_TIMEOUT },
+                { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
+                { "capability", required_argument, NULL, ARG_CAPABILITY },
+                { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
+                { "notify-ready", required_argument, NULL, ARG_NOTIFY_READY },
+                { "register", required_argument, NULL, ARG_REGISTER },
+                { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+                {}
+        };
+        int opt, r;
+
+        c->console_mode = _CONSOLE_MODE_INVALID;
+        c->register_mode = _SPAWN_REGISTER_INVALID;
+        /* '+': options end at the first non-option, which starts the command line. */
+        while ((opt = getopt_long(argc, argv, "+hD:M:baqE:u:P", options, NULL)) >= 0) {
+                if (opt == 'h') {
+                        help();
+                        return 0;
+                }
+                if (opt == ARG_VERSION) {
+                        printf("berth-spawn %s\n", PROJECT_VERSION);
+                        return 0;
+                }
+                if (opt == '?')
+                        return -EINVAL; /* getopt said what is wrong */
+                r = parse_one(c, opt, optarg);
+                if (r < 0)
+                        return r;
+        }
+        if (optind < argc) {
+                c->command = strv_copy(argv + optind);
+                if (!c->command)
+                        return log_oom();
+        }
+        return 1;
+}
+
+static int check_bind_sources(const SpawnConfig *c) {
+        for (size_t i = 0; i < c->n_binds; i++)
+                if (access(c->binds[i].source, F_OK) < 0)
+                        return log_error_errno(errno, "Bind mount source %s: %m", c->binds[i].source);
+        return 0;
+}
+
+static void print_outcome(const SpawnConfig *c, const SpawnResult *res) {
+        char sig[16];
+
+        switch (res->outcome) {
+        case OUTCOME_EXITED:
+                if (res->status == 0)
+                        log_info("Container %s exited successfully.", c->machine_name);
+                else
+                        log_info("Container %s failed with error code %i.", c->machine_name, res->status);
+                break;
+        case OUTCOME_POWEROFF:
+                log_info("Container %s has been shut down.", c->machine_name);
+                break;
+        case OUTCOME_REBOOT:
+                log_info("Container %s is being rebooted.", c->machine_name);
+                break;
+        case OUTCOME_SIGNALED:
+                log_info("Container %s terminated by signal %s.", c->machine_name, signal_to_string(res->status, sig));
+                break;
+        case OUTCOME_ESCAPED:
+                log_info("Container %s terminated by pressing ^] three times.", c->machine_name);
+                break;
+        default:
+                break;
+        }
+}
+
+static int shutdown_signal(const SpawnConfig *c, const SpawnTree *t) {
+        if (c->kill_signal > 0)
+                return c->kill_signal;
+        if (c->start_mode != START_BOOT)
+                return SIGKILL; /* as nspawn: a command has no way to shut down cleanly */
+        return guest_init_halt_signal(t->init);
+}
+
+static int run(SpawnConfig *config) {
+        SpawnTree tree = { .root_fd = -EBADF };
+        SpawnContext c;
+        SpawnResult res = {};
+        int r;
+
+        r = spawn_config_verify(config);
+        if (r < 0)
+                return r;
+        r = check_bind_sources(config);
+        if (r < 0)
+                return r;
+        r = spawn_tree_open(config, &tree);
+        if (r < 0)
+                return r;
+
+        spawn_context_init(&c, config, &tree);
+        c.uuid = config->uuid;
+        if (sd_id128_is_null(c.uuid))
+                c.uuid = tree.machine_id;
+        if (sd_id128_is_null(c.uuid) && sd_id128_randomize(&c.uuid) < 0)
+                c.uuid = SD_ID128_MAKE(62,65,72,74,68,00,00,00,00,00,00,00,00,00,00,01);
+        c.shutdown_signal = shutdown_signal(config, &tree);
+
+        if (!config->quiet) {
+                log_info("Spawning container %s on %s.", config->machine_name, config->directory);
+                if (config->console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Press Ctrl-] three times within 1s to kill container.");
+        }
+
+        r = spawn_start(&c);
+        if (r >= 0)
+                r = spawn_supervise(&c, &res);
+        spawn_teardown(&c);
+        spawn_tree_done(&tree);
+        if (r < 0)
+                return r;
+        if (!config->quiet)
+                print_outcome(config, &res);
+        return spawn_result_exit_code(&res);
+}
+
+int main(int argc, char *argv[]) {
+        SpawnConfig config = {};
+        sigset_t ss;
+        int r;
+
+        log_parse_environment();
+        /* Until the supervisor listens, signals wait: no half-made machine is left behind. */
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &ss, NULL);
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        r = spawn_config_parse_argv(&config, argc, argv);
+        if (r <= 0) {
+                spawn_config_done(&config);
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
+        if (geteuid() != 0) {
+                log_error("Need to be root.");
+                spawn_config_done(&config);
+                return EXIT_FAILURE;
+        }
+        r = run(&config);
+        spawn_config_done(&config);
+        return r < 0 ? EXIT_FAILURE : r;
+}
