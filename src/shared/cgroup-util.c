@@ -290,9 +290,31 @@ static int mkdir_parents_cgroup(const CgroupHierarchy *h, const char *rel) {
 
 int cgroup_set_create(const CgroupSet *s, const char *rel) {
         for (size_t i = 0; i < s->n; i++) {
-                int r = mkdir_parents_cgroup(&s->hierarchies[i], rel);
+                int r;
+                /* Another launcher may remove an empty parent (machine.slice) under our feet. */
+                for (int attempt = 0;; attempt++) {
+                        r = mkdir_parents_cgroup(&s->hierarchies[i], rel);
+                        if (r != -ENOENT || attempt >= 8)
+                                break;
+                }
                 if (r < 0)
                         return r;
+        }
+        return 0;
+}
+
+int cgroup_set_remove_empty_parents(const CgroupSet *s, const char *rel) {
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *p = hierarchy_path(&s->hierarchies[i], rel);
+                char *slash;
+
+                if (!p)
+                        return -ENOMEM;
+                while ((slash = strrchr(p, '/')) && (size_t) (slash - p) > strlen(s->hierarchies[i].mount_point)) {
+                        *slash = 0;
+                        if (rmdir(p) < 0)
+                                break; /* not empty (another machine), or gone */
+                }
         }
         return 0;
 }

@@ -63,6 +63,8 @@ int cgroup_set_kill(const CgroupSet *s, const char *rel, int sig);
 /* Removes rel and everything below it (deepest first) in every hierarchy. -EBUSY if populated;
  * a missing directory is not an error. */
 int cgroup_set_remove(const CgroupSet *s, const char *rel);
+/* Removes the parents of rel (machine.slice) in every hierarchy where they are empty. */
+int cgroup_set_remove_empty_parents(const CgroupSet *s, const char *rel);
 /* Kills what is left, waits up to timeout_usec for the cgroups to empty, then removes them. */
 int cgroup_set_kill_and_remove(const CgroupSet *s, const char *rel, uint64_t timeout_usec);
 

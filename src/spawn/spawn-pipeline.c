@@ -320,6 +320,7 @@ void spawn_teardown(SpawnContext *c) {
                 r = cgroup_set_kill_and_remove(&c->cgroups, c->cgroup_path, 5 * UINT64_C(1000000));
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", c->cgroup_path);
+                (void) cgroup_set_remove_empty_parents(&c->cgroups, c->cgroup_path);
         }
         c->sync = safe_close(c->sync);
         c->console_fd = safe_close(c->console_fd);
