@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,9 @@
 void spawn_stub_init(pid_t payload) {
         sigset_t all;
 
+        /* Not ptrace-able or readable through /proc/1/exe by the guest, and named for what it is. */
+        (void) prctl(PR_SET_DUMPABLE, 0);
+        (void) prctl(PR_SET_NAME, "(berth-stub)");
         sigfillset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
         (void) close_all_fds(NULL, 0);

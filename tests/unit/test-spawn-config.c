@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/capability.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "spawn-config.h"
+#include "spawn-supervise.h"
+#include "spawn-tree.h"
+#include "spawn-user.h"
+#include "strv.h"
+#include "sync-channel.h"
+#include "test.h"
+
+static void bind_done(BindMount *b) {
+        free(b->source);
+        free(b->destination);
+}
+
+TEST(bind_mount_parse) {
+        BindMount b;
+
+        ASSERT_OK(bind_mount_parse("/srv/data", false, &b));
+        ASSERT_STREQ(b.source, "/srv/data");
+        ASSERT_STREQ(b.destination, "/srv/data");
+        ASSERT_TRUE(b.recursive && !b.read_only);
+        bind_done(&b);
+
+        ASSERT_OK(bind_mount_parse("/a:/b:norbind", true, &b));
+        ASSERT_STREQ(b.destination, "/b");
+        ASSERT_TRUE(!b.recursive && b.read_only);
+        bind_done(&b);
+
+        ASSERT_OK(bind_mount_parse("/with\\:colon:/x", false, &b));
+        ASSERT_STREQ(b.source, "/with:colon");
+        bind_done(&b);
+
+        ASSERT_OK(bind_mount_parse("/a/../b/./c", false, &b));
+        ASSERT_STREQ(b.source, "/b/c");
+        bind_done(&b);
+
+        ASSERT_ERROR(bind_mount_parse("", false, &b), EINVAL);
+        ASSERT_ERROR(bind_mount_parse("/a:", false, &b), EINVAL);
+        ASSERT_ERROR(bind_mount_parse("/a:relative", false, &b), EINVAL);
+        ASSERT_ERROR(bind_mount_parse("/a:/b/../c", false, &b), EINVAL);
+        ASSERT_ERROR(bind_mount_parse("/a:/", false, &b), EINVAL);
+        ASSERT_ERROR(bind_mount_parse("/a:/b:idmap", false, &b), EOPNOTSUPP);
+        ASSERT_ERROR(bind_mount_parse("/a:/b:rbind:extra", false, &b), EINVAL);
+}
+
+TEST(tmpfs_mount_parse) {
+        TmpfsMount t;
+
+        ASSERT_OK(tmpfs_mount_parse("/scratch:mode=700,size=1M", &t));
+        ASSERT_STREQ(t.destination, "/scratch");
+        ASSERT_STREQ(t.options, "mode=700,size=1M");
+        free(t.destination);
+        free(t.options);
+        ASSERT_OK(tmpfs_mount_parse("/x", &t));
+        ASSERT_TRUE(t.options == NULL);
+        free(t.destination);
+        ASSERT_ERROR(tmpfs_mount_parse("x", &t), EINVAL);
+        ASSERT_ERROR(tmpfs_mount_parse("/", &t), EINVAL);
+        ASSERT_ERROR(tmpfs_mount_parse("/x:", &t), EINVAL);
+}
+
+TEST(capabilities) {
+        SpawnConfig c = {};
+        uint64_t m;
+
+        ASSERT_EQ(spawn_config_capabilities(&c), 0xfcecafffULL);
+        c.private_network = true;
+        ASSERT_EQ(spawn_config_capabilities(&c), 0xfcecafffULL | (1ULL << CAP_NET_ADMIN));
+        ASSERT_OK(capability_list_parse("CAP_SYS_TIME,cap_sys_module", &m));
+        ASSERT_EQ(m, (1ULL << CAP_SYS_TIME) | (1ULL << CAP_SYS_MODULE));
+        c.caps_drop = 1ULL << CAP_SYS_ADMIN;
+        ASSERT_FALSE(spawn_config_capabilities(&c) & (1ULL << CAP_SYS_ADMIN));
+        ASSERT_OK(capability_list_parse("all", &m));
+        ASSERT_EQ(m, UINT64_MAX);
+        ASSERT_ERROR(capability_list_parse("CAP_NOPE", &m), EINVAL);
+        ASSERT_ERROR(capability_list_parse("", &m), EINVAL);
+}
+
+TEST(tables) {
+        for (int i = 0; i < _CONSOLE_MODE_MAX; i++)
+                ASSERT_EQ(console_mode_from_string(console_mode_to_string(i)), i);
+        for (int i = 0; i < _SPAWN_REGISTER_MAX; i++)
+                ASSERT_EQ(spawn_register_from_string(spawn_register_to_string(i)), i);
+        for (int i = 0; i < _GUEST_INIT_MAX; i++)
+                ASSERT_EQ(guest_init_from_string(guest_init_to_string(i)), i);
+        for (int i = 0; i < _SYNC_POINT_MAX; i++)
+                ASSERT_EQ(sync_point_from_string(sync_point_to_string(i)), i);
+        ASSERT_EQ(console_mode_from_string("tty"), _CONSOLE_MODE_INVALID);
+        ASSERT_EQ(spawn_register_from_string("maybe"), _SPAWN_REGISTER_INVALID);
+        ASSERT_TRUE(start_mode_to_string(START_BOOT) != NULL);
+}
+
+TEST(guest_init) {
+        ASSERT_EQ(guest_init_classify("/x/usr/lib/systemd/systemd", false), GUEST_INIT_SYSTEMD);
+        ASSERT_EQ(guest_init_classify("/x/bin/busybox", true), GUEST_INIT_BUSYBOX);
+        ASSERT_EQ(guest_init_classify("/x/sbin/init", true), GUEST_INIT_SYSVINIT);
+        ASSERT_EQ(guest_init_classify("/x/sbin/init", false), GUEST_INIT_OTHER);
+        ASSERT_EQ(guest_init_classify("/x/sbin/runit-init", false), GUEST_INIT_OTHER);
+        ASSERT_EQ(guest_init_poweroff_signal(GUEST_INIT_SYSTEMD), SIGRTMIN + 4);
+        ASSERT_EQ(guest_init_reboot_signal(GUEST_INIT_SYSTEMD), SIGINT);
+        ASSERT_EQ(guest_init_halt_signal(GUEST_INIT_SYSTEMD), SIGRTMIN + 3);
+        ASSERT_EQ(guest_init_poweroff_signal(GUEST_INIT_BUSYBOX), SIGUSR2);
+        ASSERT_EQ(guest_init_reboot_signal(GUEST_INIT_BUSYBOX), SIGTERM);
+        ASSERT_EQ(guest_init_poweroff_signal(GUEST_INIT_SYSVINIT), 0);
+}
+
+TEST(exit_codes) {
+        SpawnResult r = { OUTCOME_EXITED, 7 };
+        ASSERT_EQ(spawn_result_exit_code(&r), 7);
+        r = (SpawnResult) { OUTCOME_POWEROFF, SIGINT };
+        ASSERT_EQ(spawn_result_exit_code(&r), 0);
+        r = (SpawnResult) { OUTCOME_REBOOT, SIGHUP };
+        ASSERT_EQ(spawn_result_exit_code(&r), 133);
+        r = (SpawnResult) { OUTCOME_SIGNALED, SIGKILL };
+        ASSERT_EQ(spawn_result_exit_code(&r), 1);
+}
+
+TEST(sync_channel) {
+        int pair[2], fd = -EBADF;
+        char step[64];
+        SyncMessage m;
+
+        ASSERT_OK(sync_channel_new(pair));
+        ASSERT_OK(sync_send(pair[1], SYNC_NOTIFY_FD, STDIN_FILENO));
+        ASSERT_OK(sync_expect(pair[0], SYNC_NOTIFY_FD, &fd, step));
+        ASSERT_TRUE(fd >= 0);
+        fd = safe_close(fd);
+
+        /* the wrong point is a protocol error */
+        ASSERT_OK(sync_send(pair[1], SYNC_GO, -EBADF));
+        ASSERT_ERROR(sync_expect(pair[0], SYNC_ROOTFS_READY, NULL, step), EPROTO);
+
+        /* a failure arrives as data: errno and step */
+        ASSERT_OK(sync_send_failure(pair[1], "mount-proc", -EBUSY));
+        ASSERT_ERROR(sync_expect(pair[0], SYNC_ROOTFS_READY, NULL, step), EBUSY);
+        ASSERT_STREQ(step, "mount-proc");
+
+        /* garbage of the wrong size is refused */
+        ASSERT_TRUE(write(pair[1], "x", 1) == 1);
+        ASSERT_ERROR(sync_receive(pair[0], &m), EBADMSG);
+
+        /* end of file */
+        safe_close(pair[1]);
+        ASSERT_ERROR(sync_receive(pair[0], &m), EPIPE);
+        safe_close(pair[0]);
+}
+
+TEST(guest_user) {
+        char passwd[] = "/tmp/test-passwd-XXXXXX", group[] = "/tmp/test-group-XXXXXX";
+        int p = mkstemp(passwd), g = mkstemp(group);
+        const char *pw = "root:x:0:0:root:/root:/bin/bash\nbroken line\nalice:x:1000:1000::/home/alice:\n";
+        const char *gr = "root:x:0:\nwheel:x:10:alice,bob\naudio:x:29:bob\n";
+        GuestUser u = {};
+
+        ASSERT_TRUE(p >= 0 && g >= 0);
+        ASSERT_TRUE(write(p, pw, strlen(pw)) == (ssize_t) strlen(pw));
+        ASSERT_TRUE(write(g, gr, strlen(gr)) == (ssize_t) strlen(gr));
+        close(p);
+        close(g);
+
+        ASSERT_OK(guest_user_lookup(passwd, group, "alice", &u));
+        ASSERT_EQ(u.uid, 1000);
+        ASSERT_STREQ(u.home, "/home/alice");
+        ASSERT_STREQ(u.shell, "/bin/sh");
+        ASSERT_EQ(u.n_groups, 1);
+        ASSERT_EQ(u.groups[0], 10);
+        guest_user_done(&u);
+        ASSERT_OK(guest_user_lookup(passwd, group, "0", &u));
+        ASSERT_STREQ(u.name, "root");
+        guest_user_done(&u);
+        ASSERT_ERROR(guest_user_lookup(passwd, group, "mallory", &u), ESRCH);
+        ASSERT_ERROR(guest_user_lookup("/nonexistent", group, "root", &u), ENOENT);
+        unlink(passwd);
+        unlink(group);
+}
+
+DEFINE_TEST_MAIN
