@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
-#include <libmount.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,9 @@
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
 #endif
 
 static const char *const layout_table[_CGROUP_LAYOUT_MAX] = {
@@ -47,74 +49,15 @@ void cgroup_set_done(CgroupSet *s) {
         s->n = 0;
 }
 
-/* The names of v1 controllers the kernel knows, from /proc/cgroups. */
-static int known_controllers(char ***ret) {
-        _cleanup_free_ char *buf = NULL;
-        _cleanup_strv_free_ char **l = NULL;
-        char *save = NULL;
-        int r;
+static int set_add(CgroupSet *s, const char *mount_point, const char *name, bool unified) {
+        CgroupHierarchy *h = realloc(s->hierarchies, sizeof(CgroupHierarchy) * (s->n + 1));
 
-        r = read_full_file_at(AT_FDCWD, "/proc/cgroups", 64 * 1024, &buf, NULL);
-        if (r < 0)
-                return r;
-        for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *tab;
-                if (line[0] == '#')
-                        continue;
-                tab = strchr(line, '\t');
-                if (tab)
-                        *tab = 0;
-                r = strv_extend(&l, line);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-/* "rw,nosuid,cpu,cpuacct" -> "cpu,cpuacct"; "rw,name=systemd" -> "name=systemd". */
-static int v1_hierarchy_name(const char *options, char *const *controllers, char **ret) {
-        _cleanup_free_ char *copy = strdup(options ?: ""), *name = NULL;
-        char *save = NULL;
-
-        if (!copy)
-                return -ENOMEM;
-        for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-                char *n;
-                if (!startswith(o, "name=") && !strv_find(controllers, o))
-                        continue;
-                n = name ? strjoin(name, ",", o) : strdup(o);
-                if (!n)
-                        return -ENOMEM;
-                free(name);
-                name = n;
-        }
-        if (!name)
-                return -ENOENT;
-        *ret = TAKE_PTR(name);
-        return 0;
-}
-
-static bool set_has(const CgroupSet *s, const char *name) {
-        for (size_t i = 0; i < s->n; i++)
-                if (streq(s->hierarchies[i].name, name))
-                        return true;
-        return false;
-}
-
-static int set_add(CgroupSet *s, const char *mount_point, char *name_owned, bool unified) {
-        _cleanup_free_ char *name = name_owned;
-        CgroupHierarchy *h;
-
-        if (set_has(s, name))
-                return 0;
-        h = realloc(s->hierarchies, sizeof(CgroupHierarchy) * (s->n + 1));
         if (!h)
                 return -ENOMEM;
         s->hierarchies = h;
-        h[s->n] = (CgroupHierarchy) { .mount_point = strdup(mount_point), .name = TAKE_PTR(name),
-                                      .unified = unified };
-        if (!h[s->n].mount_point) {
+        h[s->n] = (CgroupHierarchy) { .mount_point = strdup(mount_point), .name = strdup(name), .unified = unified };
+        if (!h[s->n].mount_point || !h[s->n].name) {
+                free(h[s->n].mount_point);
                 free(h[s->n].name);
                 return -ENOMEM;
         }
@@ -122,64 +65,95 @@ static int set_add(CgroupSet *s, const char *mount_point, char *name_owned, bool
         return 0;
 }
 
-static int detect_from_table(struct libmnt_table *t, char *const *controllers, CgroupSet *s) {
-        struct libmnt_iter *itr = mnt_new_iter(MNT_ITER_FORWARD);
-        struct libmnt_fs *fs;
-        int r = 0;
+/* Each real directory under /sys/fs/cgroup that is a cgroup mount is one hierarchy: "unified" is
+ * cgroup2, "systemd" is name=systemd, "cpu,cpuacct" names its controllers (the "cpu" and "cpuacct"
+ * entries beside it are symlinks). This is the layout systemd and every distribution mount, and
+ * systemd itself finds its hierarchies the same way, with statfs(). */
+static int named_hierarchies_list(char ***ret) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        char *save = NULL;
+        int r;
 
-        if (!itr)
-                return -ENOMEM;
-        while (mnt_table_next_fs(t, itr, &fs) == 0) {
-                const char *type = mnt_fs_get_fstype(fs), *root = mnt_fs_get_root(fs);
-                const char *target = mnt_fs_get_target(fs);
-                char *name = NULL;
-
-                if (!type || !target || !root || !streq(root, "/"))
+        r = read_full_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+                if (!b)
                         continue;
-                if (streq(type, "cgroup2")) {
-                        name = strdup("");
-                        r = name ? set_add(s, target, name, true) : -ENOMEM;
-                } else if (streq(type, "cgroup")) {
-                        if (v1_hierarchy_name(mnt_fs_get_fs_options(fs), controllers, &name) < 0)
-                                continue;
-                        r = set_add(s, target, name, false);
+                *b = 0;
+                if (startswith(a + 1, "name=") && strv_extend(&l, a + 1) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int detect_v1_and_hybrid(CgroupSet *s) {
+        _cleanup_strv_free_ char **named_hierarchies = NULL;
+        DIR *d;
+        struct dirent *de;
+        int r;
+
+        r = named_hierarchies_list(&named_hierarchies);
+        if (r < 0)
+                return r;
+        d = opendir("/sys/fs/cgroup");
+        if (!d)
+                return -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                struct statfs sfs;
+
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                p = strjoin("/sys/fs/cgroup/", de->d_name);
+                if (!p) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (statfs(p, &sfs) < 0)
+                        continue;
+                if ((unsigned long) sfs.f_type == CGROUP2_SUPER_MAGIC)
+                        r = set_add(s, p, "", true);
+                else if ((unsigned long) sfs.f_type == CGROUP_SUPER_MAGIC) {
+                        /* Named hierarchies ("name=systemd") are listed so in /proc/self/cgroup. */
+                        _cleanup_free_ char *named = strjoin("name=", de->d_name);
+                        if (!named) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        r = set_add(s, p, strv_find(named_hierarchies, named) ? named : de->d_name, false);
                 } else
                         continue;
                 if (r < 0)
                         break;
         }
-        mnt_free_iter(itr);
+        (void) closedir(d);
         return r;
 }
 
 int cgroup_set_detect(CgroupSet *ret) {
-        _cleanup_strv_free_ char **controllers = NULL;
         CgroupSet s = {};
-        struct libmnt_table *t;
         struct statfs sfs;
         int r;
 
-        r = known_controllers(&controllers);
-        if (r < 0)
-                return r;
-        t = mnt_new_table();
-        if (!t)
-                return -ENOMEM;
-        r = mnt_table_parse_file(t, "/proc/self/mountinfo");
-        if (r >= 0)
-                r = detect_from_table(t, controllers, &s);
-        mnt_unref_table(t);
+        if (statfs("/sys/fs/cgroup", &sfs) < 0)
+                return -errno;
+        if ((unsigned long) sfs.f_type == CGROUP2_SUPER_MAGIC) {
+                r = set_add(&s, "/sys/fs/cgroup", "", true);
+                s.layout = CGROUP_LAYOUT_UNIFIED;
+        } else {
+                r = detect_v1_and_hybrid(&s);
+                s.layout = cgroup_set_unified(&s) ? CGROUP_LAYOUT_HYBRID : CGROUP_LAYOUT_LEGACY;
+        }
+        if (r >= 0 && s.n == 0)
+                r = -ENOMEDIUM;
         if (r < 0) {
                 cgroup_set_done(&s);
                 return r;
         }
-        if (s.n == 0)
-                return -ENOMEDIUM;
-
-        if (statfs("/sys/fs/cgroup", &sfs) >= 0 && (unsigned long) sfs.f_type == CGROUP2_SUPER_MAGIC)
-                s.layout = CGROUP_LAYOUT_UNIFIED;
-        else
-                s.layout = cgroup_set_unified(&s) ? CGROUP_LAYOUT_HYBRID : CGROUP_LAYOUT_LEGACY;
         *ret = s;
         return 0;
 }

@@ -36,7 +36,7 @@ typedef struct CgroupSet {
         CgroupLayout layout;
 } CgroupSet;
 
-/* Reads /proc/self/mountinfo (with libmount) and lists the mounted hierarchies, one entry each. */
+/* Lists the hierarchies mounted under /sys/fs/cgroup (statfs), one entry each. */
 int cgroup_set_detect(CgroupSet *ret);
 void cgroup_set_done(CgroupSet *s);
 /* The cgroup2 hierarchy, or NULL on a legacy host. */

@@ -166,14 +166,15 @@ static int step_set_hostname(SpawnContext *c) {
 }
 
 static int step_setup_machine_id(SpawnContext *c) {
-        char id[SD_ID128_STRING_MAX + 1];
+        char id[ID128_STRING_MAX + 1];
         int r;
 
         /* The tree has a valid one, or none at all (then its init makes a transient one from
          * $container_uuid): nothing to do. An empty or broken file gets a transient overlay. */
-        if (!sd_id128_is_null(c->tree->machine_id) || !c->tree->machine_id_file)
+        if (!id128_is_null(c->tree->machine_id) || !c->tree->machine_id_file)
                 return 0;
-        (void) snprintf(id, sizeof id, "%s\n", SD_ID128_TO_STRING(c->uuid));
+        (void) id128_to_string(c->uuid, id);
+        strcat(id, "\n");
         r = write_new_file("/run/machine-id", id, 0444);
         if (r < 0)
                 return r;

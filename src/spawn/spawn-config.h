@@ -3,8 +3,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-id128.h>
 
+#include "id128.h"
 #include "macro.h"
 
 typedef enum StartMode {
@@ -48,7 +48,7 @@ typedef struct SpawnConfig {
         char *directory;    /* absolute */
         char *machine_name; /* valid hostname */
         char *hostname;     /* NULL: the machine name */
-        sd_id128_t uuid;    /* null: from the tree's machine-id or random */
+        Id128 uuid;         /* null: from the tree's machine-id or random */
         StartMode start_mode;
         ConsoleMode console_mode;
         SpawnRegister register_mode;

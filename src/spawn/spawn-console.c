@@ -17,7 +17,7 @@
 struct ConsoleForward {
         int master;
         ConsoleMode mode;
-        sd_event_source *master_source, *stdin_source;
+        EventSource *master_source, *stdin_source;
         char in_buf[4096]; /* stdin -> master, waiting for the guest to read */
         size_t in_len;
         bool saved_termios_valid, stdin_eof;
@@ -47,10 +47,8 @@ static void write_all(int fd, const char *p, size_t n) {
 }
 
 static void update_events(ConsoleForward *f) {
-        (void) sd_event_source_set_io_events(f->master_source, EPOLLIN | (f->in_len > 0 ? EPOLLOUT : 0));
-        if (f->stdin_source)
-                (void) sd_event_source_set_enabled(f->stdin_source,
-                                                   f->in_len < sizeof f->in_buf && !f->stdin_eof ? SD_EVENT_ON : SD_EVENT_OFF);
+        (void) event_source_set_events(f->master_source, EPOLLIN | (f->in_len > 0 ? EPOLLOUT : 0));
+        (void) event_source_set_enabled(f->stdin_source, f->in_len < sizeof f->in_buf && !f->stdin_eof);
 }
 
 static void drain_master(ConsoleForward *f) {
@@ -75,7 +73,7 @@ static void flush_input(ConsoleForward *f) {
         }
 }
 
-static int on_master(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static void on_master(EventSource *s, int fd, uint32_t revents, void *userdata) {
         ConsoleForward *f = userdata;
 
         if (revents & (EPOLLIN | EPOLLHUP))
@@ -83,7 +81,6 @@ static int on_master(sd_event_source *s, int fd, uint32_t revents, void *userdat
         if (revents & EPOLLOUT)
                 flush_input(f);
         update_events(f);
-        return 0;
 }
 
 /* Counts Ctrl-] presses; three within a second (with nothing in between) end the machine. */
@@ -103,25 +100,24 @@ static bool check_escape(ConsoleForward *f, const char *p, size_t n) {
         return false;
 }
 
-static int on_stdin(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+static void on_stdin(EventSource *s, int fd, uint32_t revents, void *userdata) {
         ConsoleForward *f = userdata;
         ssize_t n = read(STDIN_FILENO, f->in_buf + f->in_len, sizeof f->in_buf - f->in_len);
 
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                return 0;
+                return;
         if (n <= 0) {
                 f->stdin_eof = true;
                 update_events(f);
-                return 0;
+                return;
         }
         if (f->mode == CONSOLE_INTERACTIVE && check_escape(f, f->in_buf + f->in_len, (size_t) n)) {
                 f->on_escape(f->userdata);
-                return 0;
+                return;
         }
         f->in_len += (size_t) n;
         flush_input(f);
         update_events(f);
-        return 0;
 }
 
 void console_forward_resize(ConsoleForward *f) {
@@ -145,7 +141,7 @@ static void make_raw(ConsoleForward *f) {
         (void) tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 }
 
-int console_forward_new(sd_event *e, int master, ConsoleMode mode, void (*on_escape)(void *userdata),
+int console_forward_new(EventLoop *e, int master, ConsoleMode mode, void (*on_escape)(void *userdata),
                         void *userdata, ConsoleForward **ret) {
         ConsoleForward *f = new0(ConsoleForward, 1);
         int r;
@@ -155,9 +151,9 @@ int console_forward_new(sd_event *e, int master, ConsoleMode mode, void (*on_esc
         *f = (ConsoleForward) { .master = master, .mode = mode, .on_escape = on_escape, .userdata = userdata };
         r = fd_nonblock(master, true);
         if (r >= 0)
-                r = sd_event_add_io(e, &f->master_source, master, EPOLLIN, on_master, f);
+                r = event_add_io(e, master, EPOLLIN, on_master, f, &f->master_source);
         if (r >= 0 && mode == CONSOLE_INTERACTIVE) {
-                r = sd_event_add_io(e, &f->stdin_source, STDIN_FILENO, EPOLLIN, on_stdin, f);
+                r = event_add_io(e, STDIN_FILENO, EPOLLIN, on_stdin, f, &f->stdin_source);
                 if (r == -EPERM) /* stdin is a regular file or /dev/null: nothing to forward */
                         r = 0;
                 if (r >= 0 && isatty(STDIN_FILENO))
@@ -178,8 +174,9 @@ ConsoleForward *console_forward_free(ConsoleForward *f) {
         drain_master(f);
         if (f->saved_termios_valid)
                 (void) tcsetattr(STDIN_FILENO, TCSANOW, &f->saved_termios);
-        sd_event_source_disable_unref(f->master_source);
-        sd_event_source_disable_unref(f->stdin_source);
+        /* The sources belong to the loop, which is freed after us. */
+        (void) event_source_set_enabled(f->master_source, false);
+        (void) event_source_set_enabled(f->stdin_source, false);
         free(f);
         return NULL;
 }

@@ -2,7 +2,8 @@
 #pragma once
 
 #include <stdbool.h>
-#include <systemd/sd-event.h>
+
+#include "event-loop.h"
 
 #include "spawn-config.h"
 
@@ -10,7 +11,7 @@
 typedef struct ConsoleForward ConsoleForward;
 
 /* on_escape is called when Ctrl-] is pressed three times within a second (interactive only). */
-int console_forward_new(sd_event *e, int master, ConsoleMode mode, void (*on_escape)(void *userdata),
+int console_forward_new(EventLoop *e, int master, ConsoleMode mode, void (*on_escape)(void *userdata),
                         void *userdata, ConsoleForward **ret);
 /* Restores the terminal, flushes what the guest wrote last. Accepts NULL. */
 ConsoleForward *console_forward_free(ConsoleForward *f);

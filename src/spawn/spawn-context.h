@@ -2,7 +2,6 @@
 #pragma once
 
 #include <sys/types.h>
-#include <systemd/sd-id128.h>
 
 #include "cgroup-util.h"
 #include "spawn-config.h"
@@ -19,7 +18,7 @@ typedef struct SpawnContext {
         CgroupSet cgroups;
         char *cgroup_path; /* machine.slice/machine-NAME.scope */
         bool cgroup_created;
-        sd_id128_t uuid;
+        Id128 uuid;
         int shutdown_signal; /* what SIGTERM to the launcher becomes */
 
         /* parent */

@@ -139,11 +139,11 @@ static int env_add(char ***env, const char *key, const char *value) {
 }
 
 static int step_build_env(SpawnContext *c) {
-        char uuid[37];
+        char uuid[ID128_UUID_STRING_MAX];
         const char *term = getenv("TERM");
         int r = 0;
 
-        (void) snprintf(uuid, sizeof uuid, SD_ID128_UUID_FORMAT_STR, SD_ID128_FORMAT_VAL(c->uuid));
+        (void) id128_to_uuid_string(c->uuid, uuid);
         r = r ?: env_add(&c->env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         r = r ?: env_add(&c->env, "container", "berth");
         r = r ?: env_add(&c->env, "container_uuid", uuid);

@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "event-loop.h"
 #include "fd-util.h"
+#include "notify.h"
 #include "log.h"
 #include "mount-util.h"
 #include "parse-util.h"
@@ -22,9 +22,8 @@
 
 typedef struct Supervisor {
         SpawnContext *context;
-        sd_event *event;
+        EventLoop *loop;
         ConsoleForward *console;
-        sd_event_source *kill_timer;
         SpawnResult result;
         bool exited, shutdown_requested, ready_sent;
 } Supervisor;
@@ -89,56 +88,57 @@ int spawn_request_shutdown(SpawnContext *c) {
         return 0;
 }
 
-static int on_kill_timeout(sd_event_source *es, uint64_t usec, void *userdata) {
+static void on_kill_timeout(EventSource *es, int fd, uint32_t events, void *userdata) {
         Supervisor *s = userdata;
 
         log_warning("Machine '%s' did not shut down in time, killing it.", s->context->config->machine_name);
         (void) kill_machine(s);
-        return 0;
 }
 
-static int on_shutdown_signal(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
+static void on_shutdown_signal(EventSource *es, int sig, uint32_t events, void *userdata) {
         Supervisor *s = userdata;
         int r;
 
         if (s->shutdown_requested) {
                 log_info("Second signal received, killing machine '%s'.", s->context->config->machine_name);
-                return kill_machine(s);
+                (void) kill_machine(s);
+                return;
         }
         s->shutdown_requested = true;
-        (void) sd_notify(false, "STOPPING=1");
+        (void) notify_send("STOPPING=1");
         r = spawn_request_shutdown(s->context);
         if (r < 0) {
                 log_warning_errno(r, "Failed to ask machine '%s' to shut down, killing it: %m",
                                   s->context->config->machine_name);
-                return kill_machine(s);
+                (void) kill_machine(s);
+                return;
         }
-        if (s->context->config->shutdown_timeout_usec != UINT64_MAX)
-                return sd_event_add_time_relative(s->event, &s->kill_timer, CLOCK_MONOTONIC,
-                                                  s->context->config->shutdown_timeout_usec, 0,
-                                                  on_kill_timeout, s);
-        return 0;
+        if (s->context->config->shutdown_timeout_usec != UINT64_MAX &&
+            event_add_timer(s->loop, s->context->config->shutdown_timeout_usec, on_kill_timeout, s) < 0)
+                (void) kill_machine(s);
 }
 
-static int on_winch(sd_event_source *es, const struct signalfd_siginfo *si, void *userdata) {
+static void on_winch(EventSource *es, int sig, uint32_t events, void *userdata) {
         Supervisor *s = userdata;
         console_forward_resize(s->console);
-        return 0;
 }
 
-static int on_child(sd_event_source *es, const siginfo_t *si, void *userdata) {
+static void on_child(EventSource *es, int fd, uint32_t events, void *userdata) {
         Supervisor *s = userdata;
+        siginfo_t si = {};
 
+        if (waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+                return;
         s->exited = true;
-        if (si->si_code == CLD_EXITED)
-                s->result = (SpawnResult) { OUTCOME_EXITED, si->si_status };
-        else if (si->si_status == SIGINT)
+        if (si.si_code == CLD_EXITED)
+                s->result = (SpawnResult) { OUTCOME_EXITED, si.si_status };
+        else if (si.si_status == SIGINT)
                 s->result = (SpawnResult) { OUTCOME_POWEROFF, SIGINT };
-        else if (si->si_status == SIGHUP)
+        else if (si.si_status == SIGHUP)
                 s->result = (SpawnResult) { OUTCOME_REBOOT, SIGHUP };
         else if (s->result.outcome != OUTCOME_ESCAPED)
-                s->result = (SpawnResult) { OUTCOME_SIGNALED, si->si_status };
-        return sd_event_exit(s->event, 0);
+                s->result = (SpawnResult) { OUTCOME_SIGNALED, si.si_status };
+        event_loop_exit(s->loop, 0);
 }
 
 static void on_escape(void *userdata) {
@@ -149,7 +149,7 @@ static void on_escape(void *userdata) {
 }
 
 /* Messages from the guest's /run/host/notify; only its PID 1 is listened to. */
-static int on_notify(sd_event_source *es, int fd, uint32_t revents, void *userdata) {
+static void on_notify(EventSource *es, int fd, uint32_t revents, void *userdata) {
         Supervisor *s = userdata;
         char buf[4096];
         struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf - 1 };
@@ -164,7 +164,7 @@ static int on_notify(sd_event_source *es, int fd, uint32_t revents, void *userda
 
         n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
         if (n < 0)
-                return 0;
+                return;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
                 if (c->cmsg_level != SOL_SOCKET)
                         continue;
@@ -176,48 +176,39 @@ static int on_notify(sd_event_source *es, int fd, uint32_t revents, void *userda
                         cred = (struct ucred *) CMSG_DATA(c);
         }
         if (!cred || cred->pid != s->context->pid || (mh.msg_flags & MSG_TRUNC) || n <= 0)
-                return 0;
+                return;
         buf[n] = 0;
         for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
                 if (streq(l, "READY=1") && s->context->config->notify_ready && !s->ready_sent) {
-                        (void) sd_notify(false, "READY=1");
+                        (void) notify_send("READY=1");
                         s->ready_sent = true;
                 }
-        return 0;
 }
 
 static int supervisor_setup(Supervisor *s) {
+        static const int shutdown_signals[] = { SIGTERM, SIGINT, SIGHUP };
         SpawnContext *c = s->context;
-        sd_event_source *src;
         int r;
 
-        sigset_t chld;
-
-        /* sd-event's child sources need SIGCHLD blocked. */
-        sigemptyset(&chld);
-        sigaddset(&chld, SIGCHLD);
-        if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0)
-                return -errno;
-        r = sd_event_new(&s->event);
+        r = event_loop_new(&s->loop);
         if (r < 0)
                 return r;
-        for (int sig = 0, sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGWINCH }; sig < 4; sig++) {
-                r = sd_event_add_signal(s->event, &src, sigs[sig] | SD_EVENT_SIGNAL_PROCMASK,
-                                        sigs[sig] == SIGWINCH ? on_winch : on_shutdown_signal, s);
+        for (size_t i = 0; i < ELEMENTSOF(shutdown_signals); i++) {
+                r = event_add_signal(s->loop, shutdown_signals[i], on_shutdown_signal, s);
                 if (r < 0)
                         return r;
-                (void) sd_event_source_set_floating(src, true);
         }
-        r = sd_event_add_child_pidfd(s->event, &src, c->pidfd, WEXITED, on_child, s);
+        r = event_add_signal(s->loop, SIGWINCH, on_winch, s);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_floating(src, true);
-        r = sd_event_add_io(s->event, &src, c->notify_fd, EPOLLIN, on_notify, s);
+        r = event_add_io(s->loop, c->pidfd, EPOLLIN, on_child, s, NULL);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_floating(src, true);
+        r = event_add_io(s->loop, c->notify_fd, EPOLLIN, on_notify, s, NULL);
+        if (r < 0)
+                return r;
         if (c->console_fd >= 0) {
-                r = console_forward_new(s->event, c->console_fd, c->config->console_mode, on_escape, s, &s->console);
+                r = console_forward_new(s->loop, c->console_fd, c->config->console_mode, on_escape, s, &s->console);
                 if (r < 0)
                         return r;
         }
@@ -233,14 +224,13 @@ int spawn_supervise(SpawnContext *c, SpawnResult *ret) {
                 log_error_errno(r, "Failed to set up the supervisor of machine '%s': %m", c->config->machine_name);
         else {
                 if (!c->config->notify_ready)
-                        (void) sd_notify(false, "READY=1");
-                r = sd_event_loop(s.event);
+                        (void) notify_send("READY=1");
+                r = event_loop_run(s.loop);
                 if (r < 0)
                         log_error_errno(r, "Supervising machine '%s' failed: %m", c->config->machine_name);
         }
         s.console = console_forward_free(s.console);
-        sd_event_source_disable_unref(s.kill_timer);
-        s.event = sd_event_unref(s.event);
+        s.loop = event_loop_free(s.loop);
         if (r < 0)
                 return r;
         if (!s.exited)

@@ -136,7 +136,7 @@ static void read_machine_id(SpawnTree *t) {
         t->machine_id_file = true;
         if (read_full_fd(fd, 64, &buf, NULL) < 0)
                 return;
-        (void) sd_id128_from_string(strstrip_trailing(buf), &t->machine_id);
+        (void) id128_from_string(strstrip_trailing(buf), &t->machine_id);
 }
 
 int spawn_tree_open(const SpawnConfig *c, SpawnTree *ret) {

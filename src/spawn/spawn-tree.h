@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <systemd/sd-id128.h>
+#include "id128.h"
 
 #include "spawn-config.h"
 
@@ -28,7 +28,7 @@ typedef struct SpawnTree {
         int root_fd;          /* O_PATH fd of the tree */
         char *init_path;      /* with -b: the init, as a path inside the machine */
         GuestInit init;
-        sd_id128_t machine_id; /* from the tree's /etc/machine-id, or null */
+        Id128 machine_id;     /* from the tree's /etc/machine-id, or null */
         bool machine_id_file;  /* /etc/machine-id exists (possibly empty) */
 } SpawnTree;
 

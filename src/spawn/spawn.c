@@ -171,7 +171,7 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                         return log_error_errno(-EINVAL, "Invalid hostname '%s'.", arg);
                 return free_and_strdup(&c->hostname, arg) < 0 ? log_oom() : 0;
         case ARG_UUID:
-                if (sd_id128_from_string(arg, &c->uuid) < 0 || sd_id128_is_null(c->uuid))
+                if (id128_from_string(arg, &c->uuid) < 0 || id128_is_null(c->uuid))
                         return log_error_errno(-EINVAL, "Invalid UUID '%s'.", arg);
                 return 0;
         case 'b':
@@ -361,10 +361,15 @@ static int run(SpawnConfig *config) {
 
         spawn_context_init(&c, config, &tree);
         c.uuid = config->uuid;
-        if (sd_id128_is_null(c.uuid))
+        if (id128_is_null(c.uuid))
                 c.uuid = tree.machine_id;
-        if (sd_id128_is_null(c.uuid) && sd_id128_randomize(&c.uuid) < 0)
-                c.uuid = SD_ID128_MAKE(62,65,72,74,68,00,00,00,00,00,00,00,00,00,00,01);
+        if (id128_is_null(c.uuid)) {
+                r = id128_randomize(&c.uuid);
+                if (r < 0) {
+                        spawn_tree_done(&tree);
+                        return log_error_errno(r, "Failed to generate a machine UUID: %m");
+                }
+        }
         c.shutdown_signal = shutdown_signal(config, &tree);
 
         if (!config->quiet) {

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/un.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "event-loop.h"
+#include "fd-util.h"
+#include "id128.h"
+#include "notify.h"
+#include "test.h"
+
+TEST(id128) {
+        Id128 a, b;
+        char s[ID128_STRING_MAX], u[ID128_UUID_STRING_MAX];
+
+        ASSERT_OK(id128_randomize(&a));
+        ASSERT_FALSE(id128_is_null(a));
+        ASSERT_OK(id128_from_string(id128_to_string(a, s), &b));
+        ASSERT_TRUE(memcmp(&a, &b, sizeof a) == 0);
+        ASSERT_OK(id128_from_string(id128_to_uuid_string(a, u), &b));
+        ASSERT_TRUE(memcmp(&a, &b, sizeof a) == 0);
+        ASSERT_EQ(u[14], '4'); /* version 4 */
+        ASSERT_OK(id128_from_string("0123456789ABCDEF0123456789abcdef", &b));
+        ASSERT_STREQ(id128_to_string(b, s), "0123456789abcdef0123456789abcdef");
+        ASSERT_ERROR(id128_from_string("0123456789abcdef0123456789abcde", &b), EINVAL);
+        ASSERT_ERROR(id128_from_string("0123456789abcdef0123456789abcdeg", &b), EINVAL);
+        ASSERT_ERROR(id128_from_string("01234567-89ab-cdef-0123-456789abcdeff", &b), EINVAL);
+        ASSERT_ERROR(id128_from_string("", &b), EINVAL);
+        ASSERT_ERROR(id128_from_string(NULL, &b), EINVAL);
+}
+
+TEST(notify) {
+        char path[] = "/tmp/test-notify-XXXXXX", buf[64];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+        ssize_t n;
+
+        ASSERT_TRUE(mkdtemp(path) != NULL);
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/sock", path);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_TRUE(bind(fd, (struct sockaddr *) &sa, sizeof sa) == 0);
+
+        unsetenv("NOTIFY_SOCKET");
+        ASSERT_EQ(notify_send("READY=1"), 0);
+        setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+        ASSERT_EQ(notify_send("READY=1"), 1);
+        n = recv(fd, buf, sizeof buf - 1, 0);
+        ASSERT_EQ(n, 7);
+        buf[n] = 0;
+        ASSERT_STREQ(buf, "READY=1");
+        setenv("NOTIFY_SOCKET", "relative", 1);
+        ASSERT_ERROR(notify_send("READY=1"), EINVAL);
+        unsetenv("NOTIFY_SOCKET");
+        close(fd);
+        unlink(sa.sun_path);
+        rmdir(path);
+}
+
+typedef struct Ctx {
+        EventLoop *loop;
+        int fired, got_signal, pipe_read;
+} Ctx;
+
+static void on_timer(EventSource *s, int fd, uint32_t events, void *userdata) {
+        Ctx *c = userdata;
+        c->fired++;
+        event_loop_exit(c->loop, 42);
+}
+
+static void on_sig(EventSource *s, int sig, uint32_t events, void *userdata) {
+        Ctx *c = userdata;
+        c->got_signal = sig;
+}
+
+static void on_pipe(EventSource *s, int fd, uint32_t events, void *userdata) {
+        Ctx *c = userdata;
+        char b;
+        if (read(fd, &b, 1) == 1)
+                c->pipe_read++;
+        (void) event_source_set_enabled(s, false);
+}
+
+TEST(event_loop) {
+        Ctx c = {};
+        int p[2];
+        EventSource *src;
+
+        ASSERT_OK(event_loop_new(&c.loop));
+        ASSERT_TRUE(pipe2(p, O_CLOEXEC) == 0);
+        ASSERT_OK(event_add_io(c.loop, p[0], EPOLLIN, on_pipe, &c, &src));
+        ASSERT_OK(event_add_signal(c.loop, SIGUSR1, on_sig, &c));
+        ASSERT_TRUE(write(p[1], "xy", 2) == 2);
+        ASSERT_TRUE(kill(getpid(), SIGUSR1) == 0);
+        ASSERT_OK(event_add_timer(c.loop, 20000, on_timer, &c));
+        ASSERT_EQ(event_loop_run(c.loop), 42);
+        ASSERT_EQ(c.fired, 1);
+        ASSERT_EQ(c.got_signal, SIGUSR1);
+        ASSERT_EQ(c.pipe_read, 1); /* disabled after the first byte */
+        event_loop_free(c.loop);
+        close(p[0]);
+        close(p[1]);
+}
+
+DEFINE_TEST_MAIN
