@@ -95,6 +95,17 @@ static void on_kill_timeout(EventSource *es, int fd, uint32_t events, void *user
         (void) kill_machine(s);
 }
 
+/* An init ignores signals it has no handler for yet (PID namespace rules), so a request made
+ * while it is still starting would be lost: repeat it every second until the machine is gone. */
+static void on_shutdown_repeat(EventSource *es, int fd, uint32_t events, void *userdata) {
+        Supervisor *s = userdata;
+
+        if (s->exited)
+                return;
+        (void) spawn_request_shutdown(s->context);
+        (void) event_add_timer(s->loop, 1000000, on_shutdown_repeat, s);
+}
+
 static void on_shutdown_signal(EventSource *es, int sig, uint32_t events, void *userdata) {
         Supervisor *s = userdata;
         int r;
@@ -113,6 +124,7 @@ static void on_shutdown_signal(EventSource *es, int sig, uint32_t events, void *
                 (void) kill_machine(s);
                 return;
         }
+        (void) event_add_timer(s->loop, 1000000, on_shutdown_repeat, s);
         if (s->context->config->shutdown_timeout_usec != UINT64_MAX &&
             event_add_timer(s->loop, s->context->config->shutdown_timeout_usec, on_kill_timeout, s) < 0)
                 (void) kill_machine(s);
