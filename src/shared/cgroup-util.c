@@ -506,3 +506,25 @@ int cgroup_pid_get_path(pid_t pid, const char *name, char **ret) {
         }
         return -ENXIO;
 }
+
+int cgroup_set_device_policy(const CgroupSet *s, const char *rel, const char *const *allow) {
+        const CgroupHierarchy *h = cgroup_set_find(s, "devices");
+        _cleanup_free_ char *deny = NULL, *allowp = NULL;
+        int r;
+
+        if (!h)
+                return -EOPNOTSUPP; /* cgroup2 needs a BPF device program instead */
+        deny = strjoin(h->mount_point, "/", rel, "/devices.deny");
+        allowp = strjoin(h->mount_point, "/", rel, "/devices.allow");
+        if (!deny || !allowp)
+                return -ENOMEM;
+        r = write_string_file(deny, "a");
+        if (r < 0)
+                return r;
+        for (const char *const *a = allow; a && *a; a++) {
+                r = write_string_file(allowp, *a);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -133,6 +133,28 @@ static int step_cgroup_create(SpawnContext *c) {
         return 0;
 }
 
+/* The devices a machine may open (nspawn's list): the /dev we build, ptys, and mknod of anything
+ * (a node it makes is still not openable unless listed here). */
+static int step_cgroup_devices(SpawnContext *c) {
+        static const char *const allow[] = {
+                "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", /* null zero full random urandom */
+                "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",                           /* tty console ptmx */
+                "c 136:* rwm", "c 137:* rwm", "c 138:* rwm", "c 139:* rwm",      /* pts */
+                "c 140:* rwm", "c 141:* rwm", "c 142:* rwm", "c 143:* rwm",
+                "c *:* m", "b *:* m",
+                NULL
+        };
+        int r = cgroup_set_device_policy(&c->cgroups, c->cgroup_path, allow);
+
+        if (r == -EOPNOTSUPP) {
+                log_debug("No v1 devices controller: device access is limited by the /dev we build only.");
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to set the device policy of cgroup %s: %m", c->cgroup_path);
+        return 0;
+}
+
 static int env_add(char ***env, const char *key, const char *value) {
         _cleanup_free_ char *a = strjoin(key, "=", value);
         return a ? strv_env_replace(env, a) : -ENOMEM;
@@ -291,6 +313,7 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-detect",           step_cgroup_detect            },
         { "cgroup-collect-leftovers", step_cgroup_collect_leftovers },
         { "cgroup-create",           step_cgroup_create            },
+        { "cgroup-devices",          step_cgroup_devices           },
         { "build-env",               step_build_env                },
         { "clone-child",             step_clone_child              },
         { "cgroup-attach",           step_cgroup_attach            },
