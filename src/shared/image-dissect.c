@@ -162,8 +162,9 @@ int image_dissect(int fd, DissectedImage *ret) {
         }
         if (r == 0 && blkid_probe_lookup_value(pr, "PTTYPE", &pttype, NULL) == 0 && pttype &&
             (streq(pttype, "gpt") || streq(pttype, "dos"))) {
-                blkid_partlist pl = blkid_probe_get_partitions(pr);
-                m.table = strdup(pttype);
+                blkid_partlist pl;
+                m.table = strdup(pttype); /* before the next call, which may free pttype */
+                pl = blkid_probe_get_partitions(pr);
                 r = !m.table ? -ENOMEM : pl ? dissect_partitions(fd, pl, &m) : -EBADMSG;
         } else if (r == 0 && pttype)
                 r = -EBADMSG; /* a partition table we do not boot from */

@@ -61,7 +61,7 @@ static int step_bind_root(SpawnContext *c) {
         _cleanup_close_ int tree = -EBADF, target = -EBADF;
         int r;
 
-        r = mount_clone_tree(AT_FDCWD, c->config->directory, true, &tree);
+        r = mount_clone_tree(AT_FDCWD, c->root_path, true, &tree);
         if (r < 0)
                 return r;
         if (c->config->read_only) {
@@ -69,14 +69,14 @@ static int step_bind_root(SpawnContext *c) {
                 if (r < 0)
                         return r;
         }
-        target = open(c->config->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        target = open(c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (target < 0)
                 return -errno;
         r = mount_attach(tree, target);
         if (r < 0)
                 return r;
         /* Re-open: the path now leads to the new mount. */
-        c->root_fd = open(c->config->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        c->root_fd = open(c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         return c->root_fd < 0 ? -errno : 0;
 }
 

@@ -30,6 +30,26 @@ static const char *const register_table[_SPAWN_REGISTER_MAX] = {
         [SPAWN_REGISTER_NO] = "no", [SPAWN_REGISTER_YES] = "yes", [SPAWN_REGISTER_AUTO] = "auto",
 };
 
+static const char *const volatile_table[_VOLATILE_MODE_MAX] = {
+        [VOLATILE_NO] = "no", [VOLATILE_YES] = "yes", [VOLATILE_STATE] = "state", [VOLATILE_OVERLAY] = "overlay",
+};
+
+const char *volatile_mode_to_string(VolatileMode m) {
+        return m >= 0 && m < _VOLATILE_MODE_MAX ? volatile_table[m] : NULL;
+}
+
+VolatileMode volatile_mode_from_string(const char *s) {
+        int b;
+
+        for (int i = 0; i < _VOLATILE_MODE_MAX; i++)
+                if (s && streq(s, volatile_table[i]))
+                        return i;
+        b = parse_boolean(s);
+        if (b < 0)
+                return _VOLATILE_MODE_INVALID;
+        return b ? VOLATILE_YES : VOLATILE_NO;
+}
+
 const char *start_mode_to_string(StartMode m) {
         return m >= 0 && m < _START_MODE_MAX ? start_mode_table[m] : NULL;
 }
@@ -72,6 +92,7 @@ void spawn_config_done(SpawnConfig *c) {
         }
         free(c->tmpfs);
         free(c->directory);
+        free(c->image);
         free(c->machine_name);
         free(c->hostname);
         free(c->working_directory);
@@ -211,18 +232,24 @@ static const char *const machine_search_path[] = {
         "/etc/machines", "/run/machines", "/var/lib/machines", "/usr/local/lib/machines", "/usr/lib/machines",
 };
 
-/* Without -D: the image named like the machine in the search path (as nspawn), else the cwd. */
+/* Without -D or -i: the image named like the machine in the search path (a directory NAME or a
+ * disk image NAME.raw, as nspawn), else the cwd. */
 static int default_directory(SpawnConfig *c) {
         char cwd[4096];
 
         if (c->machine_name)
                 for (size_t i = 0; i < ELEMENTSOF(machine_search_path); i++) {
                         _cleanup_free_ char *p = path_join(machine_search_path[i], c->machine_name);
+                        _cleanup_free_ char *raw = p ? strjoin(p, ".raw") : NULL;
                         struct stat st;
-                        if (!p)
+                        if (!p || !raw)
                                 return log_oom();
                         if (stat(p, &st) >= 0 && S_ISDIR(st.st_mode)) {
                                 c->directory = TAKE_PTR(p);
+                                return 0;
+                        }
+                        if (stat(raw, &st) >= 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+                                c->image = TAKE_PTR(raw);
                                 return 0;
                         }
                 }
@@ -232,15 +259,29 @@ static int default_directory(SpawnConfig *c) {
         return c->directory ? 0 : log_oom();
 }
 
+static int verify_image(SpawnConfig *c) {
+        struct stat st;
+
+        if (stat(c->image, &st) < 0)
+                return log_error_errno(errno, "Failed to access image %s: %m", c->image);
+        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+                return log_error_errno(-EBADFD, "Image %s is not a regular file or block device.", c->image);
+        return 0;
+}
+
 static int verify_directory(SpawnConfig *c) {
         struct stat st;
         int r;
 
-        if (!c->directory) {
+        if (c->directory && c->image)
+                return log_error_errno(-EINVAL, "--directory= and --image= may not be combined.");
+        if (!c->directory && !c->image) {
                 r = default_directory(c);
                 if (r < 0)
                         return r;
         }
+        if (c->image)
+                return verify_image(c);
         if (stat(c->directory, &st) < 0)
                 return log_error_errno(errno, "Failed to access directory %s: %m", c->directory);
         if (!S_ISDIR(st.st_mode))
@@ -256,12 +297,27 @@ static int verify_machine_name(SpawnConfig *c) {
 
         if (c->machine_name)
                 return 0;
-        r = path_extract_filename(c->directory, &base);
+        r = path_extract_filename(c->directory ?: c->image, &base);
+        if (r >= 0 && c->image && endswith(base, ".raw"))
+                *endswith(base, ".raw") = 0;
         if (r >= 0)
                 r = hostname_cleanup(base, &c->machine_name);
         if (r < 0)
                 return log_error_errno(r, "Failed to determine a machine name from %s, please use -M.",
-                                       c->directory);
+                                       c->directory ?: c->image);
+        if (c->ephemeral) {
+                /* As nspawn: many ephemeral machines may run from one image at once. */
+                Id128 rnd;
+                char hex[ID128_STRING_MAX], *n;
+                if (id128_randomize(&rnd) < 0)
+                        return log_error_errno(-EIO, "Failed to generate a random machine name suffix.");
+                n = strjoin(c->machine_name, "-", id128_to_string(rnd, hex));
+                if (!n)
+                        return log_oom();
+                n[MIN(strlen(n), (size_t) 64)] = 0;
+                free(c->machine_name);
+                c->machine_name = n;
+        }
         return 0;
 }
 
@@ -279,6 +335,11 @@ int spawn_config_verify(SpawnConfig *c) {
                 return log_error_errno(-EINVAL, "--boot and --user= may not be combined.");
         if (c->start_mode == START_BOOT && c->working_directory)
                 return log_error_errno(-EINVAL, "--boot and --chdir= may not be combined.");
+
+        if (c->ephemeral && c->volatile_mode != VOLATILE_NO)
+                return log_error_errno(-EINVAL, "--ephemeral and --volatile= may not be combined.");
+        if (c->ephemeral && c->read_only)
+                return log_error_errno(-EINVAL, "--ephemeral and --read-only may not be combined.");
 
         if (c->console_mode < 0)
                 c->console_mode = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE

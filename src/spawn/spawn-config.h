@@ -32,6 +32,15 @@ typedef enum SpawnRegister {
         _SPAWN_REGISTER_INVALID = -EINVAL,
 } SpawnRegister;
 
+typedef enum VolatileMode {
+        VOLATILE_NO,
+        VOLATILE_YES,     /* an empty tmpfs root, with the image's /usr read-only in it */
+        VOLATILE_STATE,   /* the image read-only, with a tmpfs on /var */
+        VOLATILE_OVERLAY, /* the image under an overlay whose upper layer is a tmpfs */
+        _VOLATILE_MODE_MAX,
+        _VOLATILE_MODE_INVALID = -EINVAL,
+} VolatileMode;
+
 typedef struct BindMount {
         char *source;      /* absolute host path */
         char *destination; /* absolute path inside the machine */
@@ -45,7 +54,10 @@ typedef struct TmpfsMount {
 } TmpfsMount;
 
 typedef struct SpawnConfig {
-        char *directory;    /* absolute */
+        char *directory;    /* absolute; NULL with an image */
+        char *image;        /* absolute path of a disk image (-i) */
+        bool ephemeral;     /* -x: an overlay thrown away on exit */
+        VolatileMode volatile_mode;
         char *machine_name; /* valid hostname */
         char *hostname;     /* NULL: the machine name */
         Id128 uuid;         /* null: from the tree's machine-id or random */
@@ -73,6 +85,8 @@ const char *start_mode_to_string(StartMode m) _pure_;
 const char *console_mode_to_string(ConsoleMode m) _pure_;
 ConsoleMode console_mode_from_string(const char *s) _pure_;
 const char *spawn_register_to_string(SpawnRegister m) _pure_;
+const char *volatile_mode_to_string(VolatileMode m) _pure_;
+VolatileMode volatile_mode_from_string(const char *s) _pure_;
 SpawnRegister spawn_register_from_string(const char *s) _pure_;
 
 void spawn_config_done(SpawnConfig *c);

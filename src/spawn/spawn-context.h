@@ -12,6 +12,7 @@
 typedef struct SpawnContext {
         const SpawnConfig *config;
         SpawnTree *tree;
+        const char *root_path; /* the tree the machine's root is made of (see spawn-root.h) */
         const char *role_name; /* "parent" or "child", for debug logs */
         int sync;              /* our end of the sync channel */
 

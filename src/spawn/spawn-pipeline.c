@@ -23,7 +23,7 @@
 #include "strv.h"
 #include "sync-channel.h"
 
-#define SPAWN_RUN_DIR "/run/berth/spawn"
+#include "spawn-root.h"
 
 int spawn_run_steps(const SpawnStep *steps, SpawnContext *c) {
         for (const SpawnStep *s = steps; s->name; s++) {
@@ -57,8 +57,8 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
 
 /* One launcher per machine name: an flock that dies with us. The file is unlinked on exit; if a
  * dead launcher left it, we take it over. */
-static int step_lock(SpawnContext *c) {
-        for (;;) {
+int spawn_lock(SpawnContext *c) {
+        for (int busy = 0;;) {
                 _cleanup_close_ int fd = -EBADF;
                 struct stat a, b;
 
@@ -72,6 +72,11 @@ static int step_lock(SpawnContext *c) {
                 if (fd < 0)
                         return log_error_errno(errno, "Failed to open %s: %m", c->lock_path);
                 if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                        /* Another launcher's collector may hold it for a moment: retry briefly. */
+                        if (errno == EWOULDBLOCK && ++busy < 5) {
+                                (void) usleep(10000);
+                                continue;
+                        }
                         if (errno == EWOULDBLOCK)
                                 return log_error_errno(-EBUSY, "Machine '%s' is already running.",
                                                        c->config->machine_name);
@@ -309,7 +314,6 @@ static int step_go(SpawnContext *c) {
 }
 
 static const SpawnStep parent_steps[] = {
-        { "lock",                    step_lock                     },
         { "cgroup-detect",           step_cgroup_detect            },
         { "cgroup-collect-leftovers", step_cgroup_collect_leftovers },
         { "cgroup-create",           step_cgroup_create            },
@@ -349,12 +353,15 @@ void spawn_teardown(SpawnContext *c) {
         c->console_fd = safe_close(c->console_fd);
         c->console_peer_fd = safe_close(c->console_peer_fd);
         c->notify_fd = safe_close(c->notify_fd);
+        c->cgroup_path = mfree(c->cgroup_path);
+        cgroup_set_done(&c->cgroups);
+        c->env = strv_free(c->env);
+}
+
+void spawn_unlock(SpawnContext *c) {
         if (c->lock_fd >= 0) {
                 (void) unlink(c->lock_path);
                 c->lock_fd = safe_close(c->lock_fd);
         }
         c->lock_path = mfree(c->lock_path);
-        c->cgroup_path = mfree(c->cgroup_path);
-        cgroup_set_done(&c->cgroups);
-        c->env = strv_free(c->env);
 }

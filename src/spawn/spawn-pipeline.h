@@ -4,7 +4,10 @@
 #include "spawn-context.h"
 
 void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *tree);
-/* The parent's steps, from the name lock to the child's exec of init. Logs what failed. */
+/* One launcher per machine name: takes /run/berth/spawn/NAME.lock. Logs. */
+int spawn_lock(SpawnContext *c);
+void spawn_unlock(SpawnContext *c);
+/* The parent's steps, from the cgroups to the child's exec of init. Logs what failed. */
 int spawn_start(SpawnContext *c);
-/* Kills what is left of the machine, removes its cgroups, unregisters, drops the lock. Every path. */
+/* Kills what is left of the machine, removes its cgroups, unregisters. Every path. */
 void spawn_teardown(SpawnContext *c);

@@ -109,12 +109,12 @@ static int find_init(const SpawnConfig *c, SpawnTree *t) {
                 if (fd == -ENOENT || fd == -ENOTDIR)
                         continue;
                 if (fd < 0)
-                        return log_error_errno(fd, "Failed to open %s in %s: %m", candidates[i], c->directory);
+                        return log_error_errno(fd, "Failed to open %s in %s: %m", candidates[i], (c->directory ?: c->image));
                 if (fstat(fd, &st) < 0)
-                        return log_error_errno(errno, "Failed to stat %s in %s: %m", candidates[i], c->directory);
+                        return log_error_errno(errno, "Failed to stat %s in %s: %m", candidates[i], c->directory ?: c->image);
                 if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
                         return log_error_errno(-EACCES, "%s in %s is not an executable file, cannot boot.",
-                                               candidates[i], c->directory);
+                                               candidates[i], (c->directory ?: c->image));
                 (void) snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
                 n = readlink(proc, target, sizeof target - 1);
                 target[n > 0 ? n : 0] = 0;
@@ -123,7 +123,7 @@ static int find_init(const SpawnConfig *c, SpawnTree *t) {
                 return t->init_path ? 0 : log_oom();
         }
         return log_error_errno(-ENOENT, "No init found in %s (tried /usr/lib/systemd/systemd, "
-                                        "/lib/systemd/systemd, /sbin/init), cannot boot.", c->directory);
+                                        "/lib/systemd/systemd, /sbin/init), cannot boot.", (c->directory ?: c->image));
 }
 
 static void read_machine_id(SpawnTree *t) {
@@ -139,18 +139,18 @@ static void read_machine_id(SpawnTree *t) {
         (void) id128_from_string(strstrip_trailing(buf), &t->machine_id);
 }
 
-int spawn_tree_open(const SpawnConfig *c, SpawnTree *ret) {
+int spawn_tree_open(const SpawnConfig *c, const char *path, SpawnTree *ret) {
         SpawnTree t = { .root_fd = -EBADF, .init = GUEST_INIT_COMMAND };
         int r;
 
-        t.root_fd = open(c->directory, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        t.root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (t.root_fd < 0)
-                return log_error_errno(errno, "Failed to open directory %s: %m", c->directory);
+                return log_error_errno(errno, "Failed to open directory %s: %m", path);
 
         if (!is_regular_in_root(t.root_fd, "/etc/os-release") && !is_regular_in_root(t.root_fd, "/usr/lib/os-release")) {
                 spawn_tree_done(&t);
                 return log_error_errno(-ENOENT, "Directory %s doesn't look like an OS tree (no /etc/os-release "
-                                                "or /usr/lib/os-release). Refusing.", c->directory);
+                                                "or /usr/lib/os-release). Refusing.", c->directory ?: c->image);
         }
         if (c->start_mode == START_BOOT) {
                 r = find_init(c, &t);

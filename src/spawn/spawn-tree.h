@@ -34,6 +34,6 @@ typedef struct SpawnTree {
 
 void spawn_tree_done(SpawnTree *t);
 /* Opens the tree and checks it is an OS tree with an init we can run; logs what is wrong. */
-int spawn_tree_open(const SpawnConfig *c, SpawnTree *ret);
+int spawn_tree_open(const SpawnConfig *c, const char *path, SpawnTree *ret);
 /* Classifies an init binary from the name it resolves to ("systemd", "busybox", "init"...). */
 GuestInit guest_init_classify(const char *resolved_path, bool has_inittab) _pure_;

@@ -14,6 +14,7 @@
 #include "path-util.h"
 #include "spawn-config.h"
 #include "spawn-pipeline.h"
+#include "spawn-root.h"
 #include "spawn-supervise.h"
 #include "spawn-tree.h"
 #include "string-util.h"
@@ -27,6 +28,9 @@ static void help(void) {
                "  -q --quiet                Do not show status information\n\n"
                "Image:\n"
                "  -D --directory=PATH       Root directory for the machine\n"
+               "  -i --image=PATH           Disk image for the machine (a filesystem, MBR or GPT)\n"
+               "  -x --ephemeral            Run on an overlay that is thrown away on exit\n"
+               "     --volatile[=MODE]      yes, state or overlay: run on a volatile root\n"
                "     --read-only            Mount the root directory read-only\n\n"
                "Execution:\n"
                "  -a --as-pid2              Run the command as PID 2, under a stub init\n"
@@ -85,6 +89,7 @@ enum {
         ARG_BIND_RO,
         ARG_TMPFS,
         ARG_CONSOLE,
+        ARG_VOLATILE,
 };
 
 static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
@@ -231,6 +236,21 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
         case 'P':
                 c->console_mode = CONSOLE_PIPE;
                 return 0;
+        case 'i': {
+                _cleanup_free_ char *p = NULL;
+                r = path_make_absolute_cwd(arg, &p);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid image path '%s'.", arg);
+                return free_and_strdup(&c->image, p) < 0 ? log_oom() : 0;
+        }
+        case 'x':
+                c->ephemeral = true;
+                return 0;
+        case ARG_VOLATILE:
+                c->volatile_mode = arg ? volatile_mode_from_string(arg) : VOLATILE_YES;
+                if (c->volatile_mode < 0)
+                        return log_error_errno(-EINVAL, "Invalid --volatile= mode '%s': use yes, no, state or overlay.", arg);
+                return 0;
         case 'q':
                 c->quiet = true;
                 return 0;
@@ -248,6 +268,9 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "directory", required_argument, NULL, 'D' },
+                { "image", required_argument, NULL, 'i' },
+                { "ephemeral", no_argument, NULL, 'x' },
+                { "volatile", optional_argument, NULL, ARG_VOLATILE },
                 { "machine", required_argument, NULL, 'M' },
                 { "boot", no_argument, NULL, 'b' },
                 { "as-pid2", no_argument, NULL, 'a' },
@@ -278,7 +301,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
         c->console_mode = _CONSOLE_MODE_INVALID;
         c->register_mode = _SPAWN_REGISTER_INVALID;
         /* '+': options end at the first non-option, which starts the command line. */
-        while ((opt = getopt_long(argc, argv, "+hD:M:baqE:u:P", options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:P", options, NULL)) >= 0) {
                 if (opt == 'h') {
                         help();
                         return 0;
@@ -343,8 +366,35 @@ static int shutdown_signal(const SpawnConfig *c, const SpawnTree *t) {
         return guest_init_halt_signal(t->init);
 }
 
+static int run_machine(SpawnContext *c, SpawnTree *tree, SpawnResult *res) {
+        const SpawnConfig *config = c->config;
+        int r;
+
+        c->uuid = config->uuid;
+        if (id128_is_null(c->uuid))
+                c->uuid = tree->machine_id;
+        if (id128_is_null(c->uuid)) {
+                r = id128_randomize(&c->uuid);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to generate a machine UUID: %m");
+        }
+        c->shutdown_signal = shutdown_signal(config, tree);
+
+        if (!config->quiet) {
+                log_info("Spawning container %s on %s.", config->machine_name, config->directory ?: config->image);
+                if (config->console_mode == CONSOLE_INTERACTIVE)
+                        log_info("Press Ctrl-] three times within 1s to kill container.");
+        }
+        r = spawn_start(c);
+        if (r >= 0)
+                r = spawn_supervise(c, res);
+        spawn_teardown(c);
+        return r;
+}
+
 static int run(SpawnConfig *config) {
         SpawnTree tree = { .root_fd = -EBADF };
+        SpawnRoot root = {};
         SpawnContext c;
         SpawnResult res = {};
         int r;
@@ -355,40 +405,29 @@ static int run(SpawnConfig *config) {
         r = check_bind_sources(config);
         if (r < 0)
                 return r;
-        r = spawn_tree_open(config, &tree);
-        if (r < 0)
-                return r;
 
         spawn_context_init(&c, config, &tree);
-        c.uuid = config->uuid;
-        if (id128_is_null(c.uuid))
-                c.uuid = tree.machine_id;
-        if (id128_is_null(c.uuid)) {
-                r = id128_randomize(&c.uuid);
-                if (r < 0) {
-                        spawn_tree_done(&tree);
-                        return log_error_errno(r, "Failed to generate a machine UUID: %m");
-                }
+        r = spawn_lock(&c);
+        if (r < 0)
+                return r;
+        spawn_root_collect_stale();
+        r = spawn_root_prepare(config, &root);
+        if (r >= 0) {
+                c.root_path = root.path;
+                r = spawn_tree_open(config, root.path, &tree);
         }
-        c.shutdown_signal = shutdown_signal(config, &tree);
-
-        if (!config->quiet) {
-                log_info("Spawning container %s on %s.", config->machine_name, config->directory);
-                if (config->console_mode == CONSOLE_INTERACTIVE)
-                        log_info("Press Ctrl-] three times within 1s to kill container.");
-        }
-
-        r = spawn_start(&c);
         if (r >= 0)
-                r = spawn_supervise(&c, &res);
-        spawn_teardown(&c);
+                r = run_machine(&c, &tree, &res);
         spawn_tree_done(&tree);
+        spawn_root_release(&root);
+        spawn_unlock(&c);
         if (r < 0)
                 return r;
         if (!config->quiet)
                 print_outcome(config, &res);
         return spawn_result_exit_code(&res);
 }
+
 
 int main(int argc, char *argv[]) {
         SpawnConfig config = {};

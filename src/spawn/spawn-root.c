@@ -1,0 +1,373 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "image-dissect.h"
+#include "log.h"
+#include "mount-util.h"
+#include "rm-rf.h"
+#include "spawn-root.h"
+#include "string-util.h"
+
+static int make_dir(const char *p, mode_t mode) {
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int make_private_namespace(void) {
+        if (unshare(CLONE_NEWNS) < 0)
+                return log_error_errno(errno, "Failed to create a private mount namespace: %m");
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return log_error_errno(errno, "Failed to make our mounts private: %m");
+        return 0;
+}
+
+static int staging_path(const SpawnConfig *c, const char *suffix, char **ret) {
+        char *p = strjoin(SPAWN_RUN_DIR "/", c->machine_name, suffix);
+        int r;
+
+        if (!p)
+                return log_oom();
+        r = make_dir(p, 0700);
+        if (r < 0) {
+                free(p);
+                return log_error_errno(r, "Failed to create %s: %m", SPAWN_RUN_DIR);
+        }
+        *ret = p;
+        return 0;
+}
+
+static int add_loop(SpawnRoot *root, LoopDevice *d) {
+        LoopDevice **l = realloc(root->loops, sizeof(LoopDevice *) * (root->n_loops + 1));
+
+        if (!l) {
+                loop_device_free(d);
+                return -ENOMEM;
+        }
+        root->loops = l;
+        root->loops[root->n_loops++] = d;
+        return 0;
+}
+
+static int mount_partition(SpawnRoot *root, int image_fd, const DissectedPartition *p, const char *base,
+                           PartitionDesignator d, bool read_only) {
+        _cleanup_close_ int base_fd = -EBADF, target = -EBADF, m = -EBADF;
+        LoopDevice *loop = NULL;
+        bool ro = read_only || p->read_only;
+        int r;
+
+        r = loop_device_attach(image_fd, p->offset, p->size, ro, &loop);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach a loop device for the %s partition: %m",
+                                       partition_designator_to_string(d));
+        r = add_loop(root, loop);
+        if (r < 0)
+                return log_oom();
+        base_fd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (base_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", base);
+        target = open_in_root(base_fd, partition_designator_mount_point(d), O_PATH | O_DIRECTORY, 0);
+        if (target < 0)
+                return log_error_errno(target, "The image has a %s partition but no %s directory to mount it on: %m",
+                                       partition_designator_to_string(d), partition_designator_mount_point(d));
+        /* A read-only device needs a read-only superblock, not just a read-only mount. */
+        static const char *const ro_opts[] = { "ro", NULL };
+        r = mount_new_fs(p->fstype, loop->node, ro ? ro_opts : NULL,
+                         MOUNT_ATTR_NODEV | (ro ? MOUNT_ATTR_RDONLY : 0), &m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to mount the %s partition (%s) of the image: %m",
+                                       partition_designator_to_string(d), p->fstype);
+        r = mount_attach(m, target);
+        if (r < 0)
+                return log_error_errno(r, "Failed to mount the %s partition: %m", partition_designator_to_string(d));
+        return 0;
+}
+
+static int mount_image(const SpawnConfig *c, SpawnRoot *root, const char *base) {
+        _cleanup_(dissected_image_done) DissectedImage m = {};
+        _cleanup_close_ int fd = -EBADF;
+        bool ro = c->read_only || c->ephemeral || c->volatile_mode != VOLATILE_NO;
+        int r;
+
+        fd = open(c->image, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 && errno == EROFS && !ro) {
+                ro = true;
+                fd = open(c->image, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        }
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open image %s: %m", c->image);
+        r = image_dissect(fd, &m);
+        if (r == -ENOTUNIQ)
+                return log_error_errno(r, "Image %s is ambiguous: two partitions (or filesystem signatures) "
+                                          "claim the same role. Refusing.", c->image);
+        if (r == -EPROTONOSUPPORT)
+                return log_error_errno(r, "Image %s holds a filesystem berth does not mount (allowed: ext2/3/4, "
+                                          "btrfs, xfs, squashfs, erofs, vfat).", c->image);
+        if (r < 0)
+                return log_error_errno(r, "Image %s has no root filesystem berth can find (a bare filesystem, "
+                                          "an MBR disk with a Linux partition, or a GPT disk with a root "
+                                          "partition for this architecture).", c->image);
+
+        /* Root first, then the partitions mounted inside it. */
+        r = mount_partition(root, fd, &m.partitions[PARTITION_ROOT], base, PARTITION_ROOT, ro);
+        if (r < 0)
+                return r;
+        root->read_only = ro || m.partitions[PARTITION_ROOT].read_only;
+        for (PartitionDesignator d = PARTITION_ROOT + 1; d < _PARTITION_DESIGNATOR_MAX; d++) {
+                if (!m.partitions[d].found)
+                        continue;
+                if (d == PARTITION_ESP && m.partitions[PARTITION_XBOOTLDR].found)
+                        continue; /* /boot is XBOOTLDR's then; the ESP would go to /efi, if there is one */
+                r = mount_partition(root, fd, &m.partitions[d], base, d, ro);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int overlay_lowerdir_ok(const char *p) {
+        return !strpbrk(p, ":,\\");
+}
+
+static int mount_overlay(const char *lower, const char *upper, const char *work, const char *target) {
+        _cleanup_free_ char *l = strjoin("lowerdir=", lower), *u = strjoin("upperdir=", upper),
+                            *w = strjoin("workdir=", work);
+        const char *opts[] = { l, u, w, NULL };
+        _cleanup_close_ int m = -EBADF, t = -EBADF;
+        int r;
+
+        if (!l || !u || !w)
+                return -ENOMEM;
+        if (!overlay_lowerdir_ok(lower))
+                return -EINVAL;
+        r = mount_new_fs("overlay", "overlay", opts, MOUNT_ATTR_NODEV, &m);
+        if (r < 0)
+                return r;
+        t = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (t < 0)
+                return -errno;
+        return mount_attach(m, t);
+}
+
+static int prepare_ephemeral(const SpawnConfig *c, SpawnRoot *root, const char *lower) {
+        _cleanup_free_ char *upper = NULL, *work = NULL;
+        int r;
+
+        if (make_dir("/var/lib/berth", 0755) < 0 || make_dir(SPAWN_EPHEMERAL_DIR, 0700) < 0)
+                return log_error_errno(errno, "Failed to create " SPAWN_EPHEMERAL_DIR ": %m");
+        root->ephemeral_dir = strjoin(SPAWN_EPHEMERAL_DIR "/", c->machine_name);
+        upper = strjoin(SPAWN_EPHEMERAL_DIR "/", c->machine_name, "/upper");
+        work = strjoin(SPAWN_EPHEMERAL_DIR "/", c->machine_name, "/work");
+        if (!root->ephemeral_dir || !upper || !work)
+                return log_oom();
+        (void) rm_rf(root->ephemeral_dir); /* ours by the name lock: anything there is stale */
+        if (make_dir(root->ephemeral_dir, 0700) < 0 || make_dir(upper, 0755) < 0 || make_dir(work, 0700) < 0)
+                return log_error_errno(errno, "Failed to create the ephemeral layer in %s: %m", root->ephemeral_dir);
+        r = mount_overlay(lower, upper, work, root->staging);
+        if (r < 0)
+                return log_error_errno(r, "Failed to mount an overlay over %s: %m", lower);
+        return 0;
+}
+
+static int prepare_volatile(const SpawnConfig *c, SpawnRoot *root, const char *lower) {
+        static const char *const tmpfs_opts[] = { "mode=755", NULL };
+        _cleanup_free_ char *upper = NULL, *work = NULL, *usr = NULL, *var = NULL;
+        _cleanup_close_ int lower_fd = -EBADF, usr_src = -EBADF, m = -EBADF;
+        int r;
+
+        r = staging_path(c, ".scratch", &root->scratch);
+        if (r < 0)
+                return r;
+        switch (c->volatile_mode) {
+        case VOLATILE_OVERLAY:
+                if (mount("tmpfs", root->scratch, "tmpfs", MS_NODEV | MS_NOSUID, "mode=700") < 0)
+                        return log_error_errno(errno, "Failed to mount a tmpfs on %s: %m", root->scratch);
+                upper = strjoin(root->scratch, "/upper");
+                work = strjoin(root->scratch, "/work");
+                if (!upper || !work)
+                        return log_oom();
+                if (make_dir(upper, 0755) < 0 || make_dir(work, 0700) < 0)
+                        return log_error_errno(errno, "Failed to create the overlay layers: %m");
+                r = mount_overlay(lower, upper, work, root->staging);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to mount an overlay over %s: %m", lower);
+                return 0;
+        case VOLATILE_YES:
+                /* An empty root; the tree's /usr read-only inside it. */
+                if (mount("tmpfs", root->staging, "tmpfs", MS_NODEV | MS_NOSUID, "mode=755") < 0)
+                        return log_error_errno(errno, "Failed to mount a tmpfs on %s: %m", root->staging);
+                usr = strjoin(root->staging, "/usr");
+                if (!usr)
+                        return log_oom();
+                if (make_dir(usr, 0755) < 0)
+                        return log_error_errno(errno, "Failed to create %s: %m", usr);
+                lower_fd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (lower_fd < 0)
+                        return log_error_errno(errno, "Failed to open %s: %m", lower);
+                r = mount_clone_tree(lower_fd, "usr", true, &usr_src);
+                if (r >= 0)
+                        r = mount_set_attr(usr_src, MOUNT_ATTR_RDONLY, 0, true);
+                if (r >= 0) {
+                        _cleanup_close_ int t = open(usr, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        r = t < 0 ? -errno : mount_attach(usr_src, t);
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Failed to mount the tree's /usr read-only: %m");
+                return 0;
+        case VOLATILE_STATE:
+                /* The tree read-only, /var a tmpfs. */
+                if (mount(lower, root->staging, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+                    mount(NULL, root->staging, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+                        return log_error_errno(errno, "Failed to mount %s read-only: %m", lower);
+                var = strjoin(root->staging, "/var");
+                if (!var)
+                        return log_oom();
+                r = mount_new_fs("tmpfs", "tmpfs", tmpfs_opts, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, &m);
+                if (r >= 0) {
+                        _cleanup_close_ int t = open(var, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        r = t < 0 ? -errno : mount_attach(m, t);
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Failed to mount a tmpfs on /var: %m");
+                return 0;
+        default:
+                return 0;
+        }
+}
+
+int spawn_root_prepare(const SpawnConfig *c, SpawnRoot *root) {
+        bool layered = c->ephemeral || c->volatile_mode != VOLATILE_NO;
+        const char *lower;
+        int r;
+
+        *root = (SpawnRoot) {};
+        if (!c->image && !layered) {
+                root->path = strdup(c->directory);
+                root->read_only = c->read_only;
+                return root->path ? 0 : log_oom();
+        }
+        r = make_private_namespace();
+        if (r < 0)
+                return r;
+        r = staging_path(c, ".root", &root->staging);
+        if (r < 0)
+                return r;
+        lower = c->directory;
+        if (c->image) {
+                if (layered) {
+                        r = staging_path(c, ".lower", &root->lower);
+                        if (r < 0)
+                                return r;
+                }
+                r = mount_image(c, root, root->lower ?: root->staging);
+                if (r < 0)
+                        return r;
+                lower = root->lower ?: root->staging;
+        } else if (!overlay_lowerdir_ok(c->directory))
+                return log_error_errno(-EINVAL, "Directory %s has ':', ',' or '\\' in its path, which overlayfs "
+                                                "cannot take as a lower layer.", c->directory);
+        if (c->ephemeral)
+                r = prepare_ephemeral(c, root, lower);
+        else if (layered)
+                r = prepare_volatile(c, root, lower);
+        if (r < 0)
+                return r;
+        if (layered)
+                root->read_only = c->volatile_mode == VOLATILE_STATE;
+        root->path = strdup(root->staging);
+        return root->path ? 0 : log_oom();
+}
+
+void spawn_root_release(SpawnRoot *root) {
+        /* Detach our mounts first: the ephemeral layer can only go once nothing uses it. */
+        if (root->staging)
+                (void) umount2(root->staging, MNT_DETACH);
+        if (root->scratch)
+                (void) umount2(root->scratch, MNT_DETACH);
+        if (root->lower)
+                (void) umount2(root->lower, MNT_DETACH);
+        for (size_t i = 0; i < root->n_loops; i++)
+                loop_device_free(root->loops[i]);
+        root->loops = mfree(root->loops);
+        root->n_loops = 0;
+        if (root->ephemeral_dir) {
+                int r = rm_rf(root->ephemeral_dir);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove the ephemeral layer %s: %m", root->ephemeral_dir);
+        }
+        if (root->staging)
+                (void) rmdir(root->staging);
+        if (root->scratch)
+                (void) rmdir(root->scratch);
+        if (root->lower)
+                (void) rmdir(root->lower);
+        root->path = mfree(root->path);
+        root->staging = mfree(root->staging);
+        root->scratch = mfree(root->scratch);
+        root->lower = mfree(root->lower);
+        root->ephemeral_dir = mfree(root->ephemeral_dir);
+}
+
+/* Is a launcher for this machine name alive? It holds the name's lock. */
+static bool name_is_live(const char *name) {
+        _cleanup_free_ char *p = strjoin(SPAWN_RUN_DIR "/", name, ".lock");
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!p)
+                return true;
+        fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return false;
+        return flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+}
+
+static void collect_dir(const char *dir, bool staging) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *name = NULL, *p = NULL;
+                char *dot;
+
+                if (de->d_name[0] == '.' || de->d_type != DT_DIR)
+                        continue;
+                name = strdup(de->d_name);
+                if (!name)
+                        break;
+                if (staging) {
+                        dot = strrchr(name, '.');
+                        if (!dot)
+                                continue;
+                        *dot = 0;
+                }
+                if (name_is_live(name))
+                        continue;
+                p = strjoin(dir, "/", de->d_name);
+                if (!p)
+                        break;
+                if (staging)
+                        (void) rmdir(p); /* empty: the mounts died with their namespace */
+                else
+                        (void) rm_rf(p);
+                log_debug("Removed %s, left behind by a launcher that is gone.", p);
+        }
+        (void) closedir(d);
+}
+
+void spawn_root_collect_stale(void) {
+        collect_dir(SPAWN_RUN_DIR, true);
+        collect_dir(SPAWN_EPHEMERAL_DIR, false);
+}

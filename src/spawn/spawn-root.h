@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "loop-util.h"
+#include "spawn-config.h"
+
+/* The root the machine is built from. For a plain directory that is the directory itself. For a disk
+ * image, --ephemeral or --volatile= the launcher makes a private mount namespace of its own and
+ * assembles the root there (loop devices, partitions, overlay, tmpfs): nothing of it is ever
+ * visible on the host, and all of it goes away with the launcher and its machine, even after SIGKILL.
+ * What stays on disk after a crash (an ephemeral upper layer, empty staging directories) is
+ * collected by the next launcher. */
+typedef struct SpawnRoot {
+        char *path;          /* the machine's root: the directory, or the staging directory */
+        char *staging;       /* /run/berth/spawn/NAME.root */
+        char *lower;         /* /run/berth/spawn/NAME.lower: an image under an overlay */
+        char *scratch;       /* /run/berth/spawn/NAME.scratch: tmpfs for --volatile upper layers */
+        char *ephemeral_dir; /* /var/lib/berth/ephemeral/NAME: upper and work layers of -x */
+        LoopDevice **loops;
+        size_t n_loops;
+        bool read_only;      /* the root filesystem cannot be written */
+} SpawnRoot;
+
+/* Logs what went wrong. Everything made so far is released by spawn_root_release(). */
+int spawn_root_prepare(const SpawnConfig *c, SpawnRoot *root);
+void spawn_root_release(SpawnRoot *root);
+/* Removes ephemeral layers and staging directories whose launcher is gone (its name lock is free). */
+void spawn_root_collect_stale(void);
+
+#define SPAWN_RUN_DIR "/run/berth/spawn"
+#define SPAWN_EPHEMERAL_DIR "/var/lib/berth/ephemeral"
