@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import guests  # noqa: E402
+import leakcheck  # noqa: E402
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("BERTH_BUILD_DIR", os.path.join(REPO, "build"))
+SPAWN = os.environ.get("BERTH_SPAWN_BINARY", os.path.join(BUILD, "src", "spawn", "berth-spawn"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() != 0:
+        skip = pytest.mark.skip(reason="integration tests need root")
+        for item in items:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def leak_check():
+    """Every integration test ends with a leak check against the state before it."""
+    before = leakcheck.snapshot()
+    yield
+    leaks = leakcheck.check(before)
+    assert not leaks, "left behind:\n" + "\n".join(leaks)
+
+
+def spawn(*args, input=None, timeout=60, env=None):
+    return subprocess.run([SPAWN, *args], input=input, capture_output=True, text=True, timeout=timeout,
+                          env=env, stdin=None if input is not None else subprocess.DEVNULL)
+
+
+@pytest.fixture
+def bbtree():
+    with tempfile.TemporaryDirectory(prefix="berth-bb-") as d:
+        yield guests.make_busybox_tree(os.path.join(d, "bb"))
+
+
+@pytest.fixture(scope="session")
+def debian_cached():
+    return guests.debian_systemd_tree()
+
+
+@pytest.fixture(scope="session")
+def sysvinit_cached():
+    return guests.debian_sysvinit_tree()
+
+
+@pytest.fixture(scope="module")
+def debian(debian_cached):
+    with tempfile.TemporaryDirectory(prefix="berth-deb-", dir="/var/tmp") as d:
+        yield guests.copy_tree(debian_cached, os.path.join(d, "debian"))
+
+
+def leader_of(launcher_pid, timeout=10):
+    """The machine's PID 1 (host view) is the launcher's child."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{launcher_pid}/task/{launcher_pid}/children") as f:
+                kids = f.read().split()
+            if kids:
+                return int(kids[0])
+        except FileNotFoundError:
+            return None
+        time.sleep(0.02)
+    return None
+
+
+class Machine:
+    """A machine booted in the background by berth-spawn."""
+
+    def __init__(self, *args, env=None):
+        self.proc = subprocess.Popen([SPAWN, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=env)
+        self.leader = leader_of(self.proc.pid)
+
+    def exec(self, *cmd, timeout=30):
+        return subprocess.run(["nsenter", "-t", str(self.leader), "-a", *cmd], capture_output=True,
+                              text=True, timeout=timeout)
+
+    def wait_running(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        state = ""
+        while time.monotonic() < deadline:
+            state = self.exec("systemctl", "is-system-running").stdout.strip()
+            if state in ("running", "degraded"):
+                return state
+            time.sleep(0.2)
+        return state
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        self.stdout, self.stderr = out, err
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.stop(signal.SIGTERM)

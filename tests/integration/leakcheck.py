@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""What a machine may leave behind on the host, snapshotted before and after each test."""
+
+import glob
+import os
+import subprocess
+import time
+
+STATE_DIRS = ["/run/berth", "/var/lib/berth/ephemeral", "/run/systemd/machines"]
+
+
+def _mounts():
+    with open("/proc/self/mountinfo") as f:
+        return {" ".join(l.split()[3:5]) for l in f}
+
+
+def _loops():
+    out = set()
+    for p in glob.glob("/sys/block/loop*/loop/backing_file"):
+        with open(p) as f:
+            out.add(p.split("/")[3] + " " + f.read().strip())
+    return out
+
+
+def _cgroups():
+    out = set()
+    for h in glob.glob("/sys/fs/cgroup/*") + ["/sys/fs/cgroup"]:
+        if not os.path.isdir(h) or os.path.islink(h):
+            continue
+        for top in ["machine.slice", "payload", "supervisor"]:
+            base = os.path.join(h, top)
+            for dirpath, dirnames, _ in os.walk(base):
+                out.add(dirpath)
+    return out
+
+
+def _links():
+    r = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True)
+    return {l.split(":")[1].strip().split("@")[0] for l in r.stdout.splitlines() if ":" in l}
+
+
+def _processes():
+    zombies, guests = set(), set()
+    for d in glob.glob("/proc/[0-9]*"):
+        pid = d.split("/")[2]
+        try:
+            with open(d + "/stat") as f:
+                stat = f.read()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                zombies.add(pid + " " + stat.split("(")[1].split(")")[0])
+            with open(d + "/environ", "rb") as f:
+                if b"container=berth\0" in f.read():
+                    guests.add(pid)
+        except OSError:
+            continue
+    return {"zombie " + z for z in zombies} | {"guest process " + g for g in guests}
+
+
+def _state_files():
+    out = set()
+    for d in STATE_DIRS:
+        for dirpath, dirnames, filenames in os.walk(d):
+            for n in dirnames + filenames:
+                out.add(os.path.join(dirpath, n))
+    return out
+
+
+def snapshot():
+    return {
+        "mounts": _mounts(),
+        "loop devices": _loops(),
+        "cgroups": _cgroups(),
+        "network links": _links(),
+        "processes": _processes(),
+        "state files": _state_files(),
+        "fds": {str(len(os.listdir("/proc/self/fd")))},
+    }
+
+
+def diff(before, after):
+    lines = []
+    for k in before:
+        added = after[k] - before[k]
+        if k == "fds":
+            if added:
+                lines.append(f"fds: {before[k]} -> {after[k]}")
+            continue
+        for a in sorted(added):
+            lines.append(f"{k}: leaked {a}")
+    return lines
+
+
+def check(before, settle=3.0):
+    """Returns the leaks still there after settle seconds (empty list when clean)."""
+    deadline = time.monotonic() + settle
+    while True:
+        d = diff(before, snapshot())
+        if not d or time.monotonic() > deadline:
+            return d
+        time.sleep(0.1)
