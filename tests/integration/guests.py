@@ -11,7 +11,7 @@ CACHE = os.environ.get("BERTH_GUEST_CACHE", "/var/cache/berth/guests")
 DEBS = "/var/cache/berth/debs"
 MIRROR = os.environ.get("BERTH_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 # Bump when the recipe changes, so old caches are not reused.
-RECIPE = "v1"
+RECIPE = "v2"
 
 BUSYBOX_APPLETS = ["sh", "cat", "echo", "ls", "ps", "mount", "umount", "hostname", "id", "sleep",
                    "true", "false", "env", "pwd", "cut", "grep", "poweroff", "reboot", "halt", "init",
@@ -65,6 +65,7 @@ def _debootstrap(name, include, post):
                         "bookworm", tmp, MIRROR], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
         post(tmp)
+        os.chmod(tmp, 0o755)  # mkdtemp made it 0700: nobody but root could walk the guest's /
         if os.path.exists(final):
             shutil.rmtree(final)
         os.rename(tmp, final)
