@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Disk images (-i), ephemeral machines (-x) and --volatile=."""
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import Machine, spawn
+
+
+def need(*tools):
+    for t in tools:
+        if not shutil.which(t):
+            pytest.skip(f"{t} missing")
+
+
+def mkfs_image(tree, path, fstype):
+    if fstype == "squashfs":
+        need("mksquashfs")
+        subprocess.run(["mksquashfs", tree, path, "-quiet", "-noappend"], check=True, stdout=subprocess.DEVNULL)
+    elif fstype == "erofs":
+        need("mkfs.erofs")
+        subprocess.run(["mkfs.erofs", path, tree], check=True, capture_output=True)
+    elif fstype == "ext4":
+        subprocess.run(["truncate", "-s", "64M", path], check=True)
+        subprocess.run(["mkfs.ext4", "-q", "-d", tree, path], check=True)
+    elif fstype == "btrfs":
+        need("mkfs.btrfs")
+        subprocess.run(["truncate", "-s", "128M", path], check=True)
+        subprocess.run(["mkfs.btrfs", "-q", "--rootdir", tree, path], check=True, capture_output=True)
+    elif fstype == "xfs":
+        need("mkfs.xfs")
+        # mkfs.xfs cannot copy a tree in Debian 12: fill it through a loop mount.
+        subprocess.run(["truncate", "-s", "320M", path], check=True)
+        subprocess.run(["mkfs.xfs", "-q", path], check=True)
+        mnt = path + ".mnt"
+        os.mkdir(mnt)
+        subprocess.run(["mount", "-o", "loop", path, mnt], check=True)
+        try:
+            subprocess.run(["cp", "-a", tree + "/.", mnt], check=True)
+        finally:
+            subprocess.run(["umount", mnt], check=True)
+            os.rmdir(mnt)
+    return path
+
+
+def partitioned_image(tree, path, table):
+    need("sfdisk")
+    subprocess.run(["truncate", "-s", "80M", path], check=True)
+    if table == "gpt":
+        layout = "label: gpt\nstart=2048, size=131072, type=4f68bce3-e8cd-4db1-96e7-fbcaf984b709\n"
+    else:
+        layout = "label: dos\nstart=2048, size=131072, type=83\n"
+    subprocess.run(["sfdisk", "-q", path], input=layout, text=True, check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-d", tree, "-E", f"offset={2048 * 512}", path, "64M"], check=True)
+    return path
+
+
+@pytest.mark.parametrize("fstype", ["ext4", "btrfs", "xfs", "squashfs", "erofs"])
+def test_bare_filesystem_image(bbtree, tmp_path, fstype):
+    img = mkfs_image(bbtree, str(tmp_path / f"bb.{fstype}"), fstype)
+    r = spawn("-q", "-i", img, "/bin/sh", "-c", "cat /etc/os-release | head -1; grep ' / ' /proc/self/mountinfo")
+    assert r.returncode == 0, r.stderr
+    assert "ID=busybox" in r.stdout
+    assert f" / / " in r.stdout or fstype in r.stdout
+
+
+@pytest.mark.parametrize("table", ["gpt", "dos"])
+def test_partitioned_image(bbtree, tmp_path, table):
+    img = partitioned_image(bbtree, str(tmp_path / f"bb.{table}"), table)
+    r = spawn("-q", "-i", img, "/bin/sh", "-c", "touch /written && cat /etc/os-release | head -1")
+    assert r.returncode == 0, r.stderr
+    assert "ID=busybox" in r.stdout
+
+
+def test_gpt_read_only_flag_and_usr_partition(bbtree, tmp_path):
+    need("sfdisk")
+    img = str(tmp_path / "two.gpt")
+    usr = tmp_path / "usrtree"
+    usr.mkdir()
+    (usr / "marker").write_text("from-usr-partition\n")
+    subprocess.run(["truncate", "-s", "160M", img], check=True)
+    layout = ("label: gpt\n"
+              "start=2048, size=131072, type=4f68bce3-e8cd-4db1-96e7-fbcaf984b709\n"
+              "start=133120, size=131072, type=8484680c-9521-48c6-9c11-b0720656f69e, attrs=\"GUID:60\"\n")
+    subprocess.run(["sfdisk", "-q", img], input=layout, text=True, check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-d", bbtree, "-E", f"offset={2048 * 512}", img, "64M"], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-d", str(usr), "-E", f"offset={133120 * 512}", img, "64M"], check=True)
+    r = spawn("-q", "-i", img, "/bin/sh", "-c", "cat /usr/marker; touch /usr/x 2>/dev/null || echo usr-ro")
+    assert r.stdout.split() == ["from-usr-partition", "usr-ro"], r.stderr
+
+
+def test_read_only_image_boots_with_writable_run_and_tmp(bbtree, tmp_path):
+    img = mkfs_image(bbtree, str(tmp_path / "bb.squashfs"), "squashfs")
+    r = spawn("-q", "-i", img, "/bin/sh", "-c", "touch /x 2>/dev/null || echo root-ro; touch /run/a /tmp/b && echo rw")
+    assert r.stdout.split() == ["root-ro", "rw"]
+
+
+@pytest.mark.parametrize("content", [b"", b"\0" * 4096, b"garbage" * 1000])
+def test_not_an_image(tmp_path, content):
+    img = tmp_path / "junk.img"
+    img.write_bytes(content + b"\0" * (8 << 20))
+    r = spawn("-q", "-i", str(img), "/bin/true")
+    assert r.returncode == 1
+    assert "has no root filesystem berth can find" in r.stderr
+
+
+def test_disallowed_filesystem(tmp_path):
+    need("mkfs.minix")
+    img = str(tmp_path / "minix.img")
+    subprocess.run(["truncate", "-s", "8M", img], check=True)
+    subprocess.run(["mkfs.minix", img], check=True, capture_output=True)
+    r = spawn("-q", "-i", img, "/bin/true")
+    assert r.returncode == 1
+    assert "berth does not mount" in r.stderr
+
+
+def test_ephemeral_directory_is_thrown_away(bbtree):
+    r = spawn("-q", "-D", bbtree, "-x", "/bin/sh", "-c", "echo x > /etc/eph; hostname")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().startswith("bb-")  # a random suffix, so many can run at once
+    assert not os.path.exists(os.path.join(bbtree, "etc/eph"))
+
+
+def test_many_ephemeral_machines_from_one_image(bbtree, tmp_path):
+    img = mkfs_image(bbtree, str(tmp_path / "bb.squashfs"), "squashfs")
+    ms = [Machine("-q", "-i", img, "-x", "/bin/sh", "-c", "touch /proof; sleep 30") for _ in range(4)]
+    try:
+        for m in ms:
+            assert m.leader
+        names = {m.exec("hostname").stdout.strip() for m in ms}
+        assert len(names) == 4
+    finally:
+        for m in ms:
+            m.stop()
+
+
+def test_ephemeral_layer_removed_after_launcher_crash(bbtree):
+    m = Machine("-q", "-D", bbtree, "-x", "-M", "eph-crash", "/bin/sleep", "30")
+    time.sleep(0.3)
+    assert os.path.isdir("/var/lib/berth/ephemeral/eph-crash")
+    m.proc.kill()
+    m.proc.wait()
+    # Any later run collects what the dead launcher left.
+    r = spawn("-q", "-D", bbtree, "-M", "other", "/bin/true")
+    assert r.returncode == 0
+    assert not os.path.exists("/var/lib/berth/ephemeral/eph-crash")
+    spawn("-q", "-D", bbtree, "-M", "eph-crash", "/bin/true")  # and its cgroups, on the next start
+
+
+@pytest.mark.parametrize("mode,expect", [
+    ("overlay", ["root-rw", "var-rw"]),
+    ("state", ["root-ro", "var-rw"]),
+    ("yes", ["root-rw", "var-rw"]),
+])
+def test_volatile(bbtree, mode, expect):
+    # A /usr-merged tree, so that --volatile=yes (only /usr from the tree) has a shell.
+    shutil.move(os.path.join(bbtree, "bin/busybox"), os.path.join(bbtree, "usr/bin/busybox"))
+    for a in ("sh", "touch", "mkdir", "echo"):
+        os.symlink("busybox", os.path.join(bbtree, "usr/bin", a))
+    with open(os.path.join(bbtree, "usr/lib/os-release"), "w") as f:
+        f.write("ID=busybox\n")
+    r = spawn("-q", "-D", bbtree, f"--volatile={mode}", "/usr/bin/sh", "-c",
+              "(touch /probe 2>/dev/null && echo root-rw) || echo root-ro; mkdir -p /var/x && echo var-rw")
+    assert r.stdout.split() == expect, r.stderr
+    assert not os.path.exists(os.path.join(bbtree, "probe"))
+    assert not os.path.exists(os.path.join(bbtree, "var/x"))
