@@ -22,10 +22,13 @@ static int cmp_int(const void *a, const void *b) {
 }
 
 int close_all_fds(const int except[], size_t n_except) {
-        int sorted[n_except + 1];
+        int sorted[16];
         int start = 3;
 
-        memcpy(sorted, except, n_except * sizeof(int));
+        if (n_except > ELEMENTSOF(sorted))
+                return -E2BIG;
+        for (size_t i = 0; i < n_except; i++)
+                sorted[i] = except[i];
         qsort(sorted, n_except, sizeof(int), cmp_int);
 
         /* close_range() between the fds we keep. */
