@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "image-lock.h"
 #include "spawn-config.h"
 #include "spawn-pipeline.h"
 #include "spawn-root.h"
@@ -366,6 +368,20 @@ static int shutdown_signal(const SpawnConfig *c, const SpawnTree *t) {
         return guest_init_halt_signal(t->init);
 }
 
+/* nspawn's image locks: a machine that writes its tree holds it exclusively; readers share it. */
+static int lock_image(const SpawnConfig *c, ImageLock *ret) {
+        const char *path = c->directory ?: c->image;
+        bool shared = c->read_only || c->ephemeral || c->volatile_mode != VOLATILE_NO;
+        int r = image_lock(path, shared ? LOCK_SH : LOCK_EX, ret);
+
+        if (r == -EBUSY)
+                return log_error_errno(r, "%s %s is currently busy (in use by another machine).",
+                                       c->directory ? "Directory tree" : "Disk image", path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to lock %s: %m", path);
+        return 0;
+}
+
 static int run_machine(SpawnContext *c, SpawnTree *tree, SpawnResult *res) {
         const SpawnConfig *config = c->config;
         int r;
@@ -395,6 +411,7 @@ static int run_machine(SpawnContext *c, SpawnTree *tree, SpawnResult *res) {
 static int run(SpawnConfig *config) {
         SpawnTree tree = { .root_fd = -EBADF };
         SpawnRoot root = {};
+        ImageLock image_lock_held = IMAGE_LOCK_NULL;
         SpawnContext c;
         SpawnResult res = {};
         int r;
@@ -411,7 +428,9 @@ static int run(SpawnConfig *config) {
         if (r < 0)
                 return r;
         spawn_root_collect_stale();
-        r = spawn_root_prepare(config, &root);
+        r = lock_image(config, &image_lock_held);
+        if (r >= 0)
+                r = spawn_root_prepare(config, &root);
         if (r >= 0) {
                 c.root_path = root.path;
                 r = spawn_tree_open(config, root.path, &tree);
@@ -420,6 +439,7 @@ static int run(SpawnConfig *config) {
                 r = run_machine(&c, &tree, &res);
         spawn_tree_done(&tree);
         spawn_root_release(&root);
+        image_lock_release(&image_lock_held);
         spawn_unlock(&c);
         if (r < 0)
                 return r;

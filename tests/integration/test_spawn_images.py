@@ -167,3 +167,23 @@ def test_volatile(bbtree, mode, expect):
     assert r.stdout.split() == expect, r.stderr
     assert not os.path.exists(os.path.join(bbtree, "probe"))
     assert not os.path.exists(os.path.join(bbtree, "var/x"))
+
+
+def test_image_locks_are_shared_with_systemd_nspawn(bbtree):
+    need("systemd-nspawn")
+    nspawn = ["systemd-nspawn", "--register=no", "--keep-unit", "-q", "-D", bbtree]
+    with Machine("-q", "-D", bbtree, "-M", "locked", "/bin/sleep", "30"):
+        r = subprocess.run([*nspawn, "/bin/true"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        assert r.returncode != 0 and "busy" in r.stderr
+        r = spawn("-q", "-D", bbtree, "-M", "other", "-x", "/bin/true")
+        assert r.returncode == 1 and "is currently busy" in r.stderr
+    p = subprocess.Popen([*nspawn, "/bin/sleep", "30"], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        r = spawn("-q", "-D", bbtree, "/bin/true")
+        assert r.returncode == 1 and "is currently busy" in r.stderr, r.stderr
+    finally:
+        p.terminate()
+        p.wait()
+    # nspawn leaves this on a host without systemd; it is not ours to clean.
+    subprocess.run(["rm", "-rf", "/run/systemd/nspawn/propagate"], check=False)
