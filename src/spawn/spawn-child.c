@@ -25,6 +25,7 @@
 #include "mount-util.h"
 #include "spawn-child.h"
 #include "spawn-mount.h"
+#include "spawn-seccomp.h"
 #include "spawn-user.h"
 #include "string-util.h"
 #include "strv.h"
@@ -347,6 +348,12 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
         r = drop_bounding_set(spawn_config_capabilities(c->config));
         if (r < 0)
                 return r;
+        *ret_step = "load-seccomp-filter";
+        r = spawn_seccomp_load(spawn_config_capabilities(c->config));
+        if (r < 0)
+                return r;
+        if (c->config->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return -errno;
         if (c->config->user) {
                 *ret_step = "change-user";
                 r = change_user(&u);

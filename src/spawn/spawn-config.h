@@ -68,6 +68,7 @@ typedef struct SpawnConfig {
         bool read_only;
         bool private_network;
         bool notify_ready;
+        bool no_new_privileges;
         BindMount *binds;
         size_t n_binds;
         TmpfsMount *tmpfs;

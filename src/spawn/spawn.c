@@ -58,7 +58,8 @@ static void help(void) {
                "     --private-network      Give the machine its own network (loopback only)\n\n"
                "Security:\n"
                "     --capability=CAP       Keep CAP in the bounding set (\"all\" for all)\n"
-               "     --drop-capability=CAP  Drop CAP from the bounding set\n\n"
+               "     --drop-capability=CAP  Drop CAP from the bounding set\n"
+               "     --no-new-privileges=BOOL  Set the no_new_privs flag for PID 1\n\n"
                "Mounts:\n"
                "     --bind=PATH[:PATH[:OPTS]]     Bind-mount a host path into the machine\n"
                "                                   (OPTS: rbind, norbind)\n"
@@ -92,6 +93,7 @@ enum {
         ARG_TMPFS,
         ARG_CONSOLE,
         ARG_VOLATILE,
+        ARG_NO_NEW_PRIVILEGES,
 };
 
 static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
@@ -217,6 +219,12 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                 if (c->register_mode < 0)
                         return log_error_errno(-EINVAL, "Invalid --register= value '%s': use yes, no or auto.", arg);
                 return 0;
+        case ARG_NO_NEW_PRIVILEGES:
+                r = parse_boolean(arg);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid --no-new-privileges= value '%s': use yes or no.", arg);
+                c->no_new_privileges = r;
+                return 0;
         case ARG_PRIVATE_NETWORK:
                 c->private_network = true;
                 return 0;
@@ -296,6 +304,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "notify-ready", required_argument, NULL, ARG_NOTIFY_READY },
                 { "register", required_argument, NULL, ARG_REGISTER },
                 { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
+                { "no-new-privileges", required_argument, NULL, ARG_NO_NEW_PRIVILEGES },
                 {}
         };
         int opt, r;

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <seccomp.h>
+#include <sys/capability.h>
+
+#include "macro.h"
+#include "spawn-seccomp.h"
+
+#define CAP(c) (UINT64_C(1) << (c))
+
+/* Each group is denied unless the machine holds cap (0: always denied). */
+static const struct {
+        uint64_t cap;
+        const char *const syscalls[12];
+} deny_groups[] = {
+        /* Not namespaced at all: never for a machine. */
+        { 0, { "kexec_load", "kexec_file_load", "open_by_handle_at", "bpf", "perf_event_open",
+               "lookup_dcookie", "userfaultfd", "nfsservctl", "vm86", "vm86old", "iopl", "ioperm" } },
+        { 0, { "add_key", "keyctl", "request_key", "fanotify_init", "quotactl", "quotactl_fd",
+               "uselib", "_sysctl", "acct" } },
+        { CAP(CAP_SYS_MODULE), { "init_module", "finit_module", "delete_module" } },
+        { CAP(CAP_SYS_TIME), { "settimeofday", "clock_settime", "clock_settime64", "adjtimex",
+                               "clock_adjtime", "clock_adjtime64", "stime" } },
+        { CAP(CAP_SYS_ADMIN) | CAP(CAP_SYS_RAWIO), { "swapon", "swapoff" } },
+        { CAP(CAP_SYSLOG), { "syslog" } },
+        { CAP(CAP_SYS_PTRACE), { "ptrace", "process_vm_readv", "process_vm_writev", "kcmp" } },
+        { CAP(CAP_SYS_NICE), { "migrate_pages", "move_pages", "mbind", "set_mempolicy" } },
+        { CAP(CAP_SYS_PACCT), { "acct" } },
+};
+
+int spawn_seccomp_load(uint64_t caps) {
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        int r = 0;
+
+        if (!ctx)
+                return -ENOMEM;
+        /* We load it as root with CAP_SYS_ADMIN: no need for no_new_privs (that is --no-new-privileges). */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+        if (r < 0) {
+                seccomp_release(ctx);
+                return r;
+        }
+        /* Also filter the 32-bit ABIs of this machine: a syscall must not slip through them. */
+        (void) seccomp_arch_add(ctx, SCMP_ARCH_X86);
+        (void) seccomp_arch_add(ctx, SCMP_ARCH_X32);
+
+        for (size_t g = 0; g < ELEMENTSOF(deny_groups) && r >= 0; g++) {
+                if (deny_groups[g].cap && (caps & deny_groups[g].cap) == deny_groups[g].cap)
+                        continue;
+                for (size_t i = 0; i < ELEMENTSOF(deny_groups[g].syscalls) && deny_groups[g].syscalls[i]; i++) {
+                        int nr = seccomp_syscall_resolve_name(deny_groups[g].syscalls[i]);
+                        if (nr == __NR_SCMP_ERROR)
+                                continue; /* not on this architecture */
+                        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+                        if (r == -EEXIST || r == -EDOM) /* listed twice, or a pseudo-syscall */
+                                r = 0;
+                        if (r < 0)
+                                break;
+                }
+        }
+        if (r >= 0)
+                r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        return r;
+}
