@@ -13,6 +13,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "spawn-config.h"
+#include "spawn-settings.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -330,6 +331,9 @@ int spawn_config_verify(SpawnConfig *c) {
         r = verify_machine_name(c);
         if (r < 0)
                 return r;
+        r = spawn_settings_load(c, c->settings_mode);
+        if (r < 0)
+                return r;
 
         if (c->start_mode == START_BOOT && c->user)
                 return log_error_errno(-EINVAL, "--boot and --user= may not be combined.");
@@ -352,5 +356,39 @@ int spawn_config_verify(SpawnConfig *c) {
                 c->register_mode = SPAWN_REGISTER_AUTO;
         if (c->shutdown_timeout_usec == 0)
                 c->shutdown_timeout_usec = 30 * UINT64_C(1000000);
+        return 0;
+}
+
+int spawn_config_add_bind(SpawnConfig *c, const BindMount *b) {
+        BindMount *l = realloc(c->binds, sizeof(BindMount) * (c->n_binds + 1));
+
+        if (!l)
+                return -ENOMEM;
+        c->binds = l;
+        c->binds[c->n_binds] = (BindMount) { .source = strdup(b->source), .destination = strdup(b->destination),
+                                             .read_only = b->read_only, .recursive = b->recursive };
+        if (!c->binds[c->n_binds].source || !c->binds[c->n_binds].destination) {
+                free(c->binds[c->n_binds].source);
+                free(c->binds[c->n_binds].destination);
+                return -ENOMEM;
+        }
+        c->n_binds++;
+        return 0;
+}
+
+int spawn_config_add_tmpfs(SpawnConfig *c, const TmpfsMount *t) {
+        TmpfsMount *l = realloc(c->tmpfs, sizeof(TmpfsMount) * (c->n_tmpfs + 1));
+
+        if (!l)
+                return -ENOMEM;
+        c->tmpfs = l;
+        c->tmpfs[c->n_tmpfs] = (TmpfsMount) { .destination = strdup(t->destination),
+                                              .options = t->options ? strdup(t->options) : NULL };
+        if (!c->tmpfs[c->n_tmpfs].destination || (t->options && !c->tmpfs[c->n_tmpfs].options)) {
+                free(c->tmpfs[c->n_tmpfs].destination);
+                free(c->tmpfs[c->n_tmpfs].options);
+                return -ENOMEM;
+        }
+        c->n_tmpfs++;
         return 0;
 }

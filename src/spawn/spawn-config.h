@@ -53,6 +53,27 @@ typedef struct TmpfsMount {
         char *options; /* "mode=755,size=10M" or NULL */
 } TmpfsMount;
 
+/* Which fields were set (on the command line, or by a settings file): the command line wins. */
+typedef enum SettingMask {
+        SETTING_START_MODE        = 1 << 0,  /* -b, --as-pid2, Boot=, ProcessTwo= */
+        SETTING_COMMAND           = 1 << 1,  /* the command line after the options, Parameters= */
+        SETTING_ENVIRONMENT       = 1 << 2,
+        SETTING_USER              = 1 << 3,
+        SETTING_WORKING_DIRECTORY = 1 << 4,
+        SETTING_HOSTNAME          = 1 << 5,
+        SETTING_KILL_SIGNAL       = 1 << 6,
+        SETTING_NOTIFY_READY      = 1 << 7,
+        SETTING_CAPABILITY        = 1 << 8,
+        SETTING_DROP_CAPABILITY   = 1 << 9,
+        SETTING_NO_NEW_PRIVILEGES = 1 << 10,
+        SETTING_READ_ONLY         = 1 << 11,
+        SETTING_VOLATILE          = 1 << 12,
+        SETTING_BIND              = 1 << 13,
+        SETTING_TMPFS             = 1 << 14,
+        SETTING_PRIVATE_NETWORK   = 1 << 15,
+        SETTING_UUID              = 1 << 16,
+} SettingMask;
+
 typedef struct SpawnConfig {
         char *directory;    /* absolute; NULL with an image */
         char *image;        /* absolute path of a disk image (-i) */
@@ -80,6 +101,8 @@ typedef struct SpawnConfig {
         uint64_t caps_add, caps_drop;
         uint64_t shutdown_timeout_usec;
         char **command;
+        SettingMask set_mask;
+        int settings_mode; /* SettingsMode, see spawn-settings.h */
 } SpawnConfig;
 
 const char *start_mode_to_string(StartMode m) _pure_;
@@ -104,3 +127,5 @@ uint64_t spawn_config_capabilities(const SpawnConfig *c) _pure_;
 int bind_mount_parse(const char *spec, bool read_only, BindMount *ret);
 int tmpfs_mount_parse(const char *spec, TmpfsMount *ret);
 int capability_list_parse(const char *spec, uint64_t *ret);
+int spawn_config_add_bind(SpawnConfig *c, const BindMount *b);
+int spawn_config_add_tmpfs(SpawnConfig *c, const TmpfsMount *t);

@@ -17,6 +17,7 @@
 #include "spawn-config.h"
 #include "spawn-pipeline.h"
 #include "spawn-root.h"
+#include "spawn-settings.h"
 #include "spawn-supervise.h"
 #include "spawn-tree.h"
 #include "string-util.h"
@@ -53,7 +54,9 @@ static void help(void) {
                "     --uuid=UUID            Machine UUID ($container_uuid)\n\n"
                "Properties:\n"
                "     --register=BOOL|auto   Register with org.freedesktop.machine1 (default: auto)\n"
-               "     --keep-unit            Accepted for compatibility; berth never creates units\n\n"
+               "     --keep-unit            Accepted for compatibility; berth never creates units\n"
+               "     --settings=MODE        Read the .nspawn settings file: yes, no, trusted,\n"
+               "                            override (default: yes)\n\n"
                "Networking:\n"
                "     --private-network      Give the machine its own network (loopback only)\n\n"
                "Security:\n"
@@ -94,10 +97,11 @@ enum {
         ARG_CONSOLE,
         ARG_VOLATILE,
         ARG_NO_NEW_PRIVILEGES,
+        ARG_SETTINGS,
 };
 
 static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
-        BindMount b, *l;
+        BindMount b;
         int r = bind_mount_parse(spec, ro, &b);
 
         if (r == -EOPNOTSUPP)
@@ -105,32 +109,22 @@ static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
         if (r < 0)
                 return log_error_errno(r, "Invalid bind mount specification '%s': use SOURCE[:DESTINATION[:OPTIONS]] "
                                           "with an absolute destination.", spec);
-        l = realloc(c->binds, sizeof(BindMount) * (c->n_binds + 1));
-        if (!l) {
-                free(b.source);
-                free(b.destination);
-                return log_oom();
-        }
-        c->binds = l;
-        c->binds[c->n_binds++] = b;
-        return 0;
+        r = spawn_config_add_bind(c, &b);
+        free(b.source);
+        free(b.destination);
+        return r < 0 ? log_oom() : 0;
 }
 
 static int add_tmpfs(SpawnConfig *c, const char *spec) {
-        TmpfsMount t, *l;
+        TmpfsMount t;
         int r = tmpfs_mount_parse(spec, &t);
 
         if (r < 0)
                 return log_error_errno(r, "Invalid tmpfs specification '%s': use PATH[:OPTIONS] with an absolute path.", spec);
-        l = realloc(c->tmpfs, sizeof(TmpfsMount) * (c->n_tmpfs + 1));
-        if (!l) {
-                free(t.destination);
-                free(t.options);
-                return log_oom();
-        }
-        c->tmpfs = l;
-        c->tmpfs[c->n_tmpfs++] = t;
-        return 0;
+        r = spawn_config_add_tmpfs(c, &t);
+        free(t.destination);
+        free(t.options);
+        return r < 0 ? log_oom() : 0;
 }
 
 static int parse_setenv(SpawnConfig *c, const char *arg) {
@@ -219,6 +213,16 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                 if (c->register_mode < 0)
                         return log_error_errno(-EINVAL, "Invalid --register= value '%s': use yes, no or auto.", arg);
                 return 0;
+        case ARG_SETTINGS:
+                c->settings_mode = settings_mode_from_string(arg);
+                if (c->settings_mode < 0) {
+                        r = parse_boolean(arg);
+                        if (r < 0)
+                                return log_error_errno(-EINVAL, "Invalid --settings= value '%s': use yes, no, "
+                                                                "trusted or override.", arg);
+                        c->settings_mode = r ? SETTINGS_YES : SETTINGS_NO;
+                }
+                return 0;
         case ARG_NO_NEW_PRIVILEGES:
                 r = parse_boolean(arg);
                 if (r < 0)
@@ -273,6 +277,29 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
         return -EINVAL;
 }
 
+/* Which setting an option sets, so a settings file does not override it. */
+static SettingMask option_setting(int opt) {
+        switch (opt) {
+        case 'b': case 'a': return SETTING_START_MODE;
+        case 'E': return SETTING_ENVIRONMENT;
+        case 'u': return SETTING_USER;
+        case ARG_CHDIR: return SETTING_WORKING_DIRECTORY;
+        case ARG_HOSTNAME: return SETTING_HOSTNAME;
+        case ARG_KILL_SIGNAL: return SETTING_KILL_SIGNAL;
+        case ARG_NOTIFY_READY: return SETTING_NOTIFY_READY;
+        case ARG_CAPABILITY: return SETTING_CAPABILITY;
+        case ARG_DROP_CAPABILITY: return SETTING_DROP_CAPABILITY;
+        case ARG_NO_NEW_PRIVILEGES: return SETTING_NO_NEW_PRIVILEGES;
+        case ARG_READ_ONLY: return SETTING_READ_ONLY;
+        case ARG_VOLATILE: return SETTING_VOLATILE;
+        case ARG_BIND: case ARG_BIND_RO: return SETTING_BIND;
+        case ARG_TMPFS: return SETTING_TMPFS;
+        case ARG_PRIVATE_NETWORK: return SETTING_PRIVATE_NETWORK;
+        case ARG_UUID: return SETTING_UUID;
+        default: return 0;
+        }
+}
+
 int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -305,11 +332,13 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "register", required_argument, NULL, ARG_REGISTER },
                 { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
                 { "no-new-privileges", required_argument, NULL, ARG_NO_NEW_PRIVILEGES },
+                { "settings", required_argument, NULL, ARG_SETTINGS },
                 {}
         };
         int opt, r;
 
         c->console_mode = _CONSOLE_MODE_INVALID;
+        c->settings_mode = SETTINGS_YES;
         c->register_mode = _SPAWN_REGISTER_INVALID;
         /* '+': options end at the first non-option, which starts the command line. */
         while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:P", options, NULL)) >= 0) {
@@ -326,11 +355,13 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 r = parse_one(c, opt, optarg);
                 if (r < 0)
                         return r;
+                c->set_mask |= option_setting(opt);
         }
         if (optind < argc) {
                 c->command = strv_copy(argv + optind);
                 if (!c->command)
                         return log_oom();
+                c->set_mask |= SETTING_COMMAND;
         }
         return 1;
 }

@@ -271,3 +271,23 @@ def test_help_and_version():
     assert r.returncode == 0 and "--directory" in r.stdout and "--console" in r.stdout
     r = spawn("--version")
     assert r.returncode == 0 and r.stdout.startswith("berth-spawn ")
+
+
+def test_settings_file_trust_rule(bbtree):
+    parent = os.path.dirname(bbtree)
+    beside = os.path.join(parent, "bb.nspawn")
+    with open(beside, "w") as f:
+        f.write("[Exec]\nEnvironment=FROM=file\nHostname=fromfile\nCapability=CAP_SYS_MODULE\n"
+                "[Files]\nBind=/etc:/hostetc\n")
+    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c", "echo $FROM; hostname; test -e /hostetc/passwd || echo no-bind;"
+              " grep CapBnd /proc/self/status")
+    out = r.stdout.split()
+    assert out[:3] == ["file", "fromfile", "no-bind"], r.stdout + r.stderr
+    assert int(out[-1], 16) == 0xfcecafff  # CAP_SYS_MODULE not granted by an untrusted file
+    assert "Capability= is ignored" in r.stderr and "Bind= is ignored" in r.stderr
+    # The command line wins; --settings=trusted trusts the file beside the image.
+    r = spawn("-q", "-D", bbtree, "--hostname=cli", "--settings=trusted", "/bin/sh", "-c",
+              "hostname; test -e /hostetc/passwd && echo bind")
+    assert r.stdout.split() == ["cli", "bind"], r.stderr
+    r = spawn("-q", "-D", bbtree, "--settings=no", "/bin/hostname")
+    assert r.stdout.strip() == "bb"

@@ -7,6 +7,7 @@
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "spawn-config.h"
+#include "spawn-settings.h"
 #include "spawn-supervise.h"
 #include "spawn-tree.h"
 #include "spawn-user.h"
@@ -179,6 +180,77 @@ TEST(guest_user) {
         ASSERT_ERROR(guest_user_lookup("/nonexistent", group, "root", &u), ENOENT);
         unlink(passwd);
         unlink(group);
+}
+
+static int parse_buffer(const char *text, size_t len, bool trusted, SpawnConfig *s) {
+        FILE *f = fmemopen((void *) text, len, "r");
+        int r;
+
+        ASSERT_TRUE(f != NULL);
+        r = settings_parse(f, "test.nspawn", trusted, s);
+        fclose(f);
+        return r;
+}
+
+static int parse_string(const char *text, bool trusted, SpawnConfig *s) {
+        return parse_buffer(text, strlen(text), trusted, s);
+}
+
+TEST(settings_parse) {
+        SpawnConfig s = {};
+
+        ASSERT_OK(parse_string("# comment\n[Exec]\nBoot=yes\nEnvironment=A=1\nEnvironment=B=2\n"
+                               "Hostname=web\nKillSignal=SIGTERM\nCapability=CAP_SYS_TIME\n"
+                               "[Files]\nReadOnly=yes\nBind=/srv:/data:norbind\nTemporaryFileSystem=/scratch\n"
+                               "Volatile=state\n[Network]\nPrivate=yes\n", true, &s));
+        ASSERT_EQ(s.start_mode, START_BOOT);
+        ASSERT_STREQ(strv_env_get(s.setenv, "B"), "2");
+        ASSERT_STREQ(s.hostname, "web");
+        ASSERT_EQ(s.kill_signal, SIGTERM);
+        ASSERT_TRUE(s.read_only && s.private_network);
+        ASSERT_EQ(s.volatile_mode, VOLATILE_STATE);
+        ASSERT_EQ(s.n_binds, 1);
+        ASSERT_TRUE(!s.binds[0].recursive);
+        ASSERT_EQ(s.n_tmpfs, 1);
+        ASSERT_TRUE(s.caps_add & (1ULL << CAP_SYS_TIME));
+        ASSERT_TRUE(s.set_mask & SETTING_BIND);
+        spawn_config_done(&s);
+}
+
+TEST(settings_untrusted_and_bad_input) {
+        SpawnConfig s = {};
+
+        /* Privileged keys from an untrusted file are dropped; garbage is warned about, not fatal. */
+        ASSERT_OK(parse_string("[Exec]\nCapability=CAP_SYS_MODULE\nHostname=%$\xc5\xa1\nKillSignal=-1\n"
+                               "Boot=maybe\nNoSuchKey=1\n[Files]\nBind=/etc:/x\n[Bogus]\nX=1\n"
+                               "noequals\n[unterminated\nDropCapability=CAP_SYS_ADMIN\r\n", false, &s));
+        ASSERT_EQ(s.caps_add, 0);
+        ASSERT_EQ(s.n_binds, 0);
+        ASSERT_TRUE(s.hostname == NULL);
+        ASSERT_EQ(s.kill_signal, 0);
+        ASSERT_EQ(s.set_mask, 0);
+        spawn_config_done(&s);
+
+        {
+                static const char nul[] = "[Exec]\nBoot=yes\0\n";
+                ASSERT_ERROR(parse_buffer(nul, sizeof nul - 1, true, &s), EBADMSG);
+        }
+        spawn_config_done(&s);
+}
+
+TEST(settings_merge_command_line_wins) {
+        SpawnConfig c = { .hostname = strdup("cli"), .set_mask = SETTING_HOSTNAME }, s = {};
+
+        ASSERT_OK(parse_string("[Exec]\nHostname=file\nUser=alice\n", true, &s));
+        ASSERT_OK(spawn_settings_merge(&c, &s, false));
+        ASSERT_STREQ(c.hostname, "cli");
+        ASSERT_STREQ(c.user, "alice");
+        ASSERT_OK(spawn_settings_merge(&c, &s, true));
+        ASSERT_STREQ(c.hostname, "file");
+        spawn_config_done(&c);
+        spawn_config_done(&s);
+        for (int i = 0; i < _SETTINGS_MODE_MAX; i++)
+                ASSERT_EQ(settings_mode_from_string(settings_mode_to_string(i)), i);
 }
 
 DEFINE_TEST_MAIN
