@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "bus-names.h"
+#include "fd-util.h"
+#include "log.h"
+#include "machine-dbus.h"
+#include "machine-enter.h"
+#include "manager.h"
+#include "path-util.h"
+#include "string-util.h"
+#include "strv.h"
+
+int bus_verify_root(sd_bus_message *message, sd_bus_error *error) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        uid_t uid = (uid_t) -1;
+        int r;
+
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID, &creds);
+        if (r >= 0) {
+                r = sd_bus_creds_get_euid(creds, &uid);
+                if (r < 0)
+                        r = sd_bus_creds_get_uid(creds, &uid);
+        }
+        if (r < 0 || uid != 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Access to %s.%s() not permitted.",
+                                         sd_bus_message_get_interface(message),
+                                         sd_bus_message_get_member(message));
+        return 1;
+}
+
+char *machine_bus_path(const Machine *machine) {
+        char *p = NULL;
+
+        if (sd_bus_path_encode(MACHINE1_MACHINE_PREFIX, machine->name, &p) < 0)
+                return NULL;
+        return p;
+}
+
+static int sender_pid(sd_bus_message *message, pid_t *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
+        int r;
+
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_PID, &creds);
+        if (r < 0)
+                return r;
+        return sd_bus_creds_get_pid(creds, ret);
+}
+
+int machine_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,
+                        sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_free_ char *name = NULL;
+        Machine *machine = NULL;
+        int r;
+
+        r = sd_bus_path_decode(path, MACHINE1_MACHINE_PREFIX, &name);
+        if (r <= 0)
+                return 0;
+        if (streq(name, "self")) {
+                sd_bus_message *message = sd_bus_get_current_message(bus);
+                pid_t pid;
+                if (!message || sender_pid(message, &pid) < 0)
+                        return 0;
+                if (manager_find_machine_by_pid(m, pid, &machine) <= 0)
+                        return 0;
+        } else
+                machine = manager_find_machine(m, name);
+        if (!machine)
+                return 0;
+        *found = machine;
+        return 1;
+}
+
+int machine_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (Machine *i = m->machines; i; i = i->next) {
+                r = strv_consume(&l, machine_bus_path(i));
+                if (r < 0)
+                        return r;
+        }
+        *nodes = TAKE_PTR(l);
+        return 1;
+}
+
+static int property_get_id(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+
+        return sd_bus_message_append_array(reply, 'y', &machine->id, sd_id128_is_null(machine->id) ? 0 : 16);
+}
+
+static int property_get_class(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+
+        return sd_bus_message_append(reply, "s", machine_class_to_string(machine->class));
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+
+        return sd_bus_message_append(reply, "s", machine_state_to_string(machine->state));
+}
+
+static int property_get_unit(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        /* Without a systemd1 to ask about the unit, machinectl status does best with "" (the unit
+         * stays in the state file for libsystemd). */
+        return sd_bus_message_append(reply, "s", "");
+}
+
+static int property_get_netifs(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+
+        return sd_bus_message_append_array(reply, 'i', machine->netifs, machine->n_netifs * sizeof(int));
+}
+
+static int reply_errno(sd_bus_error *error, int r, const Machine *machine, const char *what) {
+        return sd_bus_error_set_errnof(error, r, "Failed to %s machine '%s': %m", what, machine->name);
+}
+
+int bus_machine_method_terminate(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+        int r;
+
+        r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        if (machine->class == MACHINE_HOST)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "The host cannot be terminated.");
+        r = machine_terminate(machine);
+        if (r < 0)
+                return reply_errno(error, r, machine, "terminate");
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+int bus_machine_method_kill(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+        const char *swho;
+        int32_t signo;
+        KillWhom whom;
+        int r;
+
+        r = sd_bus_message_read(message, "si", &swho, &signo);
+        if (r < 0)
+                return r;
+        whom = isempty(swho) ? KILL_ALL : kill_whom_from_string(swho);
+        if (whom < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid kill parameter '%s'", swho);
+        if (signo <= 0 || signo > SIGRTMAX)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid signal %" PRIi32, signo);
+        r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        if (machine->class == MACHINE_HOST)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "The host cannot be killed.");
+        r = machine_kill(machine, whom, signo);
+        if (r < 0)
+                return reply_errno(error, r, machine, "send a signal to");
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+int bus_machine_method_get_addresses(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ MachineAddress *a = NULL;
+        Machine *machine = userdata;
+        size_t n = 0;
+        int r;
+
+        if (machine->class == MACHINE_VM)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
+        r = machine_get_addresses(machine, &a, &n);
+        if (r == -ENONET)
+                return sd_bus_error_set(error, BUS_ERROR_NO_PRIVATE_NETWORKING,
+                                        "Machine does not use private networking");
+        if (r < 0)
+                return reply_errno(error, r, machine, "get the addresses of");
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(iay)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = sd_bus_message_open_container(reply, 'r', "iay");
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "i", (int32_t) a[i].family);
+                if (r >= 0)
+                        r = sd_bus_message_append_array(reply, 'y', a[i].bytes, a[i].family == AF_INET ? 4 : 16);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_machine_method_get_os_release(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        Machine *machine = userdata;
+        int r;
+
+        if (machine->class == MACHINE_VM)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
+        r = machine_get_os_release(machine, &l);
+        if (r == -ENOENT)
+                return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "Machine does not contain OS release information");
+        if (r < 0)
+                return reply_errno(error, r, machine, "read the OS release of");
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        if (r < 0)
+                return r;
+        for (char **k = l; k && k[0] && k[1]; k += 2) {
+                r = sd_bus_message_append(reply, "{ss}", k[0], k[1]);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+int bus_machine_method_get_uid_shift(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+        uid_t shift = 0;
+        int r;
+
+        r = machine_get_uid_shift(machine, &shift);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "Machine uses a complex UID/GID mapping, cannot determine shift");
+        if (r < 0)
+                return reply_errno(error, r, machine, "get the UID shift of");
+        return sd_bus_reply_method_return(message, "u", (uint32_t) shift);
+}
+
+static int reply_pty(sd_bus_message *message, Machine *machine, PtyMode mode, const ShellRequest *req,
+                     sd_bus_error *error) {
+        _cleanup_close_ int master = -EBADF;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (machine->class == MACHINE_VM)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
+        r = machine_open_pty(machine, mode, req, &master, &path);
+        if (r == -ENOENT && mode == PTY_LOGIN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "Machine '%s' has no login program.",
+                                         machine->name);
+        if (r < 0)
+                return reply_errno(error, r, machine, "open a terminal in");
+        /* sd-bus dups the fd into the message; ours closes on return */
+        return sd_bus_reply_method_return(message, "hs", master, path);
+}
+
+int bus_machine_method_open_pty(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        return reply_pty(message, userdata, PTY_PLAIN, NULL, error);
+}
+
+int bus_machine_method_open_login(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        return reply_pty(message, userdata, PTY_LOGIN, NULL, error);
+}
+
+static bool user_name_ok(const char *u) {
+        if (isempty(u))
+                return true;
+        if (strlen(u) > 256 || !utf8_is_valid(u) || string_has_cc(u))
+                return false;
+        return !strpbrk(u, ":/,\n \t") && u[0] != '-';
+}
+
+int bus_machine_method_open_shell(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **args = NULL, **env = NULL;
+        ShellRequest req = {};
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &req.user, &req.path);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(message, &args);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(message, &env);
+        if (r < 0)
+                return r;
+        if (!user_name_ok(req.user))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid user name");
+        if (!isempty(req.path) && !(path_is_absolute(req.path) && path_is_normalized(req.path)))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Specified path is not absolute and normalized");
+        if (isempty(req.path) && strv_length(args) > 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Arguments given without a path");
+        STRV_FOREACH(e, env)
+                if (!env_assignment_is_valid(*e))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid environment assignment");
+        r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        req.args = args;
+        req.environment = env;
+        return reply_pty(message, userdata, PTY_SHELL, &req, error);
+}
+
+int bus_machine_method_open_root_directory(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Machine *machine = userdata;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        if (machine->class == MACHINE_VM)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
+        r = machine_open_root_directory(machine, &fd);
+        if (r < 0)
+                return reply_errno(error, r, machine, "open the root directory of");
+        return sd_bus_reply_method_return(message, "h", fd);
+}
+
+int bus_machine_method_bind_mount(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Bind mounting into machines is not implemented yet.");
+}
+
+int bus_machine_method_copy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        int r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Copying files is not implemented yet.");
+}
+
+const sd_bus_vtable machine_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Machine, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Id", "ay", property_get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Timestamp", "t", NULL, offsetof(Machine, timestamp_realtime), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("TimestampMonotonic", "t", NULL, offsetof(Machine, timestamp_monotonic),
+                        SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Service", "s", NULL, offsetof(Machine, service), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Unit", "s", property_get_unit, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Leader", "u", NULL, offsetof(Machine, leader), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Class", "s", property_get_class, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("RootDirectory", "s", NULL, offsetof(Machine, root_directory), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("NetworkInterfaces", "ai", property_get_netifs, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, 0),
+        SD_BUS_METHOD("Terminate", NULL, NULL, bus_machine_method_terminate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("Kill", "si", SD_BUS_PARAM(who) SD_BUS_PARAM(signal), NULL, ,
+                                 bus_machine_method_kill, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetAddresses", NULL, , "a(iay)", SD_BUS_PARAM(addresses),
+                                 bus_machine_method_get_addresses, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetOSRelease", NULL, , "a{ss}", SD_BUS_PARAM(fields),
+                                 bus_machine_method_get_os_release, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("GetUIDShift", NULL, , "u", SD_BUS_PARAM(shift),
+                                 bus_machine_method_get_uid_shift, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OpenPTY", NULL, , "hs", SD_BUS_PARAM(pty) SD_BUS_PARAM(pty_path),
+                                 bus_machine_method_open_pty, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OpenLogin", NULL, , "hs", SD_BUS_PARAM(pty) SD_BUS_PARAM(pty_path),
+                                 bus_machine_method_open_login, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OpenShell", "ssasas",
+                                 SD_BUS_PARAM(user) SD_BUS_PARAM(path) SD_BUS_PARAM(args) SD_BUS_PARAM(environment),
+                                 "hs", SD_BUS_PARAM(pty) SD_BUS_PARAM(pty_path), bus_machine_method_open_shell,
+                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("BindMount", "ssbb",
+                                 SD_BUS_PARAM(source) SD_BUS_PARAM(destination) SD_BUS_PARAM(read_only) SD_BUS_PARAM(mkdir),
+                                 NULL, , bus_machine_method_bind_mount, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CopyFrom", "ss", SD_BUS_PARAM(source) SD_BUS_PARAM(destination), NULL, ,
+                                 bus_machine_method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CopyTo", "ss", SD_BUS_PARAM(source) SD_BUS_PARAM(destination), NULL, ,
+                                 bus_machine_method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CopyFromWithFlags", "sst",
+                                 SD_BUS_PARAM(source) SD_BUS_PARAM(destination) SD_BUS_PARAM(flags), NULL, ,
+                                 bus_machine_method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("CopyToWithFlags", "sst",
+                                 SD_BUS_PARAM(source) SD_BUS_PARAM(destination) SD_BUS_PARAM(flags), NULL, ,
+                                 bus_machine_method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("OpenRootDirectory", NULL, , "h", SD_BUS_PARAM(fd),
+                                 bus_machine_method_open_root_directory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};

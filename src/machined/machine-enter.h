@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Everything that looks inside a machine: done in a forked child that joins the leader's
+ * namespaces (pidfd + setns) and root, so symlinks and mounts resolve as the guest sees them and
+ * the daemon itself never changes namespace. Results come back over a socket, with timeouts. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <sched.h>
+
+#include "machine.h"
+
+#define ALL_NAMESPACES (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | \
+                        CLONE_NEWNET | CLONE_NEWCGROUP)
+
+typedef struct MachineAddress {
+        int family;
+        uint8_t bytes[16];
+} MachineAddress;
+
+/* Forks a child that has entered the machine (the namespaces in 'wanted' that differ from ours,
+ * then its root). Returns 0 in the child, the child's PID in the parent. */
+int machine_fork_inside(Machine *machine, int wanted, bool join_cgroup, pid_t *ret_pid);
+/* Reaps a helper; its exit code is an errno (0 = success). */
+int machine_wait_helper(pid_t pid, bool kill_first);
+/* One message with an optional fd (SCM_RIGHTS); receiving waits at most 5 s. */
+int send_fd_with(int sock, int fd, const void *data, size_t size);
+int recv_fd_with(int sock, int *ret_fd, void *data, size_t size);
+
+/* /etc/os-release (or /usr/lib/os-release) as a strv of key, value, key, value … Read as 'nobody'
+ * inside the machine, regular files only, at most 64 KiB. -ENOENT if the machine has none. */
+int machine_get_os_release(Machine *machine, char ***ret);
+/* The machine's addresses (its own network namespace; -ENONET if it shares ours). */
+int machine_get_addresses(Machine *machine, MachineAddress **ret, size_t *ret_n);
+/* 0 without a user namespace; the base of a simple 0-based mapping of >= 65534 ids; else -EOPNOTSUPP. */
+int machine_get_uid_shift(Machine *machine, uid_t *ret);
+/* Maps an id through /proc/LEADER/{uid,gid}_map: inside -> outside (to_host) or back. -ENXIO if unmapped. */
+int machine_map_id(Machine *machine, bool group, bool to_host, uint32_t id, uint32_t *ret);
+/* An O_DIRECTORY fd on the machine's root, opened inside it. */
+int machine_open_root_directory(Machine *machine, int *ret_fd);
+
+typedef enum PtyMode {
+        PTY_PLAIN,  /* just the pty */
+        PTY_LOGIN,  /* login(1) on it, respawned while the pty stays open */
+        PTY_SHELL,  /* a command as a user */
+} PtyMode;
+
+typedef struct ShellRequest {
+        const char *user;    /* "" -> root */
+        const char *path;    /* "" -> the user's login shell */
+        char **args;         /* full argv (argv[0] included); empty -> [path] */
+        char **environment;  /* K=V */
+} ShellRequest;
+
+/* Allocates a pty in the machine's devpts (opening /dev/ptmx inside it) and starts login or the
+ * shell on it. Returns the master and the slave's path as seen inside ("/dev/pts/N"). The daemon
+ * keeps no copy of either end. */
+int machine_open_pty(Machine *machine, PtyMode mode, const ShellRequest *req, int *ret_master, char **ret_path);

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "cgroup-util.h"
+#include "machine.h"
+#include "macro.h"
+
+#define MANAGER_OPERATIONS_MAX 64
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        CgroupSet cgroups;
+        bool have_cgroups;
+        char *state_dir;
+        uint64_t terminate_timeout_usec;
+
+        Machine *machines; /* a list, host first */
+        size_t n_machines;
+        Machine *host;
+        unsigned n_operations;
+
+        struct Image *image_cache; /* images resolved for the message being processed */
+        sd_event_source *image_flush;
+};
+
+int manager_new(const char *state_dir, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_POINTER_CLEANUP(Manager *, manager_free);
+
+/* Connects to the bus (or uses 'bus' if given), adds objects, loads state files, takes the name. */
+int manager_startup(Manager *m, sd_bus *bus);
+int manager_run(Manager *m);
+
+Machine *manager_find_machine(Manager *m, const char *name);
+Machine *manager_find_machine_by_leader(Manager *m, pid_t pid);
+/* The machine a process belongs to: its leader, its cgroup, or its PID namespace. */
+int manager_find_machine_by_pid(Manager *m, pid_t pid, Machine **ret);
+void manager_link_machine(Manager *m, Machine *machine);
+void manager_unlink_machine(Manager *m, Machine *machine);
+
+/* Implemented by manager-dbus.c: announcements of the core. */
+void manager_send_machine_new(Manager *m, Machine *machine);
+void manager_send_machine_removed(Manager *m, Machine *machine);
+/* Registers all vtables, enumerators and the extension interface on m->bus. */
+int manager_add_bus_objects(Manager *m);
