@@ -30,7 +30,7 @@ typedef struct SpawnContext {
         int console_fd; /* pty master */
         int console_peer_fd; /* our own handle on the pty slave, so the master never hangs up */
         int notify_fd;
-        void *registration; /* spawn-register state, NULL if not registered */
+        bool registered;    /* with org.freedesktop.machine1 */
 
         /* child */
         int root_fd;

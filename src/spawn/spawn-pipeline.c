@@ -19,6 +19,7 @@
 #include "parse-util.h"
 #include "spawn-child.h"
 #include "spawn-pipeline.h"
+#include "spawn-registration.h"
 #include "string-util.h"
 #include "strv.h"
 #include "sync-channel.h"
@@ -289,8 +290,7 @@ static int step_await_rootfs(SpawnContext *c) {
 }
 
 static int step_register(SpawnContext *c) {
-        /* Registration with org.freedesktop.machine1 (berthd) hooks in here; --register= is accepted. */
-        return 0;
+        return spawn_registration_register(c);
 }
 
 static int step_go(SpawnContext *c) {
@@ -349,6 +349,7 @@ void spawn_teardown(SpawnContext *c) {
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", c->cgroup_path);
                 (void) cgroup_set_remove_empty_parents(&c->cgroups, c->cgroup_path);
         }
+        spawn_registration_unregister(c);
         c->sync = safe_close(c->sync);
         c->console_fd = safe_close(c->console_fd);
         c->console_peer_fd = safe_close(c->console_peer_fd);
