@@ -61,6 +61,17 @@ DEFINE_TABLE(machine_class, MachineClass, class_table, _MACHINE_CLASS_MAX, _MACH
 DEFINE_TABLE(machine_state, MachineState, state_table, _MACHINE_STATE_MAX, _MACHINE_STATE_INVALID)
 DEFINE_TABLE(kill_whom, KillWhom, whom_table, _KILL_WHOM_MAX, _KILL_WHOM_INVALID)
 
+bool machine_name_is_valid_252(const char *name) {
+        size_t n;
+
+        if (!machine_name_is_valid(name))
+                return false;
+        n = strlen(name);
+        if (name[0] == '-' || name[n - 1] == '-')
+                return false;
+        return !strstr(name, ".-") && !strstr(name, "-.");
+}
+
 int machine_new(Manager *m, MachineClass class, const char *name, Machine **ret) {
         _cleanup_(machine_freep) Machine *machine = NULL;
 
@@ -283,7 +294,7 @@ static void machine_remove_scope(Machine *machine) {
 
         if (!machine->own_scope || !machine->cgroup || !m->have_cgroups)
                 return;
-        if (machine->leader_pidfd >= 0 && pidfd_signal(machine->leader_pidfd, 0) >= 0) {
+        if (machine->leader_pidfd >= 0 && pidfd_has_exited(machine->leader_pidfd) == 0) {
                 log_debug("Machine '%s' forgotten while its leader still runs; leaving its scope.", machine->name);
                 return;
         }
@@ -421,7 +432,8 @@ int machine_terminate(Machine *machine) {
         if (machine->leader_pidfd < 0)
                 return -ESRCH;
         machine->state = MACHINE_CLOSING;
-        if (machine->supervisor_pidfd >= 0 && pidfd_signal(machine->supervisor_pidfd, SIGTERM) >= 0)
+        if (machine->supervisor_pidfd >= 0 && pidfd_has_exited(machine->supervisor_pidfd) == 0 &&
+            pidfd_signal(machine->supervisor_pidfd, SIGTERM) >= 0)
                 asked = true; /* the launcher shuts its guest down in order */
         if (!asked) {
                 r = pidfd_signal(machine->leader_pidfd, machine_shutdown_signal(machine));

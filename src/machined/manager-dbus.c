@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.freedesktop.machine1.Manager (systemd 252) and berth's extension interface. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
 #include "bus-names.h"
+#include "fileio.h"
 #include "hostname-util.h"
 #include "image-dbus.h"
 #include "log.h"
@@ -182,7 +185,7 @@ static int read_registration(sd_bus_message *message, bool network, bool create,
 static int validate_registration(Manager *m, Registration *reg, MachineClass *ret_class, sd_bus_error *error) {
         MachineClass c;
 
-        if (!machine_name_is_valid(reg->name))
+        if (!machine_name_is_valid_252(reg->name))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine name");
         if (reg->id_size != 0 && reg->id_size != 16)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine ID parameter");
@@ -229,6 +232,25 @@ static int fill_machine(Machine *machine, const Registration *reg) {
         return 0;
 }
 
+/* The launcher that supervises the leader: its parent, when that is berth-spawn or systemd-nspawn
+ * (whoever sent the call may be a short-lived helper). Else the caller, if it is not the leader. */
+static pid_t find_supervisor(pid_t leader, pid_t sender) {
+        _cleanup_free_ char *status = NULL, *comm = NULL;
+        char path[64];
+        const char *p;
+        int ppid;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/status", (int) leader);
+        if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &status, NULL) >= 0 && (p = strstr(status, "\nPPid:")) &&
+            sscanf(p + 7, "%d", &ppid) == 1 && ppid > 1 && ppid != getpid()) {
+                (void) snprintf(path, sizeof path, "/proc/%d/comm", ppid);
+                if (read_one_line_file(path, &comm) >= 0 &&
+                    (streq(comm, "berth-spawn") || streq(comm, "systemd-nspawn")))
+                        return (pid_t) ppid;
+        }
+        return sender != leader ? sender : 0;
+}
+
 static int register_common(sd_bus_message *message, Manager *m, bool network, bool create, sd_bus_error *error) {
         _cleanup_(machine_freep) Machine *machine = NULL;
         Registration reg = {};
@@ -271,8 +293,7 @@ static int register_common(sd_bus_message *message, Manager *m, bool network, bo
         r = machine_set_leader(machine, (pid_t) reg.leader);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to watch leader PID %" PRIu32 ": %m", reg.leader);
-        if (sender > 0)
-                (void) machine_set_supervisor(machine, sender);
+        (void) machine_set_supervisor(machine, find_supervisor((pid_t) reg.leader, sender));
         r = create ? machine_create_scope(machine) : machine_derive_cgroup(machine);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to %s of machine '%s': %m",

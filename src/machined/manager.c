@@ -183,11 +183,22 @@ static int manager_adopt(Manager *m, const char *name) {
         r = machine_load(m, name, &machine);
         if (r < 0)
                 return r;
-        if (machine->leader_start_time == 0)
-                return -ESRCH; /* nothing to prove the leader with */
-        fd = pidfd_open_verified(machine->leader, machine->leader_start_time, machine->leader_pidfd_id);
-        if (fd < 0)
+        fd = machine->leader_start_time == 0 ? -ESRCH : /* nothing to prove the leader with */
+             pidfd_open_verified(machine->leader, machine->leader_start_time, machine->leader_pidfd_id);
+        if (fd < 0) {
+                /* the machine died while we were away: clean up the scope we made for it */
+                if (machine->own_scope && machine->cgroup && m->have_cgroups &&
+                    startswith(machine->cgroup, "machine.slice/")) {
+                        (void) cgroup_set_kill_and_remove(&m->cgroups, machine->cgroup, 500 * 1000ULL);
+                        (void) cgroup_set_remove_empty_parents(&m->cgroups, machine->cgroup);
+                }
+                if (!isempty(machine->unit)) {
+                        _cleanup_free_ char *link = strjoin(m->state_dir, "/unit:", machine->unit);
+                        if (link)
+                                (void) unlink(link);
+                }
                 return fd;
+        }
         machine->leader_pidfd = fd;
         if (machine->supervisor > 0) {
                 fd = pidfd_open_verified(machine->supervisor, machine->supervisor_start_time, 0);
@@ -243,7 +254,7 @@ static int manager_load_state(Manager *m) {
         for (struct dirent *de; (de = readdir(d));) {
                 if (de->d_name[0] == '.' || startswith(de->d_name, "unit:"))
                         continue;
-                if (!machine_name_is_valid(de->d_name))
+                if (!machine_name_is_valid_252(de->d_name))
                         continue;
                 r = manager_adopt(m, de->d_name);
                 if (r < 0) {

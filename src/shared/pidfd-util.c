@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,15 @@ int pidfd_signal(int pidfd, int sig) {
         if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
                 return -errno;
         return 0;
+}
+
+int pidfd_has_exited(int pidfd) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+        int k = poll(&p, 1, 0);
+
+        if (k < 0)
+                return -errno;
+        return k > 0;
 }
 
 int pid_get_start_time(pid_t pid, uint64_t *ret) {

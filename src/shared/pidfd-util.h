@@ -14,6 +14,8 @@
 int pidfd_open_pid(pid_t pid);
 /* pidfd_send_signal(2). sig 0 checks that the process is still alive (-ESRCH when it is not). */
 int pidfd_signal(int pidfd, int sig);
+/* Has the process exited (it may still be a zombie)? pidfds poll readable then. */
+int pidfd_has_exited(int pidfd);
 /* The process start time in clock ticks since boot (field 22 of /proc/PID/stat). */
 int pid_get_start_time(pid_t pid, uint64_t *ret);
 /* The pidfs inode number, unique for the system's uptime. -EOPNOTSUPP before Linux 6.9. */

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The launcher's side of org.freedesktop.machine1: register the machine with whoever owns the name
+ * (berthd or systemd-machined), and forget it again at the end. */
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+typedef enum RegisterMode {
+        REGISTER_NO,
+        REGISTER_YES,  /* failure to register is an error */
+        REGISTER_AUTO, /* register only if someone owns org.freedesktop.machine1 */
+        _REGISTER_MODE_MAX,
+        _REGISTER_MODE_INVALID = -EINVAL,
+} RegisterMode;
+
+/* Registers 'name' with leader = the guest's PID 1 in host PID terms. Call it once the leader sits
+ * in its cgroup (machine.slice/machine-NAME.scope) and before it execs init.
+ *   - berthd owns the name: RegisterMachine (the leader stays where it is);
+ *   - systemd-machined owns it: CreateMachine (machined makes the scope and moves the leader).
+ * uuid may be all zero; root_directory may be NULL or ""; service defaults to "berth", class to
+ * "container". With REGISTER_AUTO and no bus or no owner: returns 0 with *ret_bus = NULL, silently.
+ * On success *ret_bus holds the connection to pass to spawn_unregister() (and then to
+ * sd_bus_flush_close_unref()); returns 1 if registered. Errors are logged. */
+int spawn_register(const char *name, const uint8_t uuid[16], pid_t leader, const char *root_directory,
+                   const char *service, const char *class, RegisterMode mode, sd_bus **ret_bus);
+
+/* Forgets the machine (UnregisterMachine). A machine that is already gone is not an error: berthd
+ * notices a dead leader by itself. bus may be NULL (nothing to do). */
+int spawn_unregister(sd_bus *bus, const char *name);
+
+/* Does berthd (rather than systemd-machined) own org.freedesktop.machine1 on this bus? */
+int spawn_registry_is_berthd(sd_bus *bus);
