@@ -37,6 +37,21 @@ static int step_await_cgroup(SpawnContext *c) {
         return sync_expect(c->sync, SYNC_CGROUP_READY, NULL, c->failed_step);
 }
 
+/* -U: our maps are written; become root of our own user namespace (nobody on the host). */
+static int step_become_root(SpawnContext *c) {
+        if (!c->userns)
+                return 0;
+        if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+static int step_await_rootfs_fd(SpawnContext *c) {
+        if (!c->idmap_root)
+                return 0;
+        return sync_expect(c->sync, SYNC_ROOTFS_FD, &c->root_tree_fd, c->failed_step);
+}
+
 static int step_unshare_cgroupns(SpawnContext *c) {
         /* Now that the parent put us into our scope, make it our cgroup root. */
         if (unshare(CLONE_NEWCGROUP) < 0)
@@ -58,27 +73,46 @@ static int step_read_host_files(SpawnContext *c) {
         return 0;
 }
 
-static int step_bind_root(SpawnContext *c) {
-        _cleanup_close_ int tree = -EBADF, target = -EBADF;
+/* Everything on the host side is opened while we still act as host root (in the file system's eyes):
+ * with -U, once we become our namespace's root, directories only root may enter are closed to us. */
+static int step_open_host_paths(SpawnContext *c) {
+        const SpawnConfig *cfg = c->config;
         int r;
 
-        r = mount_clone_tree(AT_FDCWD, c->root_path, true, &tree);
-        if (r < 0)
-                return r;
+        c->root_target_fd = open(c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (c->root_target_fd < 0)
+                return -errno;
+        if (c->root_tree_fd < 0) {
+                r = mount_clone_tree(AT_FDCWD, c->root_path, true, &c->root_tree_fd);
+                if (r < 0)
+                        return r;
+        }
+        c->bind_fds = calloc(cfg->n_binds + 1, sizeof(int));
+        if (!c->bind_fds)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->n_binds; i++) {
+                r = mount_clone_tree(AT_FDCWD, cfg->binds[i].source, cfg->binds[i].recursive, &c->bind_fds[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int step_bind_root(SpawnContext *c) {
+        _cleanup_close_ int tree = TAKE_FD(c->root_tree_fd), target = TAKE_FD(c->root_target_fd);
+        int r;
+
         if (c->config->read_only) {
                 r = mount_set_attr(tree, MOUNT_ATTR_RDONLY, 0, true);
                 if (r < 0)
                         return r;
         }
-        target = open(c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (target < 0)
-                return -errno;
         r = mount_attach(tree, target);
         if (r < 0)
                 return r;
-        /* Re-open: the path now leads to the new mount. */
-        c->root_fd = open(c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        return c->root_fd < 0 ? -errno : 0;
+        /* The tree's fd now stands for the attached mount: our root, without walking a path again. */
+        c->root_fd = TAKE_FD(tree);
+        return 0;
 }
 
 static int step_pivot_root(SpawnContext *c) {
@@ -213,9 +247,12 @@ static int step_await_go(SpawnContext *c) {
 
 static const SpawnStep child_steps[] = {
         { "await-cgroup",       step_await_cgroup       },
+        { "await-rootfs-fd",    step_await_rootfs_fd    },
         { "unshare-cgroupns",   step_unshare_cgroupns   },
         { "make-mounts-private", step_mounts_private    },
         { "read-host-files",    step_read_host_files    },
+        { "open-host-paths",    step_open_host_paths    },
+        { "become-root",        step_become_root        },
         { "bind-root",          step_bind_root          },
         { "mount-proc",         spawn_mount_proc        },
         { "mount-sys",          spawn_mount_sys         },

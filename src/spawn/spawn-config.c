@@ -392,3 +392,39 @@ int spawn_config_add_tmpfs(SpawnConfig *c, const TmpfsMount *t) {
         c->n_tmpfs++;
         return 0;
 }
+
+int private_users_parse(const char *s, PrivateUsers *ret_mode, uint32_t *ret_shift, uint32_t *ret_range) {
+        unsigned base, range = 0x10000;
+        const char *colon;
+        int b;
+
+        if (isempty(s))
+                return -EINVAL;
+        if (streq(s, "pick")) {
+                *ret_mode = PRIVATE_USERS_PICK;
+                return 0;
+        }
+        if (streq(s, "identity")) {
+                *ret_mode = PRIVATE_USERS_IDENTITY;
+                return 0;
+        }
+        b = parse_boolean(s);
+        if (b >= 0) {
+                *ret_mode = b ? PRIVATE_USERS_PICK : PRIVATE_USERS_NO;
+                return 0;
+        }
+        colon = strchr(s, ':');
+        {
+                _cleanup_free_ char *head = colon ? strndup(s, colon - s) : strdup(s);
+                if (!head)
+                        return -ENOMEM;
+                if (safe_atou(head, &base) < 0 || (colon && safe_atou(colon + 1, &range) < 0))
+                        return -EINVAL;
+        }
+        if (range != 0x10000 || base == 0 || base % 0x10000 != 0 || (uint64_t) base + range > UINT32_MAX)
+                return -ERANGE;
+        *ret_mode = PRIVATE_USERS_FIXED;
+        *ret_shift = base;
+        *ret_range = range;
+        return 0;
+}

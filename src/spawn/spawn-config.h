@@ -41,6 +41,15 @@ typedef enum VolatileMode {
         _VOLATILE_MODE_INVALID = -EINVAL,
 } VolatileMode;
 
+typedef enum PrivateUsers {
+        PRIVATE_USERS_NO,
+        PRIVATE_USERS_PICK,     /* -U: a free 65536-id range, picked per machine */
+        PRIVATE_USERS_FIXED,    /* --private-users=BASE[:N] */
+        PRIVATE_USERS_IDENTITY, /* a user namespace mapping 0..65535 to itself */
+        _PRIVATE_USERS_MAX,
+        _PRIVATE_USERS_INVALID = -EINVAL,
+} PrivateUsers;
+
 typedef struct BindMount {
         char *source;      /* absolute host path */
         char *destination; /* absolute path inside the machine */
@@ -90,6 +99,8 @@ typedef struct SpawnConfig {
         bool private_network;
         bool notify_ready;
         bool no_new_privileges;
+        PrivateUsers private_users;
+        uint32_t uid_shift, uid_range; /* with PRIVATE_USERS_FIXED */
         BindMount *binds;
         size_t n_binds;
         TmpfsMount *tmpfs;
@@ -128,4 +139,6 @@ int bind_mount_parse(const char *spec, bool read_only, BindMount *ret);
 int tmpfs_mount_parse(const char *spec, TmpfsMount *ret);
 int capability_list_parse(const char *spec, uint64_t *ret);
 int spawn_config_add_bind(SpawnConfig *c, const BindMount *b);
+/* "pick", "yes", "no", "identity", "BASE[:N]" (N must be 65536 for now). */
+int private_users_parse(const char *s, PrivateUsers *ret_mode, uint32_t *ret_shift, uint32_t *ret_range);
 int spawn_config_add_tmpfs(SpawnConfig *c, const TmpfsMount *t);

@@ -31,9 +31,16 @@ typedef struct SpawnContext {
         int console_peer_fd; /* our own handle on the pty slave, so the master never hangs up */
         int notify_fd;
         bool registered;    /* with org.freedesktop.machine1 */
+        bool userns;        /* -U: the machine has its own user namespace */
+        bool idmap_root;    /* ... and gets an idmapped root tree from the parent */
+        uint32_t uid_shift; /* its UID/GID 0 on the host */
+        int uid_lock_fd;    /* holds the range */
 
         /* child */
         int root_fd;
+        int root_tree_fd;   /* child: the root tree (idmapped and received from the parent with -U) */
+        int root_target_fd; /* child: where it goes */
+        int *bind_fds;      /* child: clones of the --bind sources, opened with host privileges */
         char *host_os_release; /* read before pivot_root, written to /run/host/os-release */
         char **env;            /* init's environment */
         char failed_step[64];  /* parent: the child's step that failed */

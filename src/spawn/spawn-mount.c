@@ -130,12 +130,53 @@ int spawn_mount_proc(SpawnContext *c) {
 }
 
 int spawn_mount_sys(SpawnContext *c) {
-        return mount_fs_in_root(c->root_fd, "/sys", "sysfs", "sysfs", NULL, API_ATTRS | MOUNT_ATTR_RDONLY);
+        _cleanup_close_ int tree = -EBADF, target = -EBADF;
+        int r;
+
+        /* A fresh sysfs needs the network namespace to be ours: in a user namespace without a private
+         * network, the host's /sys is bound read-only instead (as nspawn does). */
+        if (!c->userns || c->config->private_network)
+                return mount_fs_in_root(c->root_fd, "/sys", "sysfs", "sysfs", NULL, API_ATTRS | MOUNT_ATTR_RDONLY);
+        r = mount_clone_tree(AT_FDCWD, "/sys", true, &tree);
+        if (r < 0)
+                return r;
+        r = mount_set_attr(tree, MOUNT_ATTR_RDONLY | API_ATTRS, 0, true);
+        if (r < 0)
+                return r;
+        target = mkdir_p_in_root(c->root_fd, "/sys", 0755);
+        if (target < 0)
+                return target;
+        return mount_attach(tree, target);
 }
 
 /* "cpu,cpuacct" -> "cpu,cpuacct"; "name=systemd" -> "systemd". */
 static const char *v1_dir_name(const char *name) {
         return startswith(name, "name=") ?: name;
+}
+
+/* In a user namespace v1 hierarchies cannot be mounted: bind the machine's own cgroup instead. */
+static int bind_v1_hierarchy(int cg_fd, const CgroupHierarchy *h, const char *cgroup_path) {
+        _cleanup_free_ char *src = strjoin(h->mount_point, "/", cgroup_path);
+        _cleanup_close_ int tree = -EBADF, target = -EBADF;
+        const char *dir = v1_dir_name(h->name);
+        int r;
+
+        if (!src)
+                return -ENOMEM;
+        if (mkdirat(cg_fd, dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        r = mount_clone_tree(AT_FDCWD, src, false, &tree);
+        if (r < 0)
+                return r;
+        if (!startswith(h->name, "name=")) {
+                r = mount_set_attr(tree, MOUNT_ATTR_RDONLY, 0, false);
+                if (r < 0)
+                        return r;
+        }
+        target = openat(cg_fd, dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (target < 0)
+                return -errno;
+        return mount_attach(tree, target);
 }
 
 static int mount_v1_hierarchy(int cg_fd, const CgroupHierarchy *h) {
@@ -207,7 +248,9 @@ int spawn_mount_cgroup(SpawnContext *c) {
                         if (t < 0)
                                 return -errno;
                         r = mount_attach(m, t);
-                } else
+                } else if (c->userns)
+                        r = bind_v1_hierarchy(cg, h, c->cgroup_path);
+                else
                         r = mount_v1_hierarchy(cg, h);
                 if (r < 0)
                         return r;
@@ -215,7 +258,28 @@ int spawn_mount_cgroup(SpawnContext *c) {
         return mount_set_attr(tmpfs, MOUNT_ATTR_RDONLY, 0, false);
 }
 
-static int make_dev_nodes(int dev_fd) {
+/* In a user namespace mknod() is not allowed: the nodes are the host's, bound onto empty files. */
+static int bind_dev_nodes(int root_fd) {
+        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                _cleanup_free_ char *src = strjoin("/dev/", nodes[i]), *dst = strjoin("/dev/", nodes[i]);
+                _cleanup_close_ int tree = -EBADF;
+                int r;
+
+                if (!src || !dst)
+                        return -ENOMEM;
+                r = mount_clone_tree(AT_FDCWD, src, false, &tree);
+                if (r < 0)
+                        return r;
+                r = mount_bind_in_root(root_fd, dst, tree, true);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int make_dev_nodes(int dev_fd, bool userns) {
         static const struct {
                 const char *name;
                 unsigned major, minor;
@@ -232,7 +296,7 @@ static int make_dev_nodes(int dev_fd) {
         };
         static const char *const dirs[] = { "pts", "shm", "mqueue", "net" };
 
-        for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+        for (size_t i = 0; i < ELEMENTSOF(nodes) && !userns; i++)
                 if (mknodat(dev_fd, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
                     fchmodat(dev_fd, nodes[i].name, 0666, 0) < 0)
                         return -errno;
@@ -255,7 +319,7 @@ int spawn_mount_dev(SpawnContext *c) {
         r = mount_new_fs("tmpfs", "tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &dev);
         if (r < 0)
                 return r;
-        r = make_dev_nodes(dev);
+        r = make_dev_nodes(dev, c->userns);
         if (r < 0)
                 return r;
         target = mkdir_p_in_root(c->root_fd, "/dev", 0755);
@@ -264,6 +328,11 @@ int spawn_mount_dev(SpawnContext *c) {
         r = mount_attach(dev, target);
         if (r < 0)
                 return r;
+        if (c->userns) {
+                r = bind_dev_nodes(c->root_fd);
+                if (r < 0)
+                        return r;
+        }
         r = mount_fs_in_root(c->root_fd, "/dev/pts", "devpts", "devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
         if (r < 0)
                 return r;
@@ -284,14 +353,11 @@ int spawn_mount_run_tmp(SpawnContext *c) {
         return mount_fs_in_root(c->root_fd, "/tmp", "tmpfs", "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 }
 
-static int mount_user_bind(SpawnContext *c, const BindMount *b) {
-        _cleanup_close_ int tree = -EBADF;
+static int mount_user_bind(const BindMount *b, int root_fd, int *tree_fd) {
+        _cleanup_close_ int tree = TAKE_FD(*tree_fd); /* cloned in step open-host-paths */
         struct stat st;
         int r;
 
-        r = mount_clone_tree(AT_FDCWD, b->source, b->recursive, &tree);
-        if (r < 0)
-                return log_debug_errno(r, "Failed to clone %s: %m", b->source);
         if (fstat(tree, &st) < 0)
                 return -errno;
         if (b->read_only) {
@@ -299,7 +365,7 @@ static int mount_user_bind(SpawnContext *c, const BindMount *b) {
                 if (r < 0)
                         return r;
         }
-        return mount_bind_in_root(c->root_fd, b->destination, tree, !S_ISDIR(st.st_mode));
+        return mount_bind_in_root(root_fd, b->destination, tree, !S_ISDIR(st.st_mode));
 }
 
 static int split_options(const char *s, char ***ret) {
@@ -324,7 +390,7 @@ int spawn_mount_user(SpawnContext *c) {
         int r;
 
         for (size_t i = 0; i < cfg->n_binds; i++) {
-                r = mount_user_bind(c, &cfg->binds[i]);
+                r = mount_user_bind(&cfg->binds[i], c->root_fd, &c->bind_fds[i]);
                 if (r < 0)
                         return r;
         }

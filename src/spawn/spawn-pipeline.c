@@ -20,6 +20,7 @@
 #include "spawn-child.h"
 #include "spawn-pipeline.h"
 #include "spawn-registration.h"
+#include "spawn-userns.h"
 #include "string-util.h"
 #include "strv.h"
 #include "sync-channel.h"
@@ -53,6 +54,11 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
                 .console_peer_fd = -EBADF,
                 .notify_fd = -EBADF,
                 .root_fd = -EBADF,
+                .root_tree_fd = -EBADF,
+                .root_target_fd = -EBADF,
+                .uid_lock_fd = -EBADF,
+                .userns = config->private_users != PRIVATE_USERS_NO,
+                .idmap_root = IN_SET(config->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED),
         };
 }
 
@@ -190,6 +196,22 @@ static int step_build_env(SpawnContext *c) {
         return 0;
 }
 
+static int step_userns_range(SpawnContext *c) {
+        int r;
+
+        if (!c->userns || c->config->private_users == PRIVATE_USERS_IDENTITY)
+                return 0;
+        r = userns_range_acquire(c->config, &c->uid_shift, &c->uid_lock_fd);
+        if (r == -EBUSY)
+                return log_error_errno(r, "UID range %u is used by another machine.", c->config->uid_shift);
+        if (r == -EUSERS)
+                return log_error_errno(r, "No free UID range left for a user namespace.");
+        if (r < 0)
+                return log_error_errno(r, "Failed to reserve a UID range: %m");
+        log_debug("Machine '%s' gets UIDs %u-%u.", c->config->machine_name, c->uid_shift, c->uid_shift + 0xffff);
+        return 0;
+}
+
 struct berth_clone_args {
         uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
                 set_tid_size, cgroup;
@@ -199,7 +221,7 @@ static int step_clone_child(SpawnContext *c) {
         int pair[2], pidfd = -EBADF, r;
         struct berth_clone_args args = {
                 .flags = CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-                         (c->config->private_network ? CLONE_NEWNET : 0),
+                         (c->config->private_network ? CLONE_NEWNET : 0) | (c->userns ? CLONE_NEWUSER : 0),
                 .pidfd = (uint64_t) (uintptr_t) &pidfd,
                 .exit_signal = SIGCHLD,
         };
@@ -231,6 +253,14 @@ static int step_cgroup_attach(SpawnContext *c) {
         int r = cgroup_set_attach(&c->cgroups, c->cgroup_path, c->pid);
         if (r < 0)
                 return log_error_errno(r, "Failed to move the machine into cgroup %s: %m", c->cgroup_path);
+        if (c->userns) {
+                r = userns_write_maps(c->pid, c->uid_shift, USERNS_RANGE);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write the machine's UID/GID maps: %m");
+                r = userns_chown_cgroups(&c->cgroups, c->cgroup_path, c->uid_shift);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to delegate cgroup %s to the machine: %m", c->cgroup_path);
+        }
         r = sync_send(c->sync, SYNC_CGROUP_READY, -EBADF);
         if (r < 0)
                 return log_error_errno(r, "Failed to talk to the machine's child process: %m");
@@ -251,6 +281,25 @@ static int child_failed(SpawnContext *c, int r) {
                 return log_error_errno(r, "Failed to look up user '%s': the machine has no /etc/passwd.",
                                        c->config->user);
         return log_error_errno(r, "Failed to set up the machine (step %s): %m", c->failed_step);
+}
+
+/* -U: the child cannot idmap its root itself; we hand it an idmapped copy. */
+static int step_send_rootfs(SpawnContext *c) {
+        _cleanup_close_ int tree = -EBADF;
+        int r;
+
+        if (!c->idmap_root)
+                return 0;
+        r = userns_idmapped_tree(c->root_path, c->pid, c->config->read_only, &tree);
+        if (IN_SET(r, -EINVAL, -EOPNOTSUPP))
+                return log_error_errno(r, "Failed to make an idmapped mount of %s: its filesystem (or one mounted "
+                                          "below it) does not support idmapped mounts: %m", c->root_path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make an idmapped mount of %s: %m", c->root_path);
+        r = sync_send(c->sync, SYNC_ROOTFS_FD, tree);
+        if (r < 0)
+                return child_failed(c, r);
+        return 0;
 }
 
 static int step_receive_console(SpawnContext *c) {
@@ -319,8 +368,10 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-create",           step_cgroup_create            },
         { "cgroup-devices",          step_cgroup_devices           },
         { "build-env",               step_build_env                },
+        { "userns-range",            step_userns_range             },
         { "clone-child",             step_clone_child              },
         { "cgroup-attach",           step_cgroup_attach            },
+        { "send-rootfs",             step_send_rootfs              },
         { "receive-console",         step_receive_console          },
         { "receive-notify",          step_receive_notify           },
         { "await-rootfs",            step_await_rootfs             },
@@ -354,6 +405,9 @@ void spawn_teardown(SpawnContext *c) {
         c->console_fd = safe_close(c->console_fd);
         c->console_peer_fd = safe_close(c->console_peer_fd);
         c->notify_fd = safe_close(c->notify_fd);
+        if (c->uid_lock_fd >= 0)
+                userns_range_release(c->uid_shift, c->uid_lock_fd);
+        c->uid_lock_fd = -EBADF;
         c->cgroup_path = mfree(c->cgroup_path);
         cgroup_set_done(&c->cgroups);
         c->env = strv_free(c->env);

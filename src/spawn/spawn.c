@@ -62,7 +62,10 @@ static void help(void) {
                "Security:\n"
                "     --capability=CAP       Keep CAP in the bounding set (\"all\" for all)\n"
                "     --drop-capability=CAP  Drop CAP from the bounding set\n"
-               "     --no-new-privileges=BOOL  Set the no_new_privs flag for PID 1\n\n"
+               "     --no-new-privileges=BOOL  Set the no_new_privs flag for PID 1\n"
+               "  -U                        Same as --private-users=pick\n"
+               "     --private-users=MODE   Own user namespace: pick, no, identity, BASE[:65536]\n"
+               "     --private-users-ownership=map  Map the tree's ownership (idmapped mounts)\n\n"
                "Mounts:\n"
                "     --bind=PATH[:PATH[:OPTS]]     Bind-mount a host path into the machine\n"
                "                                   (OPTS: rbind, norbind)\n"
@@ -98,6 +101,8 @@ enum {
         ARG_VOLATILE,
         ARG_NO_NEW_PRIVILEGES,
         ARG_SETTINGS,
+        ARG_PRIVATE_USERS,
+        ARG_PRIVATE_USERS_OWNERSHIP,
 };
 
 static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
@@ -223,6 +228,23 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                         c->settings_mode = r ? SETTINGS_YES : SETTINGS_NO;
                 }
                 return 0;
+        case 'U':
+                c->private_users = PRIVATE_USERS_PICK;
+                return 0;
+        case ARG_PRIVATE_USERS:
+                r = private_users_parse(arg, &c->private_users, &c->uid_shift, &c->uid_range);
+                if (r == -ERANGE)
+                        return log_error_errno(r, "Invalid UID range '%s': the base must be a non-zero multiple of "
+                                                  "65536, and the size 65536.", arg);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid --private-users= value '%s': use pick, yes, no, identity "
+                                                  "or BASE[:65536].", arg);
+                return 0;
+        case ARG_PRIVATE_USERS_OWNERSHIP:
+                if (streq(arg, "map") || streq(arg, "auto"))
+                        return 0;
+                return log_error_errno(-EOPNOTSUPP, "--private-users-ownership=%s is not supported: berth maps the "
+                                                    "tree's ownership with idmapped mounts (map).", arg);
         case ARG_NO_NEW_PRIVILEGES:
                 r = parse_boolean(arg);
                 if (r < 0)
@@ -333,6 +355,8 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
                 { "no-new-privileges", required_argument, NULL, ARG_NO_NEW_PRIVILEGES },
                 { "settings", required_argument, NULL, ARG_SETTINGS },
+                { "private-users", required_argument, NULL, ARG_PRIVATE_USERS },
+                { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
                 {}
         };
         int opt, r;
@@ -341,7 +365,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
         c->settings_mode = SETTINGS_YES;
         c->register_mode = _SPAWN_REGISTER_INVALID;
         /* '+': options end at the first non-option, which starts the command line. */
-        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:P", options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PU", options, NULL)) >= 0) {
                 if (opt == 'h') {
                         help();
                         return 0;

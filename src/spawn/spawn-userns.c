@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "fileio.h"
+#include "mount-util.h"
+#include "spawn-userns.h"
+#include "string-util.h"
+
+#define UID_LOCK_DIR "/run/berth/uid"
+
+static int try_lock_range(uint32_t base, int *ret_fd) {
+        char path[64];
+
+        (void) snprintf(path, sizeof path, UID_LOCK_DIR "/%u.lock", base);
+        for (;;) {
+                _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                struct stat a, b;
+
+                if (fd < 0)
+                        return -errno;
+                if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        return errno == EWOULDBLOCK ? -EBUSY : -errno;
+                /* A releaser may have unlinked it between our open and flock: then retry. */
+                if (fstat(fd, &a) < 0)
+                        return -errno;
+                if (stat(path, &b) >= 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+                        *ret_fd = TAKE_FD(fd);
+                        return 0;
+                }
+        }
+}
+
+void userns_range_release(uint32_t base, int lock_fd) {
+        char path[64];
+
+        (void) snprintf(path, sizeof path, UID_LOCK_DIR "/%u.lock", base);
+        (void) unlink(path);
+        safe_close(lock_fd);
+}
+
+/* FNV-1a of the name: the same machine tends to get the same range, as with nspawn. */
+static uint32_t name_hash(const char *s) {
+        uint32_t h = 2166136261u;
+        for (; *s; s++)
+                h = (h ^ (uint8_t) *s) * 16777619u;
+        return h;
+}
+
+int userns_range_acquire(const SpawnConfig *c, uint32_t *ret_base, int *ret_lock_fd) {
+        uint32_t slots = (USERNS_BASE_MAX - USERNS_BASE_MIN) / USERNS_RANGE;
+        uint32_t start = name_hash(c->machine_name) % slots;
+        int r;
+
+        if (mkdir("/run/berth", 0755) < 0 && errno != EEXIST)
+                return -errno;
+        if (mkdir(UID_LOCK_DIR, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (c->private_users == PRIVATE_USERS_FIXED) {
+                r = try_lock_range(c->uid_shift, ret_lock_fd);
+                if (r < 0)
+                        return r;
+                *ret_base = c->uid_shift;
+                return 0;
+        }
+        for (uint32_t i = 0; i < slots; i++) {
+                uint32_t base = USERNS_BASE_MIN + ((start + i) % slots) * USERNS_RANGE;
+                r = try_lock_range(base, ret_lock_fd);
+                if (r == -EBUSY)
+                        continue;
+                if (r < 0)
+                        return r;
+                *ret_base = base;
+                return 0;
+        }
+        return -EUSERS;
+}
+
+int userns_write_maps(pid_t pid, uint32_t base, uint32_t range) {
+        char path[64], map[64];
+        int r;
+
+        (void) snprintf(map, sizeof map, "0 %u %u\n", base, range);
+        (void) snprintf(path, sizeof path, "/proc/%d/uid_map", (int) pid);
+        r = write_string_file(path, map);
+        if (r < 0)
+                return r;
+        (void) snprintf(path, sizeof path, "/proc/%d/gid_map", (int) pid);
+        return write_string_file(path, map);
+}
+
+static int chown_dir_and_files(const char *dir, uint32_t base) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        if (fchown(dirfd(d), base, base) < 0) {
+                int r = -errno;
+                closedir(d);
+                return r;
+        }
+        /* The files a delegate writes: cgroup.procs, cgroup.subtree_control, ... (not the limits). */
+        while ((de = readdir(d)))
+                if (de->d_type == DT_REG && (startswith(de->d_name, "cgroup.") || streq(de->d_name, "tasks") ||
+                                             streq(de->d_name, "notify_on_release")))
+                        (void) fchownat(dirfd(d), de->d_name, base, base, 0);
+        closedir(d);
+        return 0;
+}
+
+int userns_chown_cgroups(const CgroupSet *s, const char *rel, uint32_t base) {
+        for (size_t i = 0; i < s->n; i++) {
+                const CgroupHierarchy *h = &s->hierarchies[i];
+                _cleanup_free_ char *p = NULL;
+                int r;
+
+                if (!h->unified && !startswith(h->name, "name="))
+                        continue; /* controllers are read-only in the machine anyway */
+                p = strjoin(h->mount_point, "/", rel);
+                if (!p)
+                        return -ENOMEM;
+                r = chown_dir_and_files(p, base);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_tree_fd) {
+        _cleanup_close_ int tree = -EBADF, userns = -EBADF;
+        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP | (read_only ? MOUNT_ATTR_RDONLY : 0) };
+        char p[64];
+        int r;
+
+        r = mount_clone_tree(AT_FDCWD, path, true, &tree);
+        if (r < 0)
+                return r;
+        (void) snprintf(p, sizeof p, "/proc/%d/ns/user", (int) pid);
+        userns = open(p, O_RDONLY | O_CLOEXEC);
+        if (userns < 0)
+                return -errno;
+        a.userns_fd = (uint64_t) userns;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+                return -errno;
+        *ret_tree_fd = TAKE_FD(tree);
+        return 0;
+}

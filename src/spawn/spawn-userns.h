@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* -U: the machine gets a user namespace of its own, mapping its UIDs/GIDs 0..65535 to a range on
+ * the host that no other running machine uses. The tree keeps its on-disk ownership: the parent
+ * hands the child an idmapped copy of the root (mount_setattr MOUNT_ATTR_IDMAP), so nothing is
+ * chowned. Root in the machine is nobody on the host. */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "spawn-context.h"
+
+#define USERNS_RANGE UINT32_C(0x10000)
+#define USERNS_BASE_MIN UINT32_C(0x00080000)
+#define USERNS_BASE_MAX UINT32_C(0x6fff0000)
+
+/* Picks (or, with a fixed base, takes) a range and holds /run/berth/uid/BASE.lock for our lifetime. */
+int userns_range_acquire(const SpawnConfig *c, uint32_t *ret_base, int *ret_lock_fd);
+void userns_range_release(uint32_t base, int lock_fd);
+/* Writes uid_map/gid_map of pid: "0 BASE RANGE". */
+int userns_write_maps(pid_t pid, uint32_t base, uint32_t range);
+/* Hands the delegated cgroups (cgroup2 and name=systemd) to the machine's root user. */
+int userns_chown_cgroups(const CgroupSet *s, const char *rel, uint32_t base);
+/* A detached, recursive copy of path, idmapped through pid's user namespace (read-only if asked). */
+int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_tree_fd);

@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""-U: a user namespace per machine, idmapped trees; root inside is nobody outside."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import Machine, spawn
+
+
+def uid_map(pid):
+    with open(f"/proc/{pid}/uid_map") as f:
+        return [int(x) for x in f.read().split()]
+
+
+def test_root_inside_is_a_shifted_uid_outside(bbtree):
+    r = spawn("-q", "-D", bbtree, "-U", "/bin/sh", "-c", "id -u; cat /proc/self/uid_map; ls -ln /etc/passwd")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "0", r.stderr
+    inner, outer, count = (int(x) for x in lines[1].split())
+    assert inner == 0 and outer >= 0x80000 and outer % 0x10000 == 0 and count == 65536
+    assert " 0 " in lines[2]  # the tree keeps its ownership: idmapped, not chowned
+    assert os.stat(os.path.join(bbtree, "etc/passwd")).st_uid == 0
+
+
+def test_files_written_inside_keep_on_disk_ownership(bbtree):
+    r = spawn("-q", "-D", bbtree, "-U", "-u", "alice", "/bin/sh", "-c", "touch /home/alice/mine")
+    assert r.returncode == 0, r.stderr
+    assert os.stat(os.path.join(bbtree, "home/alice/mine")).st_uid == 1000
+
+
+def test_two_machines_get_disjoint_ranges(bbtree, tmp_path):
+    import guests
+    other = guests.make_busybox_tree(str(tmp_path / "other"))
+    with Machine("-q", "-D", bbtree, "-M", "u1", "-U", "/bin/sleep", "30") as a, \
+            Machine("-q", "-D", other, "-M", "u2", "-U", "/bin/sleep", "30") as b:
+        time.sleep(0.5)
+        ma, mb = uid_map(a.leader), uid_map(b.leader)
+        assert ma[1] != mb[1]
+        assert ma[1] + ma[2] <= mb[1] or mb[1] + mb[2] <= ma[1]
+
+
+def test_fixed_range_and_its_conflict(bbtree, tmp_path):
+    import guests
+    other = guests.make_busybox_tree(str(tmp_path / "other"))
+    with Machine("-q", "-D", bbtree, "-M", "f1", "--private-users=1048576", "/bin/sleep", "30") as a:
+        time.sleep(0.5)
+        assert uid_map(a.leader)[:3] == [0, 1048576, 65536]
+        r = spawn("-q", "-D", other, "-M", "f2", "--private-users=1048576:65536", "/bin/true")
+        assert r.returncode == 1 and "UID range 1048576 is used by another machine" in r.stderr
+
+
+def test_userns_is_a_boundary(bbtree):
+    r = spawn("-q", "-D", bbtree, "-U", "/bin/sh", "-c",
+              "mknod /tmp/sda b 8 0 2>/dev/null && echo MKNOD; "
+              "echo x > /sys/kernel/uevent_helper 2>/dev/null && echo SYS; "
+              "mount -t proc proc /mnt 2>/dev/null && (echo c > /mnt/sysrq-trigger) 2>/dev/null && echo SYSRQ; "
+              "echo ok")
+    assert r.stdout.split() == ["ok"], r.stdout + r.stderr
+
+
+def test_bad_private_users_values(bbtree):
+    for v, msg in [("12345", "multiple of"), ("65536:100", "multiple of"), ("bogus", "Invalid --private-users=")]:
+        r = spawn("-q", "-D", bbtree, f"--private-users={v}", "/bin/true")
+        assert r.returncode == 1 and msg in r.stderr, r.stderr
+    r = spawn("-q", "-D", bbtree, "-U", "--private-users-ownership=chown", "/bin/true")
+    assert r.returncode == 1 and "not supported" in r.stderr
+
+
+def test_debian_boots_with_userns(debian):
+    with Machine("-D", debian, "-M", "deb-u", "-U", "-b", "--console=passive") as m:
+        assert m.wait_running(60) in ("running", "degraded")
+        assert uid_map(m.leader)[1] >= 0x80000
+        assert m.stop(signal.SIGTERM, timeout=60) == 0
