@@ -49,6 +49,18 @@ def bench_true(tree, runs):
     report("/bin/true in the busybox tree (ms)", res, 0.35)
 
 
+def bench_userns(tree, runs):
+    plain, userns = [], []
+    for _ in range(runs):
+        plain.append(timed([BERTH, "-q", "-D", tree, "/bin/true"]))
+        userns.append(timed([BERTH, "-q", "-D", tree, "-U", "/bin/true"]))
+    p, u = statistics.median(plain), statistics.median(userns)
+    verdict = "ok" if u - p <= 0.010 else "MISSED"
+    print(f"{'-U cost on /bin/true (ms)':<44} plain {p * 1000:9.1f}  -U     {u * 1000:9.1f}  added {(u - p) * 1000:5.1f} ms"
+          f" (target <= 10 ms: {verdict})")
+    sys.stdout.flush()
+
+
 def launcher_rss(tree):
     res = {"berth": [], "nspawn": []}
     for tool in ("berth", "nspawn"):
@@ -123,6 +135,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="berth-bench-", dir="/var/tmp") as d:
         bb = guests.make_busybox_tree(os.path.join(d, "bb"))
         bench_true(bb, args.runs)
+        bench_userns(bb, args.runs)
         launcher_rss(bb)
         trees = []
         for i in range(20):
