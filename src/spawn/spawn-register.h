@@ -4,6 +4,7 @@
 /* The launcher's side of org.freedesktop.machine1: register the machine with whoever owns the name
  * (berthd or systemd-machined), and forget it again at the end. */
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
