@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static const char *errno_name(int e) {
@@ -63,7 +66,45 @@ static long try(const char *what) {
         return -2;
 }
 
+/* I14: hostile notify traffic at /run/host/notify: empty, oversized and garbage datagrams, a READY=1
+ * from a process that is not PID 1, and many fds, n times over. */
+static int notify_flood(int n) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/host/notify" };
+        static char big[70000];
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return 1;
+        memset(big, 'x', sizeof big);
+        for (int i = 0; i < n; i++) {
+                int fds[250];
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof fds)];
+                } control = {};
+                struct iovec iov = { .iov_base = (char *) "READY=1", .iov_len = 7 };
+                struct msghdr mh = { .msg_name = &sa, .msg_namelen = sizeof sa, .msg_iov = &iov, .msg_iovlen = 1,
+                                     .msg_control = &control, .msg_controllen = sizeof control.buf };
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+                (void) sendto(fd, "", 0, MSG_DONTWAIT, (struct sockaddr *) &sa, sizeof sa);
+                (void) sendto(fd, big, sizeof big, MSG_DONTWAIT, (struct sockaddr *) &sa, sizeof sa);
+                (void) sendto(fd, "\xff\xfe=\n\n==", 7, MSG_DONTWAIT, (struct sockaddr *) &sa, sizeof sa);
+                for (size_t k = 0; k < 250; k++)
+                        fds[k] = 0;
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof fds);
+                memcpy(CMSG_DATA(c), fds, sizeof fds);
+                (void) sendmsg(fd, &mh, MSG_DONTWAIT);
+        }
+        printf("sent\n");
+        return 0;
+}
+
 int main(int argc, char **argv) {
+        if (argc == 3 && !strcmp(argv[1], "notify-flood"))
+                return notify_flood(atoi(argv[2]));
         if (argc == 3 && !strcmp(argv[1], "try")) {
                 long r = try(argv[2]);
                 if (r == -2)
