@@ -367,8 +367,11 @@ static int count_procs(const char *dir, void *userdata) {
         return 0;
 }
 
-int cgroup_set_is_populated(const CgroupSet *s, const char *rel) {
-        int n = 0;
+/* Calls fn for rel and every cgroup below it, in every hierarchy. With keep_going, an error in one
+ * hierarchy does not stop the others (the first error is returned). */
+static int walk_all_hierarchies(const CgroupSet *s, const char *rel, cgroup_dir_fn fn, void *userdata,
+                                bool keep_going) {
+        int ret = 0;
 
         for (size_t i = 0; i < s->n; i++) {
                 _cleanup_free_ char *p = hierarchy_path(&s->hierarchies[i], rel);
@@ -376,10 +379,21 @@ int cgroup_set_is_populated(const CgroupSet *s, const char *rel) {
 
                 if (!p)
                         return -ENOMEM;
-                r = walk_depth_first(p, count_procs, &n, 0);
-                if (r < 0)
+                r = walk_depth_first(p, fn, userdata, 0);
+                if (r < 0 && !keep_going)
                         return r;
+                if (r < 0 && ret == 0)
+                        ret = r;
         }
+        return ret;
+}
+
+int cgroup_set_is_populated(const CgroupSet *s, const char *rel) {
+        int n = 0, r;
+
+        r = walk_all_hierarchies(s, rel, count_procs, &n, false);
+        if (r < 0)
+                return r;
         return n > 0;
 }
 
@@ -421,17 +435,8 @@ int cgroup_set_kill(const CgroupSet *s, const char *rel, int sig) {
                 if (write_string_file(p, "1") >= 0)
                         k.n++;
         }
-        for (size_t i = 0; i < s->n; i++) {
-                _cleanup_free_ char *p = hierarchy_path(&s->hierarchies[i], rel);
-                int r;
-
-                if (!p)
-                        return -ENOMEM;
-                r = walk_depth_first(p, kill_procs, &k, 0);
-                if (r < 0)
-                        return r;
-        }
-        return k.n;
+        int r = walk_all_hierarchies(s, rel, kill_procs, &k, false);
+        return r < 0 ? r : k.n;
 }
 
 static int remove_dir(const char *dir, void *userdata) {
@@ -441,19 +446,7 @@ static int remove_dir(const char *dir, void *userdata) {
 }
 
 int cgroup_set_remove(const CgroupSet *s, const char *rel) {
-        int ret = 0;
-
-        for (size_t i = 0; i < s->n; i++) {
-                _cleanup_free_ char *p = hierarchy_path(&s->hierarchies[i], rel);
-                int r;
-
-                if (!p)
-                        return -ENOMEM;
-                r = walk_depth_first(p, remove_dir, NULL, 0);
-                if (r < 0 && ret == 0)
-                        ret = r;
-        }
-        return ret;
+        return walk_all_hierarchies(s, rel, remove_dir, NULL, true);
 }
 
 static uint64_t now_usec(void) {
