@@ -386,7 +386,7 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
         if (r < 0)
                 return r;
         *ret_step = "load-seccomp-filter";
-        r = spawn_seccomp_load(spawn_config_capabilities(c->config));
+        r = spawn_seccomp_load(spawn_config_capabilities(c->config), c->config->syscall_allow, c->config->syscall_deny);
         if (r < 0)
                 return r;
         if (c->config->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -99,6 +99,8 @@ void spawn_config_done(SpawnConfig *c) {
         free(c->working_directory);
         free(c->user);
         strv_free(c->setenv);
+        strv_free(c->syscall_allow);
+        strv_free(c->syscall_deny);
         strv_free(c->command);
         *c = (SpawnConfig) {};
 }

@@ -99,6 +99,7 @@ typedef struct SpawnConfig {
         bool private_network;
         bool notify_ready;
         bool no_new_privileges;
+        char **syscall_allow, **syscall_deny; /* --system-call-filter= */
         PrivateUsers private_users;
         uint32_t uid_shift, uid_range; /* with PRIVATE_USERS_FIXED */
         BindMount *binds;

@@ -17,6 +17,7 @@
 #include "spawn-config.h"
 #include "spawn-pipeline.h"
 #include "spawn-root.h"
+#include "spawn-seccomp.h"
 #include "spawn-settings.h"
 #include "spawn-supervise.h"
 #include "spawn-tree.h"
@@ -63,6 +64,8 @@ static void help(void) {
                "     --capability=CAP       Keep CAP in the bounding set (\"all\" for all)\n"
                "     --drop-capability=CAP  Drop CAP from the bounding set\n"
                "     --no-new-privileges=BOOL  Set the no_new_privs flag for PID 1\n"
+               "     --system-call-filter=[~]NAME...  Allow (or with ~, deny) system calls or\n"
+               "                            groups (@clock, @module, @keyring, @debug, ...)\n"
                "  -U                        Same as --private-users=pick\n"
                "     --private-users=MODE   Own user namespace: pick, no, identity, BASE[:65536]\n"
                "     --private-users-ownership=map  Map the tree's ownership (idmapped mounts)\n\n"
@@ -103,6 +106,7 @@ enum {
         ARG_SETTINGS,
         ARG_PRIVATE_USERS,
         ARG_PRIVATE_USERS_OWNERSHIP,
+        ARG_SYSTEM_CALL_FILTER,
 };
 
 static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
@@ -146,6 +150,23 @@ static int parse_setenv(SpawnConfig *c, const char *arg) {
         if (!env_assignment_is_valid(arg))
                 return log_error_errno(-EINVAL, "Environment assignment '%s' is not valid.", arg);
         return strv_env_replace(&c->setenv, arg) < 0 ? log_oom() : 0;
+}
+
+/* nspawn's syntax: "NAME..." lets these through the default filter, "~NAME..." denies them too. */
+static int parse_syscall_filter(SpawnConfig *c, const char *arg) {
+        bool deny = arg[0] == '~';
+        _cleanup_free_ char *copy = strdup(deny ? arg + 1 : arg);
+        char *save = NULL;
+
+        if (!copy)
+                return log_oom();
+        for (char *w = strtok_r(copy, " ,", &save); w; w = strtok_r(NULL, " ,", &save)) {
+                if (!spawn_seccomp_name_is_valid(w))
+                        return log_error_errno(-EINVAL, "Unknown system call or group '%s' in --system-call-filter=.", w);
+                if (strv_extend(deny ? &c->syscall_deny : &c->syscall_allow, w) < 0)
+                        return log_oom();
+        }
+        return 0;
 }
 
 static int parse_caps(uint64_t *mask, const char *arg) {
@@ -245,6 +266,8 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                         return 0;
                 return log_error_errno(-EOPNOTSUPP, "--private-users-ownership=%s is not supported: berth maps the "
                                                     "tree's ownership with idmapped mounts (map).", arg);
+        case ARG_SYSTEM_CALL_FILTER:
+                return parse_syscall_filter(c, arg);
         case ARG_NO_NEW_PRIVILEGES:
                 r = parse_boolean(arg);
                 if (r < 0)
@@ -356,6 +379,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "no-new-privileges", required_argument, NULL, ARG_NO_NEW_PRIVILEGES },
                 { "settings", required_argument, NULL, ARG_SETTINGS },
                 { "private-users", required_argument, NULL, ARG_PRIVATE_USERS },
+                { "system-call-filter", required_argument, NULL, ARG_SYSTEM_CALL_FILTER },
                 { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
                 {}
         };

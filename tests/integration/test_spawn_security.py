@@ -173,3 +173,12 @@ def test_f14_nested_cgroups_made_by_the_guest_are_removed(bbtree):
               "  [ -w $h ] && mkdir -p $h/a/b/c && echo $$ > $h/a/b/c/cgroup.procs && echo nested; done; sleep 0.2")
     assert "nested" in r.stdout, r.stdout + r.stderr
     # The leak check after this test proves every nested directory is gone.
+
+
+def test_system_call_filter_option(probetree):
+    assert probe(probetree, "keyctl", "--system-call-filter=keyctl") != "EPERM"
+    assert probe(probetree, "clock_settime", "--capability=CAP_SYS_TIME", "--system-call-filter=~@clock") == "EPERM"
+    r = spawn("-q", "-D", probetree, "--system-call-filter=~uname", "/bin/uname")
+    assert r.returncode != 0
+    r = spawn("-q", "-D", probetree, "--system-call-filter=bogus_call", "/bin/true")
+    assert r.returncode == 1 and "Unknown system call or group 'bogus_call'" in r.stderr
