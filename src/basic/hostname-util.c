@@ -12,23 +12,28 @@ static bool valid_ldh_char(char c) {
 }
 
 bool hostname_is_valid(const char *s) {
-        bool dot = true; /* at start, a dot is as bad as after a dot */
+        bool dot = true, hyphen = true; /* at the start, a dot or a hyphen is as bad as after a dot */
         size_t n = 0;
 
         if (isempty(s))
                 return false;
         for (const char *p = s; *p; p++, n++) {
                 if (*p == '.') {
-                        if (dot)
+                        if (dot || hyphen) /* no empty label, no label ending in '-' */
                                 return false;
                         dot = true;
+                        hyphen = false;
+                } else if (*p == '-') {
+                        if (dot) /* no label starting with '-' */
+                                return false;
+                        hyphen = true;
                 } else {
                         if (!valid_ldh_char(*p))
                                 return false;
-                        dot = false;
+                        dot = hyphen = false;
                 }
         }
-        if (dot) /* trailing dot */
+        if (dot || hyphen) /* trailing dot or hyphen */
                 return false;
         return n <= HOSTNAME_MAX;
 }
@@ -42,16 +47,20 @@ int hostname_cleanup(const char *s, char **ret) {
         w = r;
         for (const char *p = s; *p && w - r < HOSTNAME_MAX; p++) {
                 if (*p == '.') {
-                        if (dot)
+                        while (w > r && w[-1] == '-') /* a label may not end in '-' */
+                                w--;
+                        if (dot || w == r || w[-1] == '.')
                                 continue;
                         *w++ = '.';
                         dot = true;
+                } else if (*p == '-' && dot) {
+                        continue; /* nor start with one */
                 } else if (valid_ldh_char(*p)) {
                         *w++ = *p;
                         dot = false;
                 }
         }
-        while (w > r && w[-1] == '.')
+        while (w > r && (w[-1] == '.' || w[-1] == '-'))
                 w--;
         *w = 0;
         if (!hostname_is_valid(r)) {

@@ -5,7 +5,8 @@
 
 #include "macro.h"
 
-/* systemd 252's rules: 1..64 characters of [a-zA-Z0-9-], split by single dots into non-empty labels. */
+/* systemd 252's rules: 1..64 characters of [a-zA-Z0-9-], split by single dots into non-empty labels
+ * that neither start nor end with '-'. */
 bool hostname_is_valid(const char *s) _pure_;
 
 /* A machine name is a valid hostname (".host" is reserved for the host itself). */

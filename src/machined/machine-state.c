@@ -249,7 +249,7 @@ int machine_load(Manager *m, const char *name, Machine **ret) {
         char *save = NULL;
         int r;
 
-        if (!machine_name_is_valid_252(name))
+        if (!machine_name_is_valid(name))
                 return -EINVAL;
         path = path_join(m->state_dir, name);
         if (!path)

@@ -61,17 +61,6 @@ DEFINE_TABLE(machine_class, MachineClass, class_table, _MACHINE_CLASS_MAX, _MACH
 DEFINE_TABLE(machine_state, MachineState, state_table, _MACHINE_STATE_MAX, _MACHINE_STATE_INVALID)
 DEFINE_TABLE(kill_whom, KillWhom, whom_table, _KILL_WHOM_MAX, _KILL_WHOM_INVALID)
 
-bool machine_name_is_valid_252(const char *name) {
-        size_t n;
-
-        if (!machine_name_is_valid(name))
-                return false;
-        n = strlen(name);
-        if (name[0] == '-' || name[n - 1] == '-')
-                return false;
-        return !strstr(name, ".-") && !strstr(name, "-.");
-}
-
 int machine_new(Manager *m, MachineClass class, const char *name, Machine **ret) {
         _cleanup_(machine_freep) Machine *machine = NULL;
 

@@ -76,10 +76,6 @@ struct Machine {
         Machine *next, *prev;
 };
 
-/* systemd 252's machine name rules. Adds the hyphen rules (no leading or trailing '-', no '-'
- * next to '.') on top of basic's machine_name_is_valid(), which lacks them. */
-bool machine_name_is_valid_252(const char *name) _pure_;
-
 /* Allocates a machine (not yet registered with the manager). */
 int machine_new(Manager *m, MachineClass class, const char *name, Machine **ret);
 Machine *machine_free(Machine *machine);

@@ -185,7 +185,7 @@ static int read_registration(sd_bus_message *message, bool network, bool create,
 static int validate_registration(Manager *m, Registration *reg, MachineClass *ret_class, sd_bus_error *error) {
         MachineClass c;
 
-        if (!machine_name_is_valid_252(reg->name))
+        if (!machine_name_is_valid(reg->name))
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine name");
         if (reg->id_size != 0 && reg->id_size != 16)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine ID parameter");

@@ -254,7 +254,7 @@ static int manager_load_state(Manager *m) {
         for (struct dirent *de; (de = readdir(d));) {
                 if (de->d_name[0] == '.' || startswith(de->d_name, "unit:"))
                         continue;
-                if (!machine_name_is_valid_252(de->d_name))
+                if (!machine_name_is_valid(de->d_name))
                         continue;
                 r = manager_adopt(m, de->d_name);
                 if (r < 0) {

@@ -24,7 +24,12 @@ TEST(hostname_is_valid) {
         ASSERT_FALSE(hostname_is_valid("a_b"));
         ASSERT_FALSE(hostname_is_valid("a/b"));
         ASSERT_FALSE(hostname_is_valid("a\nb"));
-        ASSERT_FALSE(hostname_is_valid("-h") && false);
+        ASSERT_FALSE(hostname_is_valid("-h"));
+        ASSERT_FALSE(hostname_is_valid("--help"));
+        ASSERT_FALSE(hostname_is_valid("x-"));
+        ASSERT_FALSE(hostname_is_valid("a.-b"));
+        ASSERT_FALSE(hostname_is_valid("a-.b"));
+        ASSERT_TRUE(hostname_is_valid("a-b.c-d"));
         ASSERT_FALSE(hostname_is_valid("ä"));
 }
 
@@ -36,6 +41,11 @@ TEST(hostname_cleanup) {
         ASSERT_STREQ(a, "mytree");
         ASSERT_OK(hostname_cleanup("..deb..ian.", &b));
         ASSERT_STREQ(b, "deb.ian");
+        {
+                _cleanup_free_ char *d = NULL;
+                ASSERT_OK(hostname_cleanup("-x-.-y_-", &d));
+                ASSERT_STREQ(d, "x.y");
+        }
         ASSERT_ERROR(hostname_cleanup("___", &c), EINVAL);
 }
 
