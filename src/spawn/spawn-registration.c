@@ -77,16 +77,14 @@ int spawn_registration_register(SpawnContext *c) {
         }
         (void) snprintf(leader, sizeof leader, "%d", (int) c->pid);
         {
-                char *argv[] = { (char *) "berth-register", (char *) "register", cfg->machine_name,
+                char *argv[] = { (char *) "berth-register", (char *) "register",
+                                 (char *) (cfg->register_mode == SPAWN_REGISTER_YES ? "yes" : "auto"), cfg->machine_name,
                                  id128_to_string(c->uuid, uuid), leader,
                                  cfg->directory ?: (char *) "", (char *) "berth", (char *) "container", NULL };
                 r = run_helper(argv);
         }
-        if (r == EXIT_NO_REGISTRY && cfg->register_mode == SPAWN_REGISTER_AUTO)
+        if (r == EXIT_NO_REGISTRY) /* --register=auto, and nobody to register with */
                 return 0;
-        if (r == EXIT_NO_REGISTRY)
-                return log_error_errno(-ENXIO, "Failed to register machine: nobody owns org.freedesktop.machine1 "
-                                               "(start berthd, or use --register=no).");
         if (r < 0)
                 return log_error_errno(r, "Failed to run the registration helper: %m");
         if (r != 0)

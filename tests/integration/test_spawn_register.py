@@ -92,7 +92,7 @@ def test_register_yes_without_registry_fails(bbtree, tmp_path):
     env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={tmp_path}/nobus")
     r = spawn("-q", "-D", bbtree, "--register=yes", "/bin/true", env=env)
     assert r.returncode == 1
-    assert "Failed to register machine" in r.stderr
+    assert "register machine" in r.stderr, r.stderr
     r = spawn("-q", "-D", bbtree, "--register=auto", "/bin/true", env=env)
     assert r.returncode == 0, r.stderr
 
