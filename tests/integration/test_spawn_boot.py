@@ -203,3 +203,28 @@ def test_sysvinit_boots_and_shuts_down(sysvinit_cached):
             time.sleep(0.1)
         assert m.exec("runlevel").stdout.strip().endswith("2")
         assert m.stop(signal.SIGTERM, timeout=60) == 0
+
+
+def test_machine_found_by_name_in_the_image_store(tmp_path):
+    name = f"berth-test-{os.getpid()}"
+    tree = os.path.join("/var/lib/machines", name)
+    os.makedirs("/var/lib/machines", exist_ok=True)
+    guests.make_busybox_tree(tree, inittab="::sysinit:/bin/echo booted-by-name\n::once:/bin/poweroff\n")
+    try:
+        r = spawn("-M", name, "-b", "--console=passive", timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert f"Spawning container {name} on {tree}." in r.stderr
+        assert "booted-by-name" not in r.stdout  # passive: the console is not shown
+        r = spawn("-q", "-M", name, "-b", "--console=pipe", timeout=30)
+        assert "booted-by-name" in r.stdout
+    finally:
+        shutil.rmtree(tree)
+
+
+def test_read_only_console_shows_output(bbtree):
+    if not shutil.which("script"):
+        pytest.skip("script missing")
+    write_inittab(bbtree, "::sysinit:/bin/echo on-the-console\n::once:/bin/poweroff\n")
+    r = subprocess.run(["script", "-qec", f"{SPAWN} -q -D {bbtree} -b --console=read-only", "/dev/null"],
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert "on-the-console" in r.stdout, r.stdout + r.stderr
