@@ -332,7 +332,7 @@ static bool name_is_live(const char *name) {
         return flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }
 
-static void collect_dir(const char *dir, bool staging) {
+static void collect_dir(const char *dir, bool staging, const char *own_name) {
         DIR *d = opendir(dir);
         struct dirent *de;
 
@@ -353,7 +353,7 @@ static void collect_dir(const char *dir, bool staging) {
                                 continue;
                         *dot = 0;
                 }
-                if (name_is_live(name))
+                if (!streq(name, own_name) && name_is_live(name))
                         continue;
                 p = strjoin(dir, "/", de->d_name);
                 if (!p)
@@ -367,7 +367,26 @@ static void collect_dir(const char *dir, bool staging) {
         (void) closedir(d);
 }
 
-void spawn_root_collect_stale(void) {
-        collect_dir(SPAWN_RUN_DIR, true);
-        collect_dir(SPAWN_EPHEMERAL_DIR, false);
+/* A UID range lock nobody holds belongs to a dead launcher. */
+static void collect_uid_locks(void) {
+        DIR *d = opendir(SPAWN_RUN_UID_DIR);
+        struct dirent *de;
+
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_close_ int fd = -EBADF;
+                if (de->d_type != DT_REG || !endswith(de->d_name, ".lock"))
+                        continue;
+                fd = openat(dirfd(d), de->d_name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+                if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) >= 0)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+        }
+        (void) closedir(d);
+}
+
+void spawn_root_collect_stale(const char *own_name) {
+        collect_dir(SPAWN_RUN_DIR, true, own_name);
+        collect_dir(SPAWN_EPHEMERAL_DIR, false, own_name);
+        collect_uid_locks();
 }

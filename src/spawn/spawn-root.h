@@ -24,8 +24,10 @@ typedef struct SpawnRoot {
 /* Logs what went wrong. Everything made so far is released by spawn_root_release(). */
 int spawn_root_prepare(const SpawnConfig *c, SpawnRoot *root);
 void spawn_root_release(SpawnRoot *root);
-/* Removes ephemeral layers and staging directories whose launcher is gone (its name lock is free). */
-void spawn_root_collect_stale(void);
+/* Removes ephemeral layers, staging directories and UID range locks whose launcher is gone (its
+ * name lock is free). own_name is ours: we hold its lock, so whatever it left is stale. */
+void spawn_root_collect_stale(const char *own_name);
 
 #define SPAWN_RUN_DIR "/run/berth/spawn"
 #define SPAWN_EPHEMERAL_DIR "/var/lib/berth/ephemeral"
+#define SPAWN_RUN_UID_DIR "/run/berth/uid"

@@ -13,15 +13,15 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "mount-util.h"
+#include "spawn-root.h"
 #include "spawn-userns.h"
 #include "string-util.h"
 
-#define UID_LOCK_DIR "/run/berth/uid"
 
 static int try_lock_range(uint32_t base, int *ret_fd) {
         char path[64];
 
-        (void) snprintf(path, sizeof path, UID_LOCK_DIR "/%u.lock", base);
+        (void) snprintf(path, sizeof path, SPAWN_RUN_UID_DIR "/%u.lock", base);
         for (;;) {
                 _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
                 struct stat a, b;
@@ -43,7 +43,7 @@ static int try_lock_range(uint32_t base, int *ret_fd) {
 void userns_range_release(uint32_t base, int lock_fd) {
         char path[64];
 
-        (void) snprintf(path, sizeof path, UID_LOCK_DIR "/%u.lock", base);
+        (void) snprintf(path, sizeof path, SPAWN_RUN_UID_DIR "/%u.lock", base);
         (void) unlink(path);
         safe_close(lock_fd);
 }
@@ -63,7 +63,7 @@ int userns_range_acquire(const SpawnConfig *c, uint32_t *ret_base, int *ret_lock
 
         if (mkdir("/run/berth", 0755) < 0 && errno != EEXIST)
                 return -errno;
-        if (mkdir(UID_LOCK_DIR, 0700) < 0 && errno != EEXIST)
+        if (mkdir(SPAWN_RUN_UID_DIR, 0700) < 0 && errno != EEXIST)
                 return -errno;
         if (c->private_users == PRIVATE_USERS_FIXED) {
                 r = try_lock_range(c->uid_shift, ret_lock_fd);

@@ -515,7 +515,7 @@ static int run(SpawnConfig *config) {
         r = spawn_lock(&c);
         if (r < 0)
                 return r;
-        spawn_root_collect_stale();
+        spawn_root_collect_stale(config->machine_name);
         r = lock_image(config, &image_lock_held);
         if (r >= 0)
                 r = spawn_root_prepare(config, &root);

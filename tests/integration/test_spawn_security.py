@@ -183,3 +183,20 @@ def test_system_call_filter_option(probetree):
     assert "Linux" in spawn("-q", "-D", probetree, "/bin/uname").stdout
     r = spawn("-q", "-D", probetree, "--system-call-filter=bogus_call", "/bin/true")
     assert r.returncode == 1 and "Unknown system call or group 'bogus_call'" in r.stderr
+
+
+PARENT_STEPS = ["cgroup-detect", "cgroup-collect-leftovers", "cgroup-create", "cgroup-devices", "build-env",
+                "userns-range", "clone-child", "cgroup-attach", "send-rootfs", "receive-console",
+                "receive-notify", "await-rootfs", "register", "go"]
+
+
+@pytest.mark.parametrize("step", PARENT_STEPS)
+@pytest.mark.parametrize("mode", ["plain", "ephemeral", "userns"])
+def test_f01_launcher_killed_at_every_step(bbtree, step, mode):
+    args = {"plain": [], "ephemeral": ["-x"], "userns": ["-U"]}[mode]
+    env = dict(os.environ, BERTH_DEBUG_KILL_AT=step)
+    r = spawn("-q", "-D", bbtree, "-M", "f01", *args, "/bin/true", env=env)
+    assert r.returncode == -9, r.stderr
+    # The guest (if any) died with its launcher; the next start of the name collects the rest.
+    r = spawn("-q", "-D", bbtree, "-M", "f01", "/bin/true")
+    assert r.returncode == 0, r.stderr

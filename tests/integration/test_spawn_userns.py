@@ -74,3 +74,10 @@ def test_debian_boots_with_userns(debian):
         assert m.wait_running(60) in ("running", "degraded")
         assert uid_map(m.leader)[1] >= 0x80000
         assert m.stop(signal.SIGTERM, timeout=60) == 0
+
+
+def test_userns_with_an_overlay_is_refused_clearly(bbtree):
+    r = spawn("-q", "-D", bbtree, "-U", "-x", "/bin/true")
+    assert r.returncode == 1 and "not supported yet" in r.stderr
+    r = spawn("-q", "-D", bbtree, "--private-users=identity", "-x", "/bin/sh", "-c", "id -u")
+    assert r.returncode == 0 and r.stdout.strip() == "0", r.stderr
