@@ -382,11 +382,11 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
         if (r < 0)
                 return r;
         *ret_step = "drop-capabilities";
-        r = drop_bounding_set(spawn_config_capabilities(c->config));
+        r = drop_bounding_set(c->caps);
         if (r < 0)
                 return r;
         *ret_step = "load-seccomp-filter";
-        r = spawn_seccomp_load(spawn_config_capabilities(c->config), c->config->syscall_allow, c->config->syscall_deny);
+        r = spawn_seccomp_load(c->caps, c->config->syscall_allow, c->config->syscall_deny);
         if (r < 0)
                 return r;
         if (c->config->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

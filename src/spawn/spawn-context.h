@@ -21,6 +21,7 @@ typedef struct SpawnContext {
         bool cgroup_created;
         Id128 uuid;
         int shutdown_signal; /* what SIGTERM to the launcher becomes */
+        uint64_t caps;       /* the bounding set PID 1 gets */
 
         /* parent */
         int lock_fd;

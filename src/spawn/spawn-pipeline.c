@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -50,6 +51,7 @@ int spawn_run_steps(const SpawnStep *steps, SpawnContext *c) {
 void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *tree) {
         *c = (SpawnContext) {
                 .config = config,
+                .caps = spawn_config_capabilities(config),
                 .tree = tree,
                 .role_name = "parent",
                 .sync = -EBADF,
@@ -164,7 +166,11 @@ static int step_cgroup_devices(SpawnContext *c) {
         int r = cgroup_set_device_policy(&c->cgroups, c->cgroup_path, allow);
 
         if (r == -EOPNOTSUPP) {
-                log_debug("No v1 devices controller: device access is limited by the /dev we build only.");
+                /* Without a device controller nothing stops a node made with mknod() from being opened:
+                 * then the machine may not make nodes at all, unless the user asked for CAP_MKNOD. */
+                if (!(c->config->caps_add & (UINT64_C(1) << CAP_MKNOD)))
+                        c->caps &= ~(UINT64_C(1) << CAP_MKNOD);
+                log_debug("No v1 devices controller: CAP_MKNOD dropped, /dev holds only what we put there.");
                 return 0;
         }
         if (r < 0)

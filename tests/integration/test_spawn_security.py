@@ -200,3 +200,17 @@ def test_f01_launcher_killed_at_every_step(bbtree, step, mode):
     # The guest (if any) died with its launcher; the next start of the name collects the rest.
     r = spawn("-q", "-D", bbtree, "-M", "f01", "/bin/true")
     assert r.returncode == 0, r.stderr
+
+
+def test_e01_no_mknod_without_a_device_controller(bbtree):
+    # On a pure cgroup2 host (no v1 devices controller) a node made with mknod could be opened:
+    # the machine then gets no CAP_MKNOD at all.
+    script = f"""
+set -e
+mount --make-rprivate /
+umount -l /sys/fs/cgroup
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+{spawn.__globals__['SPAWN']} -q -D {bbtree} /bin/sh -c 'mknod /tmp/sda b 8 0 2>/dev/null && echo MKNOD || echo DENIED'
+"""
+    r = subprocess.run(["unshare", "-m", "bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "DENIED", r.stdout + r.stderr
