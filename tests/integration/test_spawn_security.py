@@ -21,43 +21,52 @@ def probetree(bbtree):
     return bbtree
 
 
+USERNS_MODES = pytest.mark.parametrize("userns", [[], ["-U"]], ids=["U0", "U1"])
+
+
 def probe(tree, call, *args):
     r = spawn("-q", "-D", tree, *args, "/bin/probe", "try", call)
     assert r.returncode == 0, r.stderr
     return r.stdout.strip()
 
 
+@USERNS_MODES
 @pytest.mark.parametrize("call", ["kexec_load", "kexec_file_load", "init_module", "finit_module",
                                   "delete_module"])
-def test_e04_no_kexec_no_modules(probetree, call):
+def test_e04_no_kexec_no_modules(probetree, call, userns):
     modules = "/proc/modules"
     before = open(modules).read() if os.path.exists(modules) else None
-    assert probe(probetree, call) == "EPERM"
+    assert probe(probetree, call, *userns) == "EPERM"
     assert (open(modules).read() if os.path.exists(modules) else None) == before
 
 
-def test_e05_reboot_cad_on_is_refused(probetree):
-    assert probe(probetree, "reboot_cad_on") == "EINVAL"
+@USERNS_MODES
+def test_e05_reboot_cad_on_is_refused(probetree, userns):
+    assert probe(probetree, "reboot_cad_on", *userns) == "EINVAL"
 
 
+@USERNS_MODES
 @pytest.mark.parametrize("call", ["keyctl", "add_key"])
-def test_e07_no_kernel_keyring(probetree, call):
-    assert probe(probetree, call) == "EPERM"
+def test_e07_no_kernel_keyring(probetree, call, userns):
+    assert probe(probetree, call, *userns) == "EPERM"
 
 
+@USERNS_MODES
 @pytest.mark.parametrize("call", ["bpf", "perf_event_open"])
-def test_e08_no_bpf_no_perf(probetree, call):
-    assert probe(probetree, call) == "EPERM"
+def test_e08_no_bpf_no_perf(probetree, call, userns):
+    assert probe(probetree, call, *userns) == "EPERM"
 
 
-def test_e17_no_open_by_handle_at(probetree):
-    assert probe(probetree, "open_by_handle_at") == "EPERM"
+@USERNS_MODES
+def test_e17_no_open_by_handle_at(probetree, userns):
+    assert probe(probetree, "open_by_handle_at", *userns) == "EPERM"
 
 
+@USERNS_MODES
 @pytest.mark.parametrize("call", ["settimeofday", "clock_settime"])
-def test_e21_clock_is_the_hosts(probetree, call):
+def test_e21_clock_is_the_hosts(probetree, call, userns):
     t0 = time.time()
-    assert probe(probetree, call) == "EPERM"
+    assert probe(probetree, call, *userns) == "EPERM"
     assert abs(time.time() - t0) < 60
 
 
@@ -71,9 +80,10 @@ def test_syslog_and_swap(probetree):
     assert probe(probetree, "swapon") == "EPERM"
 
 
-def test_e09_sysctls_read_only(bbtree):
+@USERNS_MODES
+def test_e09_sysctls_read_only(bbtree, userns):
     before = open("/proc/sys/kernel/core_pattern").read()
-    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c",
+    r = spawn("-q", "-D", bbtree, *userns, "/bin/sh", "-c",
               "echo '|/bin/evil' > /proc/sys/kernel/core_pattern 2>/dev/null || echo EROFS")
     assert r.stdout.strip() == "EROFS"
     assert open("/proc/sys/kernel/core_pattern").read() == before
@@ -87,10 +97,11 @@ def test_e09_net_sysctls_writable_only_with_private_network(bbtree):
     assert r.stdout.strip() == "EROFS"
 
 
-def test_e11_cgroup_controllers_read_only(bbtree):
+@USERNS_MODES
+def test_e11_cgroup_controllers_read_only(bbtree, userns):
     if not os.path.isdir("/sys/fs/cgroup/memory"):
         pytest.skip("no v1 memory controller")
-    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c",
+    r = spawn("-q", "-D", bbtree, *userns, "/bin/sh", "-c",
               "echo x > /sys/fs/cgroup/memory/release_agent 2>/dev/null || echo RO1; "
               "echo 1 > /sys/fs/cgroup/memory/notify_on_release 2>/dev/null || echo RO2; "
               "mkdir /sys/fs/cgroup/memory/escape 2>/dev/null || echo RO3")
@@ -98,16 +109,18 @@ def test_e11_cgroup_controllers_read_only(bbtree):
     assert open("/sys/fs/cgroup/memory/release_agent").read().strip() == ""
 
 
-def test_e19_old_root_is_gone(bbtree):
-    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c",
+@USERNS_MODES
+def test_e19_old_root_is_gone(bbtree, userns):
+    r = spawn("-q", "-D", bbtree, *userns, "/bin/sh", "-c",
               "mkdir -p /x && chroot /x /bin/true 2>/dev/null; cd /; cd ../../..; pwd; "
               "awk '$5 == \"/\"' /proc/self/mountinfo | wc -l; awk '$5 == \"/home\" || $5 == \"/var/tmp\"' /proc/self/mountinfo | wc -l")
     out = r.stdout.split()
     assert out[0] == "/" and out[1] == "1" and out[2] == "0", r.stdout
 
 
-def test_e20_kernel_info_masked(bbtree):
-    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c",
+@USERNS_MODES
+def test_e20_kernel_info_masked(bbtree, userns):
+    r = spawn("-q", "-D", bbtree, *userns, "/bin/sh", "-c",
               "for f in kallsyms kcore keys timer_list; do [ \"$(head -c 16 /proc/$f 2>/dev/null | wc -c)\" = 0 ] || echo readable-$f; done;"
               " grep -c inaccessible /proc/self/mountinfo")
     lines = r.stdout.split()
