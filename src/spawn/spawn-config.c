@@ -346,10 +346,7 @@ int spawn_config_verify(SpawnConfig *c) {
                 return log_error_errno(-EINVAL, "--ephemeral and --volatile= may not be combined.");
         if (c->ephemeral && c->read_only)
                 return log_error_errno(-EINVAL, "--ephemeral and --read-only may not be combined.");
-        if (IN_SET(c->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED) &&
-            (c->ephemeral || c->volatile_mode != VOLATILE_NO))
-                return log_error_errno(-EOPNOTSUPP, "-U with --ephemeral or --volatile= is not supported yet (an "
-                                                    "overlay cannot be idmapped); use --private-users=identity.");
+
 
         if (c->console_mode < 0)
                 c->console_mode = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE

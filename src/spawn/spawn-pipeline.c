@@ -207,10 +207,10 @@ static int step_build_env(SpawnContext *c) {
         return 0;
 }
 
-static int step_userns_range(SpawnContext *c) {
+int spawn_acquire_uid_range(SpawnContext *c) {
         int r;
 
-        if (!c->userns || c->config->private_users == PRIVATE_USERS_IDENTITY)
+        if (!c->userns || c->config->private_users == PRIVATE_USERS_IDENTITY || c->uid_lock_fd >= 0)
                 return 0;
         r = userns_range_acquire(c->config, &c->uid_shift, &c->uid_lock_fd);
         if (r == -EBUSY)
@@ -379,7 +379,7 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-create",           step_cgroup_create            },
         { "cgroup-devices",          step_cgroup_devices           },
         { "build-env",               step_build_env                },
-        { "userns-range",            step_userns_range             },
+        { "userns-range",            spawn_acquire_uid_range       },
         { "clone-child",             step_clone_child              },
         { "cgroup-attach",           step_cgroup_attach            },
         { "send-rootfs",             step_send_rootfs              },

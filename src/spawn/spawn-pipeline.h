@@ -7,6 +7,8 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
 /* One launcher per machine name: takes /run/berth/spawn/NAME.lock. Logs. */
 int spawn_lock(SpawnContext *c);
 void spawn_unlock(SpawnContext *c);
+/* -U: reserves the machine's UID range (once). Logs. */
+int spawn_acquire_uid_range(SpawnContext *c);
 /* The parent's steps, from the cgroups to the child's exec of init. Logs what failed. */
 int spawn_start(SpawnContext *c);
 /* Kills what is left of the machine, removes its cgroups, unregisters. Every path. */

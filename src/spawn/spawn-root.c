@@ -17,6 +17,7 @@
 #include "mount-util.h"
 #include "rm-rf.h"
 #include "spawn-root.h"
+#include "spawn-userns.h"
 #include "string-util.h"
 
 static int make_dir(const char *p, mode_t mode) {
@@ -160,7 +161,22 @@ static int mount_overlay(const char *lower, const char *upper, const char *work,
         return mount_attach(m, t);
 }
 
-static int prepare_ephemeral(const SpawnConfig *c, SpawnRoot *root, const char *lower) {
+/* Gives dir the mode and (shifted) owner of the directory 'like', so the root of an overlay or of a
+ * volatile tmpfs looks to a -U machine as the tree's own root does. shift 0: nothing to do. */
+static int take_over_root_dir(const char *dir, const char *like, uint32_t shift) {
+        struct stat st;
+
+        if (shift == 0)
+                return 0;
+        if (stat(like, &st) < 0)
+                return -errno;
+        if (chown(dir, shift + (st.st_uid % USERNS_RANGE), shift + (st.st_gid % USERNS_RANGE)) < 0 ||
+            chmod(dir, st.st_mode & 07777) < 0)
+                return -errno;
+        return 0;
+}
+
+static int prepare_ephemeral(const SpawnConfig *c, SpawnRoot *root, const char *lower, int userns_fd) {
         _cleanup_free_ char *upper = NULL, *work = NULL;
         int r;
 
@@ -174,6 +190,12 @@ static int prepare_ephemeral(const SpawnConfig *c, SpawnRoot *root, const char *
         (void) rm_rf(root->ephemeral_dir); /* ours by the name lock: anything there is stale */
         if (make_dir(root->ephemeral_dir, 0700) < 0 || make_dir(upper, 0755) < 0 || make_dir(work, 0700) < 0)
                 return log_error_errno(errno, "Failed to create the ephemeral layer in %s: %m", root->ephemeral_dir);
+        /* With -U the upper layer is not idmapped (overlayfs works in it with our credentials): it
+         * stores the shifted IDs, and is thrown away anyway. Its top directory must look like the
+         * tree's own root to the machine. */
+        r = take_over_root_dir(upper, lower, root->uid_shift_for_upper);
+        if (r < 0)
+                return log_error_errno(r, "Failed to prepare the ephemeral layer: %m");
         r = mount_overlay(lower, upper, work, root->staging);
         if (r < 0)
                 return log_error_errno(r, "Failed to mount an overlay over %s: %m", lower);
@@ -199,6 +221,9 @@ static int prepare_volatile(const SpawnConfig *c, SpawnRoot *root, const char *l
                         return log_oom();
                 if (make_dir(upper, 0755) < 0 || make_dir(work, 0700) < 0)
                         return log_error_errno(errno, "Failed to create the overlay layers: %m");
+                r = take_over_root_dir(upper, lower, root->uid_shift_for_upper);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to prepare the overlay's upper layer: %m");
                 r = mount_overlay(lower, upper, work, root->staging);
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount an overlay over %s: %m", lower);
@@ -207,6 +232,9 @@ static int prepare_volatile(const SpawnConfig *c, SpawnRoot *root, const char *l
                 /* An empty root; the tree's /usr read-only inside it. */
                 if (mount("tmpfs", root->staging, "tmpfs", MS_NODEV | MS_NOSUID, "mode=755") < 0)
                         return log_error_errno(errno, "Failed to mount a tmpfs on %s: %m", root->staging);
+                r = take_over_root_dir(root->staging, lower, root->uid_shift_for_upper);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to prepare the volatile root: %m");
                 usr = strjoin(root->staging, "/usr");
                 if (!usr)
                         return log_oom();
@@ -240,18 +268,21 @@ static int prepare_volatile(const SpawnConfig *c, SpawnRoot *root, const char *l
                 }
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount a tmpfs on /var: %m");
+                r = take_over_root_dir(var, lower, root->uid_shift_for_upper);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to prepare the volatile /var: %m");
                 return 0;
         default:
                 return 0;
         }
 }
 
-int spawn_root_prepare(const SpawnConfig *c, SpawnRoot *root) {
+int spawn_root_prepare(const SpawnConfig *c, int userns_fd, uint32_t uid_shift, SpawnRoot *root) {
         bool layered = c->ephemeral || c->volatile_mode != VOLATILE_NO;
         const char *lower;
         int r;
 
-        *root = (SpawnRoot) {};
+        *root = (SpawnRoot) { .uid_shift_for_upper = userns_fd >= 0 ? uid_shift : 0 };
         if (!c->image && !layered) {
                 root->path = strdup(c->directory);
                 root->read_only = c->read_only;
@@ -277,8 +308,22 @@ int spawn_root_prepare(const SpawnConfig *c, SpawnRoot *root) {
         } else if (!overlay_lowerdir_ok(c->directory))
                 return log_error_errno(-EINVAL, "Directory %s has ':', ',' or '\\' in its path, which overlayfs "
                                                 "cannot take as a lower layer.", c->directory);
+        if (layered && userns_fd >= 0) {
+                /* An overlay cannot be idmapped, its layers can: the machine sees on-disk IDs. */
+                r = staging_path(c, ".lowerid", &root->lower_idmap);
+                if (r < 0)
+                        return r;
+                r = userns_idmap_onto(lower, userns_fd, root->lower_idmap);
+                if (IN_SET(r, -EINVAL, -EOPNOTSUPP))
+                        return log_error_errno(r, "Failed to idmap %s: its filesystem does not support idmapped "
+                                                  "mounts: %m", lower);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to idmap %s: %m", lower);
+                lower = root->lower_idmap;
+                root->idmapped = true;
+        }
         if (c->ephemeral)
-                r = prepare_ephemeral(c, root, lower);
+                r = prepare_ephemeral(c, root, lower, userns_fd);
         else if (layered)
                 r = prepare_volatile(c, root, lower);
         if (r < 0)
@@ -295,6 +340,8 @@ void spawn_root_release(SpawnRoot *root) {
                 (void) umount2(root->staging, MNT_DETACH);
         if (root->scratch)
                 (void) umount2(root->scratch, MNT_DETACH);
+        if (root->lower_idmap)
+                (void) umount2(root->lower_idmap, MNT_DETACH);
         if (root->lower)
                 (void) umount2(root->lower, MNT_DETACH);
         for (size_t i = 0; i < root->n_loops; i++)
@@ -312,6 +359,9 @@ void spawn_root_release(SpawnRoot *root) {
                 (void) rmdir(root->scratch);
         if (root->lower)
                 (void) rmdir(root->lower);
+        if (root->lower_idmap)
+                (void) rmdir(root->lower_idmap);
+        root->lower_idmap = mfree(root->lower_idmap);
         root->path = mfree(root->path);
         root->staging = mfree(root->staging);
         root->scratch = mfree(root->scratch);

@@ -16,13 +16,17 @@ typedef struct SpawnRoot {
         char *lower;         /* /run/berth/spawn/NAME.lower: an image under an overlay */
         char *scratch;       /* /run/berth/spawn/NAME.scratch: tmpfs for --volatile upper layers */
         char *ephemeral_dir; /* /var/lib/berth/ephemeral/NAME: upper and work layers of -x */
+        char *lower_idmap;   /* /run/berth/spawn/NAME.lowerid: the lower layer, idmapped (-U) */
+        uint32_t uid_shift_for_upper; /* -U with an overlay: the machine's UID 0 on the host */
+        bool idmapped;       /* the layers are idmapped already: the root itself needs no idmap */
         LoopDevice **loops;
         size_t n_loops;
         bool read_only;      /* the root filesystem cannot be written */
 } SpawnRoot;
 
 /* Logs what went wrong. Everything made so far is released by spawn_root_release(). */
-int spawn_root_prepare(const SpawnConfig *c, SpawnRoot *root);
+/* userns_fd: with -U and an overlay, the layers are idmapped through it (-EBADF otherwise). */
+int spawn_root_prepare(const SpawnConfig *c, int userns_fd, uint32_t uid_shift, SpawnRoot *root);
 void spawn_root_release(SpawnRoot *root);
 /* Removes ephemeral layers, staging directories and UID range locks whose launcher is gone (its
  * name lock is free). own_name is ours: we hold its lock, so whatever it left is stale. */

@@ -7,6 +7,8 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
@@ -134,6 +136,66 @@ int userns_chown_cgroups(const CgroupSet *s, const char *rel, uint32_t base) {
                         return r;
         }
         return 0;
+}
+
+int userns_fd_for_range(uint32_t base, uint32_t range, int *ret_fd) {
+        int pipefd[2], r = 0;
+        char path[64];
+        pid_t pid;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                safe_close(pipefd[0]);
+                safe_close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                char c;
+                safe_close(pipefd[1]);
+                if (unshare(CLONE_NEWUSER) < 0)
+                        _exit(EXIT_FAILURE);
+                (void) read(pipefd[0], &c, 1); /* until the parent has what it needs */
+                _exit(EXIT_SUCCESS);
+        }
+        safe_close(pipefd[0]);
+        /* Wait until the child is in its namespace: its ns link then differs from ours. */
+        for (int i = 0; i < 1000; i++) {
+                struct stat a, b;
+                (void) snprintf(path, sizeof path, "/proc/%d/ns/user", (int) pid);
+                if (stat(path, &a) >= 0 && stat("/proc/self/ns/user", &b) >= 0 && a.st_ino != b.st_ino)
+                        break;
+                (void) usleep(100);
+        }
+        r = userns_write_maps(pid, base, range);
+        if (r >= 0) {
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        r = -errno;
+                else
+                        *ret_fd = fd;
+        }
+        safe_close(pipefd[1]);
+        (void) waitpid(pid, NULL, 0);
+        return r;
+}
+
+int userns_idmap_onto(const char *path, int userns_fd, const char *target) {
+        _cleanup_close_ int tree = -EBADF, t = -EBADF;
+        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd };
+        int r;
+
+        r = mount_clone_tree(AT_FDCWD, path, true, &tree);
+        if (r < 0)
+                return r;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+                return -errno;
+        t = open(target, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (t < 0)
+                return -errno;
+        return mount_attach(tree, t);
 }
 
 int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_tree_fd) {

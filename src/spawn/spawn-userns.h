@@ -24,3 +24,8 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t range);
 int userns_chown_cgroups(const CgroupSet *s, const char *rel, uint32_t base);
 /* A detached, recursive copy of path, idmapped through pid's user namespace (read-only if asked). */
 int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_tree_fd);
+/* A user namespace with the maps "0 BASE RANGE", before the machine exists: for idmapping the layers
+ * of an overlay (an overlay itself cannot be idmapped). Its fd keeps it alive. */
+int userns_fd_for_range(uint32_t base, uint32_t range, int *ret_fd);
+/* idmaps a recursive copy of path through userns_fd and mounts it on target. */
+int userns_idmap_onto(const char *path, int userns_fd, const char *target);

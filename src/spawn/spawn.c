@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "alloc-util.h"
+#include "fd-util.h"
 #include "hostname-util.h"
 #include "log.h"
 #include "parse-util.h"
@@ -19,6 +20,7 @@
 #include "spawn-root.h"
 #include "spawn-seccomp.h"
 #include "spawn-settings.h"
+#include "spawn-userns.h"
 #include "spawn-supervise.h"
 #include "spawn-tree.h"
 #include "string-util.h"
@@ -470,6 +472,27 @@ static int lock_image(const SpawnConfig *c, ImageLock *ret) {
         return 0;
 }
 
+/* With -U and an overlay, the overlay's layers are idmapped (through a namespace with the machine's
+ * maps, made before the machine) instead of the root, which an overlay does not allow. */
+static int prepare_root(SpawnContext *c, SpawnRoot *root) {
+        const SpawnConfig *config = c->config;
+        _cleanup_close_ int userns_fd = -EBADF;
+        int r;
+
+        if (c->idmap_root && (config->ephemeral || config->volatile_mode != VOLATILE_NO)) {
+                r = spawn_acquire_uid_range(c);
+                if (r < 0)
+                        return r;
+                r = userns_fd_for_range(c->uid_shift, USERNS_RANGE, &userns_fd);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to make a user namespace for idmapping: %m");
+        }
+        r = spawn_root_prepare(config, userns_fd, c->uid_shift, root);
+        if (r >= 0 && root->idmapped)
+                c->idmap_root = false;
+        return r;
+}
+
 static int run_machine(SpawnContext *c, SpawnTree *tree, SpawnResult *res) {
         const SpawnConfig *config = c->config;
         int r;
@@ -518,7 +541,7 @@ static int run(SpawnConfig *config) {
         spawn_root_collect_stale(config->machine_name);
         r = lock_image(config, &image_lock_held);
         if (r >= 0)
-                r = spawn_root_prepare(config, &root);
+                r = prepare_root(&c, &root);
         if (r >= 0) {
                 c.root_path = root.path;
                 r = spawn_tree_open(config, root.path, &tree);

@@ -204,9 +204,9 @@ PARENT_STEPS = ["cgroup-detect", "cgroup-collect-leftovers", "cgroup-create", "c
 
 
 @pytest.mark.parametrize("step", PARENT_STEPS)
-@pytest.mark.parametrize("mode", ["plain", "ephemeral", "userns"])
+@pytest.mark.parametrize("mode", ["plain", "ephemeral", "userns", "ephemeral-userns"])
 def test_f01_launcher_killed_at_every_step(bbtree, step, mode):
-    args = {"plain": [], "ephemeral": ["-x"], "userns": ["-U"]}[mode]
+    args = {"plain": [], "ephemeral": ["-x"], "userns": ["-U"], "ephemeral-userns": ["-x", "-U"]}[mode]
     env = dict(os.environ, BERTH_DEBUG_KILL_AT=step)
     r = spawn("-q", "-D", bbtree, "-M", "f01", *args, "/bin/true", env=env)
     assert r.returncode == -9, r.stderr

@@ -76,8 +76,25 @@ def test_debian_boots_with_userns(debian):
         assert m.stop(signal.SIGTERM, timeout=60) == 0
 
 
-def test_userns_with_an_overlay_is_refused_clearly(bbtree):
-    r = spawn("-q", "-D", bbtree, "-U", "-x", "/bin/true")
-    assert r.returncode == 1 and "not supported yet" in r.stderr
+@pytest.mark.parametrize("layer", [["-x"], ["--volatile=overlay"], ["--volatile=state"]])
+def test_userns_on_an_overlay(bbtree, layer):
+    # The overlay's lower layer is idmapped (an overlay itself cannot be).
+    r = spawn("-q", "-D", bbtree, "-U", *layer, "/bin/sh", "-c",
+              "id -u; stat -c '%u %g' / /etc/passwd; (echo x >> /etc/passwd) 2>/dev/null && echo wrote; "
+              "mkdir -p /var/new && stat -c %u /var/new")
+    out = r.stdout.split()
+    assert out[:5] == ["0", "0", "0", "0", "0"], r.stdout + r.stderr
+    assert out[-1] == "0"
+    with open(os.path.join(bbtree, "etc/passwd")) as f:
+        assert not f.read().endswith("x\n")  # the tree is never written
+
+
+def test_identity_userns_with_ephemeral(bbtree):
     r = spawn("-q", "-D", bbtree, "--private-users=identity", "-x", "/bin/sh", "-c", "id -u")
     assert r.returncode == 0 and r.stdout.strip() == "0", r.stderr
+
+
+def test_debian_ephemeral_with_userns(debian):
+    with Machine("-D", debian, "-M", "deb-ux", "-U", "-x", "-b", "--console=passive") as m:
+        assert m.wait_running(60) in ("running", "degraded")
+        assert m.stop(signal.SIGTERM, timeout=60) == 0
