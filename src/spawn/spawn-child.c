@@ -297,14 +297,39 @@ static int drop_bounding_set(uint64_t keep) {
         return 0;
 }
 
-static int change_user(GuestUser *u) {
+static int raise_ambient(uint64_t ambient) {
+        cap_t caps = cap_init();
+        int r = 0;
+
+        if (!caps)
+                return -ENOMEM;
+        /* Ambient capabilities must be permitted and inheritable first. */
+        for (cap_value_t v = 0; v < 64; v++)
+                if (ambient & (UINT64_C(1) << v))
+                        if (cap_set_flag(caps, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
+                            cap_set_flag(caps, CAP_INHERITABLE, 1, &v, CAP_SET) < 0 ||
+                            cap_set_flag(caps, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0)
+                                r = -errno;
+        if (r >= 0 && cap_set_proc(caps) < 0)
+                r = -errno;
+        cap_free(caps);
+        for (int v = 0; v < 64 && r >= 0; v++)
+                if ((ambient & (UINT64_C(1) << v)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, v, 0, 0) < 0)
+                        r = -errno;
+        return r;
+}
+
+/* Changes to the user; ambient capabilities (--ambient-capability=) survive the change and the exec. */
+static int change_user(GuestUser *u, uint64_t ambient) {
+        if (ambient && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                return -errno;
         if (setgroups(u->n_groups, u->groups) < 0)
                 return -errno;
         if (setresgid(u->gid, u->gid, u->gid) < 0)
                 return -errno;
         if (setresuid(u->uid, u->uid, u->uid) < 0)
                 return -errno;
-        return 0;
+        return ambient ? raise_ambient(ambient) : 0;
 }
 
 static void reset_signals(void) {
@@ -393,7 +418,7 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
                 return -errno;
         if (c->config->user) {
                 *ret_step = "change-user";
-                r = change_user(&u);
+                r = change_user(&u, c->config->caps_ambient & c->caps);
                 if (r < 0)
                         return r;
         }

@@ -110,7 +110,7 @@ typedef struct SpawnConfig {
         char *working_directory;
         char *user;
         int kill_signal;        /* 0: the guest's own shutdown signal */
-        uint64_t caps_add, caps_drop;
+        uint64_t caps_add, caps_drop, caps_ambient;
         uint64_t shutdown_timeout_usec;
         char **command;
         SettingMask set_mask;

@@ -65,6 +65,7 @@ static void help(void) {
                "Security:\n"
                "     --capability=CAP       Keep CAP in the bounding set (\"all\" for all)\n"
                "     --drop-capability=CAP  Drop CAP from the bounding set\n"
+               "     --ambient-capability=CAP  Give the -u user CAP as an ambient capability\n"
                "     --no-new-privileges=BOOL  Set the no_new_privs flag for PID 1\n"
                "     --system-call-filter=[~]NAME...  Allow (or with ~, deny) system calls or\n"
                "                            groups (@clock, @module, @keyring, @debug, ...)\n"
@@ -109,6 +110,7 @@ enum {
         ARG_PRIVATE_USERS,
         ARG_PRIVATE_USERS_OWNERSHIP,
         ARG_SYSTEM_CALL_FILTER,
+        ARG_AMBIENT_CAPABILITY,
 };
 
 static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
@@ -283,6 +285,12 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                 return parse_caps(&c->caps_add, arg);
         case ARG_DROP_CAPABILITY:
                 return parse_caps(&c->caps_drop, arg);
+        case ARG_AMBIENT_CAPABILITY:
+                r = parse_caps(&c->caps_ambient, arg);
+                if (r < 0)
+                        return r;
+                c->caps_add |= c->caps_ambient; /* as nspawn: ambient implies the bounding set */
+                return 0;
         case ARG_BIND:
         case ARG_BIND_RO:
                 return add_bind(c, arg, opt == ARG_BIND_RO);
@@ -375,6 +383,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
                 { "capability", required_argument, NULL, ARG_CAPABILITY },
                 { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
+                { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },
                 { "notify-ready", required_argument, NULL, ARG_NOTIFY_READY },
                 { "register", required_argument, NULL, ARG_REGISTER },
                 { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },

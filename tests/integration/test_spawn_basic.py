@@ -291,3 +291,11 @@ def test_settings_file_trust_rule(bbtree):
     assert r.stdout.split() == ["cli", "bind"], r.stderr
     r = spawn("-q", "-D", bbtree, "--settings=no", "/bin/hostname")
     assert r.stdout.strip() == "bb"
+
+
+def test_ambient_capability_for_a_user(bbtree):
+    r = spawn("-q", "-D", bbtree, "-u", "alice", "--ambient-capability=CAP_NET_BIND_SERVICE",
+              "/bin/grep", "CapAmb", "/proc/self/status")
+    assert int(r.stdout.split()[1], 16) == 1 << 10, r.stderr
+    r = spawn("-q", "-D", bbtree, "-u", "alice", "/bin/grep", "CapAmb", "/proc/self/status")
+    assert int(r.stdout.split()[1], 16) == 0
