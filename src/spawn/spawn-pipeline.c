@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alloc-util.h"
+#include "bpf-devices.h"
 #include "fd-util.h"
 #include "log.h"
 #include "parse-util.h"
@@ -152,29 +153,58 @@ static int step_cgroup_create(SpawnContext *c) {
         return 0;
 }
 
-/* The devices a machine may open (nspawn's list): the /dev we build, ptys, and mknod of anything
- * (a node it makes is still not openable unless listed here). */
-static int step_cgroup_devices(SpawnContext *c) {
-        static const char *const allow[] = {
-                "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", /* null zero full random urandom */
-                "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",                           /* tty console ptmx */
-                "c 136:* rwm", "c 137:* rwm", "c 138:* rwm", "c 139:* rwm",      /* pts */
-                "c 140:* rwm", "c 141:* rwm", "c 142:* rwm", "c 143:* rwm",
-                "c *:* m", "b *:* m",
-                NULL
-        };
-        int r = cgroup_set_device_policy(&c->cgroups, c->cgroup_path, allow);
+/* The devices a machine may open (nspawn's list): the /dev we build and ptys. Making nodes with
+ * mknod is allowed (such a node still cannot be opened unless listed here). */
+static const DeviceRule machine_devices[] = {
+        { 'c', 1, 3 }, { 'c', 1, 5 }, { 'c', 1, 7 }, { 'c', 1, 8 }, { 'c', 1, 9 }, /* null zero full random urandom */
+        { 'c', 5, 0 }, { 'c', 5, 1 }, { 'c', 5, 2 },                              /* tty console ptmx */
+        { 'c', 136, -1 }, { 'c', 137, -1 }, { 'c', 138, -1 }, { 'c', 139, -1 },   /* pts */
+        { 'c', 140, -1 }, { 'c', 141, -1 }, { 'c', 142, -1 }, { 'c', 143, -1 },
+};
 
-        if (r == -EOPNOTSUPP) {
-                /* Without a device controller nothing stops a node made with mknod() from being opened:
-                 * then the machine may not make nodes at all, unless the user asked for CAP_MKNOD. */
-                if (!(c->config->caps_add & (UINT64_C(1) << CAP_MKNOD)))
-                        c->caps &= ~(UINT64_C(1) << CAP_MKNOD);
-                log_debug("No v1 devices controller: CAP_MKNOD dropped, /dev holds only what we put there.");
+static int device_policy_v1(SpawnContext *c) {
+        char rules[ELEMENTSOF(machine_devices) + 2][32];
+        const char *list[ELEMENTSOF(machine_devices) + 3];
+        size_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(machine_devices); i++) {
+                const DeviceRule *d = &machine_devices[i];
+                char minor[12];
+                (void) snprintf(minor, sizeof minor, "%d", d->minor);
+                (void) snprintf(rules[n], sizeof rules[n], "%c %d:%s rwm", d->type, d->major,
+                                d->minor < 0 ? "*" : minor);
+                list[n] = rules[n];
+                n++;
+        }
+        list[n++] = "c *:* m";
+        list[n++] = "b *:* m";
+        list[n] = NULL;
+        return cgroup_set_device_policy(&c->cgroups, c->cgroup_path, list);
+}
+
+static int step_cgroup_devices(SpawnContext *c) {
+        const CgroupHierarchy *u = cgroup_set_unified(&c->cgroups);
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = device_policy_v1(c);
+        if (r != -EOPNOTSUPP) {
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set the device policy of cgroup %s: %m", c->cgroup_path);
                 return 0;
         }
-        if (r < 0)
-                return log_error_errno(r, "Failed to set the device policy of cgroup %s: %m", c->cgroup_path);
+        /* cgroup2: a BPF device program on the machine's cgroup. */
+        if (u && (path = strjoin(u->mount_point, "/", c->cgroup_path))) {
+                r = bpf_devices_attach(path, machine_devices, ELEMENTSOF(machine_devices));
+                if (r >= 0)
+                        return 0;
+                log_debug_errno(r, "Failed to attach a BPF device program to %s: %m", path);
+        }
+        /* No device controller at all: nothing would stop a node made with mknod() from being opened,
+         * so the machine may not make nodes, unless the user asked for CAP_MKNOD. */
+        if (!(c->config->caps_add & (UINT64_C(1) << CAP_MKNOD)))
+                c->caps &= ~(UINT64_C(1) << CAP_MKNOD);
+        log_debug("No device controller: CAP_MKNOD dropped, /dev holds only what we put there.");
         return 0;
 }
 

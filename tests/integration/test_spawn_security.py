@@ -215,15 +215,16 @@ def test_f01_launcher_killed_at_every_step(bbtree, step, mode):
     assert r.returncode == 0, r.stderr
 
 
-def test_e01_no_mknod_without_a_device_controller(bbtree):
-    # On a pure cgroup2 host (no v1 devices controller) a node made with mknod could be opened:
-    # the machine then gets no CAP_MKNOD at all.
+def test_e01_device_policy_on_pure_cgroup2(bbtree):
+    # On a pure cgroup2 host the policy is a BPF device program on the machine's cgroup.
     script = f"""
 set -e
 mount --make-rprivate /
 umount -l /sys/fs/cgroup
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
-{spawn.__globals__['SPAWN']} -q -D {bbtree} /bin/sh -c 'mknod /tmp/sda b 8 0 2>/dev/null && echo MKNOD || echo DENIED'
+{spawn.__globals__['SPAWN']} -q -D {bbtree} /bin/sh -c 'mknod /tmp/sda b 8 0; mknod /tmp/mem c 1 1;
+  (head -c1 /tmp/sda >/dev/null 2>&1 || head -c1 /tmp/mem >/dev/null 2>&1) && echo OPENED || echo DENIED;
+  echo x > /dev/null && head -c1 /dev/urandom >/dev/null && echo allowed-ok'
 """
     r = subprocess.run(["unshare", "-m", "bash", "-c", script], capture_output=True, text=True, timeout=60)
-    assert r.stdout.strip() == "DENIED", r.stdout + r.stderr
+    assert r.stdout.split() == ["DENIED", "allowed-ok"], r.stdout + r.stderr
