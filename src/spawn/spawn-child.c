@@ -411,7 +411,7 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
         if (r < 0)
                 return r;
         *ret_step = "load-seccomp-filter";
-        r = spawn_seccomp_load(c->caps, c->config->syscall_allow, c->config->syscall_deny);
+        r = spawn_seccomp_install(&c->seccomp);
         if (r < 0)
                 return r;
         if (c->config->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -5,6 +5,7 @@
 
 #include "cgroup-util.h"
 #include "spawn-config.h"
+#include "spawn-seccomp.h"
 #include "spawn-tree.h"
 
 /* Everything a run of the launcher holds; the parent and the child each have their own copy
@@ -22,6 +23,7 @@ typedef struct SpawnContext {
         Id128 uuid;
         int shutdown_signal; /* what SIGTERM to the launcher becomes */
         uint64_t caps;       /* the bounding set PID 1 gets */
+        SeccompProgram seccomp; /* its system call filter, built by the parent */
 
         /* parent */
         int lock_fd;

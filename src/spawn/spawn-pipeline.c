@@ -208,6 +208,13 @@ static int step_cgroup_devices(SpawnContext *c) {
         return 0;
 }
 
+static int step_seccomp_prepare(SpawnContext *c) {
+        int r = spawn_seccomp_prepare(c->caps, c->config->syscall_allow, c->config->syscall_deny, &c->seccomp);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the system call filter: %m");
+        return 0;
+}
+
 static int env_add(char ***env, const char *key, const char *value) {
         _cleanup_free_ char *a = strjoin(key, "=", value);
         return a ? strv_env_replace(env, a) : -ENOMEM;
@@ -408,6 +415,7 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-collect-leftovers", step_cgroup_collect_leftovers },
         { "cgroup-create",           step_cgroup_create            },
         { "cgroup-devices",          step_cgroup_devices           },
+        { "seccomp-prepare",         step_seccomp_prepare          },
         { "build-env",               step_build_env                },
         { "userns-range",            spawn_acquire_uid_range       },
         { "clone-child",             step_clone_child              },
@@ -452,6 +460,7 @@ void spawn_teardown(SpawnContext *c) {
         c->cgroup_path = mfree(c->cgroup_path);
         cgroup_set_done(&c->cgroups);
         c->env = strv_free(c->env);
+        spawn_seccomp_done(&c->seccomp);
 }
 
 void spawn_unlock(SpawnContext *c) {

@@ -1,8 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <seccomp.h>
 #include <sys/capability.h>
 
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "fileio.h"
 #include "macro.h"
 #include "string-util.h"
 #include "spawn-seccomp.h"
@@ -47,44 +60,143 @@ bool spawn_seccomp_name_is_valid(const char *name) {
         return seccomp_syscall_resolve_name(name) != __NR_SCMP_ERROR;
 }
 
-static int deny_one(scmp_filter_ctx ctx, const char *name) {
-        int nr = seccomp_syscall_resolve_name(name), r;
 
-        if (nr == __NR_SCMP_ERROR)
-                return 0; /* not on this architecture */
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-        return r == -EEXIST || r == -EDOM ? 0 : r; /* listed twice, or a pseudo-syscall */
+static bool is_denied(uint64_t caps, char *const *allow, char *const *deny, const char *name) {
+        if (listed(deny, name, NULL))
+                return true;
+        for (size_t g = 0; g < ELEMENTSOF(deny_groups); g++)
+                for (size_t i = 0; i < ELEMENTSOF(deny_groups[g].syscalls) && deny_groups[g].syscalls[i]; i++) {
+                        if (!streq(deny_groups[g].syscalls[i], name))
+                                continue;
+                        if (listed(deny, deny_groups[g].group, NULL))
+                                return true;
+                        if (deny_groups[g].cap && (caps & deny_groups[g].cap) == deny_groups[g].cap)
+                                continue; /* legitimate with this capability */
+                        if (!listed(allow, name, deny_groups[g].group))
+                                return true;
+                }
+        return false;
 }
 
-int spawn_seccomp_load(uint64_t caps, char *const *allow, char *const *deny) {
-        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-        int r = 0;
+/* An allow-list, as nspawn's: every system call this libseccomp knows (for the 64-bit and 32-bit
+ * x86 ABIs) is allowed unless denied above; anything else, such as a system call newer than this
+ * build, fails with ENOSYS, which programs treat as "not implemented here". */
+static int add_rules(scmp_filter_ctx ctx, uint64_t caps, char *const *allow, char *const *deny) {
+        static const uint32_t arches[] = { SCMP_ARCH_X86_64, SCMP_ARCH_X86 };
+
+        for (size_t a = 0; a < ELEMENTSOF(arches); a++)
+                for (int nr = 0; nr < 1024; nr++) {
+                        char *name = seccomp_syscall_resolve_num_arch(arches[a], nr);
+                        int r, native;
+
+                        if (!name)
+                                continue;
+                        native = seccomp_syscall_resolve_name(name);
+                        r = native == __NR_SCMP_ERROR ? 0 :
+                            seccomp_rule_add(ctx, is_denied(caps, allow, deny, name) ? SCMP_ACT_ERRNO(EPERM)
+                                                                                   : SCMP_ACT_ALLOW, native, 0);
+                        free(name);
+                        if (r < 0 && !IN_SET(r, -EEXIST, -EDOM, -EINVAL))
+                                return r;
+                }
+        return 0;
+}
+
+static int compile(uint64_t caps, char *const *allow, char *const *deny, int out_fd) {
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
+        int r;
 
         if (!ctx)
                 return -ENOMEM;
-        /* We load it as root with CAP_SYS_ADMIN: no need for no_new_privs (that is --no-new-privileges). */
+        /* Loaded as root with CAP_SYS_ADMIN: no need for no_new_privs (that is --no-new-privileges). */
         r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-        if (r < 0) {
-                seccomp_release(ctx);
-                return r;
+        if (r >= 0) {
+                /* Also filter the 32-bit ABIs of this machine: a call must not slip through them. */
+                (void) seccomp_arch_add(ctx, SCMP_ARCH_X86);
+                (void) seccomp_arch_add(ctx, SCMP_ARCH_X32);
+                r = add_rules(ctx, caps, allow, deny);
         }
-        /* Also filter the 32-bit ABIs of this machine: a syscall must not slip through them. */
-        (void) seccomp_arch_add(ctx, SCMP_ARCH_X86);
-        (void) seccomp_arch_add(ctx, SCMP_ARCH_X32);
-
-        for (size_t g = 0; g < ELEMENTSOF(deny_groups) && r >= 0; g++) {
-                bool group_denied = listed(deny, deny_groups[g].group, NULL);
-                if (!group_denied && deny_groups[g].cap && (caps & deny_groups[g].cap) == deny_groups[g].cap)
-                        continue;
-                for (size_t i = 0; i < ELEMENTSOF(deny_groups[g].syscalls) && deny_groups[g].syscalls[i] && r >= 0; i++)
-                        if (group_denied || !listed(allow, deny_groups[g].syscalls[i], deny_groups[g].group))
-                                r = deny_one(ctx, deny_groups[g].syscalls[i]);
-        }
-        for (char *const *d = deny; d && *d && r >= 0; d++)
-                if ((*d)[0] != '@')
-                        r = deny_one(ctx, *d);
         if (r >= 0)
-                r = seccomp_load(ctx);
+                r = seccomp_export_bpf(ctx, out_fd);
         seccomp_release(ctx);
         return r;
+}
+
+/* The filter depends on the capabilities, the user's lists, this build and libseccomp's tables. */
+static uint64_t filter_key(uint64_t caps, char *const *allow, char *const *deny) {
+        const struct scmp_version *v = seccomp_version();
+        uint64_t h = UINT64_C(14695981039346656037);
+        char buf[128];
+
+#define MIX(str) for (const char *_p = (str); *_p; _p++) h = (h ^ (uint8_t) *_p) * UINT64_C(1099511628211)
+        (void) snprintf(buf, sizeof buf, "%s %u.%u.%u %" PRIx64 "|", PROJECT_VERSION, v->major, v->minor, v->micro, caps);
+        MIX(buf);
+        MIX(__DATE__ __TIME__); /* a rebuilt launcher may have other rules */
+        for (char *const *l = allow; l && *l; l++) {
+                MIX(*l);
+                MIX(",");
+        }
+        MIX("|");
+        for (char *const *l = deny; l && *l; l++) {
+                MIX(*l);
+                MIX(",");
+        }
+#undef MIX
+        return h;
+}
+
+#define SECCOMP_CACHE_DIR "/run/berth/seccomp"
+
+int spawn_seccomp_prepare(uint64_t caps, char *const *allow, char *const *deny, SeccompProgram *ret) {
+        _cleanup_free_ char *cached = NULL, *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t size;
+        char *buf = NULL;
+        int r;
+
+        if (asprintf(&cached, SECCOMP_CACHE_DIR "/%016" PRIx64 ".bpf", filter_key(caps, allow, deny)) < 0)
+                return -ENOMEM;
+        /* Compiling the allow-list takes libseccomp tens of milliseconds: keep the result. */
+        r = read_full_file_at(AT_FDCWD, cached, 1 << 20, &buf, &size);
+        if (r < 0) {
+                fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                r = compile(caps, allow, deny, fd);
+                if (r < 0)
+                        return r;
+                if (lseek(fd, 0, SEEK_SET) < 0)
+                        return -errno;
+                r = read_full_fd(fd, 1 << 20, &buf, &size);
+                if (r < 0)
+                        return r;
+                if ((mkdir("/run/berth", 0755) >= 0 || errno == EEXIST) &&
+                    (mkdir(SECCOMP_CACHE_DIR, 0700) >= 0 || errno == EEXIST) &&
+                    asprintf(&tmp, "%s.%d", cached, (int) getpid()) >= 0) {
+                        _cleanup_close_ int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                        if (out >= 0 && write(out, buf, size) == (ssize_t) size && rename(tmp, cached) >= 0)
+                                tmp = mfree(tmp);
+                        if (tmp)
+                                (void) unlink(tmp);
+                }
+        }
+        if (size == 0 || size % sizeof(struct sock_filter) != 0) {
+                free(buf);
+                return -EBADMSG;
+        }
+        *ret = (SeccompProgram) { .filter = (struct sock_filter *) buf, .n = size / sizeof(struct sock_filter) };
+        return 0;
+}
+
+int spawn_seccomp_install(const SeccompProgram *p) {
+        struct sock_fprog prog = { .len = (unsigned short) p->n, .filter = p->filter };
+
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+                return -errno;
+        return 0;
+}
+
+void spawn_seccomp_done(SeccompProgram *p) {
+        p->filter = mfree(p->filter);
+        p->n = 0;
 }

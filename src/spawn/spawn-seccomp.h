@@ -2,11 +2,22 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <linux/filter.h>
 
 /* The system call filter of a machine: calls that act on the whole host (kernel modules, kexec, the
  * clock, swap, the kernel keyring, bpf, perf, open_by_handle_at, ...) fail with EPERM unless the
  * machine keeps the capability that would make them legitimate. caps is the bounding set. */
-int spawn_seccomp_load(uint64_t caps, char *const *allow, char *const *deny);
+typedef struct SeccompProgram {
+        struct sock_filter *filter;
+        size_t n;
+} SeccompProgram;
+
+/* Builds the filter (or takes it from /run/berth/seccomp, where compiled filters are kept) in the
+ * parent; the child installs it right before exec. */
+int spawn_seccomp_prepare(uint64_t caps, char *const *allow, char *const *deny, SeccompProgram *ret);
+int spawn_seccomp_install(const SeccompProgram *p);
+void spawn_seccomp_done(SeccompProgram *p);
 /* Is name a system call of this architecture, or one of our groups ("@clock")? */
 bool spawn_seccomp_name_is_valid(const char *name);

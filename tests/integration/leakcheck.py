@@ -59,12 +59,20 @@ def _processes():
     return {"zombie " + z for z in zombies} | {"guest process " + g for g in guests}
 
 
+# Kept on purpose: compiled seccomp filters (a cache keyed by the filter's inputs).
+CACHES = ["/run/berth/seccomp"]
+
+
 def _state_files():
     out = set()
     for d in STATE_DIRS:
         for dirpath, dirnames, filenames in os.walk(d):
+            if any(dirpath.startswith(c) for c in CACHES):
+                continue
             for n in dirnames + filenames:
-                out.add(os.path.join(dirpath, n))
+                p = os.path.join(dirpath, n)
+                if p not in CACHES:
+                    out.add(p)
     return out
 
 

@@ -198,7 +198,8 @@ def test_system_call_filter_option(probetree):
     assert r.returncode == 1 and "Unknown system call or group 'bogus_call'" in r.stderr
 
 
-PARENT_STEPS = ["cgroup-detect", "cgroup-collect-leftovers", "cgroup-create", "cgroup-devices", "build-env",
+PARENT_STEPS = ["cgroup-detect", "cgroup-collect-leftovers", "cgroup-create", "cgroup-devices", "seccomp-prepare",
+                "build-env",
                 "userns-range", "clone-child", "cgroup-attach", "send-rootfs", "receive-console",
                 "receive-notify", "await-rootfs", "register", "go"]
 
