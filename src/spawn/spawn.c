@@ -181,7 +181,8 @@ static int parse_caps(uint64_t *mask, const char *arg) {
         return 0;
 }
 
-static int parse_one(SpawnConfig *c, int opt, const char *arg) {
+/* The machine's root: -D, -i, -x, --volatile, --read-only, mounts. Returns 1 for an option of another group. */
+static int parse_image_option(SpawnConfig *c, int opt, const char *arg) {
         int r;
 
         switch (opt) {
@@ -192,21 +193,38 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                         return log_error_errno(r, "Invalid directory '%s'.", arg);
                 return free_and_strdup(&c->directory, p) < 0 ? log_oom() : 0;
         }
-        case 'M':
-                if (isempty(arg))
-                        return free_and_strdup(&c->machine_name, NULL);
-                if (!machine_name_is_valid(arg))
-                        return log_error_errno(-EINVAL, "Invalid machine name '%s': use 1-64 characters of "
-                                                        "a-z, A-Z, 0-9 and '-', in labels split by '.'.", arg);
-                return free_and_strdup(&c->machine_name, arg) < 0 ? log_oom() : 0;
-        case ARG_HOSTNAME:
-                if (!hostname_is_valid(arg))
-                        return log_error_errno(-EINVAL, "Invalid hostname '%s'.", arg);
-                return free_and_strdup(&c->hostname, arg) < 0 ? log_oom() : 0;
-        case ARG_UUID:
-                if (id128_from_string(arg, &c->uuid) < 0 || id128_is_null(c->uuid))
-                        return log_error_errno(-EINVAL, "Invalid UUID '%s'.", arg);
+        case ARG_BIND:
+        case ARG_BIND_RO:
+                return add_bind(c, arg, opt == ARG_BIND_RO);
+        case ARG_TMPFS:
+                return add_tmpfs(c, arg);
+        case 'i': {
+                _cleanup_free_ char *p = NULL;
+                r = path_make_absolute_cwd(arg, &p);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid image path '%s'.", arg);
+                return free_and_strdup(&c->image, p) < 0 ? log_oom() : 0;
+        }
+        case 'x':
+                c->ephemeral = true;
                 return 0;
+        case ARG_VOLATILE:
+                c->volatile_mode = arg ? volatile_mode_from_string(arg) : VOLATILE_YES;
+                if (c->volatile_mode < 0)
+                        return log_error_errno(-EINVAL, "Invalid --volatile= mode '%s': use yes, no, state or overlay.", arg);
+                return 0;
+        case ARG_READ_ONLY:
+                c->read_only = true;
+                return 0;
+        }
+        return 1;
+}
+
+/* What runs and how it is stopped. Returns 1 for an option of another group. */
+static int parse_exec_option(SpawnConfig *c, int opt, const char *arg) {
+        int r;
+
+        switch (opt) {
         case 'b':
         case 'a':
                 if (c->start_mode != START_PID1 && c->start_mode != (opt == 'b' ? START_BOOT : START_PID2))
@@ -238,21 +256,15 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                         return log_error_errno(r, "Invalid --notify-ready= value '%s': use yes or no.", arg);
                 c->notify_ready = r;
                 return 0;
-        case ARG_REGISTER:
-                c->register_mode = spawn_register_from_string(arg);
-                if (c->register_mode < 0)
-                        return log_error_errno(-EINVAL, "Invalid --register= value '%s': use yes, no or auto.", arg);
-                return 0;
-        case ARG_SETTINGS:
-                c->settings_mode = settings_mode_from_string(arg);
-                if (c->settings_mode < 0) {
-                        r = parse_boolean(arg);
-                        if (r < 0)
-                                return log_error_errno(-EINVAL, "Invalid --settings= value '%s': use yes, no, "
-                                                                "trusted or override.", arg);
-                        c->settings_mode = r ? SETTINGS_YES : SETTINGS_NO;
-                }
-                return 0;
+        }
+        return 1;
+}
+
+/* User namespace, capabilities, system call filter. Returns 1 for an option of another group. */
+static int parse_security_option(SpawnConfig *c, int opt, const char *arg) {
+        int r;
+
+        switch (opt) {
         case 'U':
                 c->private_users = PRIVATE_USERS_PICK;
                 return 0;
@@ -278,9 +290,6 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                         return log_error_errno(r, "Invalid --no-new-privileges= value '%s': use yes or no.", arg);
                 c->no_new_privileges = r;
                 return 0;
-        case ARG_PRIVATE_NETWORK:
-                c->private_network = true;
-                return 0;
         case ARG_CAPABILITY:
                 return parse_caps(&c->caps_add, arg);
         case ARG_DROP_CAPABILITY:
@@ -291,11 +300,48 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                         return r;
                 c->caps_add |= c->caps_ambient; /* as nspawn: ambient implies the bounding set */
                 return 0;
-        case ARG_BIND:
-        case ARG_BIND_RO:
-                return add_bind(c, arg, opt == ARG_BIND_RO);
-        case ARG_TMPFS:
-                return add_tmpfs(c, arg);
+        }
+        return 1;
+}
+
+/* Name, identity, registration, settings, console. Returns 1 for an option of another group. */
+static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
+        int r;
+
+        switch (opt) {
+        case 'M':
+                if (isempty(arg))
+                        return free_and_strdup(&c->machine_name, NULL);
+                if (!machine_name_is_valid(arg))
+                        return log_error_errno(-EINVAL, "Invalid machine name '%s': use 1-64 characters of "
+                                                        "a-z, A-Z, 0-9 and '-', in labels split by '.'.", arg);
+                return free_and_strdup(&c->machine_name, arg) < 0 ? log_oom() : 0;
+        case ARG_HOSTNAME:
+                if (!hostname_is_valid(arg))
+                        return log_error_errno(-EINVAL, "Invalid hostname '%s'.", arg);
+                return free_and_strdup(&c->hostname, arg) < 0 ? log_oom() : 0;
+        case ARG_UUID:
+                if (id128_from_string(arg, &c->uuid) < 0 || id128_is_null(c->uuid))
+                        return log_error_errno(-EINVAL, "Invalid UUID '%s'.", arg);
+                return 0;
+        case ARG_REGISTER:
+                c->register_mode = spawn_register_from_string(arg);
+                if (c->register_mode < 0)
+                        return log_error_errno(-EINVAL, "Invalid --register= value '%s': use yes, no or auto.", arg);
+                return 0;
+        case ARG_SETTINGS:
+                c->settings_mode = settings_mode_from_string(arg);
+                if (c->settings_mode < 0) {
+                        r = parse_boolean(arg);
+                        if (r < 0)
+                                return log_error_errno(-EINVAL, "Invalid --settings= value '%s': use yes, no, "
+                                                                "trusted or override.", arg);
+                        c->settings_mode = r ? SETTINGS_YES : SETTINGS_NO;
+                }
+                return 0;
+        case ARG_PRIVATE_NETWORK:
+                c->private_network = true;
+                return 0;
         case ARG_CONSOLE:
                 c->console_mode = console_mode_from_string(arg);
                 if (c->console_mode < 0)
@@ -305,29 +351,24 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
         case 'P':
                 c->console_mode = CONSOLE_PIPE;
                 return 0;
-        case 'i': {
-                _cleanup_free_ char *p = NULL;
-                r = path_make_absolute_cwd(arg, &p);
-                if (r < 0)
-                        return log_error_errno(r, "Invalid image path '%s'.", arg);
-                return free_and_strdup(&c->image, p) < 0 ? log_oom() : 0;
-        }
-        case 'x':
-                c->ephemeral = true;
-                return 0;
-        case ARG_VOLATILE:
-                c->volatile_mode = arg ? volatile_mode_from_string(arg) : VOLATILE_YES;
-                if (c->volatile_mode < 0)
-                        return log_error_errno(-EINVAL, "Invalid --volatile= mode '%s': use yes, no, state or overlay.", arg);
-                return 0;
         case 'q':
                 c->quiet = true;
                 return 0;
-        case ARG_READ_ONLY:
-                c->read_only = true;
-                return 0;
         case ARG_KEEP_UNIT:
                 return 0;
+        }
+        return 1;
+}
+
+static int parse_one(SpawnConfig *c, int opt, const char *arg) {
+        int (*const parsers[])(SpawnConfig *, int, const char *) = {
+                parse_image_option, parse_exec_option, parse_security_option, parse_identity_option,
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(parsers); i++) {
+                int r = parsers[i](c, opt, arg);
+                if (r != 1)
+                        return r;
         }
         return -EINVAL;
 }
