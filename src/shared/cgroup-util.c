@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -520,4 +521,45 @@ int cgroup_set_device_policy(const CgroupSet *s, const char *rel, const char *co
                         return r;
         }
         return 0;
+}
+
+/* Enables a cgroup2 controller on the way down to rel (root first); an error is left to the caller's
+ * write of the controller's files. */
+static void enable_v2_controller(const CgroupHierarchy *u, const char *rel, const char *controller) {
+        _cleanup_free_ char *path = strjoin(u->mount_point, "/", rel), *want = strjoin("+", controller);
+        char *p;
+
+        if (!path || !want)
+                return;
+        p = path + strlen(u->mount_point);
+        for (;;) {
+                char *slash = strchr(p + 1, '/');
+                _cleanup_free_ char *parent = strndup(path, p - path), *sc = NULL;
+                if (!parent)
+                        return;
+                sc = strjoin(*parent ? parent : "/", "/cgroup.subtree_control");
+                if (sc)
+                        (void) write_string_file(sc, want);
+                if (!slash)
+                        return;
+                p = slash;
+        }
+}
+
+int cgroup_set_pids_max(const CgroupSet *s, const char *rel, uint64_t max) {
+        const CgroupHierarchy *h = cgroup_set_find(s, "pids"), *u = cgroup_set_unified(s);
+        _cleanup_free_ char *p = NULL;
+        char buf[32];
+
+        (void) snprintf(buf, sizeof buf, "%" PRIu64, max);
+        if (h)
+                p = strjoin(h->mount_point, "/", rel, "/pids.max");
+        else if (u) {
+                enable_v2_controller(u, rel, "pids");
+                p = strjoin(u->mount_point, "/", rel, "/pids.max");
+        } else
+                return -EOPNOTSUPP;
+        if (!p)
+                return -ENOMEM;
+        return write_string_file(p, buf);
 }

@@ -56,6 +56,8 @@ int cgroup_set_attach(const CgroupSet *s, const char *rel, pid_t pid);
 /* v1 devices controller: deny everything in rel, then allow these rules ("c 1:3 rwm").
  * -EOPNOTSUPP when there is no v1 devices hierarchy (pure cgroup2). */
 int cgroup_set_device_policy(const CgroupSet *s, const char *rel, const char *const *allow);
+/* Limits the number of tasks in rel (the pids controller, v1 or cgroup2). */
+int cgroup_set_pids_max(const CgroupSet *s, const char *rel, uint64_t max);
 /* Does rel exist in any hierarchy? */
 bool cgroup_set_exists(const CgroupSet *s, const char *rel);
 /* Does rel (or any cgroup below it) hold a process in any hierarchy? */

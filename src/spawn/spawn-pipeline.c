@@ -208,6 +208,14 @@ static int step_cgroup_devices(SpawnContext *c) {
         return 0;
 }
 
+/* As systemd-nspawn@.service's TasksMax=16384: a fork bomb stays inside. */
+static int step_cgroup_limits(SpawnContext *c) {
+        int r = cgroup_set_pids_max(&c->cgroups, c->cgroup_path, 16384);
+        if (r < 0)
+                log_debug_errno(r, "Failed to limit the tasks of %s, going on without: %m", c->cgroup_path);
+        return 0;
+}
+
 static int step_seccomp_prepare(SpawnContext *c) {
         int r = spawn_seccomp_prepare(c->caps, c->config->syscall_allow, c->config->syscall_deny, &c->seccomp);
         if (r < 0)
@@ -415,6 +423,7 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-collect-leftovers", step_cgroup_collect_leftovers },
         { "cgroup-create",           step_cgroup_create            },
         { "cgroup-devices",          step_cgroup_devices           },
+        { "cgroup-limits",           step_cgroup_limits            },
         { "seccomp-prepare",         step_seccomp_prepare          },
         { "build-env",               step_build_env                },
         { "userns-range",            spawn_acquire_uid_range       },

@@ -198,7 +198,8 @@ def test_system_call_filter_option(probetree):
     assert r.returncode == 1 and "Unknown system call or group 'bogus_call'" in r.stderr
 
 
-PARENT_STEPS = ["cgroup-detect", "cgroup-collect-leftovers", "cgroup-create", "cgroup-devices", "seccomp-prepare",
+PARENT_STEPS = ["cgroup-detect", "cgroup-collect-leftovers", "cgroup-create", "cgroup-devices", "cgroup-limits",
+                "seccomp-prepare",
                 "build-env",
                 "userns-range", "clone-child", "cgroup-attach", "send-rootfs", "receive-console",
                 "receive-notify", "await-rootfs", "register", "go"]
@@ -229,3 +230,15 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 """
     r = subprocess.run(["unshare", "-m", "bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert r.stdout.split() == ["DENIED", "allowed-ok"], r.stdout + r.stderr
+
+
+def test_e25_tasks_are_limited(bbtree):
+    import conftest
+    with conftest.Machine("-q", "-D", bbtree, "-M", "pids", "/bin/sleep", "30") as m:
+        time.sleep(0.3)
+        with open(f"/proc/{m.leader}/cgroup") as f:
+            line = [l for l in f.read().splitlines() if ":pids:" in l or l.startswith("0::")][0]
+        rel = line.split(":", 2)[2]
+        base = "/sys/fs/cgroup/pids" if ":pids:" in line else "/sys/fs/cgroup/unified"
+        with open(f"{base}{rel}/pids.max") as f:
+            assert f.read().strip() == "16384"
