@@ -460,6 +460,14 @@ void spawn_child_main(SpawnContext *c) {
         /* If the launcher dies, so do we (and with us the whole PID namespace). */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
                 fail(c, "set-pdeathsig", -errno);
+        /* Nothing the invoker or the launcher holds (a host directory, a lock, a loop device) comes
+         * with us: no path like /proc/self/fd/N can lead back to the host. */
+        {
+                int keep[] = { c->sync };
+                r = close_all_fds(keep, 1);
+                if (r < 0)
+                        fail(c, "close-inherited-fds", r);
+        }
 
         r = spawn_run_steps(child_steps, c);
         if (r < 0)

@@ -242,3 +242,14 @@ def test_e25_tasks_are_limited(bbtree):
         base = "/sys/fs/cgroup/pids" if ":pids:" in line else "/sys/fs/cgroup/unified"
         with open(f"{base}{rel}/pids.max") as f:
             assert f.read().strip() == "16384"
+
+
+@USERNS_MODES
+def test_e15_cwd_cannot_escape(bbtree, userns):
+    # fd 7 is the host's / in the invoking shell: a working directory through it must not reach it.
+    for cwd in ["/proc/self/fd/7", "/proc/1/cwd", "/proc/self/fd/3"]:
+        r = subprocess.run(["bash", "-c", f"exec 7</; exec {spawn.__globals__['SPAWN']} -q -D {bbtree} "
+                            f"{' '.join(userns)} --chdir={cwd} /bin/sh -c 'pwd -P; ls . | grep -c ^work$'"],
+                           capture_output=True, text=True, timeout=30)
+        out = r.stdout.split()
+        assert r.returncode != 0 or (out and "unreachable" not in r.stdout and out[-1] == "0"), (cwd, r.stdout, r.stderr)
