@@ -349,8 +349,10 @@ int spawn_config_verify(SpawnConfig *c) {
 
 
         if (c->console_mode < 0)
-                c->console_mode = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE
-                                                                                 : CONSOLE_PIPE;
+                /* Both terminals: interactive. A terminal on stdin only: read-only, so the machine never
+                 * gets our terminal itself (where TIOCSTI could type into the invoking shell). */
+                c->console_mode = !isatty(STDIN_FILENO) ? CONSOLE_PIPE
+                                  : isatty(STDOUT_FILENO) ? CONSOLE_INTERACTIVE : CONSOLE_READ_ONLY;
         else if (c->console_mode == CONSOLE_INTERACTIVE && !isatty(STDIN_FILENO))
                 return log_error_errno(-ENOTTY, "--console=interactive needs standard input to be a "
                                                 "terminal; use --console=pipe or --console=passive.");

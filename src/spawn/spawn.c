@@ -79,7 +79,8 @@ static void help(void) {
                "     --tmpfs=PATH[:OPTIONS]        Mount an empty tmpfs on PATH\n\n"
                "Input/Output:\n"
                "     --console=MODE         interactive, read-only, passive or pipe\n"
-               "                            (default: interactive on a terminal, else pipe)\n"
+               "                            (default: interactive on a terminal, read-only\n"
+               "                            with a terminal on stdin only, else pipe)\n"
                "  -P --pipe                 Same as --console=pipe\n\n"
                "Press Ctrl-] three times within a second to kill an interactive machine.\n"
                "See berth-spawn(1) for details.\n",

@@ -228,3 +228,13 @@ def test_read_only_console_shows_output(bbtree):
     r = subprocess.run(["script", "-qec", f"{SPAWN} -q -D {bbtree} -b --console=read-only", "/dev/null"],
                        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert "on-the-console" in r.stdout, r.stdout + r.stderr
+
+
+def test_e24_terminal_on_stdin_only_is_not_handed_over(bbtree):
+    # stdin is a terminal, stdout is not: the machine must not get our terminal (TIOCSTI), only its
+    # own console.
+    cmd = "stat -L -c %t:%T /proc/self/fd/0; stat -L -c %t:%T /dev/console"
+    r = subprocess.run(["script", "-qec", f"{SPAWN} -q -D {bbtree} /bin/sh -c '{cmd}' | cat", "/dev/null"],
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    lines = r.stdout.split()
+    assert len(lines) == 2 and lines[0] == lines[1], r.stdout
