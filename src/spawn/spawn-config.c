@@ -141,6 +141,19 @@ static int split_colons(const char *spec, char *parts[3]) {
         }
 }
 
+/* The API file systems are ours: nothing may be mounted on /proc, /sys or below, or on /dev itself
+ * (a single device node below /dev is fine: --bind=/dev/fuse). */
+static bool destination_is_allowed(const char *dst) {
+        const char *rest;
+
+        if (streq(dst, "/dev"))
+                return false;
+        for (const char *const *api = (const char *const[]) { "/proc", "/sys", NULL }; *api; api++)
+                if ((rest = startswith(dst, *api)) && (*rest == 0 || *rest == '/'))
+                        return false;
+        return true;
+}
+
 int bind_mount_parse(const char *spec, bool read_only, BindMount *ret) {
         _cleanup_free_ char *src = NULL, *dst = NULL, *opts = NULL, *abs_src = NULL;
         char *parts[3];
@@ -162,6 +175,8 @@ int bind_mount_parse(const char *spec, bool read_only, BindMount *ret) {
                 return -ENOMEM;
         if (!path_is_absolute(dst) || !path_is_normalized(dst) || streq(dst, "/"))
                 return -EINVAL;
+        if (!destination_is_allowed(dst))
+                return -EPERM;
         if (opts) {
                 char *save = NULL;
                 for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
@@ -189,6 +204,8 @@ int tmpfs_mount_parse(const char *spec, TmpfsMount *ret) {
                 return -ENOMEM;
         if (!path_is_absolute(dst) || !path_is_normalized(dst) || streq(dst, "/"))
                 return -EINVAL;
+        if (!destination_is_allowed(dst))
+                return -EPERM;
         if (colon) {
                 if (isempty(colon + 1) || string_has_cc(colon + 1))
                         return -EINVAL;

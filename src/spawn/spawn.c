@@ -120,6 +120,8 @@ static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
 
         if (r == -EOPNOTSUPP)
                 return log_error_errno(r, "Unsupported bind mount option in '%s' (supported: rbind, norbind).", spec);
+        if (r == -EPERM)
+                return log_error_errno(r, "Refusing to mount over /proc, /sys or /dev in '%s'.", spec);
         if (r < 0)
                 return log_error_errno(r, "Invalid bind mount specification '%s': use SOURCE[:DESTINATION[:OPTIONS]] "
                                           "with an absolute destination.", spec);
@@ -133,6 +135,8 @@ static int add_tmpfs(SpawnConfig *c, const char *spec) {
         TmpfsMount t;
         int r = tmpfs_mount_parse(spec, &t);
 
+        if (r == -EPERM)
+                return log_error_errno(r, "Refusing to mount over /proc, /sys or /dev in '%s'.", spec);
         if (r < 0)
                 return log_error_errno(r, "Invalid tmpfs specification '%s': use PATH[:OPTIONS] with an absolute path.", spec);
         r = spawn_config_add_tmpfs(c, &t);

@@ -213,6 +213,8 @@ def test_notify_ready(bbtree, tmp_path):
     (["-M", "x" * 65], "Invalid machine name"),
     (["--bind=/nonexistent-src:/x"], "Bind mount source /nonexistent-src"),
     (["--bind=/tmp:relative"], "Invalid bind mount specification"),
+    (["--bind=/tmp:/proc/sys"], "Refusing to mount over /proc, /sys or /dev"),
+    (["--tmpfs=/sys"], "Refusing to mount over /proc, /sys or /dev"),
     (["-b", "--as-pid2"], "--boot and --as-pid2 may not be combined"),
     (["-b", "-u", "root"], "--boot and --user= may not be combined"),
     (["--console=bogus"], "Invalid console mode 'bogus'"),

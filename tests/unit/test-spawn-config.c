@@ -49,6 +49,14 @@ TEST(bind_mount_parse) {
         ASSERT_ERROR(bind_mount_parse("/a:/", false, &b), EINVAL);
         ASSERT_ERROR(bind_mount_parse("/a:/b:idmap", false, &b), EOPNOTSUPP);
         ASSERT_ERROR(bind_mount_parse("/a:/b:rbind:extra", false, &b), EINVAL);
+        ASSERT_ERROR(bind_mount_parse("/a:/proc", false, &b), EPERM);
+        ASSERT_ERROR(bind_mount_parse("/a:/proc/sys/kernel", false, &b), EPERM);
+        ASSERT_ERROR(bind_mount_parse("/a:/sys", false, &b), EPERM);
+        ASSERT_ERROR(bind_mount_parse("/a:/dev", false, &b), EPERM);
+        ASSERT_OK(bind_mount_parse("/dev/fuse", false, &b));
+        bind_done(&b);
+        ASSERT_OK(bind_mount_parse("/a:/processes", false, &b));
+        bind_done(&b);
 }
 
 TEST(tmpfs_mount_parse) {
@@ -65,6 +73,7 @@ TEST(tmpfs_mount_parse) {
         ASSERT_ERROR(tmpfs_mount_parse("x", &t), EINVAL);
         ASSERT_ERROR(tmpfs_mount_parse("/", &t), EINVAL);
         ASSERT_ERROR(tmpfs_mount_parse("/x:", &t), EINVAL);
+        ASSERT_ERROR(tmpfs_mount_parse("/sys/fs", &t), EPERM);
 }
 
 TEST(capabilities) {
