@@ -2,69 +2,25 @@
 """berth-spawn registers with whoever owns org.freedesktop.machine1 (here: berthd on a private system
 bus with berth's policy) and unregisters on exit; stock machinectl lists it."""
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
 
-from conftest import BUILD, REPO, Machine, spawn
+from conftest import Machine, spawn
 
-BERTHD = os.path.join(BUILD, "src", "machined", "berthd")
+from test_machined import BERTHD, Berthd, Bus
 
 
 @pytest.fixture(scope="module")
 def private_bus():
     if not os.path.exists(BERTHD):
         pytest.skip("berthd not built")
-    d = tempfile.mkdtemp(prefix="berth-bus-")
-    conf = os.path.join(d, "bus.conf")
-    with open(conf, "w") as f:
-        f.write(f"""<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <auth>EXTERNAL</auth>
-  <listen>unix:path={d}/bus.sock</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <include>{REPO}/dbus/io.berth.berthd.conf</include>
-</busconfig>
-""")
-    bus = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork", "--nopidfile"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    addr = f"unix:path={d}/bus.sock"
-    for _ in range(100):
-        if os.path.exists(f"{d}/bus.sock"):
-            break
-        time.sleep(0.02)
-    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=addr)
-    daemon = subprocess.Popen([BERTHD], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if subprocess.run(["busctl", "status", "org.freedesktop.machine1"], env=env,
-                          capture_output=True).returncode == 0:
-            break
-        time.sleep(0.05)
-    yield env
-    daemon.terminate()
-    daemon.wait(10)
-    bus.terminate()
-    bus.wait(10)
-    shutil.rmtree(d, ignore_errors=True)
+    bus = Bus()
+    daemon = Berthd(bus)
+    yield bus.env
+    daemon.stop()
+    bus.close()
 
 
 def machines(env):
