@@ -60,18 +60,33 @@ def debian(debian_cached):
         yield guests.copy_tree(debian_cached, os.path.join(d, "debian"))
 
 
+def is_pid1_of_a_namespace(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    ids = line.split()[1:]
+                    return len(ids) > 1 and ids[-1] == "1"
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return False
+
+
 def leader_of(launcher_pid, timeout=10):
-    """The machine's PID 1 (host view) is the launcher's child."""
+    """The machine's PID 1 (host view): the launcher's child that is PID 1 of its own namespace
+    (the launcher may briefly have other children, such as the process that holds a throwaway
+    user namespace for an idmapped mount)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with open(f"/proc/{launcher_pid}/task/{launcher_pid}/children") as f:
                 kids = f.read().split()
-            if kids:
-                return int(kids[0])
         except FileNotFoundError:
             return None
-        time.sleep(0.02)
+        for kid in kids:
+            if is_pid1_of_a_namespace(kid):
+                return int(kid)
+        time.sleep(0.01)
     return None
 
 
@@ -91,6 +106,8 @@ class Machine:
         deadline = time.monotonic() + timeout
         state = ""
         while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the machine exited ({self.proc.returncode}): {self.proc.stderr.read()}")
             state = self.exec("systemctl", "is-system-running").stdout.strip()
             if state in ("running", "degraded"):
                 return state

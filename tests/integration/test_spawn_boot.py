@@ -182,7 +182,13 @@ umount -l /sys/fs/cgroup
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 {SPAWN} -q -D {debian} -M deb-v2 -b --console=passive &
 P=$!
-for i in $(seq 100); do L=$(cat /proc/$P/task/$P/children 2>/dev/null | cut -d' ' -f1); [ -n "$L" ] && break; sleep 0.1; done
+L=
+for i in $(seq 100); do
+  for k in $(cat /proc/$P/task/$P/children 2>/dev/null); do
+    grep -Eq '^NSpid:.*[[:space:]]1$' /proc/$k/status 2>/dev/null && L=$k
+  done
+  [ -n "$L" ] && break; sleep 0.1
+done
 for i in $(seq 300); do S=$(nsenter -t $L -a systemctl is-system-running 2>/dev/null || true); case $S in running|degraded) break;; esac; sleep 0.2; done
 echo STATE=$S
 nsenter -t $L -a findmnt -no FSTYPE /sys/fs/cgroup
