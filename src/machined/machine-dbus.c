@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <stdlib.h>
@@ -9,6 +11,8 @@
 #include "bus-names.h"
 #include "fd-util.h"
 #include "log.h"
+#include "machine-bind.h"
+#include "machine-copy.h"
 #include "machine-dbus.h"
 #include "machine-enter.h"
 #include "manager.h"
@@ -340,18 +344,166 @@ int bus_machine_method_open_root_directory(sd_bus_message *message, void *userda
         return sd_bus_reply_method_return(message, "h", fd);
 }
 
+/* A reply sent when an operation's helper exits (BindMount, Copy*). */
+typedef struct PendingReply {
+        sd_bus_message *message;
+        char *what;
+} PendingReply;
+
+static PendingReply *pending_reply_free(PendingReply *p) {
+        if (!p)
+                return NULL;
+        sd_bus_message_unref(p->message);
+        free(p->what);
+        return mfree(p);
+}
+
+static void pending_reply_done(int result, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        PendingReply *p = userdata;
+        int r;
+
+        if (result < 0) {
+                (void) sd_bus_error_set_errnof(&e, result, "Failed to %s: %m", p->what);
+                r = sd_bus_reply_method_error(p->message, &e);
+        } else
+                r = sd_bus_reply_method_return(p->message, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to reply to %s(): %m", sd_bus_message_get_member(p->message));
+        pending_reply_free(p);
+}
+
+/* Starts an operation through start(); replies now if it cannot start, else later. */
+static int pending_reply_start(sd_bus_message *message, Machine *machine, char *what, sd_bus_error *error,
+                               int (*start)(PendingReply *p, void *ud), void *ud) {
+        PendingReply *p;
+        int r;
+
+        if (!what)
+                return -ENOMEM;
+        if (machine->manager->n_operations >= MANAGER_OPERATIONS_MAX) {
+                free(what);
+                return sd_bus_error_set(error, SD_BUS_ERROR_LIMITS_EXCEEDED, "Too many ongoing operations.");
+        }
+        p = new0(PendingReply, 1);
+        if (!p) {
+                free(what);
+                return -ENOMEM;
+        }
+        p->message = sd_bus_message_ref(message);
+        p->what = what;
+        r = start(p, ud);
+        if (r < 0) {
+                r = sd_bus_error_set_errnof(error, r, "Failed to %s: %m", p->what);
+                pending_reply_free(p);
+                return r;
+        }
+        return 1;
+}
+
+static int check_path_arg(const char *path, const char *what, sd_bus_error *error) {
+        if (!path_is_absolute(path) || !path_is_normalized(path))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "The %s path '%s' is not absolute and normalized.", what, path);
+        return 0;
+}
+
+typedef struct BindArgs {
+        Machine *machine;
+        const char *source, *destination;
+        int read_only, make_directory;
+} BindArgs;
+
+static int start_bind(PendingReply *p, void *ud) {
+        BindArgs *a = ud;
+        return machine_bind_mount(a->machine, a->source, a->destination, a->read_only, a->make_directory,
+                                  pending_reply_done, p);
+}
+
 int bus_machine_method_bind_mount(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        int r = bus_verify_root(message, error);
+        BindArgs a = { .machine = userdata };
+        char *what = NULL;
+        uid_t shift;
+        int r;
+
+        r = sd_bus_message_read(message, "ssbb", &a.source, &a.destination, &a.read_only, &a.make_directory);
         if (r < 0)
                 return r;
-        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Bind mounting into machines is not implemented yet.");
+        if (isempty(a.destination))
+                a.destination = a.source;
+        r = check_path_arg(a.source, "source", error);
+        if (r < 0)
+                return r;
+        r = check_path_arg(a.destination, "destination", error);
+        if (r < 0)
+                return r;
+        r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        if (a.machine->class != MACHINE_CONTAINER)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "Bind mounting is only supported on container machines.");
+        r = machine_get_uid_shift(a.machine, &shift);
+        if (r < 0)
+                return reply_errno(error, r, a.machine, "query the UID shift of");
+        if (shift != 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "Can't bind mount on container with user namespacing applied.");
+        if (asprintf(&what, "bind mount '%s' into machine '%s' at '%s'", a.source, a.machine->name,
+                     a.destination) < 0)
+                what = NULL;
+        return pending_reply_start(message, a.machine, what, error, start_bind, &a);
+}
+
+typedef struct CopyArgs {
+        Machine *machine;
+        bool to_machine;
+        const char *source, *destination;
+        uint64_t flags;
+} CopyArgs;
+
+static int start_copy(PendingReply *p, void *ud) {
+        CopyArgs *a = ud;
+        return machine_copy(a->machine, a->to_machine, a->source, a->destination, a->flags, pending_reply_done, p);
 }
 
 int bus_machine_method_copy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        int r = bus_verify_root(message, error);
+        const char *member = sd_bus_message_get_member(message);
+        CopyArgs a = { .machine = userdata, .to_machine = startswith(member, "CopyTo") };
+        char *what = NULL;
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &a.source, &a.destination);
         if (r < 0)
                 return r;
-        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Copying files is not implemented yet.");
+        if (endswith(member, "WithFlags")) {
+                r = sd_bus_message_read(message, "t", &a.flags);
+                if (r < 0)
+                        return r;
+        }
+        if (isempty(a.destination))
+                a.destination = a.source;
+        r = check_path_arg(a.source, "source", error);
+        if (r < 0)
+                return r;
+        r = check_path_arg(a.destination, "destination", error);
+        if (r < 0)
+                return r;
+        if (streq(a.source, "/") || streq(a.destination, "/"))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot copy from or to the root directory.");
+        if (a.flags & ~_MACHINE_COPY_KNOWN)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown copy flags 0x%" PRIx64 ".",
+                                         a.flags & ~_MACHINE_COPY_KNOWN);
+        r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        if (a.machine->class != MACHINE_CONTAINER)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                        "Copying files is only supported on container machines.");
+        if (asprintf(&what, a.to_machine ? "copy '%s' to machine '%s' as '%s'" : "copy '%s' from machine '%s' to '%s'",
+                     a.source, a.machine->name, a.destination) < 0)
+                what = NULL;
+        return pending_reply_start(message, a.machine, what, error, start_copy, &a);
 }
 
 const sd_bus_vtable machine_vtable[] = {
