@@ -16,4 +16,13 @@ int bus_image_method_get_hostname(sd_bus_message *message, void *userdata, sd_bu
 int bus_image_method_get_machine_id(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_image_method_get_machine_info(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_image_method_get_os_release(sd_bus_message *message, void *userdata, sd_bus_error *error);
-int bus_image_method_unsupported(sd_bus_message *message, void *userdata, sd_bus_error *error);
+/* The methods that change images (root only); the Manager's twins find the image and call these.
+ * Remove and Clone answer when their helper process is done. */
+int bus_image_method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_image_method_rename(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_image_method_clone(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_image_method_mark_read_only(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_image_method_set_limit(sd_bus_message *message, void *userdata, sd_bus_error *error);
+/* Manager methods about the whole pool. */
+int bus_manager_method_set_pool_limit(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_manager_method_clean_pool(sd_bus_message *message, void *userdata, sd_bus_error *error);

@@ -431,28 +431,24 @@ REDIRECT_TO_IMAGE(method_get_image_machine_id, bus_image_method_get_machine_id)
 REDIRECT_TO_IMAGE(method_get_image_machine_info, bus_image_method_get_machine_info)
 REDIRECT_TO_IMAGE(method_get_image_os_release, bus_image_method_get_os_release)
 
-static int method_image_unsupported(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return bus_image_method_unsupported(message, NULL, error);
-}
+/* The methods that change images: root only, checked before the lookup (no hint whether it exists). */
+#define REDIRECT_TO_IMAGE_PRIVILEGED(fname, handler)                                     \
+        static int fname(sd_bus_message *message, void *userdata, sd_bus_error *error) { \
+                _cleanup_(image_freep) Image *i = NULL;                                  \
+                int r = bus_verify_root(message, error);                                 \
+                if (r < 0)                                                               \
+                        return r;                                                        \
+                r = image_by_name(message, &i, error);                                   \
+                if (r < 0)                                                               \
+                        return r;                                                        \
+                return handler(message, i, error);                                       \
+        }
 
-static int method_set_pool_limit(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        int r = bus_verify_root(message, error);
-        if (r < 0)
-                return r;
-        return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Quota is only supported on btrfs.");
-}
-
-static int method_clean_pool(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        const char *mode;
-        int r;
-
-        r = sd_bus_message_read(message, "s", &mode);
-        if (r < 0)
-                return r;
-        if (!streq(mode, "all") && !streq(mode, "hidden"))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown mode '%s'.", mode);
-        return method_image_unsupported(message, userdata, error);
-}
+REDIRECT_TO_IMAGE_PRIVILEGED(method_remove_image, bus_image_method_remove)
+REDIRECT_TO_IMAGE_PRIVILEGED(method_rename_image, bus_image_method_rename)
+REDIRECT_TO_IMAGE_PRIVILEGED(method_clone_image, bus_image_method_clone)
+REDIRECT_TO_IMAGE_PRIVILEGED(method_mark_image_read_only, bus_image_method_mark_read_only)
+REDIRECT_TO_IMAGE_PRIVILEGED(method_set_image_limit, bus_image_method_set_limit)
 
 static int map_from_machine(sd_bus_message *message, Manager *m, bool group, sd_bus_error *error) {
         Machine *machine;
@@ -593,14 +589,14 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_open_machine_root_directory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetMachineUIDShift", "s", SD_BUS_PARAM(name), "u", SD_BUS_PARAM(shift),
                                  method_get_machine_uid_shift, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("RemoveImage", "s", SD_BUS_PARAM(name), NULL, , method_image_unsupported,
+        SD_BUS_METHOD_WITH_NAMES("RemoveImage", "s", SD_BUS_PARAM(name), NULL, , method_remove_image,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("RenameImage", "ss", SD_BUS_PARAM(name) SD_BUS_PARAM(new_name), NULL, ,
-                                 method_image_unsupported, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 method_rename_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CloneImage", "ssb", SD_BUS_PARAM(name) SD_BUS_PARAM(new_name) SD_BUS_PARAM(read_only),
-                                 NULL, , method_image_unsupported, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 NULL, , method_clone_image, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("MarkImageReadOnly", "sb", SD_BUS_PARAM(name) SD_BUS_PARAM(read_only), NULL, ,
-                                 method_image_unsupported, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 method_mark_image_read_only, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetImageHostname", "s", SD_BUS_PARAM(name), "s", SD_BUS_PARAM(hostname),
                                  method_get_image_hostname, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetImageMachineID", "s", SD_BUS_PARAM(name), "ay", SD_BUS_PARAM(id),
@@ -609,12 +605,12 @@ static const sd_bus_vtable manager_vtable[] = {
                                  method_get_image_machine_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetImageOSRelease", "s", SD_BUS_PARAM(name), "a{ss}", SD_BUS_PARAM(os_release),
                                  method_get_image_os_release, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("SetPoolLimit", "t", SD_BUS_PARAM(size), NULL, , method_set_pool_limit,
+        SD_BUS_METHOD_WITH_NAMES("SetPoolLimit", "t", SD_BUS_PARAM(size), NULL, , bus_manager_method_set_pool_limit,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetImageLimit", "st", SD_BUS_PARAM(name) SD_BUS_PARAM(size), NULL, ,
-                                 method_image_unsupported, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 method_set_image_limit, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CleanPool", "s", SD_BUS_PARAM(mode), "a(st)", SD_BUS_PARAM(images),
-                                 method_clean_pool, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 bus_manager_method_clean_pool, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("MapFromMachineUser", "su", SD_BUS_PARAM(name) SD_BUS_PARAM(uid_inner), "u",
                                  SD_BUS_PARAM(uid_outer), method_map_from_machine_user, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("MapToMachineUser", "u", SD_BUS_PARAM(uid_outer), "sou",
