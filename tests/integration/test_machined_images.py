@@ -425,3 +425,60 @@ def test_clone_into_a_full_pool_leaves_nothing(bus, full_pool_berthd):
     os.makedirs(d.pool("bt-img-small", "etc"))
     ok(bus, "CloneImage", "ssb", "bt-img-small", "bt-img-small2", "false")
     assert os.path.isdir(d.pool("bt-img-small2", "etc"))
+
+
+@pytest.fixture
+def btrfs_pool_berthd(bus, tmp_path):
+    """A pool on a fresh btrfs (on a loop device that goes away with berthd's mount namespace),
+    with quota enabled and one subvolume image, bt-img-sub."""
+    fs = tmp_path / "pool.btrfs"
+    with open(fs, "wb") as f:
+        f.truncate(256 << 20)
+    subprocess.run(["mkfs.btrfs", "-q", str(fs)], check=True, capture_output=True)
+    setup = (f"mount -o loop {fs} {POOL} && btrfs -q subvolume create {POOL}/bt-img-sub >/dev/null && "
+             f"btrfs quota enable {POOL} && ")
+    d = PoolBerthd(bus, "1m", setup)
+    yield d
+    d.stop()
+
+
+def test_btrfs_subvolumes(bus, btrfs_pool_berthd):
+    d = btrfs_pool_berthd
+    make_image(d.pool("bt-img-sub"))
+    os.makedirs(d.pool("bt-img-dir", "etc"))
+    imgs = listed(bus)
+    assert imgs["bt-img-sub"][1] == "subvolume" and imgs["bt-img-dir"][1] == "directory"
+
+    def prop(name, what):
+        path = call(bus, "GetImage", "s", name)[0]
+        r = busctl(bus, "get-property", MACHINE1, path, "org.freedesktop.machine1.Image", what)
+        import json
+        return json.loads(r.stdout)["data"]
+
+    # snapshots, writable and read-only; a plain directory becomes a subvolume in the pool
+    ok(bus, "CloneImage", "ssb", "bt-img-sub", "bt-img-snap", "false")
+    ok(bus, "CloneImage", "ssb", "bt-img-sub", "bt-img-snap-ro", "true")
+    ok(bus, "CloneImage", "ssb", "bt-img-dir", "bt-img-dir2", "false")
+    assert tree(d.pool("bt-img-snap")) == tree(d.pool("bt-img-sub"))
+    assert os.stat(d.pool("bt-img-snap")).st_ino == 256
+    assert prop("bt-img-snap", "Type") == "subvolume" and prop("bt-img-snap", "ReadOnly") is False
+    assert prop("bt-img-snap-ro", "Type") == "subvolume" and prop("bt-img-snap-ro", "ReadOnly") is True
+    assert prop("bt-img-dir2", "Type") == "subvolume"
+    with pytest.raises(OSError):
+        os.mkdir(d.pool("bt-img-snap-ro", "new"))
+
+    ok(bus, "MarkImageReadOnly", "sb", "bt-img-snap", "true")
+    assert prop("bt-img-snap", "ReadOnly") is True
+    ok(bus, "MarkImageReadOnly", "sb", "bt-img-snap", "false")
+    os.mkdir(d.pool("bt-img-snap", "new"))
+
+    ok(bus, "SetImageLimit", "st", "bt-img-snap", 100 << 20)
+    ok(bus, "SetImageLimit", "st", "bt-img-snap", 18446744073709551615)
+    ok(bus, "SetPoolLimit", "t", 200 << 20)
+    ok(bus, "SetPoolLimit", "t", 18446744073709551615)
+    assert "btrfs subvolumes" in expect_error(bus, "NotSupported", "SetImageLimit", "string:bt-img-dir", "uint64:1000")
+
+    ok(bus, "RenameImage", "ss", "bt-img-snap", "bt-img-snap2")
+    for n in ["bt-img-snap2", "bt-img-snap-ro", "bt-img-dir2", "bt-img-sub", "bt-img-dir"]:
+        ok(bus, "RemoveImage", "s", n)
+    assert sorted(os.listdir(d.pool())) == []
