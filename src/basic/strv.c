@@ -104,3 +104,22 @@ const char *strv_env_get(char *const *l, const char *key) {
         char **slot = env_find((char **) l, key, strlen(key));
         return slot ? *slot + strlen(key) + 1 : NULL;
 }
+
+char *strv_join(char *const *l, const char *sep) {
+        size_t n = 0, k = strlen(sep), count = strv_length(l);
+        char *s, *p;
+
+        for (size_t i = 0; i < count; i++)
+                n += strlen(l[i]) + k;
+        s = malloc(n + 1);
+        if (!s)
+                return NULL;
+        p = s;
+        for (size_t i = 0; i < count; i++) {
+                if (i > 0)
+                        p = stpcpy(p, sep);
+                p = stpcpy(p, l[i]);
+        }
+        *p = 0;
+        return s;
+}

@@ -24,3 +24,6 @@ const char *strv_env_get(char *const *l, const char *key) _pure_;
 bool env_assignment_is_valid(const char *s) _pure_;
 
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
+
+/* The strings joined with 'sep' ("" for an empty list). */
+char *strv_join(char *const *l, const char *sep);

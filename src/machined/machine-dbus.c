@@ -297,6 +297,19 @@ static bool user_name_ok(const char *u) {
         return !strpbrk(u, ":/,\n \t") && u[0] != '-';
 }
 
+int bus_shell_request_validate(const ShellRequest *req, sd_bus_error *error) {
+        if (!user_name_ok(req->user))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid user name");
+        if (!isempty(req->path) && !(path_is_absolute(req->path) && path_is_normalized(req->path)))
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Specified path is not absolute and normalized");
+        if (isempty(req->path) && strv_length(req->args) > 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Arguments given without a path");
+        STRV_FOREACH(e, req->environment)
+                if (!env_assignment_is_valid(*e))
+                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid environment assignment");
+        return 0;
+}
+
 int bus_machine_method_open_shell(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_strv_free_ char **args = NULL, **env = NULL;
         ShellRequest req = {};
@@ -311,20 +324,14 @@ int bus_machine_method_open_shell(sd_bus_message *message, void *userdata, sd_bu
         r = sd_bus_message_read_strv(message, &env);
         if (r < 0)
                 return r;
-        if (!user_name_ok(req.user))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid user name");
-        if (!isempty(req.path) && !(path_is_absolute(req.path) && path_is_normalized(req.path)))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Specified path is not absolute and normalized");
-        if (isempty(req.path) && strv_length(args) > 0)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Arguments given without a path");
-        STRV_FOREACH(e, env)
-                if (!env_assignment_is_valid(*e))
-                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid environment assignment");
+        req.args = args;
+        req.environment = env;
+        r = bus_shell_request_validate(&req, error);
+        if (r < 0)
+                return r;
         r = bus_verify_root(message, error);
         if (r < 0)
                 return r;
-        req.args = args;
-        req.environment = env;
         return reply_pty(message, userdata, PTY_SHELL, &req, error);
 }
 

@@ -3,6 +3,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "machine-enter.h"
 #include "machine.h"
 
 #define BUS_ERROR_NO_SUCH_MACHINE "org.freedesktop.machine1.NoSuchMachine"
@@ -17,6 +18,9 @@ extern const sd_bus_vtable machine_vtable[];
 
 /* 1 if the sender is root; otherwise sets AccessDenied and returns a negative error. */
 int bus_verify_root(sd_bus_message *message, sd_bus_error *error);
+
+/* Checks user, path, arguments and environment of OpenShell and ExecMachine. */
+int bus_shell_request_validate(const ShellRequest *req, sd_bus_error *error);
 
 char *machine_bus_path(const Machine *machine);
 int machine_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,

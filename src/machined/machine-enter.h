@@ -59,3 +59,10 @@ typedef struct ShellRequest {
  * shell on it. Returns the master and the slave's path as seen inside ("/dev/pts/N"). The daemon
  * keeps no copy of either end. */
 int machine_open_pty(Machine *machine, PtyMode mode, const ShellRequest *req, int *ret_master, char **ret_path);
+
+/* In a process inside the machine: makes /dev/pts/N our session's controlling terminal and stdio. */
+int pty_attach_terminal(int number);
+/* In a process inside the machine: becomes req->user (from the guest's own passwd and group
+ * files), sets up the login environment and executes the request; never returns (127 if the
+ * program cannot be executed). */
+_noreturn_ void shell_request_exec(const ShellRequest *req);

@@ -121,8 +121,7 @@ static int become_user(const Passwd *pw) {
         return 0;
 }
 
-/* Makes the slave our controlling terminal and stdio. */
-static int attach_terminal(int number) {
+int pty_attach_terminal(int number) {
         char path[64];
         int fd;
 
@@ -163,14 +162,11 @@ static char **shell_environment(const Passwd *pw, char **extra) {
         return TAKE_PTR(env);
 }
 
-static _noreturn_ void run_shell(const ShellRequest *req, int number) {
+_noreturn_ void shell_request_exec(const ShellRequest *req) {
         _cleanup_strv_free_ char **env = NULL;
         Passwd pw = {};
         int r;
 
-        r = attach_terminal(number);
-        if (r < 0)
-                _exit(EXIT_FAILURE);
         r = passwd_lookup(isempty(req->user) ? "root" : req->user, &pw);
         if (r < 0) {
                 fprintf(stderr, "Failed to look up user %s: %s\n", req->user, strerror(-r));
@@ -199,6 +195,12 @@ static _noreturn_ void run_shell(const ShellRequest *req, int number) {
         }
         fprintf(stderr, "Failed to execute %s: %m\n", isempty(req->path) ? pw.shell : req->path);
         _exit(127);
+}
+
+static _noreturn_ void run_shell(const ShellRequest *req, int number) {
+        if (pty_attach_terminal(number) < 0)
+                _exit(EXIT_FAILURE);
+        shell_request_exec(req);
 }
 
 static const char *find_login(void) {
@@ -237,7 +239,7 @@ static _noreturn_ void run_login_loop(int number) {
                         char *argv[] = { (char *) "login", NULL };
                         char *env[] = { (char *) "TERM=vt220", (char *) "PATH=" DEFAULT_PATH, NULL };
                         (void) signal(SIGHUP, SIG_DFL);
-                        if (attach_terminal(number) < 0)
+                        if (pty_attach_terminal(number) < 0)
                                 _exit(EXIT_FAILURE);
                         execve(login, argv, env);
                         _exit(127);

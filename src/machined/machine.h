@@ -13,6 +13,7 @@
 
 typedef struct Manager Manager;
 typedef struct Machine Machine;
+typedef struct ExecJob ExecJob;
 
 typedef enum MachineClass {
         MACHINE_CONTAINER,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alloc-util.h"
+#include "berth-dbus.h"
 #include "bus-names.h"
 #include "fileio.h"
 #include "hostname-util.h"
@@ -626,26 +627,6 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END
 };
 
-/* io.berth.Machine1.Manager: tells clients that the owner is berthd. */
-static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        return sd_bus_message_append(reply, "s", PROJECT_VERSION);
-}
-
-static int property_get_n_machines(sd_bus *bus, const char *path, const char *interface, const char *property,
-                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
-        return sd_bus_message_append(reply, "u", (uint32_t) m->n_machines);
-}
-
-static const sd_bus_vtable berth_manager_vtable[] = {
-        SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("StateDirectory", "s", NULL, offsetof(Manager, state_dir), SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("NMachines", "u", property_get_n_machines, 0, 0),
-        SD_BUS_VTABLE_END
-};
-
 static void send_machine_signal(Manager *m, Machine *machine, const char *member) {
         _cleanup_free_ char *p = NULL;
         int r;
@@ -662,6 +643,7 @@ static void send_machine_signal(Manager *m, Machine *machine, const char *member
 
 void manager_send_machine_new(Manager *m, Machine *machine) {
         send_machine_signal(m, machine, "MachineNew");
+        berth_machine_new(m, machine);
 }
 
 void manager_send_machine_removed(Manager *m, Machine *machine) {
@@ -674,7 +656,7 @@ int manager_add_bus_objects(Manager *m) {
         r = sd_bus_add_object_vtable(m->bus, NULL, MACHINE1_PATH, MACHINE1_MANAGER_IFACE, manager_vtable, m);
         if (r < 0)
                 return r;
-        r = sd_bus_add_object_vtable(m->bus, NULL, MACHINE1_PATH, BERTH_MANAGER_IFACE, berth_manager_vtable, m);
+        r = berth_add_bus_objects(m);
         if (r < 0)
                 return r;
         r = sd_bus_add_fallback_vtable(m->bus, NULL, MACHINE1_MACHINE_PREFIX, MACHINE1_MACHINE_IFACE, machine_vtable,

@@ -16,6 +16,8 @@
 #include "hostname-util.h"
 #include "image.h"
 #include "log.h"
+#include "machine-exec.h"
+#include "machine-start.h"
 #include "manager.h"
 #include "path-util.h"
 #include "pidfd-util.h"
@@ -30,7 +32,9 @@ int manager_new(const char *state_dir, Manager **ret) {
                 return -ENOMEM;
         m->terminate_timeout_usec = 10 * 1000000ULL;
         m->state_dir = strdup(state_dir ?: MACHINE_STATE_DIR);
-        if (!m->state_dir)
+        m->log_dir = strdup(MACHINE_LOG_DIR);
+        m->autostart_dir = strdup(MACHINE_AUTOSTART_DIR);
+        if (!m->state_dir || !m->log_dir || !m->autostart_dir)
                 return -ENOMEM;
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -52,6 +56,8 @@ Manager *manager_free(Manager *m) {
                 manager_unlink_machine(m, machine);
                 machine_free(machine);
         }
+        start_jobs_free(m);
+        exec_jobs_free(m);
         image_list_free(m->image_cache);
         sd_event_source_disable_unref(m->image_flush);
         sd_bus_flush_close_unref(m->bus);
@@ -59,6 +65,8 @@ Manager *manager_free(Manager *m) {
         if (m->have_cgroups)
                 cgroup_set_done(&m->cgroups);
         free(m->state_dir);
+        free(m->log_dir);
+        free(m->autostart_dir);
         return mfree(m);
 }
 

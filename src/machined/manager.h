@@ -25,6 +25,11 @@ struct Manager {
         Machine *host;
         unsigned n_operations;
 
+        char *log_dir;        /* console logs of the machines berthd starts */
+        char *autostart_dir;  /* one empty file per enabled machine */
+        struct StartJob *start_jobs; /* launchers berthd started and still reaps */
+        struct ExecJob *exec_jobs;   /* ExecMachine commands still running */
+
         struct Image *image_cache; /* images resolved for the message being processed */
         sd_event_source *image_flush;
 };

@@ -62,8 +62,8 @@ int pid_get_start_time(pid_t pid, uint64_t *ret) {
         if (!p)
                 return -EIO;
         p++;
-        /* field 3 (state) follows; start time is field 22 */
-        for (int field = 2; field < 22; field++) {
+        /* p is on the space before field 3 (state); start time is field 22 */
+        for (int field = 3; field < 22; field++) {
                 p = strchr(p + 1, ' ');
                 if (!p)
                         return -EIO;

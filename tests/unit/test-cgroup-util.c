@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
 #include "cgroup-util.h"
+#include "fd-util.h"
+#include "pidfd-util.h"
 #include "test.h"
 
 TEST(unit_name_escape) {
@@ -47,3 +51,21 @@ TEST(detect) {
 }
 
 DEFINE_TEST_MAIN
+
+/* Field 22 of /proc/PID/stat, counted after the last ')' (comm may hold spaces and parentheses). */
+TEST(pid_start_time) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/stat", "re");
+        unsigned long long expected = 0;
+        char buf[4096], *p;
+        uint64_t t = 0;
+
+        ASSERT_TRUE(f && fgets(buf, sizeof buf, f));
+        p = strrchr(buf, ')');
+        ASSERT_TRUE(p);
+        /* after ')': state (3) ppid (4) ... starttime (22) */
+        ASSERT_EQ(sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                         &expected), 1);
+        ASSERT_OK(pid_get_start_time(getpid(), &t));
+        ASSERT_EQ(t, (uint64_t) expected);
+        ASSERT_ERROR(pid_get_start_time(0x3fffffff, &t), ESRCH);
+}

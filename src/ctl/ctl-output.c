@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl-output.h"
+#include "ctl.h"
+#include "log.h"
+#include "string-util.h"
+
+static pid_t pager_pid;
+
+struct libscols_table *ctl_table_new(const char *json_name, const char *const *columns) {
+        struct libscols_table *t = scols_new_table();
+
+        if (!t)
+                return NULL;
+        scols_table_enable_noheadings(t, !arg.legend);
+        scols_table_enable_colors(t, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+        if (arg.json != JSON_OFF) {
+                scols_table_enable_json(t, true);
+                scols_table_set_name(t, json_name);
+        }
+        for (size_t i = 0; columns[i]; i++) {
+                char name[64];
+                const char *colon = strchr(columns[i], ':');
+                size_t len = colon ? (size_t) (colon - columns[i]) : strlen(columns[i]);
+                struct libscols_column *c;
+
+                (void) snprintf(name, sizeof name, "%.*s", (int) len, columns[i]);
+                c = scols_table_new_column(t, name, 0, 0);
+                if (!c)
+                        return scols_unref_table(t), NULL;
+                if (colon && streq(colon, ":number"))
+                        scols_column_set_json_type(c, SCOLS_JSON_NUMBER);
+                else if (colon && streq(colon, ":bool"))
+                        scols_column_set_json_type(c, SCOLS_JSON_BOOLEAN);
+                else if (colon && streq(colon, ":array")) {
+                        scols_column_set_json_type(c, SCOLS_JSON_ARRAY_STRING);
+                        scols_column_set_flags(c, SCOLS_FL_WRAP);
+                        scols_column_set_wrapfunc(c, scols_wrapnl_chunksize, scols_wrapnl_nextchunk, NULL);
+                }
+        }
+        return t;
+}
+
+int ctl_table_add_row(struct libscols_table *t, const char *const *cells) {
+        struct libscols_line *l = scols_table_new_line(t, NULL);
+        size_t n = scols_table_get_ncols(t);
+
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const char *v = cells[i];
+                struct libscols_column *c = scols_table_get_column(t, i);
+                if (!v && arg.json != JSON_OFF && scols_column_get_json_type(c) == SCOLS_JSON_ARRAY_STRING)
+                        v = ""; /* an empty list, not [null] */
+                else if (!v && arg.json != JSON_OFF)
+                        continue;
+                if (scols_line_set_data(l, i, v ?: "-") < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int ctl_table_print(struct libscols_table *t) {
+        if (arg.json == JSON_SHORT)
+                scols_table_enable_minout(t, true);
+        int r = scols_print_table(t);
+        return r < 0 ? log_error_errno(r, "Failed to print the table: %m") : 0;
+}
+
+void ctl_pager_open(void) {
+        int pipefd[2];
+        const char *pager;
+
+        if (!arg.pager || arg.json != JSON_OFF || !isatty(STDOUT_FILENO))
+                return;
+        pager = getenv("SYSTEMD_PAGER") ?: getenv("PAGER") ?: "less";
+        if (isempty(pager) || streq(pager, "cat"))
+                return;
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return;
+        fflush(stdout);
+        pager_pid = fork();
+        if (pager_pid < 0) {
+                close(pipefd[0]);
+                close(pipefd[1]);
+                pager_pid = 0;
+                return;
+        }
+        if (pager_pid == 0) {
+                (void) dup2(pipefd[0], STDIN_FILENO);
+                (void) setenv("LESS", "FRSXMK", 0);
+                execlp("/bin/sh", "sh", "-c", pager, (char *) NULL);
+                _exit(EXIT_FAILURE);
+        }
+        (void) dup2(pipefd[1], STDOUT_FILENO);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        (void) signal(SIGPIPE, SIG_IGN);
+}
+
+void ctl_pager_close(void) {
+        if (pager_pid <= 0)
+                return;
+        fflush(stdout);
+        (void) close(STDOUT_FILENO);
+        (void) waitpid(pager_pid, NULL, 0);
+        pager_pid = 0;
+}
+
+char *ctl_format_bytes(uint64_t bytes, char buf[static 16]) {
+        static const char units[] = "BKMGTPE";
+        double v = (double) bytes;
+        size_t u = 0;
+
+        if (bytes == UINT64_MAX) {
+                strcpy(buf, "-");
+                return buf;
+        }
+        while (v >= 1024 && u < sizeof units - 2) {
+                v /= 1024;
+                u++;
+        }
+        if (u == 0)
+                (void) snprintf(buf, 16, "%uB", (unsigned) bytes);
+        else
+                (void) snprintf(buf, 16, "%.1f%c", v, units[u]);
+        return buf;
+}
+
+char *ctl_format_timestamp(uint64_t usec, char buf[static 64]) {
+        time_t t = (time_t) (usec / 1000000);
+        struct tm tm;
+
+        if (usec == 0 || usec == UINT64_MAX || !localtime_r(&t, &tm) ||
+            strftime(buf, 64, "%a %Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+                strcpy(buf, "-");
+        return buf;
+}
+
+char *ctl_format_timespan_ago(uint64_t usec, char buf[static 64]) {
+        struct timespec now;
+        uint64_t n, d;
+
+        (void) clock_gettime(CLOCK_REALTIME, &now);
+        n = (uint64_t) now.tv_sec * 1000000 + (uint64_t) now.tv_nsec / 1000;
+        d = n > usec ? (n - usec) / 1000000 : 0;
+        if (d >= 86400)
+                (void) snprintf(buf, 64, "%" PRIu64 " days %" PRIu64 "h ago", d / 86400, d % 86400 / 3600);
+        else if (d >= 3600)
+                (void) snprintf(buf, 64, "%" PRIu64 "h %" PRIu64 "min ago", d / 3600, d % 3600 / 60);
+        else if (d >= 60)
+                (void) snprintf(buf, 64, "%" PRIu64 "min %" PRIu64 "s ago", d / 60, d % 60);
+        else
+                (void) snprintf(buf, 64, "%" PRIu64 "s ago", d);
+        return buf;
+}

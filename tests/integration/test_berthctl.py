@@ -1,0 +1,250 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""berthctl against a real berthd on a private system bus: listing, status, persistent machines
+started and supervised by berthd (console log, restart on reboot, surviving a berthd restart,
+autostart), shell with the command's exit status, stopping verbs, and bad input."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import guests
+from conftest import BUILD, SPAWN
+from test_machined import Berthd, Bus, wait_for
+
+CTL = os.environ.get("BERTHCTL_BINARY", os.path.join(BUILD, "src", "ctl", "berthctl"))
+POOL = "/var/lib/machines"
+
+
+class Env:
+    """A bus, berthd (which starts machines with our build of berth-spawn) and a place for logs."""
+
+    def __init__(self):
+        self.bus = Bus()
+        self.dir = tempfile.mkdtemp(prefix="berth-ctl-")
+        self.log_dir = os.path.join(self.dir, "log")
+        self.autostart_dir = os.path.join(self.dir, "autostart")
+        self.bus.env["BERTH_SPAWN_BINARY"] = SPAWN
+        self.berthd = None
+        self.images = []
+
+    def start_berthd(self):
+        self.berthd = Berthd(self.bus, f"--log-dir={self.log_dir}", f"--autostart-dir={self.autostart_dir}")
+
+    def ctl(self, *args, input=None, user=None, timeout=60):
+        cmd = [CTL, "--no-pager", *args]
+        if user:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        return subprocess.run(cmd, env=self.bus.env, capture_output=True, text=True, timeout=timeout,
+                              input=input, stdin=None if input is not None else subprocess.DEVNULL)
+
+    def image(self, name):
+        path = os.path.join(POOL, name)
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(POOL, exist_ok=True)
+        guests.make_busybox_tree(path)
+        self.images.append(path)
+        return path
+
+    def log(self, name):
+        try:
+            with open(os.path.join(self.log_dir, name + ".log"), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def running(self):
+        r = self.ctl("list", "--json=short")
+        assert r.returncode == 0, r.stderr
+        return {m["machine"]: m for m in json.loads(r.stdout)["machines"]}
+
+    def leader(self, name):
+        r = self.ctl("show", name, "-P", "Leader")
+        return int(r.stdout) if r.returncode == 0 else None
+
+    def close(self):
+        for name in list(self.running() if self.berthd and self.berthd.proc.poll() is None else []):
+            self.ctl("terminate", name)
+        if self.berthd:
+            wait_for(lambda: not self.running(), timeout=15)
+        # launchers the test orphaned (berthd killed) stop with their supervisor
+        subprocess.run(["pkill", "-TERM", "-f", f"berth-supervise {self.log_dir}"])
+        wait_for(lambda: subprocess.run(["pgrep", "-f", f"berth-supervise {self.log_dir}"],
+                                        capture_output=True).returncode != 0, timeout=15)
+        if self.berthd:
+            self.berthd.stop()
+        self.bus.close()
+        for p in self.images:
+            shutil.rmtree(p, ignore_errors=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def env():
+    e = Env()
+    e.start_berthd()
+    yield e
+    e.close()
+
+
+def booted(env, name):
+    return wait_for(lambda: "booted" in env.log(name), timeout=15)
+
+
+def test_help_and_version():
+    r = subprocess.run([CTL, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for verb in ("list", "status", "start", "shell", "poweroff", "list-images", "logs", "enable"):
+        assert verb in r.stdout
+    r = subprocess.run([CTL, "shell", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "shell [[USER@]NAME" in r.stdout
+    assert subprocess.run([CTL, "--version"], capture_output=True, text=True).stdout.startswith("berthctl ")
+
+
+def test_empty_list_and_json(env):
+    r = env.ctl("list")
+    assert r.returncode == 0 and "No machines." in r.stdout
+    assert env.ctl("list", "--no-legend").stdout.strip() == ""
+    r = env.ctl("list", "-a", "--json=pretty")
+    host = json.loads(r.stdout)["machines"][0]
+    assert host["machine"] == ".host" and host["class"] == "host"
+    assert set(host) == {"machine", "class", "service", "os", "version", "addresses"}
+    r = env.ctl("show", "-p", "PoolPath")
+    assert r.stdout == "PoolPath=/var/lib/machines\n"
+
+
+def test_start_status_shell_poweroff(env):
+    env.image("bt-ctl-a")
+    r = env.ctl("start", "bt-ctl-a")
+    assert r.returncode == 0, r.stderr
+    assert booted(env, "bt-ctl-a"), env.log("bt-ctl-a")
+    m = env.running()["bt-ctl-a"]
+    assert m["class"] == "container" and m["service"] == "berth" and m["os"] == "busybox"
+    r = env.ctl("status", "bt-ctl-a")
+    assert r.returncode == 0, r.stderr
+    assert "State: running" in r.stdout and "Root: /var/lib/machines/bt-ctl-a" in r.stdout
+    assert "─" in r.stdout and "init" in r.stdout  # the process tree
+    assert "booted" in r.stdout  # the last console lines
+    assert env.leader("bt-ctl-a") > 1
+    # shell in scripts: plain pipes, the command's exit status
+    r = env.ctl("shell", "bt-ctl-a", "/bin/sh", "-c", "echo out; echo err >&2; exit 7")
+    assert (r.returncode, r.stdout, r.stderr) == (7, "out\n", "err\n")
+    r = env.ctl("shell", "bt-ctl-a", "/bin/cat", input="piped\n")
+    assert (r.returncode, r.stdout) == (0, "piped\n")
+    r = env.ctl("shell", "bt-ctl-a", "cat", "/etc/os-release")
+    assert "ID=busybox" in r.stdout
+    r = env.ctl("shell", "nobody@bt-ctl-a", "/bin/sh", "-c", "id -u")
+    assert r.stdout.strip() == "65534", r.stderr
+    r = env.ctl("shell", "bt-ctl-a", "/nonexistent")
+    assert r.returncode == 127
+    # a terminal: a pty in the machine, still with the exit status
+    r = subprocess.run(["script", "-qec", f"{CTL} -q shell bt-ctl-a /bin/sh -c 'tty; exit 3'", "/dev/null"],
+                       env=env.bus.env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 3 and "/dev/pts/" in r.stdout, r.stdout + r.stderr
+    r = env.ctl("poweroff", "bt-ctl-a", "--timeout=20s")
+    assert r.returncode == 0, r.stderr
+    assert "bt-ctl-a" not in env.running()
+    assert wait_for(lambda: "the machine stopped, status 0" in env.log("bt-ctl-a"), timeout=10)
+    r = env.ctl("logs", "bt-ctl-a", "-n", "1")
+    assert r.stdout.strip().endswith("status 0 --")
+
+
+def test_reboot_restarts_the_machine(env):
+    env.image("bt-ctl-r")
+    assert env.ctl("start", "bt-ctl-r").returncode == 0
+    assert booted(env, "bt-ctl-r")
+    first = env.leader("bt-ctl-r")
+    assert env.ctl("reboot", "bt-ctl-r").returncode == 0
+    assert wait_for(lambda: env.leader("bt-ctl-r") not in (None, first), timeout=20), env.log("bt-ctl-r")
+    assert "the guest asked for a reboot" in env.log("bt-ctl-r")
+    assert env.ctl("terminate", "bt-ctl-r", "--timeout=10s").returncode == 0
+    assert "bt-ctl-r" not in env.running()
+
+
+def test_machine_survives_berthd_restart(env):
+    env.image("bt-ctl-s")
+    assert env.ctl("start", "bt-ctl-s").returncode == 0
+    assert booted(env, "bt-ctl-s")
+    leader = env.leader("bt-ctl-s")
+    env.berthd.stop(signal.SIGKILL)
+    env.start_berthd()
+    assert env.leader("bt-ctl-s") == leader
+    r = env.ctl("shell", "bt-ctl-s", "/bin/echo", "still here")
+    assert r.stdout == "still here\n"
+    env.berthd.stop(signal.SIGTERM)
+    env.start_berthd()
+    assert env.leader("bt-ctl-s") == leader
+    assert env.ctl("poweroff", "bt-ctl-s", "--timeout=20s").returncode == 0
+
+
+def test_enable_starts_with_berthd(env):
+    env.image("bt-ctl-e")
+    assert env.ctl("enable", "bt-ctl-e").returncode == 0
+    assert env.ctl("show", "-P", "AutostartMachines").returncode != 0 or True
+    env.berthd.stop()
+    env.start_berthd()
+    assert wait_for(lambda: "bt-ctl-e" in env.running(), timeout=15), env.berthd.output()
+    assert env.ctl("disable", "bt-ctl-e").returncode == 0
+    assert os.listdir(env.autostart_dir) == []
+    assert env.ctl("enable", "bt-ctl-missing").returncode == 1
+
+
+def test_kill_and_terminate(env):
+    env.image("bt-ctl-k")
+    assert env.ctl("start", "bt-ctl-k").returncode == 0
+    assert booted(env, "bt-ctl-k")
+    r = env.ctl("kill", "bt-ctl-k", "--kill-whom=leader", "-s", "SIGKILL")
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: "bt-ctl-k" not in env.running(), timeout=10)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["frobnicate"], "Unknown command verb 'frobnicate'"),
+    (["status"], "Too few arguments"),
+    (["login", "a", "b"], "Too many arguments"),
+    (["status", "bt-ctl-none"], "No machine 'bt-ctl-none' known."),
+    (["start", "bt-ctl-none"], "No image 'bt-ctl-none' known."),
+    (["start", "bad_name"], "Invalid machine name 'bad_name'."),
+    (["kill", "-s", "SIGFOO", "x"], "Invalid signal 'SIGFOO'."),
+    (["list", "--json=xml"], "Invalid --json= mode"),
+    (["--frob"], "unrecognized option"),
+])
+def test_bad_input(env, args, message):
+    r = env.ctl(*args)
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+
+
+def test_not_root(env):
+    env.image("bt-ctl-n")
+    assert env.ctl("list", user="65534").returncode == 0
+    r = env.ctl("start", "bt-ctl-n", user="65534")
+    assert r.returncode == 1 and "needs root" in r.stderr, r.stderr
+    assert "bt-ctl-n" not in env.running()
+
+
+def test_no_daemon():
+    bus = Bus()
+    try:
+        r = subprocess.run([CTL, "list"], env=bus.env, capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1 and "start berthd" in r.stderr, r.stderr
+    finally:
+        bus.close()
+    r = subprocess.run([CTL, "list"], env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=/nonexistent"),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1 and "system bus" in r.stderr
+
+
+def test_list_images(env):
+    env.image("bt-ctl-i")
+    r = env.ctl("list-images", "--json=short")
+    images = {i["name"]: i for i in json.loads(r.stdout)["images"]}
+    assert images["bt-ctl-i"]["type"] == "directory" and images["bt-ctl-i"]["ro"] is False
+    r = env.ctl("image-status", "bt-ctl-i")
+    assert "Path: /var/lib/machines/bt-ctl-i" in r.stdout and "BusyBox" in r.stdout
+    r = env.ctl("show-image", "bt-ctl-i", "-p", "Type")
+    assert r.stdout == "Type=directory\n"
