@@ -248,3 +248,67 @@ def test_list_images(env):
     assert "Path: /var/lib/machines/bt-ctl-i" in r.stdout and "BusyBox" in r.stdout
     r = env.ctl("show-image", "bt-ctl-i", "-p", "Type")
     assert r.stdout == "Type=directory\n"
+
+
+def test_copy_and_bind(env, tmp_path):
+    env.image("bt-ctl-c")
+    assert env.ctl("start", "bt-ctl-c").returncode == 0
+    assert booted(env, "bt-ctl-c")
+    src = tmp_path / "in.txt"
+    src.write_text("from the host\n")
+    r = env.ctl("copy-to", "bt-ctl-c", str(src), "/root/in.txt")
+    assert r.returncode == 0, r.stderr
+    assert env.ctl("shell", "bt-ctl-c", "/bin/cat", "/root/in.txt").stdout == "from the host\n"
+    r = env.ctl("copy-to", "bt-ctl-c", str(src), "/root/in.txt")
+    assert r.returncode == 1 and "bt-ctl-c" in r.stderr  # exists: refuse without --force
+    assert env.ctl("copy-to", "--force", "bt-ctl-c", str(src), "/root/in.txt").returncode == 0
+    out = tmp_path / "os-release"
+    r = env.ctl("copy-from", "bt-ctl-c", "/etc/os-release", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "ID=busybox" in out.read_text()
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "f").write_text("shared\n")
+    r = env.ctl("bind", "--read-only", "--mkdir", "bt-ctl-c", str(share), "/mnt/share")
+    assert r.returncode == 0, r.stderr
+    r = env.ctl("shell", "bt-ctl-c", "/bin/sh", "-c", "cat /mnt/share/f; touch /mnt/share/g")
+    assert r.stdout == "shared\n" and r.returncode != 0
+    assert env.ctl("poweroff", "bt-ctl-c", "--timeout=20s").returncode == 0
+
+
+def test_image_verbs(env):
+    env.image("bt-ctl-img")
+    env.images += [os.path.join(POOL, n) for n in ("bt-ctl-img2", "bt-ctl-img3", ".bt-ctl-hidden")]
+    r = env.ctl("clone", "bt-ctl-img", "bt-ctl-img2")
+    assert r.returncode == 0, r.stderr
+    assert os.path.exists(os.path.join(POOL, "bt-ctl-img2", "etc/os-release"))
+    assert env.ctl("rename", "bt-ctl-img2", "bt-ctl-img3").returncode == 0
+    assert env.ctl("read-only", "bt-ctl-img3").returncode == 0
+    assert env.ctl("show-image", "bt-ctl-img3", "-P", "ReadOnly").stdout == "yes\n"
+    assert env.ctl("read-only", "bt-ctl-img3", "no").returncode == 0
+    assert env.ctl("show-image", "bt-ctl-img3", "-P", "ReadOnly").stdout == "no\n"
+    assert env.ctl("read-only", "bt-ctl-img3").returncode == 0
+    assert env.ctl("remove", "bt-ctl-img3").returncode == 0  # as machinectl 252: read-only directories too
+    assert not os.path.exists(os.path.join(POOL, "bt-ctl-img3"))
+    r = env.ctl("rename", "bt-ctl-img", "bad_name")
+    assert r.returncode == 1
+    r = env.ctl("remove", "bt-ctl-nothere")
+    assert r.returncode == 1 and "No image 'bt-ctl-nothere' known." in r.stderr
+    env.image(".bt-ctl-hidden")
+    assert ".bt-ctl-hidden" not in env.ctl("list-images").stdout
+    assert ".bt-ctl-hidden" in env.ctl("list-images", "-a").stdout
+    r = env.ctl("clean")
+    assert r.returncode == 0 and "Removed image '.bt-ctl-hidden'" in r.stdout, r.stdout + r.stderr
+    assert os.path.exists(os.path.join(POOL, "bt-ctl-img"))
+
+
+def test_login_prompt_and_escape(env):
+    env.image("bt-ctl-l")
+    assert env.ctl("start", "bt-ctl-l").returncode == 0
+    assert booted(env, "bt-ctl-l")
+    # a terminal (script), the login prompt, then ^] three times leaves
+    script = f"(sleep 2; printf '\\035\\035\\035') | script -qec '{CTL} login bt-ctl-l' /dev/null"
+    r = subprocess.run(["bash", "-c", script], env=env.bus.env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "login:" in r.stdout and "Connection to machine bt-ctl-l terminated" in r.stdout, r.stdout
+    assert env.ctl("poweroff", "bt-ctl-l", "--timeout=20s").returncode == 0
