@@ -290,7 +290,7 @@ def test_image_verbs(env):
     assert env.ctl("read-only", "bt-ctl-img3").returncode == 0
     assert env.ctl("remove", "bt-ctl-img3").returncode == 0  # as machinectl 252: read-only directories too
     assert not os.path.exists(os.path.join(POOL, "bt-ctl-img3"))
-    r = env.ctl("rename", "bt-ctl-img", "bad_name")
+    r = env.ctl("rename", "bt-ctl-img", ".#bt-ctl-tmp")
     assert r.returncode == 1
     r = env.ctl("remove", "bt-ctl-nothere")
     assert r.returncode == 1 and "No image 'bt-ctl-nothere' known." in r.stderr
