@@ -482,3 +482,22 @@ def test_btrfs_subvolumes(bus, btrfs_pool_berthd):
     for n in ["bt-img-snap2", "bt-img-snap-ro", "bt-img-dir2", "bt-img-sub", "bt-img-dir"]:
         ok(bus, "RemoveImage", "s", n)
     assert sorted(os.listdir(d.pool())) == []
+
+
+def test_vendor_images_are_read_only(bus, berthd, prefix):
+    vendor = "/usr/lib/machines"
+    made = not os.path.exists(vendor)
+    os.makedirs(os.path.join(vendor, prefix, "etc"))
+    try:
+        assert listed(bus)[prefix][2] is True
+        for args in [("RemoveImage", f"string:{prefix}"), ("RenameImage", f"string:{prefix}", f"string:{prefix}-x"),
+                     ("MarkImageReadOnly", f"string:{prefix}", "boolean:false")]:
+            assert "read-only" in expect_error(bus, "System.Error.EROFS", *args)
+        assert os.path.isdir(os.path.join(vendor, prefix, "etc"))
+        # cloning a vendor image into the pool is how one gets a writable copy
+        ok(bus, "CloneImage", "ssb", prefix, prefix + "-w", "false")
+        assert os.path.isdir(os.path.join(POOL, prefix + "-w", "etc"))
+    finally:
+        subprocess.run(["rm", "-rf", os.path.join(vendor, prefix)], check=True)
+        if made:
+            os.rmdir(vendor)
