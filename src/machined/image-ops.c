@@ -707,8 +707,9 @@ static void aux_clone(const Image *i, const char *new_name) {
                 if (sfd < 0 || fstat(sfd, &st) < 0 || !S_ISREG(st.st_mode))
                         continue;
                 dfd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0644);
-                if (dfd < 0 || copy_data(sfd, dfd, st.st_size) < 0)
-                        log_debug_errno(errno, "Failed to copy %s, ignoring: %m", from);
+                int r = dfd < 0 ? -errno : copy_data(sfd, dfd, st.st_size);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to copy %s, ignoring: %m", from);
         }
 }
 
