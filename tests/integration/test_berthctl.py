@@ -312,3 +312,33 @@ def test_login_prompt_and_escape(env):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "login:" in r.stdout and "Connection to machine bt-ctl-l terminated" in r.stdout, r.stdout
     assert env.ctl("poweroff", "bt-ctl-l", "--timeout=20s").returncode == 0
+
+
+def complete(env, line):
+    """What the bash completion of berthctl offers for a command line ending at the cursor."""
+    comp = os.path.join(os.path.dirname(__file__), "..", "..", "shell-completion", "bash", "berthctl")
+    script = f"""
+source /usr/share/bash-completion/bash_completion
+source {comp}
+berthctl() {{ {CTL} "$@"; }}
+COMP_LINE={line!r}; COMP_POINT=${{#COMP_LINE}}
+read -ra COMP_WORDS <<< "$COMP_LINE"
+[[ $COMP_LINE == *' ' ]] && COMP_WORDS+=('')
+COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+_berthctl
+printf '%s\\n' "${{COMPREPLY[@]}}"
+"""
+    r = subprocess.run(["bash", "-c", script], env=env.bus.env, capture_output=True, text=True, timeout=30)
+    return r.stdout.split()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/share/bash-completion/bash_completion"), reason="no bash-completion")
+def test_bash_completion(env):
+    env.image("bt-ctl-comp")
+    assert "poweroff" in complete(env, "berthctl pow")
+    assert "--json" in complete(env, "berthctl list --js")
+    assert "bt-ctl-comp" in complete(env, "berthctl start bt-ctl-c")
+    assert env.ctl("start", "bt-ctl-comp").returncode == 0
+    assert complete(env, "berthctl status bt-ctl-c") == ["bt-ctl-comp"]
+    assert "bt-ctl-comp" in complete(env, "berthctl -q shell ")
+    assert env.ctl("terminate", "bt-ctl-comp", "--timeout=10s").returncode == 0
