@@ -54,10 +54,21 @@ def box(bus, berthd, bbtree):  # noqa: F811
     """A busybox machine registered with the test's berthd; m.root is its tree on the host."""
     with Machine("-q", "-D", bbtree, "-M", NAME, "-b", env=bus.env) as m:
         assert wait_for(lambda: NAME in machines(bus), timeout=10), m.proc.stderr
+        # busybox init is up once it has started its respawned sleep (then it handles SIGTERM)
+        assert wait_for(lambda: children(m.leader), timeout=10)
         m.root = bbtree
         yield m
-        assert m.stop() == 0
+        rc = m.stop()
+        assert rc == 0, m.stderr
     assert wait_for(lambda: NAME not in machines(bus))
+
+
+def children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return []
 
 
 def make_sample(top):
@@ -288,3 +299,24 @@ def test_host_and_userns(bus, berthd, bbtree, tmp_path):  # noqa: F811
         assert os.stat(os.path.join(bbtree, "home/alice/g")).st_uid == 1000
         m.stop()
     assert wait_for(lambda: "cpu" not in machines(bus))
+
+
+def test_stock_machinectl(box, bus, tmp_path):
+    def mctl(*args):
+        r = subprocess.run(["machinectl", "-M", ".host", "--no-pager", *args], env=bus.env, capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL)
+        return r
+
+    (tmp_path / "f").write_text("by machinectl\n")
+    r = mctl("copy-to", NAME, str(tmp_path / "f"), "/root/f")
+    assert r.returncode == 0, r.stderr
+    r = mctl("copy-to", NAME, str(tmp_path / "f"), "/root/f")
+    assert r.returncode != 0 and "File exists" in r.stderr, r.stderr
+    r = mctl("copy-to", "--force", NAME, str(tmp_path / "f"), "/root/f")
+    assert r.returncode == 0, r.stderr
+    r = mctl("copy-from", NAME, "/root/f", str(tmp_path / "g"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "g").read_text() == "by machinectl\n"
+    r = mctl("bind", "--read-only", "--mkdir", NAME, str(tmp_path), "/mnt/m")
+    assert r.returncode == 0, r.stderr
+    assert box.exec("cat", "/mnt/m/g").stdout == "by machinectl\n"
