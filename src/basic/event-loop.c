@@ -110,7 +110,7 @@ int event_source_set_enabled(EventSource *s, bool enabled) {
 }
 
 int event_add_signal(EventLoop *l, int sig, event_io_fn fn, void *userdata) {
-        EventSource *s;
+        EventSource *s = NULL;
         sigset_t ss;
         int fd, r;
 
@@ -134,7 +134,7 @@ int event_add_signal(EventLoop *l, int sig, event_io_fn fn, void *userdata) {
 int event_add_timer(EventLoop *l, uint64_t usec, event_io_fn fn, void *userdata) {
         struct itimerspec its = { .it_value = { .tv_sec = (time_t) (usec / 1000000),
                                                 .tv_nsec = (long) (usec % 1000000) * 1000 } };
-        EventSource *s;
+        EventSource *s = NULL;
         int fd, r;
 
         if (usec == 0)
