@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""berthctl against stock machinectl and against berth-spawn, side by side in one run, on a
+private system bus with a real berthd (root). Prints medians and ratios; it is not a test.
+
+  * `berthctl list` with N running busybox machines vs `machinectl -M .host list` (which makes
+    two calls per machine, one after another);
+  * `berthctl start` of the Debian image until `systemctl is-system-running` answers running vs
+    booting the same image with berth-spawn directly, with the same console (read-only, into a
+    file: what berthd's supervisor does to keep the console log).
+
+    BERTH_BUILD_DIR=build /usr/bin/python3 tests/bench/bench_ctl.py [--machines 100] [--runs 15] [--boots 5]
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+import guests  # noqa: E402
+from conftest import BUILD, SPAWN, leader_of  # noqa: E402
+from test_machined import Berthd, Bus  # noqa: E402
+
+CTL = os.path.join(BUILD, "src", "ctl", "berthctl")
+
+
+def timed(cmd, env):
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    dt = (time.perf_counter() - t0) * 1000
+    if r.returncode != 0:
+        raise RuntimeError(f"{cmd} failed: {r.stderr}")
+    return dt, r.stdout
+
+
+def count_machines(env):
+    out = subprocess.run([CTL, "--no-legend", "list"], env=env, capture_output=True, text=True).stdout
+    return len(out.splitlines())
+
+
+def bench_list(bus, n, runs):
+    tree = guests.make_busybox_tree(tempfile.mkdtemp(prefix="berth-bench-") + "/bb")
+    env = dict(bus.env)
+    launchers = [subprocess.Popen([SPAWN, "-q", "-D", tree, "-M", f"bench-{i}", "-b", "--read-only",
+                                   "--console=passive", "--register=yes"], env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(n)]
+    try:
+        deadline = time.monotonic() + 120
+        while count_machines(env) < n and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert count_machines(env) == n, "machines did not register"
+        ours, stock = [], []
+        for _ in range(runs):
+            t, out = timed([CTL, "--no-pager", "list"], env)
+            ours.append(t)
+            assert f"{n} machines listed" in out
+            t, out = timed(["machinectl", "-M", ".host", "--no-pager", "list"], env)
+            stock.append(t)
+        a, b = statistics.median(ours), statistics.median(stock)
+        print(f"list with {n} machines: berthctl {a:.1f} ms, machinectl -M .host {b:.1f} ms, ratio {a / b:.2f} "
+              f"(target <= 0.5)")
+    finally:
+        for p in launchers:
+            p.send_signal(signal.SIGTERM)
+        for p in launchers:
+            p.wait(timeout=60)
+        shutil.rmtree(os.path.dirname(tree), ignore_errors=True)
+
+
+def wait_running(leader, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = subprocess.run(["nsenter", "-t", str(leader), "-a", "systemctl", "is-system-running"],
+                           capture_output=True, text=True).stdout.strip()
+        if s in ("running", "degraded"):
+            return s
+        time.sleep(0.02)
+    raise RuntimeError("the machine did not reach running")
+
+
+def leader_by_ctl(env, name):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        r = subprocess.run([CTL, "show", name, "-P", "Leader"], env=env, capture_output=True, text=True)
+        if r.returncode == 0:
+            return int(r.stdout)
+        time.sleep(0.01)
+    raise RuntimeError("no leader")
+
+
+def boot_with_ctl(env, name):
+    t0 = time.perf_counter()
+    subprocess.run([CTL, "-q", "start", name], env=env, check=True)
+    wait_running(leader_by_ctl(env, name))
+    dt = time.perf_counter() - t0
+    subprocess.run([CTL, "poweroff", name, "--timeout=60s"], env=env, check=True)
+    return dt
+
+
+def boot_with_spawn(env, name):
+    t0 = time.perf_counter()
+    # the console as berthd gives it: read-only, into a log file (systemd then also starts a getty on it)
+    log = tempfile.TemporaryFile()
+    p = subprocess.Popen([SPAWN, "-q", "-M", name, "-b", "--console=read-only"], env=env, stdin=subprocess.DEVNULL,
+                         stdout=log, stderr=log)
+    wait_running(leader_of(p.pid))
+    dt = time.perf_counter() - t0
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=60)
+    log.close()
+    return dt
+
+
+def bench_start(bus, boots):
+    name = "bench-debian"
+    image = f"/var/lib/machines/{name}"
+    os.makedirs(image, exist_ok=True)
+    subprocess.run(["mount", "--bind", guests.debian_systemd_tree(), image], check=True)
+    try:
+        ctl, spawn = [], []
+        for _ in range(boots):
+            ctl.append(boot_with_ctl(bus.env, name))
+            spawn.append(boot_with_spawn(bus.env, name))
+        a, b = statistics.median(ctl), statistics.median(spawn)
+        print(f"Debian to running: berthctl start {a * 1000:.0f} ms, berth-spawn {b * 1000:.0f} ms, ratio {a / b:.2f} "
+              f"(target <= 1.1)")
+    finally:
+        subprocess.run(["umount", image])
+        os.rmdir(image)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--machines", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--boots", type=int, default=5)
+    args = ap.parse_args()
+    bus = Bus()
+    logs = tempfile.mkdtemp(prefix="berth-bench-log-")
+    bus.env["BERTH_SPAWN_BINARY"] = SPAWN
+    d = Berthd(bus, f"--log-dir={logs}", f"--autostart-dir={logs}/autostart")
+    try:
+        bench_list(bus, args.machines, args.runs)
+        bench_start(bus, args.boots)
+    finally:
+        d.stop()
+        bus.close()
+        shutil.rmtree(logs, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
