@@ -307,32 +307,70 @@ void machine_finalize(Machine *machine) {
 
 /* ---- signals ---- */
 
-static int leader_init_poweroff_signal(Machine *machine) {
+typedef enum GuestInit {
+        GUEST_INIT_OTHER,
+        GUEST_INIT_SYSTEMD,
+        GUEST_INIT_BUSYBOX,
+        GUEST_INIT_SYSVINIT,
+} GuestInit;
+
+/* What runs as the machine's PID 1, from its executable's name. */
+static GuestInit leader_init(Machine *machine) {
         char path[64], exe[PATH_MAX];
         ssize_t n;
 
         (void) snprintf(path, sizeof path, "/proc/%d/exe", (int) machine->leader);
         n = readlink(path, exe, sizeof exe - 1);
         if (n <= 0)
-                return SIGTERM;
+                return GUEST_INIT_OTHER;
         exe[n] = 0;
         const char *base = strrchr(exe, '/');
         base = base ? base + 1 : exe;
         if (startswith(base, "systemd"))
-                return SIGRTMIN + 4;
+                return GUEST_INIT_SYSTEMD;
         if (startswith(base, "busybox"))
-                return SIGUSR2;
-        return SIGTERM;
+                return GUEST_INIT_BUSYBOX;
+        if (streq(base, "init"))
+                return GUEST_INIT_SYSVINIT;
+        return GUEST_INIT_OTHER;
 }
 
 int machine_shutdown_signal(Machine *machine) {
         if (machine->kill_signal > 0)
                 return machine->kill_signal;
-        return leader_init_poweroff_signal(machine);
+        switch (leader_init(machine)) {
+        case GUEST_INIT_SYSTEMD:
+                return SIGRTMIN + 4;
+        case GUEST_INIT_BUSYBOX:
+                return SIGUSR2;
+        default:
+                return SIGTERM;
+        }
 }
 
-static bool leader_is_busybox(Machine *machine) {
-        return leader_init_poweroff_signal(machine) == SIGUSR2;
+/* machinectl poweroff/halt/reboot send systemd's signals to the leader (SIGRTMIN+4, SIGRTMIN+3,
+ * SIGINT). Other inits get what they understand: busybox init its own signals; sysvinit a
+ * SIGTERM to the launcher, which asks it for runlevel 0 (it has no poweroff signal). */
+static int leader_signal(Machine *machine, int sig, int *ret_pidfd) {
+        *ret_pidfd = machine->leader_pidfd;
+        switch (leader_init(machine)) {
+        case GUEST_INIT_BUSYBOX:
+                if (sig == SIGRTMIN + 4)
+                        return SIGUSR2;
+                if (sig == SIGRTMIN + 3)
+                        return SIGUSR1;
+                if (sig == SIGINT)
+                        return SIGTERM; /* busybox init reboots on SIGTERM */
+                return sig;
+        case GUEST_INIT_SYSVINIT:
+                if ((sig == SIGRTMIN + 4 || sig == SIGRTMIN + 3) && machine->supervisor_pidfd >= 0) {
+                        *ret_pidfd = machine->supervisor_pidfd;
+                        return SIGTERM;
+                }
+                return sig;
+        default:
+                return sig;
+        }
 }
 
 /* Signals every process in the leader's PID namespace (when it has one of its own). */
@@ -378,14 +416,9 @@ int machine_kill(Machine *machine, KillWhom whom, int sig) {
         if (machine->leader_pidfd < 0)
                 return -ESRCH;
         if (whom == KILL_LEADER) {
-                /* machinectl poweroff/halt send systemd's signals; busybox init uses others */
-                if (leader_is_busybox(machine)) {
-                        if (sig == SIGRTMIN + 4)
-                                sig = SIGUSR2;
-                        else if (sig == SIGRTMIN + 3)
-                                sig = SIGUSR1;
-                }
-                return pidfd_signal(machine->leader_pidfd, sig);
+                int fd;
+                sig = leader_signal(machine, sig, &fd);
+                return pidfd_signal(fd, sig);
         }
         if (machine->cgroup && startswith(machine->cgroup, "machine.slice/") && m->have_cgroups) {
                 r = cgroup_set_kill(&m->cgroups, machine->cgroup, sig);
