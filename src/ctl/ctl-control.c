@@ -16,14 +16,10 @@
 #include "log.h"
 #include "string-util.h"
 
-/* With systemd as PID 1, persistent machines are berth-spawn@NAME.service units. */
-static int systemctl(const char *verb, const char *name) {
-        _cleanup_free_ char *unit = strjoin("berth-spawn@", name, ".service");
+static int systemctl_unit(const char *verb, const char *unit) {
         int status;
         pid_t pid;
 
-        if (!unit)
-                return log_oom();
         pid = fork();
         if (pid < 0)
                 return log_error_errno(-errno, "Failed to fork: %m");
@@ -34,6 +30,12 @@ static int systemctl(const char *verb, const char *name) {
         if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return log_error_errno(-EIO, "'systemctl %s %s' failed.", verb, unit);
         return 0;
+}
+
+/* With systemd as PID 1, persistent machines are berth-spawn@NAME.service units. */
+static int systemctl(const char *verb, const char *name) {
+        _cleanup_free_ char *unit = strjoin("berth-spawn@", name, ".service");
+        return unit ? systemctl_unit(verb, unit) : log_oom();
 }
 
 static int each_name(sd_bus *bus, int argc, char *argv[], int (*fn)(sd_bus *, const char *)) {
@@ -87,7 +89,7 @@ static int enable_one(sd_bus *bus, const char *name) {
         if (!ctl_is_berthd(bus) && ctl_have_systemd()) {
                 r = systemctl(enabling ? "enable" : "disable", name);
                 if (r >= 0 && enabling)
-                        (void) systemctl("enable", "berth-machines.target");
+                        (void) systemctl_unit("enable", "berth-machines.target");
                 return r;
         }
         r = ctl_call_berth(bus, enabling ? "EnableMachine" : "DisableMachine", &error, NULL, "s", name);

@@ -342,3 +342,36 @@ def test_bash_completion(env):
     assert complete(env, "berthctl status bt-ctl-c") == ["bt-ctl-comp"]
     assert "bt-ctl-comp" in complete(env, "berthctl -q shell ")
     assert env.ctl("terminate", "bt-ctl-comp", "--timeout=10s").returncode == 0
+
+
+def test_systemd_host_uses_units(tmp_path):
+    """With systemd as PID 1 (simulated in a private mount namespace: /run/systemd/system exists
+    there only) and no berthd, start/enable/disable go to berth-spawn@NAME.service."""
+    log = tmp_path / "systemctl.log"
+    fake = tmp_path / "bin" / "systemctl"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho \"$*\" >> {log}\n")
+    fake.chmod(0o755)
+    bus = Bus()
+    try:
+        script = f"""
+set -e
+mount --make-rprivate /
+mount -t tmpfs tmpfs /run/systemd
+mkdir /run/systemd/system
+export PATH={fake.parent}:$PATH
+{CTL} start bt-ctl-unit
+{CTL} enable bt-ctl-unit
+{CTL} disable bt-ctl-unit
+"""
+        r = subprocess.run(["unshare", "-m", "sh", "-c", script], env=bus.env, capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert log.read_text().splitlines() == [
+            "--quiet start berth-spawn@bt-ctl-unit.service",
+            "--quiet enable berth-spawn@bt-ctl-unit.service",
+            "--quiet enable berth-machines.target",
+            "--quiet disable berth-spawn@bt-ctl-unit.service",
+        ]
+    finally:
+        bus.close()
