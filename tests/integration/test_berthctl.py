@@ -375,3 +375,16 @@ export PATH={fake.parent}:$PATH
         ]
     finally:
         bus.close()
+
+
+def test_start_failure_says_why(env):
+    path = env.image("bt-ctl-noinit")
+    for p in ("sbin/init", "bin/init", "init"):
+        if os.path.lexists(os.path.join(path, p)):
+            os.unlink(os.path.join(path, p))
+    r = env.ctl("start", "bt-ctl-noinit")
+    assert r.returncode == 1
+    assert "bt-ctl-noinit" in r.stderr and "init" in r.stderr.split(":", 1)[1], r.stderr
+    assert "bt-ctl-noinit" not in env.running()
+    r = env.ctl("start", "bt-ctl-noinit", "bt-ctl-none")  # several names: each is tried, the status fails
+    assert r.returncode == 1 and "No image 'bt-ctl-none' known." in r.stderr
