@@ -228,7 +228,7 @@ int verb_login(sd_bus *bus, int argc, char *argv[]) {
 
 typedef struct ShellArgs {
         char *name;
-        const char *user;
+        char *user;
         const char *path;
         char **args;
         char **env;
@@ -352,10 +352,8 @@ static int parse_shell_args(int argc, char *argv[], ShellArgs *a) {
         const char *target = argc > 1 && !isempty(argv[1]) ? argv[1] : ".host";
         const char *at = strchr(target, '@');
 
-        a->user = arg.uid ?: "";
+        a->user = at && at != target ? strndup(target, (size_t) (at - target)) : strdup(arg.uid ?: "");
         if (at) {
-                if (at != target)
-                        a->user = strndup(target, (size_t) (at - target));
                 target = at + 1;
                 if (!*target)
                         target = ".host";
@@ -397,8 +395,7 @@ int verb_shell(sd_bus *bus, int argc, char *argv[]) {
                         r = shell_pipes(bus, &a);
         }
         free(a.name);
-        if (a.user != arg.uid && !isempty(a.user))
-                free((char *) a.user);
+        free(a.user);
         strv_free(a.args);
         strv_free(a.env);
         return r;
