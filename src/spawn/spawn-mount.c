@@ -129,24 +129,39 @@ int spawn_mount_proc(SpawnContext *c) {
         return 0;
 }
 
-int spawn_mount_sys(SpawnContext *c) {
+static int bind_host_sys(int root_fd) {
         _cleanup_close_ int tree = -EBADF, target = -EBADF;
         int r;
 
-        /* A fresh sysfs needs the network namespace to be ours: in a user namespace without a private
-         * network, the host's /sys is bound read-only instead (as nspawn does). */
-        if (!c->userns || c->config->private_network)
-                return mount_fs_in_root(c->root_fd, "/sys", "sysfs", "sysfs", NULL, API_ATTRS | MOUNT_ATTR_RDONLY);
         r = mount_clone_tree(AT_FDCWD, "/sys", true, &tree);
         if (r < 0)
                 return r;
         r = mount_set_attr(tree, MOUNT_ATTR_RDONLY | API_ATTRS, 0, true);
         if (r < 0)
                 return r;
-        target = mkdir_p_in_root(c->root_fd, "/sys", 0755);
+        target = mkdir_p_in_root(root_fd, "/sys", 0755);
         if (target < 0)
                 return target;
         return mount_attach(tree, target);
+}
+
+int spawn_mount_sys(SpawnContext *c) {
+        _cleanup_close_ int inaccessible = -EBADF;
+        int r;
+
+        /* A fresh sysfs needs the network namespace to be ours: in a user namespace without a private
+         * network, the host's /sys is bound read-only instead (as nspawn does). */
+        if (!c->userns || c->config->private_network)
+                r = mount_fs_in_root(c->root_fd, "/sys", "sysfs", "sysfs", NULL, API_ATTRS | MOUNT_ATTR_RDONLY);
+        else
+                r = bind_host_sys(c->root_fd);
+        if (r < 0)
+                return r;
+        /* The firmware's tables (ACPI, the memory map) are the host's: hidden, as runc and LXC do. */
+        r = make_inaccessible(&inaccessible);
+        if (r < 0)
+                return r;
+        return mask_path(c->root_fd, inaccessible, "/sys/firmware");
 }
 
 /* "cpu,cpuacct" -> "cpu,cpuacct"; "name=systemd" -> "systemd". */

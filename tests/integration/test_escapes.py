@@ -574,8 +574,6 @@ XFAIL = {
     ("E22", "userns"): "idmapped trees keep on-disk ownership: a setuid-root file made inside a -U machine is "
                        "setuid-root on the host's disk (only the tree's directory permissions keep host "
                        "users from it)",
-    ("E10", "plain"): "/sys/firmware (the host's ACPI tables and memory map) is not hidden",
-    ("E10", "userns"): "/sys/firmware (the host's ACPI tables and memory map) is not hidden",
     ("E23", "plain"): "a device node bound in with --bind= is not added to the device policy",
     ("E23", "userns"): "a device node bound in with --bind= is the host's node, owned by a UID the machine "
                        "does not map: its root cannot open it",
