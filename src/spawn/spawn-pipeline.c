@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,13 +163,34 @@ static const DeviceRule machine_devices[] = {
         { 'c', 140, -1 }, { 'c', 141, -1 }, { 'c', 142, -1 }, { 'c', 143, -1 },
 };
 
-static int device_policy_v1(SpawnContext *c) {
-        char rules[ELEMENTSOF(machine_devices) + 2][32];
-        const char *list[ELEMENTSOF(machine_devices) + 3];
+#define MAX_DEVICE_RULES (ELEMENTSOF(machine_devices) + 16)
+
+/* machine_devices, plus the device nodes bound in with --bind= (/dev/fuse, /dev/net/tun, ...):
+ * the user added them, so the machine may use them. A node bound with --bind-ro= is not added: the
+ * read-only flag of a mount does not stop writes to a device. */
+static size_t device_rules(const SpawnContext *c, DeviceRule rules[static MAX_DEVICE_RULES]) {
+        size_t n = ELEMENTSOF(machine_devices);
+
+        memcpy(rules, machine_devices, sizeof machine_devices);
+        for (size_t i = 0; i < c->config->n_binds && n < MAX_DEVICE_RULES; i++) {
+                const BindMount *b = &c->config->binds[i];
+                struct stat st;
+
+                if (b->read_only || stat(b->source, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+                        continue;
+                rules[n++] = (DeviceRule) { .type = S_ISBLK(st.st_mode) ? 'b' : 'c',
+                                            .major = (int32_t) major(st.st_rdev), .minor = (int32_t) minor(st.st_rdev) };
+        }
+        return n;
+}
+
+static int device_policy_v1(SpawnContext *c, const DeviceRule *devices, size_t n_devices) {
+        char rules[MAX_DEVICE_RULES][32];
+        const char *list[MAX_DEVICE_RULES + 3];
         size_t n = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(machine_devices); i++) {
-                const DeviceRule *d = &machine_devices[i];
+        for (size_t i = 0; i < n_devices; i++) {
+                const DeviceRule *d = &devices[i];
                 char minor[12];
                 (void) snprintf(minor, sizeof minor, "%d", d->minor);
                 (void) snprintf(rules[n], sizeof rules[n], "%c %d:%s rwm", d->type, d->major,
@@ -185,9 +207,11 @@ static int device_policy_v1(SpawnContext *c) {
 static int step_cgroup_devices(SpawnContext *c) {
         const CgroupHierarchy *u = cgroup_set_unified(&c->cgroups);
         _cleanup_free_ char *path = NULL;
+        DeviceRule devices[MAX_DEVICE_RULES];
+        size_t n_devices = device_rules(c, devices);
         int r;
 
-        r = device_policy_v1(c);
+        r = device_policy_v1(c, devices, n_devices);
         if (r != -EOPNOTSUPP) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to set the device policy of cgroup %s: %m", c->cgroup_path);
@@ -195,7 +219,7 @@ static int step_cgroup_devices(SpawnContext *c) {
         }
         /* cgroup2: a BPF device program on the machine's cgroup. */
         if (u && (path = strjoin(u->mount_point, "/", c->cgroup_path))) {
-                r = bpf_devices_attach(path, machine_devices, ELEMENTSOF(machine_devices));
+                r = bpf_devices_attach(path, devices, (unsigned) n_devices);
                 if (r >= 0)
                         return 0;
                 log_debug_errno(r, "Failed to attach a BPF device program to %s: %m", path);

@@ -232,6 +232,20 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
     assert r.stdout.split() == ["DENIED", "allowed-ok"], r.stdout + r.stderr
 
 
+def test_e23_bound_device_node_is_allowed_on_pure_cgroup2(probetree):
+    # A node given with --bind= joins the device policy (here the BPF program); --bind-ro= does not.
+    script = f"""
+set -e
+mount --make-rprivate /
+umount -l /sys/fs/cgroup
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+{spawn.__globals__['SPAWN']} -q -D {probetree} --bind=/dev/fuse --bind-ro=/dev/net/tun /bin/sh -c '
+  /bin/probe open /dev/fuse r; /bin/probe open /dev/net/tun r'
+"""
+    r = subprocess.run(["unshare", "-m", "bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.stdout.splitlines() == ["OK EPERM", "EPERM"], r.stdout + r.stderr
+
+
 def test_e25_tasks_are_limited(bbtree):
     import conftest
     with conftest.Machine("-q", "-D", bbtree, "-M", "pids", "/bin/sleep", "30") as m:
