@@ -2,6 +2,8 @@
 """What a machine without a user namespace may not do (security-catalogue.md §2.1, the U0 column).
 Without -U this fences accidents, not a hostile root; these are the fences."""
 import os
+import re
+import signal
 import shutil
 import subprocess
 import time
@@ -142,9 +144,10 @@ def test_e14_no_leaked_fds_from_the_invoker(bbtree):
     assert not any(n in ("/", "/etc") for n in names)
 
 
-def test_i14_hostile_notify_traffic(probetree):
+@USERNS_MODES
+def test_i14_hostile_notify_traffic(probetree, userns):
     import conftest
-    with conftest.Machine("-q", "-D", probetree, "-M", "flood", "/bin/sh", "-c",
+    with conftest.Machine("-q", "-D", probetree, "-M", "flood", *userns, "/bin/sh", "-c",
                           "/bin/probe notify-flood 300; sleep 30") as m:
         launcher = m.proc.pid
         time.sleep(0.5)
@@ -156,12 +159,21 @@ def test_i14_hostile_notify_traffic(probetree):
         assert m.stop() == 1  # command mode: SIGTERM kills
 
 
-@pytest.mark.parametrize("kind", ["missing", "not-executable", "exits-at-once", "crashes"])
+@pytest.mark.parametrize("kind", ["missing", "not-executable", "exits-at-once", "crashes", "execs-nothing",
+                                  "wrong-architecture"])
 def test_f04_init_failures_leave_nothing_ten_times(bbtree, kind):
     init = os.path.join(bbtree, "sbin/init")
     os.unlink(init)
     if kind == "not-executable":
         open(init, "w").close()
+    elif kind == "execs-nothing":
+        with open(init, "w") as f:
+            f.write("#!/bin/sh\nexec /nonexistent\n")
+        os.chmod(init, 0o755)
+    elif kind == "wrong-architecture":  # an ELF header for AArch64
+        with open(init, "wb") as f:
+            f.write(b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"\x02\x00\xb7\x00" + b"\0" * 44)
+        os.chmod(init, 0o755)
     elif kind == "exits-at-once":
         with open(init, "w") as f:
             f.write("#!/bin/sh\nexit 0\n")
@@ -171,17 +183,23 @@ def test_f04_init_failures_leave_nothing_ten_times(bbtree, kind):
             f.write("#!/bin/sh\nkill -SEGV $$\nexit 3\n")
         os.chmod(init, 0o755)
     for _ in range(10):
-        r = spawn("-D", bbtree, "-M", "f04", "-b", timeout=30)
+        r = subprocess.run([spawn.__globals__["SPAWN"], "-D", bbtree, "-M", "f04", "-b"], capture_output=True,
+                           text=True, errors="replace", timeout=30, stdin=subprocess.DEVNULL)
         if kind == "exits-at-once":
             assert r.returncode == 0, r.stderr
         elif kind == "crashes":
             assert r.returncode in (3, 1), r.stderr  # PID 1 ignores its own SEGV: the script goes on
+        elif kind == "execs-nothing":
+            assert r.returncode == 127, r.stderr  # the shell's "not found"
+        elif kind == "wrong-architecture":
+            assert r.returncode in (1, 127) and r.stderr.strip(), r.stderr
         else:
             assert r.returncode == 1 and ("No init found" in r.stderr or "not an executable" in r.stderr)
 
 
-def test_f14_nested_cgroups_made_by_the_guest_are_removed(bbtree):
-    r = spawn("-q", "-D", bbtree, "-M", "f14", "/bin/sh", "-c",
+@USERNS_MODES
+def test_f14_nested_cgroups_made_by_the_guest_are_removed(bbtree, userns):
+    r = spawn("-q", "-D", bbtree, "-M", "f14", *userns, "/bin/sh", "-c",
               "for h in /sys/fs/cgroup/unified /sys/fs/cgroup/systemd /sys/fs/cgroup; do "
               "  [ -w $h ] && mkdir -p $h/a/b/c && echo $$ > $h/a/b/c/cgroup.procs && echo nested; done; sleep 0.2")
     assert "nested" in r.stdout, r.stdout + r.stderr
@@ -267,3 +285,142 @@ def test_e15_cwd_cannot_escape(bbtree, userns):
                            capture_output=True, text=True, timeout=30)
         out = r.stdout.split()
         assert r.returncode != 0 or (out and "unreachable" not in r.stdout and out[-1] == "0"), (cwd, r.stdout, r.stderr)
+
+
+# ---- bad input (I01-I03, I15) and faults (F02, F05, F11) of security-catalogue.md §2.2, §2.3 ----
+
+# -M "" means the default name, as with nspawn.
+BAD_NAMES = [b".", b"..", b"../x", b"a/b", b".host", b".#tmp", b"-h", b"--help", b"a\nb", b"a\tb", b"a\x1bb",
+             b"a\xffb", b"x" * 65, b"y" * 256, "\u0430bc".encode()]  # the last: a Cyrillic "a"
+
+
+@pytest.mark.parametrize("name", BAD_NAMES, ids=lambda n: repr(n)[2:-1][:20] or "empty")
+def test_i01_bad_machine_names_are_refused(bbtree, name):
+    # Leaves no state file, lock or cgroup (the leak check after every test).
+    r = subprocess.run([spawn.__globals__["SPAWN"].encode(), b"-q", b"-D", bbtree.encode(), b"-M", name, b"/bin/true"],
+                       capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1, r.stderr
+    assert b"Invalid machine name" in r.stderr or b"-M" in r.stderr or b"option" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) >= 1
+
+
+I02_FILES = {
+    "syntax": "[Exec\nBoot=yes\n",
+    "unknown": "[Bogus]\nX=1\n[Exec]\nNoSuchKey=1\n",
+    "long-line": "[Exec]\nEnvironment=A=" + "x" * (1 << 20) + "\n",
+    "nul": "[Exec]\nHostname=a\0b\n",
+    "crlf": "[Exec]\r\nHostname=crlf\r\n",
+    "duplicate": "[Exec]\nHostname=one\nHostname=two\n",
+    "odd-values": "[Exec]\nHostname=%$\u0161\nKillSignal=-1\nBoot=2\n",
+    "huge": "[Exec]\nKillSignal=18446744073709551616\nCapability=CAP_NOPE\n",
+    "privileged": "[Exec]\nCapability=all\nNoNewPrivileges=no\n[Files]\nBind=/:/host\n[Network]\nPrivate=no\n",
+}
+
+
+@pytest.mark.parametrize("kind", list(I02_FILES))
+def test_i02_hostile_settings_file(bbtree, kind):
+    with open(os.path.join(os.path.dirname(bbtree), "bb.nspawn"), "w") as f:
+        f.write(I02_FILES[kind])
+    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c", "test -e /host/etc && echo HOSTBIND; grep CapBnd /proc/self/status",
+              timeout=30)
+    assert r.returncode in (0, 1), r  # a clean error or a warning: never a crash or a hang
+    assert r.returncode == 0 or r.stderr.strip(), r
+    assert "HOSTBIND" not in r.stdout  # an untrusted file grants nothing
+    if r.returncode == 0:
+        assert int(r.stdout.split()[-1], 16) == 0xfcecafff
+
+
+def _options():
+    out = spawn("--help").stdout
+    return sorted(set(re.findall(r"(--[a-z-]+)=", out)))
+
+
+@pytest.mark.parametrize("value", ["", "-1", "''", "\x01garbage\u0161", "18446744073709551616"])
+def test_i03_every_option_with_garbage(bbtree, value):
+    # Each option with a bad value: an error with a message, or (for free-form values such as
+    # --setenv= or --hostname=) a start; never a crash, and nothing left behind (leak check).
+    for opt in _options():
+        if opt in ("--directory", "--image"):
+            continue
+        r = spawn("-q", "-D", bbtree, f"{opt}={value}", "/bin/true", timeout=30)
+        assert r.returncode in (0, 1), (opt, r)
+        assert r.returncode == 0 or r.stderr.strip(), (opt, r)
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("--bind=/tmp/../etc:/x", None),  # a host path with "..": resolved on the host, fine
+    ("--bind=/etc:/x/../../../y", "Invalid bind mount specification"),
+    ("--bind=etc:/x", "Bind mount source"),  # relative to the working directory (tests/integration)
+    ("--bind=/etc:/x:bogus", "Unsupported bind mount option"),
+    ("--bind=/etc:/a:b:/c", "Invalid bind mount"),
+    ("--bind=/tmp:/dev", "Refusing to mount over /proc, /sys or /dev"),
+    ("--bind=/tmp:/proc", "Refusing to mount over /proc, /sys or /dev"),
+    ("--bind-ro=/tmp:/sys/fs", "Refusing to mount over /proc, /sys or /dev"),
+])
+def test_i15_bind_specifications(bbtree, spec, message):
+    r = spawn("-q", "-D", bbtree, spec, "/bin/sh", "-c", "test -e /x/passwd && echo bound")
+    if message is None:
+        assert r.returncode == 0 and r.stdout.strip() == "bound", r.stderr
+    else:
+        assert r.returncode == 1 and message in r.stderr, r.stderr
+
+
+@USERNS_MODES
+def test_i15_read_only_bind_is_recursive(bbtree, tmp_path, userns):
+    # The submounts of a read-only bind are read-only too (the existing test_spawn_basic.py
+    # test_i15_norbind_hides_submounts_and_ro_stays_ro covers norbind and remounting).
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(src / "sub")], check=True)
+    try:
+        r = spawn("-q", "-D", bbtree, *userns, f"--bind-ro={src}:/mnt/ro", "/bin/sh", "-c",
+                  "touch /mnt/ro/sub/x 2>/dev/null && echo WROTE; echo done")
+        assert r.stdout.split() == ["done"], r.stdout + r.stderr
+        assert not (src / "sub" / "x").exists()
+    finally:
+        subprocess.run(["umount", str(src / "sub")], check=True)
+
+
+@USERNS_MODES
+def test_f02_launcher_sigkill_while_running(bbtree, userns):
+    import conftest
+    m = conftest.Machine("-q", "-D", bbtree, "-M", "f02", "-b", *userns)
+    time.sleep(0.3)
+    leader = m.leader
+    assert leader
+    m.proc.kill()
+    m.proc.wait()
+    deadline = time.monotonic() + 2
+    while os.path.exists(f"/proc/{leader}") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not os.path.exists(f"/proc/{leader}"), "the machine outlived its launcher"  # documented: terminated
+    r = spawn("-q", "-D", bbtree, "-M", "f02", *userns, "/bin/true")  # collects what the dead launcher left
+    assert r.returncode == 0, r.stderr
+
+
+@USERNS_MODES
+def test_f05_init_that_ignores_shutdown_is_killed(bbtree, userns):
+    # PID 1 of a namespace gets no signal it has no handler for: this init ignores them all.
+    init = os.path.join(bbtree, "sbin/init")
+    os.unlink(init)
+    with open(init, "w") as f:
+        f.write("#!/bin/sh\nsleep 1000 &\nwhile :; do sleep 1; done\n")
+    os.chmod(init, 0o755)
+    import conftest
+    with conftest.Machine("-q", "-D", bbtree, "-M", "f05", "-b", "--shutdown-timeout=1s", *userns) as m:
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        assert m.stop(signal.SIGTERM, timeout=30) == 1
+        assert 0.9 < time.monotonic() - t0 < 5
+    # The leak check proves the cgroup is empty and gone (the background sleep included).
+
+
+@USERNS_MODES
+def test_f11_machine_init_killed_from_the_host(bbtree, userns):
+    import conftest
+    with conftest.Machine("-q", "-D", bbtree, "-M", "f11", "-b", *userns) as m:
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        os.kill(m.leader, signal.SIGKILL)
+        assert m.proc.wait(5) == 1
+        assert time.monotonic() - t0 < 1
