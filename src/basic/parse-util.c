@@ -152,3 +152,33 @@ int parse_sec(const char *s, uint64_t *ret_usec) {
                 }
         return -EINVAL;
 }
+
+int parse_size(const char *s, uint64_t *ret) {
+        static const char units[] = "KMGTPE";
+        char *end;
+        unsigned long long v;
+        uint64_t factor = 1;
+
+        if (isempty(s) || !strchr("0123456789", s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno > 0)
+                return -errno;
+        if (*end) {
+                const char *u = strchr(units, *end);
+                if (!u)
+                        return -EINVAL;
+                for (const char *p = units; p <= u; p++)
+                        factor *= 1024;
+                end++;
+                if (*end == 'B')
+                        end++;
+                if (*end)
+                        return -EINVAL;
+        }
+        if (v > UINT64_MAX / factor)
+                return -ERANGE;
+        *ret = (uint64_t) v * factor;
+        return 0;
+}

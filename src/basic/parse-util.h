@@ -10,6 +10,8 @@ int parse_boolean(const char *v);
 int safe_atou(const char *s, unsigned *ret);
 int safe_atoi(const char *s, int *ret);
 int safe_atou64(const char *s, uint64_t *ret);
+/* "10G", "512M", "4096": bytes, with K, M, G, T as powers of 1024 (and an optional "B"). */
+int parse_size(const char *s, uint64_t *ret);
 /* Accepts "SIGTERM", "TERM", "RTMIN+3", "SIGRTMIN+3", "15". Returns the signal or -EINVAL. */
 int signal_from_string(const char *s);
 /* Writes the canonical name ("SIGTERM", "SIGRTMIN+3") into buf. */

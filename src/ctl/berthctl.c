@@ -58,6 +58,13 @@ static const Verb verbs[] = {
         { "remove", 2, ANY, verb_remove, "remove NAME...", "Remove images" },
         { "read-only", 2, 3, verb_read_only, "read-only NAME [BOOL]", "Mark or unmark an image read-only" },
         { "clean", 1, 1, verb_clean, "clean", "Remove hidden images (all images with --all)" },
+        { "set-limit", 2, 3, verb_set_limit, "set-limit [NAME] BYTES", "Set a size limit for an image or the pool (btrfs)" },
+        { "import-tar", 2, 3, verb_import, "import-tar FILE|- [NAME]", "Import a tarball (.tar[.gz|.xz|.zst|.bz2]) as an image" },
+        { "import-raw", 2, 3, verb_import, "import-raw FILE|- [NAME]", "Import a raw disk image (compressed or not)" },
+        { "import-fs", 2, 3, verb_import, "import-fs DIRECTORY [NAME]", "Copy a directory tree into an image" },
+        { "import-oci", 2, 3, verb_import, "import-oci PATH [NAME]", "Make an image from an OCI image layout (directory or tar)" },
+        { "export-tar", 2, 3, verb_export, "export-tar NAME [FILE]", "Write a directory image as a tarball" },
+        { "export-raw", 2, 3, verb_export, "export-raw NAME [FILE]", "Write a raw image out (compressed by FILE's suffix)" },
 };
 
 static const char options_help[] =
@@ -77,9 +84,10 @@ static const char options_help[] =
         "     --timeout=SEC        poweroff/terminate: wait this long, then kill the machine\n"
         "     --uid=USER           shell: run as this user\n"
         "  -E --setenv=VAR=VALUE   shell: set an environment variable\n"
-        "     --read-only          bind: mount read-only; clone: make the copy read-only\n"
+        "     --read-only          bind: mount read-only; clone, import-*: make the image read-only\n"
         "     --mkdir              bind: create the destination directory\n"
-        "     --force              copy-to/copy-from: replace existing files\n"
+        "     --force              copy-to/copy-from: replace existing files; import-*: an existing image\n"
+        "     --format=FORMAT      export-*: uncompressed, gzip, xz, zstd or bzip2 (default: by suffix)\n"
         "  -n --lines=N            status/logs: how many console lines to show\n"
         "  -f --follow             logs: keep printing new lines\n";
 
@@ -116,6 +124,7 @@ enum {
         ARG_READ_ONLY,
         ARG_MKDIR,
         ARG_FORCE,
+        ARG_FORMAT,
 };
 
 static const struct option options[] = {
@@ -138,6 +147,7 @@ static const struct option options[] = {
         { "read-only", no_argument, NULL, ARG_READ_ONLY },
         { "mkdir", no_argument, NULL, ARG_MKDIR },
         { "force", no_argument, NULL, ARG_FORCE },
+        { "format", required_argument, NULL, ARG_FORMAT },
         { "lines", required_argument, NULL, 'n' },
         { "follow", no_argument, NULL, 'f' },
         {}
@@ -167,6 +177,12 @@ static int parse_option(int c) {
         case ARG_MKDIR: arg.mkdir = true; return 1;
         case ARG_FORCE: arg.force = true; return 1;
         case ARG_UID: arg.uid = optarg; return 1;
+        case ARG_FORMAT:
+                if (!strv_find((char *const[]) { "uncompressed", "gzip", "xz", "zstd", "bzip2", NULL }, optarg))
+                        return log_error_errno(-EINVAL, "Invalid --format= '%s' (uncompressed, gzip, xz, zstd or bzip2).",
+                                               optarg);
+                arg.format = optarg;
+                return 1;
         case 'P':
                 arg.value = true;
                 __attribute__((fallthrough));

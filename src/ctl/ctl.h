@@ -35,6 +35,7 @@ typedef struct CtlArgs {
         unsigned lines;
         const char *uid;
         char **setenv;
+        const char *format;     /* export: compression, else from the file name */
 } CtlArgs;
 
 extern CtlArgs arg;
@@ -63,3 +64,6 @@ int verb_rename(sd_bus *bus, int argc, char *argv[]);
 int verb_remove(sd_bus *bus, int argc, char *argv[]);
 int verb_read_only(sd_bus *bus, int argc, char *argv[]);
 int verb_clean(sd_bus *bus, int argc, char *argv[]);
+int verb_import(sd_bus *bus, int argc, char *argv[]);
+int verb_export(sd_bus *bus, int argc, char *argv[]);
+int verb_set_limit(sd_bus *bus, int argc, char *argv[]);

@@ -18,6 +18,7 @@
 #include "parse-util.h"
 #include "string-util.h"
 #include "strv.h"
+#include "transfer-dbus.h"
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -220,6 +221,18 @@ static const sd_bus_vtable berth_manager_vtable[] = {
                                  SD_BUS_PARAM(environment) SD_BUS_PARAM(tty) SD_BUS_PARAM(stdin)
                                  SD_BUS_PARAM(stdout) SD_BUS_PARAM(stderr),
                                  "i", SD_BUS_PARAM(status), method_exec_machine, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ImportTar", "hsbb", SD_BUS_PARAM(fd) SD_BUS_PARAM(name) SD_BUS_PARAM(force)
+                                 SD_BUS_PARAM(read_only), NULL, , bus_method_import_tar, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ImportRaw", "hsbb", SD_BUS_PARAM(fd) SD_BUS_PARAM(name) SD_BUS_PARAM(force)
+                                 SD_BUS_PARAM(read_only), NULL, , bus_method_import_raw, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ImportOCI", "hsbb", SD_BUS_PARAM(fd) SD_BUS_PARAM(name) SD_BUS_PARAM(force)
+                                 SD_BUS_PARAM(read_only), NULL, , bus_method_import_oci, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ImportFileSystem", "hsbb", SD_BUS_PARAM(fd) SD_BUS_PARAM(name) SD_BUS_PARAM(force)
+                                 SD_BUS_PARAM(read_only), NULL, , bus_method_import_fs, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ExportTar", "shs", SD_BUS_PARAM(name) SD_BUS_PARAM(fd) SD_BUS_PARAM(format),
+                                 NULL, , bus_method_export_tar, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("ExportRaw", "shs", SD_BUS_PARAM(name) SD_BUS_PARAM(fd) SD_BUS_PARAM(format),
+                                 NULL, , bus_method_export_raw, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
 

@@ -323,6 +323,24 @@ static int image_operation_start(sd_bus_message *message, const char *verb, cons
         return 1;
 }
 
+static int op_import_fs(void *userdata) {
+        const ImageOpArgs *a = userdata;
+        int r;
+
+        if (a->image) { /* --force: the old image goes first */
+                r = image_remove(a->image);
+                if (r < 0)
+                        return r;
+        }
+        return image_import_tree(a->fd, a->new_name, a->read_only);
+}
+
+int bus_image_import_fs(sd_bus_message *message, int dir_fd, const char *name, const Image *replace,
+                        bool read_only, sd_bus_error *error) {
+        ImageOpArgs args = { .image = replace, .new_name = name, .read_only = read_only, .fd = dir_fd };
+        return image_operation_start(message, "import", name, op_import_fs, &args, -EBADF, error);
+}
+
 int bus_image_method_remove(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Image *i = userdata;
         ImageOpArgs args = { .image = i };

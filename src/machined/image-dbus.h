@@ -23,6 +23,11 @@ int bus_image_method_rename(sd_bus_message *message, void *userdata, sd_bus_erro
 int bus_image_method_clone(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_image_method_mark_read_only(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_image_method_set_limit(sd_bus_message *message, void *userdata, sd_bus_error *error);
+/* Copies the directory dir_fd into the pool as name (after removing replace, if not NULL) in a
+ * helper process, and answers message when it is done. */
+int bus_image_import_fs(sd_bus_message *message, int dir_fd, const char *name, const Image *replace,
+                        bool read_only, sd_bus_error *error);
+
 /* Manager methods about the whole pool. */
 int bus_manager_method_set_pool_limit(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_manager_method_clean_pool(sd_bus_message *message, void *userdata, sd_bus_error *error);

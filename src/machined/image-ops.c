@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -585,7 +586,7 @@ static int random_temp_name(const char *new_name, const char *suffix, char **ret
         if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
                 return -errno;
         (void) snprintf(hex, sizeof hex, "%08x", rnd);
-        *ret = strjoin(".#", new_name, suffix, hex);
+        *ret = strjoin(IMAGE_CLONE_TEMP_PREFIX, new_name, suffix, "-", hex);
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -612,6 +613,15 @@ static int clone_snapshot(int src_fd, int pool_fd, const char *new_name, bool re
         if (ioctl(pool_fd, BTRFS_IOC_SNAP_CREATE_V2, &args) >= 0)
                 return 1;
         return IN_SET(errno, EXDEV, ENOTTY, EOPNOTSUPP, EINVAL, EPERM) ? 0 : -errno;
+}
+
+static int pool_open(void) {
+        int fd;
+
+        if (mkdir(IMAGE_POOL_PATH, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        fd = open(IMAGE_POOL_PATH, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
 }
 
 /* Copies the tree at src_fd to a hidden directory in the pool, then renames it into place. */
@@ -713,28 +723,58 @@ static void aux_clone(const Image *i, const char *new_name) {
         }
 }
 
-int image_clone(const Image *i, const char *new_name, bool read_only) {
-        _cleanup_close_ int pool_fd = -EBADF;
+/* The pool, if new_name is valid and free. */
+static int pool_open_for(const char *new_name) {
         int r;
 
         if (!image_name_is_valid(new_name) || streq(new_name, ".host"))
                 return -EINVAL;
-        if (image_is_host(i) || !IN_SET(i->type, IMAGE_DIRECTORY, IMAGE_SUBVOLUME, IMAGE_RAW))
-                return -EOPNOTSUPP;
         r = name_is_free(new_name);
-        if (r < 0)
-                return r;
-        if (mkdir(IMAGE_POOL_PATH, 0700) < 0 && errno != EEXIST)
-                return -errno;
-        pool_fd = open(IMAGE_POOL_PATH, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return r < 0 ? r : pool_open();
+}
+
+int image_clone(const Image *i, const char *new_name, bool read_only) {
+        _cleanup_close_ int pool_fd = -EBADF;
+        int r;
+
+        if (image_is_host(i) || !IN_SET(i->type, IMAGE_DIRECTORY, IMAGE_SUBVOLUME, IMAGE_RAW))
+                return image_name_is_valid(new_name) ? -EOPNOTSUPP : -EINVAL;
+        pool_fd = pool_open_for(new_name);
         if (pool_fd < 0)
-                return -errno;
+                return pool_fd;
         r = i->type == IMAGE_RAW ? clone_raw(i, pool_fd, new_name, read_only)
                                  : clone_tree(i, pool_fd, new_name, read_only);
         if (r < 0)
                 return r;
         aux_clone(i, new_name);
         return 0;
+}
+
+int image_import_tree(int src_fd, const char *new_name, bool read_only) {
+        _cleanup_close_ int pool_fd = pool_open_for(new_name);
+        int btrfs;
+
+        if (pool_fd < 0)
+                return pool_fd;
+        btrfs = is_btrfs_fd(pool_fd);
+        if (btrfs < 0)
+                return btrfs;
+        return clone_tree_copy(src_fd, pool_fd, new_name, read_only, btrfs);
+}
+
+int image_pool_sweep(void) {
+        _cleanup_(closedirp) DIR *d = opendir(IMAGE_POOL_PATH);
+        struct dirent *de;
+        int n = 0;
+
+        while (d && (de = readdir(d))) {
+                if (!startswith(de->d_name, IMAGE_CLONE_TEMP_PREFIX) && !startswith(de->d_name, IMAGE_IMPORT_TEMP_PREFIX))
+                        continue;
+                _cleanup_free_ char *p = path_join(IMAGE_POOL_PATH, de->d_name);
+                if (p && remove_path(de->d_type == DT_DIR ? IMAGE_SUBVOLUME : IMAGE_RAW, p) >= 0)
+                        n++;
+        }
+        return n;
 }
 
 /* ---- clean pool ---- */
@@ -801,6 +841,8 @@ int image_op_fork(int (*fn)(void *userdata), void *userdata, pid_t *ret_pid) {
                 return -errno;
         if (pid == 0) {
                 sigset_t none;
+                /* dies with berthd, whose next start sweeps what it left (image_pool_sweep()) */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 (void) sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 int r = fn(userdata);

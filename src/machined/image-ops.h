@@ -16,6 +16,9 @@
 #include "image.h"
 
 #define IMAGE_POOL_PATH "/var/lib/machines"
+/* Hidden names new images are built under; what a crash left under them is swept at startup. */
+#define IMAGE_CLONE_TEMP_PREFIX ".#clone-"
+#define IMAGE_IMPORT_TEMP_PREFIX ".#import-" /* berth-import's, see import-target.h */
 
 typedef enum ImageCleanMode {
         IMAGE_CLEAN_ALL,
@@ -39,6 +42,10 @@ int image_rename(const Image *i, const char *new_name);
 /* Copies (or on btrfs snapshots) the image to IMAGE_POOL_PATH/new_name[.raw]. The copy is built
  * under a hidden name and appears under new_name only when complete. */
 int image_clone(const Image *i, const char *new_name, bool read_only);
+/* Copies the tree at src_fd into the pool as new_name (import-fs), like a clone of a directory. */
+int image_import_tree(int src_fd, const char *new_name, bool read_only);
+/* Removes the hidden entries half-made clones and imports left in the pool. Returns how many. */
+int image_pool_sweep(void);
 /* Subvolume: btrfs read-only flag; directory: immutable flag on the top directory; raw: the
  * write bits; block device: BLKROSET. */
 int image_mark_read_only(const Image *i, bool read_only);

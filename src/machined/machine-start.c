@@ -130,29 +130,28 @@ static const char *spawn_binary(void) {
         return getenv("BERTH_SPAWN_BINARY") ?: BINDIR "/berth-spawn";
 }
 
-/* Beside our own binary (a build directory), else where it is installed. */
-static char *supervise_binary(void) {
+char *helper_binary(const char *name, const char *env) {
         char self[4096];
         ssize_t n;
 
-        if (getenv("BERTH_SUPERVISE_BINARY"))
-                return strdup(getenv("BERTH_SUPERVISE_BINARY"));
+        if (getenv(env))
+                return strdup(getenv(env));
         n = readlink("/proc/self/exe", self, sizeof self - 1);
         if (n > 0) {
                 self[n] = 0;
                 char *slash = strrchr(self, '/');
                 if (slash) {
                         *slash = 0;
-                        _cleanup_free_ char *p = strjoin(self, "/berth-supervise");
+                        _cleanup_free_ char *p = strjoin(self, "/", name);
                         if (p && access(p, X_OK) >= 0)
                                 return TAKE_PTR(p);
                 }
         }
-        return strdup(LIBEXECDIR "/berth/berth-supervise");
+        return strjoin(LIBEXECDIR "/berth/", name);
 }
 
 static int fork_supervisor(Manager *m, const char *name, pid_t *ret) {
-        _cleanup_free_ char *supervise = supervise_binary(), *log = machine_log_path(m, name);
+        _cleanup_free_ char *supervise = helper_binary("berth-supervise", "BERTH_SUPERVISE_BINARY"), *log = machine_log_path(m, name);
         _cleanup_free_ char *machine_arg = strjoin("--machine=", name);
         pid_t pid;
 

@@ -27,6 +27,10 @@ void start_jobs_machine_new(Manager *m, Machine *machine);
 /* Forgets the jobs; the launchers keep running. */
 void start_jobs_free(Manager *m);
 
+/* A helper of berthd: $env if set, else beside our own binary (a build directory), else in
+ * LIBEXECDIR/berth. */
+char *helper_binary(const char *name, const char *env);
+
 /* The console log of a machine berthd started: LOG_DIR/NAME.log. */
 char *machine_log_path(Manager *m, const char *name);
 

@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "hostname-util.h"
 #include "image.h"
+#include "image-ops.h"
 #include "log.h"
 #include "machine-exec.h"
 #include "machine-start.h"
@@ -319,6 +320,9 @@ int manager_startup(Manager *m, sd_bus *bus) {
         r = manager_add_host_machine(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the host machine: %m");
+        r = image_pool_sweep();
+        if (r > 0)
+                log_info("Removed %d half-made image(s) left in %s by an earlier berthd.", r, IMAGE_POOL_PATH);
         if (bus)
                 return manager_load_state(m); /* a private test connection: no name to take */
         /* Take the name first: when someone else owns it, their machines' state must stay. */

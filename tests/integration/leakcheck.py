@@ -62,6 +62,9 @@ def _processes():
 
 # Kept on purpose: compiled seccomp filters (a cache keyed by the filter's inputs).
 CACHES = ["/run/berth/seccomp"]
+# Directories berth makes once and keeps (their contents are state and are checked): the first
+# machine on a fresh host creates them, which is not a leak.
+RUNTIME_DIRS = {"/run/berth/spawn", "/run/berth/uid"}
 
 
 def _state_files():
@@ -72,9 +75,25 @@ def _state_files():
                 continue
             for n in dirnames + filenames:
                 p = os.path.join(dirpath, n)
-                if p not in CACHES:
+                if p not in CACHES and p not in RUNTIME_DIRS:
                     out.add(p)
     return out
+
+
+def nspawn_cgroups():
+    """The payload/ and supervisor/ cgroups stock systemd-nspawn --keep-unit leaves at the roots of
+    the unified and name=systemd hierarchies on a host without systemd."""
+    return {f"/sys/fs/cgroup/{h}/{d}" for h in ("unified", "systemd") for d in ("payload", "supervisor")
+            if os.path.isdir(f"/sys/fs/cgroup/{h}/{d}")}
+
+
+def remove_nspawn_cgroups(before):
+    """Removes what stock nspawn left since before (not ours: see DESIGN.md)."""
+    for d in nspawn_cgroups() - before:
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
 
 
 def snapshot():

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+import leakcheck
+
 import guests
 from conftest import BUILD, SPAWN, leader_of
 from test_machined import Berthd, Bus, machines, wait_for
@@ -157,8 +159,7 @@ def test_berthd_restart_readopts(bus, berthd, bb):
 @pytest.mark.parametrize("keep_unit", [False, True])
 def test_stock_nspawn_registers(bus, berthd, keep_unit, tmp_path):
     tree = guests.make_busybox_tree(str(tmp_path / "tree"))
-    before = {d for d in ("payload", "supervisor") for h in ("unified", "systemd")
-              if os.path.isdir(f"/sys/fs/cgroup/{h}/{d}")}
+    before = leakcheck.nspawn_cgroups()
     n = subprocess.Popen(["systemd-nspawn", "-q", "--register=yes", *(["--keep-unit"] if keep_unit else []),
                           "-D", tree, "-M", "nsp-test", "/bin/sleep", "1000"], env=bus.env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -177,11 +178,4 @@ def test_stock_nspawn_registers(bus, berthd, keep_unit, tmp_path):
         if n.poll() is None:
             n.kill()
             n.wait()
-        # nspawn --keep-unit without systemd leaves payload/ and supervisor/ at the hierarchy roots
-        for h in ("unified", "systemd"):
-            for d in ("payload", "supervisor"):
-                if d not in before and os.path.isdir(f"/sys/fs/cgroup/{h}/{d}"):
-                    try:
-                        os.rmdir(f"/sys/fs/cgroup/{h}/{d}")
-                    except OSError:
-                        pass
+        leakcheck.remove_nspawn_cgroups(before)

@@ -56,7 +56,7 @@ def purge(prefix, root=POOL):
     if not os.path.isdir(root):
         return
     for n in os.listdir(root):
-        if n.lstrip(".#").startswith(prefix) or n.startswith("." + prefix):
+        if n.lstrip(".#").startswith(prefix) or n.startswith("." + prefix) or prefix in n:
             p = os.path.join(root, n)
             chattr_minus_i(p)
             if os.path.isdir(p) and not os.path.islink(p):

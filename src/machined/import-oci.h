@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* OCI image layouts (image-spec 1.x: "oci-layout", "index.json", "blobs/ALG/HEX") turned into a
+ * machine tree: the manifest for this architecture is picked from the index, its layers are
+ * extracted in order with whiteouts and opaque directories honoured, each through tar_extract()
+ * chrooted into the tree. The image config's command, environment, working directory and user
+ * become a NAME.nspawn settings file, so that "berth-spawn -M NAME" runs what the image runs.
+ * Logs its errors (it runs in berth-import). Blob digests are not verified: the layout is a
+ * local directory the caller chose. */
+
+typedef struct OciConfig {
+        char **command;     /* Entrypoint + Cmd */
+        char **environment;
+        char *working_directory;
+        char *user;
+} OciConfig;
+
+void oci_config_done(OciConfig *c);
+
+/* Extracts the layers of the layout at layout_fd into the tree at tree_fd, fills *config. */
+int oci_import(int layout_fd, int tree_fd, OciConfig *config);
+/* Writes config as a settings file at dir_fd/name (O_EXCL); 0 if there is nothing to write. */
+int oci_config_write_settings(const OciConfig *c, int dir_fd, const char *name);

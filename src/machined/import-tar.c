@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "import-tar.h"
+#include "log.h"
+#include "rm-rf.h"
+#include "string-util.h"
+
+#define WHITEOUT_PREFIX ".wh."
+#define WHITEOUT_OPAQUE ".wh..wh..opq"
+
+int tar_member_name_check(const char *name) {
+        unsigned depth = 0;
+
+        if (!name || name[0] == '/')
+                return -EINVAL;
+        for (const char *p = name; *p;) {
+                size_t n = strcspn(p, "/");
+                if (n == 2 && strneq(p, "..", 2))
+                        return -EINVAL;
+                if (n > 0 && !(n == 1 && p[0] == '.') && ++depth > TAR_DEPTH_MAX)
+                        return -E2BIG;
+                p += n;
+                p += strspn(p, "/");
+        }
+        return 0;
+}
+
+static const char *skip_dot_slash(const char *p) {
+        while (p[0] == '.' && p[1] == '/')
+                p += 2 + strspn(p + 2, "/");
+        return p;
+}
+
+static void archive_freep(struct archive **a) {
+        if (*a)
+                (void) archive_free(*a);
+}
+
+static int archive_open_reader(int fd, struct archive **ret) {
+        struct archive *a = archive_read_new();
+
+        if (!a)
+                return -ENOMEM;
+        (void) archive_read_support_filter_all(a);
+        (void) archive_read_support_format_tar(a);
+        (void) archive_read_support_format_gnutar(a);
+        if (archive_read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK) {
+                log_error("Not a tar archive: %s", archive_error_string(a) ?: "unknown format");
+                (void) archive_free(a);
+                return -EBADMSG;
+        }
+        *ret = a;
+        return 0;
+}
+
+static int check_entry(struct archive_entry *e) {
+        const char *name = archive_entry_pathname(e), *link = archive_entry_hardlink(e);
+        int r = tar_member_name_check(name);
+
+        if (r == 0 && link)
+                r = tar_member_name_check(link);
+        if (r == -E2BIG)
+                log_error("Archive member '%s' is nested deeper than %u directories; refusing.", strna(name),
+                          TAR_DEPTH_MAX);
+        else if (r < 0)
+                log_error("Archive member '%s'%s%s%s points outside the image; refusing.", strna(name),
+                          link ? " (a hard link to '" : "", link ?: "", link ? "')" : "");
+        if (r >= 0 && link)
+                log_debug("%s -> %s", name, link);
+        return r < 0 ? -EBADMSG : 0;
+}
+
+/* ".wh.NAME" deletes NAME of the lower layers, ".wh..wh..opq" the whole content of its directory. */
+static int apply_whiteout(const char *name) {
+        _cleanup_free_ char *dir = strdup(skip_dot_slash(name));
+        char *slash, *base;
+        int r = 0;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        base = slash ? slash + 1 : dir;
+        if (slash)
+                *slash = 0;
+        if (streq(base, WHITEOUT_OPAQUE)) {
+                _cleanup_(closedirp) DIR *d = opendir(slash ? dir : "/");
+                struct dirent *de;
+                while (d && (de = readdir(d)))
+                        if (!streq(de->d_name, ".") && !streq(de->d_name, "..")) {
+                                _cleanup_free_ char *p = strjoin(slash ? dir : "", "/", de->d_name);
+                                r = p ? rm_rf(p) : -ENOMEM;
+                                if (r < 0)
+                                        break;
+                        }
+        } else {
+                _cleanup_free_ char *p = strjoin(slash ? dir : "", "/", base + strlen(WHITEOUT_PREFIX));
+                r = p ? rm_rf(p) : -ENOMEM;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to apply whiteout '%s': %m", name);
+        return 0;
+}
+
+static bool is_whiteout(struct archive_entry *e) {
+        const char *base = strrchr(archive_entry_pathname(e), '/');
+        base = base ? base + 1 : archive_entry_pathname(e);
+        return startswith(base, WHITEOUT_PREFIX);
+}
+
+/* First pass over an OCI layer: whiteouts apply to the layers below, before this layer's files land. */
+static int tar_apply_whiteouts(int fd) {
+        _cleanup_(archive_freep) struct archive *a = NULL;
+        struct archive_entry *e;
+        int r;
+
+        r = archive_open_reader(fd, &a);
+        if (r < 0)
+                return r;
+        while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+                if (check_entry(e) < 0)
+                        return -EBADMSG;
+                if (is_whiteout(e) && (r = apply_whiteout(archive_entry_pathname(e))) < 0)
+                        return r;
+        }
+        if (r != ARCHIVE_EOF) {
+                log_error("Failed to read the archive: %s", archive_error_string(a));
+                return -EBADMSG;
+        }
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return log_error_errno(errno, "Failed to rewind the layer: %m");
+        return 0;
+}
+
+static int copy_entry_data(struct archive *a, struct archive *w, const char *name) {
+        const void *buf;
+        size_t size;
+        la_int64_t offset;
+        int r;
+
+        while ((r = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK)
+                if (archive_write_data_block(w, buf, size, offset) != ARCHIVE_OK) { /* a failed write() is a WARN */
+                        int e = archive_errno(w);
+                        if (e > 0)
+                                return log_error_errno(-e, "Failed to write '%s': %m", name);
+                        log_error("Failed to write '%s': %s", name, archive_error_string(w));
+                        return -EIO;
+                }
+        if (r != ARCHIVE_EOF) {
+                log_error("Failed to read '%s' from the archive: %s", name, archive_error_string(a));
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+static struct archive *disk_writer_new(bool replace) {
+        struct archive *w = archive_write_disk_new();
+        int flags = ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+                    ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SPARSE;
+
+        if (replace)
+                flags |= ARCHIVE_EXTRACT_UNLINK;
+        if (w)
+                (void) archive_write_disk_set_options(w, flags);
+        /* no user lookup: owners stay numeric, as the machine sees them */
+        return w;
+}
+
+static int extract_entries(struct archive *a, struct archive *w, TarExtract *x) {
+        struct archive_entry *e;
+        int r;
+
+        while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+                const char *name = archive_entry_pathname(e);
+                mode_t type = archive_entry_filetype(e);
+
+                if (check_entry(e) < 0)
+                        return -EBADMSG;
+                if (isempty(skip_dot_slash(name)) && type != AE_IFDIR)
+                        continue;
+                if (type == AE_IFBLK || type == AE_IFCHR || (x->whiteouts && is_whiteout(e))) {
+                        x->n_devices_skipped += type == AE_IFBLK || type == AE_IFCHR;
+                        continue;
+                }
+                r = archive_write_header(w, e);
+                if (r < ARCHIVE_WARN) {
+                        int k = archive_errno(w);
+                        log_error("Failed to extract '%s': %s", name, archive_error_string(w));
+                        /* the disk's own errors pass; what libarchive refuses is the archive's fault */
+                        return IN_SET(k, ENOSPC, EDQUOT, EIO, EROFS, ENOMEM) ? -k : -EBADMSG;
+                }
+                if (archive_entry_size(e) > 0 && (r = copy_entry_data(a, w, name)) < 0)
+                        return r;
+                if (archive_write_finish_entry(w) < ARCHIVE_WARN) {
+                        int k = archive_errno(w);
+                        log_error("Failed to finish '%s': %s", name, archive_error_string(w));
+                        return k > 0 ? -k : -EIO;
+                }
+        }
+        if (r != ARCHIVE_EOF) {
+                log_error("Failed to read the archive: %s", archive_error_string(a));
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+int tar_extract(void *userdata) {
+        TarExtract *x = userdata;
+        _cleanup_(archive_freep) struct archive *a = NULL, *w = NULL;
+        int r;
+
+        if (x->whiteouts) {
+                r = tar_apply_whiteouts(x->fd);
+                if (r < 0)
+                        return r;
+        }
+        r = archive_open_reader(x->fd, &a);
+        if (r < 0)
+                return r;
+        w = disk_writer_new(x->whiteouts);
+        if (!w)
+                return log_oom();
+        r = extract_entries(a, w, x);
+        if (r < 0)
+                return r;
+        if (archive_write_close(w) != ARCHIVE_OK) {
+                int k = archive_errno(w);
+                log_error("Failed to finish the extraction: %s", archive_error_string(w));
+                return k > 0 ? -k : -EIO;
+        }
+        if (x->n_devices_skipped > 0)
+                log_warning("Skipped %u device node(s): a machine's /dev is made when it boots.",
+                            x->n_devices_skipped);
+        return 0;
+}
+
+/* ---- export ---- */
+
+static const struct {
+        const char *name;
+        int (*add)(struct archive *);
+} filters[] = {
+        { "uncompressed", archive_write_add_filter_none },
+        { "gzip", archive_write_add_filter_gzip },
+        { "xz", archive_write_add_filter_xz },
+        { "zstd", archive_write_add_filter_zstd },
+        { "bzip2", archive_write_add_filter_bzip2 },
+};
+
+int tar_format_check(const char *format) {
+        for (size_t i = 0; i < ELEMENTSOF(filters); i++)
+                if (streq(format, filters[i].name))
+                        return (int) i;
+        return -EINVAL;
+}
+
+int tar_add_filter(struct archive *w, const char *format) {
+        int f = tar_format_check(format);
+        if (f < 0)
+                return f;
+        return filters[f].add(w) == ARCHIVE_OK ? 0 : -EOPNOTSUPP;
+}
+
+/* The archive writer takes data in order, holes as zeros (it skips those the entry's sparse map
+ * names, as bsdtar does). */
+static int export_entry_data(struct archive *disk, struct archive *w, const char *name) {
+        static const uint8_t zeros[64 * 1024];
+        const void *buf;
+        size_t size;
+        la_int64_t offset, done = 0;
+        int r;
+
+        while ((r = archive_read_data_block(disk, &buf, &size, &offset)) == ARCHIVE_OK) {
+                for (; done < offset; ) {
+                        la_ssize_t n = archive_write_data(w, zeros, (size_t) MIN(offset - done, (la_int64_t) sizeof zeros));
+                        if (n <= 0)
+                                goto fail;
+                        done += n;
+                }
+                if (size > 0 && archive_write_data(w, buf, size) != (la_ssize_t) size)
+                        goto fail;
+                done += (la_int64_t) size;
+        }
+        if (r == ARCHIVE_EOF)
+                return 0;
+        log_error("Failed to read '%s': %s", name, archive_error_string(disk));
+        return -EIO;
+fail:
+        log_error("Failed to write '%s' to the archive: %s", name, archive_error_string(w));
+        return archive_errno(w) > 0 ? -archive_errno(w) : -EIO;
+}
+
+static int write_disk_entries(struct archive *disk, struct archive *w) {
+        struct archive_entry *e = archive_entry_new();
+        int r, k = 0;
+
+        if (!e)
+                return log_oom();
+        while ((r = archive_read_next_header2(disk, e)) == ARCHIVE_OK) {
+                const char *name = archive_entry_pathname(e);
+                (void) archive_read_disk_descend(disk);
+                if (archive_entry_filetype(e) == AE_IFSOCK)
+                        continue; /* tar cannot hold sockets; they are made anew by whoever listens */
+                r = archive_write_header(w, e);
+                if (r == ARCHIVE_FAILED) {
+                        log_warning("Skipping '%s': %s", name, archive_error_string(w));
+                        continue;
+                }
+                if (r < ARCHIVE_FAILED) {
+                        log_error("Failed to write '%s' to the archive: %s", name, archive_error_string(w));
+                        k = archive_errno(w) > 0 ? -archive_errno(w) : -EIO;
+                        break;
+                }
+                if (archive_entry_size(e) > 0 && (k = export_entry_data(disk, w, name)) < 0)
+                        break;
+        }
+        archive_entry_free(e);
+        if (k < 0)
+                return k;
+        if (r != ARCHIVE_EOF) {
+                log_error("Failed to read the image: %s", archive_error_string(disk));
+                return -EIO;
+        }
+        return 0;
+}
+
+int tar_export(int dir_fd, int out_fd, const char *format) {
+        _cleanup_(archive_freep) struct archive *disk = NULL, *w = NULL;
+        int f = tar_format_check(format), r;
+
+        if (f < 0)
+                return log_error_errno(f, "Unknown compression '%s'.", format);
+        if (fchdir(dir_fd) < 0)
+                return log_error_errno(errno, "Failed to enter the image: %m");
+        disk = archive_read_disk_new();
+        w = archive_write_new();
+        if (!disk || !w)
+                return log_oom();
+        (void) archive_read_disk_set_symlink_physical(disk);
+        (void) archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+        (void) archive_write_set_format_pax_restricted(w);
+        if (tar_add_filter(w, format) < 0)
+                return log_error_errno(-EOPNOTSUPP, "This libarchive cannot write %s.", format);
+        (void) archive_write_set_bytes_in_last_block(w, 1);
+        if (archive_write_open_fd(w, out_fd) != ARCHIVE_OK || archive_read_disk_open(disk, ".") != ARCHIVE_OK) {
+                log_error("Failed to start the archive: %s", archive_error_string(w) ?: archive_error_string(disk));
+                return -EIO;
+        }
+        r = write_disk_entries(disk, w);
+        if (r < 0)
+                return r;
+        if (archive_write_close(w) != ARCHIVE_OK) {
+                log_error("Failed to finish the archive: %s", archive_error_string(w));
+                return -EIO;
+        }
+        return 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Tar archives in and out of image trees, through libarchive. Extraction runs with the new tree as
+ * its root (import_run_chrooted()) and refuses member names that are absolute, contain "..", or
+ * are deeper than TAR_DEPTH_MAX; it never writes through a symlink, keeps numeric owners, modes,
+ * times, xattrs and ACLs, and does not create device nodes (the machine's /dev is made at boot).
+ * These functions log their own errors: they run in berth-import's children, whose stderr is the
+ * message berthd passes on. */
+
+#include <stdbool.h>
+
+#define TAR_DEPTH_MAX 512U
+
+/* 0 if name is a relative path without ".." components and at most TAR_DEPTH_MAX deep,
+ * -EINVAL or -E2BIG otherwise. "./" prefixes are allowed. */
+int tar_member_name_check(const char *name);
+
+typedef struct TarExtract {
+        int fd;          /* the archive */
+        bool whiteouts;  /* an OCI layer: ".wh." entries delete what lower layers made */
+        unsigned n_devices_skipped;
+} TarExtract;
+
+/* Extracts into the current root (run it through import_run_chrooted()). */
+int tar_extract(void *userdata /* TarExtract */);
+
+/* Writes the tree at dir_fd as a pax archive to out_fd, compressed by format ("uncompressed",
+ * "gzip", "xz", "zstd", "bzip2"). Symlinks are stored as symlinks; other mounts are not entered. */
+int tar_export(int dir_fd, int out_fd, const char *format);
+
+/* The index of a compression name, -EINVAL for an unknown one; 0 is "uncompressed". */
+int tar_format_check(const char *format);
+/* Adds that compression's libarchive write filter to w. */
+struct archive;
+int tar_add_filter(struct archive *w, const char *format);

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <linux/btrfs.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "image-lock.h"
+#include "import-target.h"
+#include "path-util.h"
+#include "rm-rf.h"
+#include "string-util.h"
+
+int import_target_init(ImportTarget *t, const char *pool, const char *name, const char *replace) {
+        uint32_t rnd;
+        char hex[9];
+
+        if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
+                return -errno;
+        (void) snprintf(hex, sizeof hex, "%08x", rnd);
+        if (mkdir(pool, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        t->pool_fd = open(pool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (t->pool_fd < 0)
+                return -errno;
+        t->pool = strdup(pool);
+        t->name = strdup(name);
+        t->temp = strjoin(IMPORT_TEMP_PREFIX, name, "-", hex);
+        t->replace = replace ? strdup(replace) : NULL;
+        if (!t->pool || !t->name || !t->temp || (replace && !t->replace))
+                return -ENOMEM;
+        return 0;
+}
+
+static bool is_btrfs(int fd) {
+        struct statfs sfs;
+        return fstatfs(fd, &sfs) >= 0 && sfs.f_type == BTRFS_SUPER_MAGIC;
+}
+
+int import_target_make_tree(ImportTarget *t) {
+        int fd;
+
+        if (is_btrfs(t->pool_fd) && strlen(t->temp) <= BTRFS_PATH_NAME_MAX) {
+                struct btrfs_ioctl_vol_args args = {};
+                strncpy(args.name, t->temp, BTRFS_PATH_NAME_MAX);
+                if (ioctl(t->pool_fd, BTRFS_IOC_SUBVOL_CREATE, &args) >= 0)
+                        t->made = true;
+        }
+        if (!t->made) {
+                if (mkdirat(t->pool_fd, t->temp, 0755) < 0)
+                        return -errno;
+                t->made = true;
+        }
+        fd = openat(t->pool_fd, t->temp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
+int import_target_link_file(ImportTarget *t, int fd) {
+        char proc[64];
+
+        (void) snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        if (linkat(AT_FDCWD, proc, t->pool_fd, t->temp, AT_SYMLINK_FOLLOW) < 0)
+                return -errno;
+        t->made = true;
+        return 0;
+}
+
+/* The image being replaced must not be running: take its lock for as long as we swap. */
+static int finish_replace(ImportTarget *t) {
+        _cleanup_free_ char *final = path_join(t->pool, t->name), *old = NULL;
+        ImageLock lock = IMAGE_LOCK_NULL;
+        int r;
+
+        if (!final)
+                return -ENOMEM;
+        r = image_lock(t->replace, LOCK_EX, &lock);
+        if (r < 0)
+                return r;
+        if (streq(final, t->replace))
+                r = renameat2(t->pool_fd, t->temp, t->pool_fd, t->name, RENAME_EXCHANGE) < 0 ? -errno : 0;
+        else
+                r = renameat2(t->pool_fd, t->temp, t->pool_fd, t->name, RENAME_NOREPLACE) < 0 ? -errno : 0;
+        if (r >= 0) {
+                /* the old image is now under the hidden name (or still at its own path) */
+                old = streq(final, t->replace) ? path_join(t->pool, t->temp) : strdup(t->replace);
+                t->made = streq(final, t->replace);
+                r = old ? rm_rf(old) : -ENOMEM;
+                if (r >= 0)
+                        t->made = false;
+        }
+        image_lock_release(&lock);
+        return r;
+}
+
+int import_target_finish(ImportTarget *t) {
+        if (t->replace)
+                return finish_replace(t);
+        if (renameat2(t->pool_fd, t->temp, t->pool_fd, t->name, RENAME_NOREPLACE) < 0)
+                return -errno;
+        t->made = false;
+        return 0;
+}
+
+void import_target_done(ImportTarget *t) {
+        if (t->made && t->pool && t->temp) {
+                _cleanup_free_ char *p = path_join(t->pool, t->temp);
+                if (p)
+                        (void) rm_rf(p);
+        }
+        t->pool_fd = safe_close(t->pool_fd);
+        free(t->pool);
+        free(t->name);
+        free(t->temp);
+        free(t->replace);
+        *t = IMPORT_TARGET_NULL;
+}
+
+int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
+        siginfo_t si = {};
+        pid_t pid;
+
+        fflush(stderr);
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int r = 0;
+                if (fchdir(dir_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+                        r = -errno;
+                if (r >= 0)
+                        r = fn(userdata);
+                fflush(stderr);
+                _exit(r >= 0 ? 0 : MIN(-r, 255));
+        }
+        while (waitid(P_PID, (id_t) pid, &si, WEXITED) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (si.si_code != CLD_EXITED)
+                return -EPROTO;
+        return -si.si_status;
+}

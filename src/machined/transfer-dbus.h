@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* berth's import and export methods (io.berth.Machine1.Manager), shaped like systemd-importd's:
+ * ImportTar/ImportRaw/ImportOCI/ImportFileSystem(h fd, s name, b force, b read_only) and
+ * ExportTar/ExportRaw(s name, h fd, s format). Root only; each answers when the transfer is done,
+ * with the helper's own words on failure. */
+
+#include <systemd/sd-bus.h>
+
+int bus_method_import_tar(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_import_raw(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_import_oci(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_import_fs(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_export_tar(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_export_raw(sd_bus_message *message, void *userdata, sd_bus_error *error);
