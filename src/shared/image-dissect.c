@@ -113,9 +113,35 @@ static int add_partition(int fd, DissectedImage *m, PartitionDesignator d, int p
         return 0;
 }
 
-static int dissect_partitions(int fd, blkid_partlist pl, DissectedImage *m) {
+/* Every partition inside the image and none overlapping another (logical MBR partitions lie inside
+ * their extended one by design): a table that says otherwise is hostile or broken. */
+static int check_layout(blkid_partlist pl, uint64_t image_size) {
+        int n = blkid_partlist_numof_partitions(pl);
+
+        for (int i = 0; i < n; i++) {
+                blkid_partition a = blkid_partlist_get_partition(pl, i);
+                uint64_t as = (uint64_t) blkid_partition_get_start(a), ae = as + (uint64_t) blkid_partition_get_size(a);
+                if (ae < as || ae * 512 > image_size)
+                        return -ERANGE;
+                for (int j = 0; j < i; j++) {
+                        blkid_partition b = blkid_partlist_get_partition(pl, j);
+                        uint64_t bs = (uint64_t) blkid_partition_get_start(b), be = bs + (uint64_t) blkid_partition_get_size(b);
+                        if (blkid_partition_is_extended(a) || blkid_partition_is_extended(b))
+                                continue;
+                        if (as < be && bs < ae)
+                                return -ERANGE;
+                }
+        }
+        return 0;
+}
+
+static int dissect_partitions(int fd, blkid_partlist pl, uint64_t image_size, DissectedImage *m) {
         bool gpt = streq(m->table, "gpt");
         int n = blkid_partlist_numof_partitions(pl), r;
+
+        r = check_layout(pl, image_size);
+        if (r < 0)
+                return r;
 
         for (int i = 0; i < n; i++) {
                 blkid_partition pp = blkid_partlist_get_partition(pl, i);
@@ -165,7 +191,7 @@ int image_dissect(int fd, DissectedImage *ret) {
                 blkid_partlist pl;
                 m.table = strdup(pttype); /* before the next call, which may free pttype */
                 pl = blkid_probe_get_partitions(pr);
-                r = !m.table ? -ENOMEM : pl ? dissect_partitions(fd, pl, &m) : -EBADMSG;
+                r = !m.table ? -ENOMEM : pl ? dissect_partitions(fd, pl, (uint64_t) blkid_probe_get_size(pr), &m) : -EBADMSG;
         } else if (r == 0 && pttype)
                 r = -EBADMSG; /* a partition table we do not boot from */
         else

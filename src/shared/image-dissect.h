@@ -47,5 +47,6 @@ typedef struct DissectedImage {
 void dissected_image_done(DissectedImage *m);
 bool image_fstype_allowed(const char *fstype) _pure_;
 /* Probes the image open as fd (a regular file or block device). -EBADMSG: not an image we know how to
- * boot; -ENOTUNIQ: two partitions claim the same role; -EPROTONOSUPPORT: filesystem not allowed. */
+ * boot; -ENOTUNIQ: two partitions claim the same role; -ERANGE: partitions overlap or reach past the
+ * end; -EPROTONOSUPPORT: filesystem not allowed. */
 int image_dissect(int fd, DissectedImage *ret);

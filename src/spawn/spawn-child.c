@@ -447,6 +447,25 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
         return r;
 }
 
+/* The --as-pid2 stub is PID 1 of the guest: it gets the payload's seccomp filter and no capability at
+ * all, so that guest root cannot gain anything by ptracing it (CAP_SYS_PTRACE overrides dumpable). */
+static int confine_stub(SpawnContext *c) {
+        cap_t none = cap_init();
+        int r;
+
+        if (!none)
+                return -ENOMEM;
+        r = drop_bounding_set(0);
+        if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                r = -errno;
+        if (r >= 0)
+                r = spawn_seccomp_install(&c->seccomp);
+        if (r >= 0 && cap_set_proc(none) < 0)
+                r = -errno;
+        cap_free(none);
+        return r;
+}
+
 _noreturn_ static void fail(SpawnContext *c, const char *step, int r) {
         (void) sync_send_failure(c->sync, step, r);
         _exit(EXIT_FAILURE);
@@ -479,6 +498,11 @@ void spawn_child_main(SpawnContext *c) {
                         fail(c, "fork-payload", -errno);
                 if (pid > 0) {
                         c->sync = safe_close(c->sync);
+                        r = confine_stub(c);
+                        if (r < 0) {
+                                (void) kill(pid, SIGKILL);
+                                _exit(EXIT_FAILURE);
+                        }
                         spawn_stub_init(pid);
                 }
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -112,6 +112,9 @@ static int mount_image(const SpawnConfig *c, SpawnRoot *root, const char *base) 
         if (r == -ENOTUNIQ)
                 return log_error_errno(r, "Image %s is ambiguous: two partitions (or filesystem signatures) "
                                           "claim the same role. Refusing.", c->image);
+        if (r == -ERANGE)
+                return log_error_errno(r, "Image %s has a partition table whose partitions overlap or reach past "
+                                          "the end of the image. Refusing.", c->image);
         if (r == -EPROTONOSUPPORT)
                 return log_error_errno(r, "Image %s holds a filesystem berth does not mount (allowed: ext2/3/4, "
                                           "btrfs, xfs, squashfs, erofs, vfat).", c->image);

@@ -75,7 +75,9 @@ def launcher_rss(tree):
 
 
 def boot_and_poweroff(tool, tree, name):
-    """Seconds until the guest's systemd says READY=1, and from SIGTERM to exit."""
+    """Seconds until the guest's systemd says READY=1, and from SIGTERM to exit. tree: a directory,
+    or the arguments that name the root (["-i", image], ["-D", tree, "-x"])."""
+    root = ["-D", tree] if isinstance(tree, str) else tree
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "notify")
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -83,7 +85,7 @@ def boot_and_poweroff(tool, tree, name):
         s.settimeout(120)
         env = dict(os.environ, NOTIFY_SOCKET=path)
         t0 = time.monotonic()
-        p = subprocess.Popen([*TOOLS[tool], "-q", "-D", tree, "-M", name, "-b", "--notify-ready=yes",
+        p = subprocess.Popen([*TOOLS[tool], "-q", *root, "-M", name, "-b", "--notify-ready=yes",
                               "--console=passive"], env=env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while b"READY=1" not in s.recv(4096):

@@ -342,6 +342,9 @@ def test_bash_completion(env):
     assert complete(env, "berthctl status bt-ctl-c") == ["bt-ctl-comp"]
     assert "bt-ctl-comp" in complete(env, "berthctl -q shell ")
     assert env.ctl("terminate", "bt-ctl-comp", "--timeout=10s").returncode == 0
+    assert {"import-tar", "import-oci"} <= set(complete(env, "berthctl imp"))
+    assert "bt-ctl-comp" in complete(env, "berthctl export-tar bt-ctl")
+    assert complete(env, "berthctl --format x") == ["xz"]
 
 
 def test_systemd_host_uses_units(tmp_path):

@@ -191,3 +191,89 @@ def test_image_locks_are_shared_with_systemd_nspawn(bbtree):
     # nspawn leaves these on a host without systemd; they are not ours, but the leak check sees them.
     subprocess.run(["rm", "-rf", "/run/systemd/nspawn/propagate"], check=False)
     leakcheck.remove_nspawn_cgroups(before)
+
+
+# ---- hostile partition tables and corrupt filesystems (issue: bad input) ----
+
+ROOT_GUID = "4f68bce3-e8cd-4db1-96e7-fbcaf984b709"
+
+
+def _patch_gpt_entry(path, index, first=None, last=None):
+    """Rewrites entry index of the primary GPT and fixes both CRCs, as a hostile tool would."""
+    import struct
+    import zlib
+    with open(path, "r+b") as f:
+        f.seek(512)
+        hdr = bytearray(f.read(92))
+        entries_lba, n, size = struct.unpack_from("<QII", hdr, 0x48)
+        f.seek(entries_lba * 512)
+        entries = bytearray(f.read(n * size))
+        if first is not None:
+            struct.pack_into("<Q", entries, index * size + 32, first)
+        if last is not None:
+            struct.pack_into("<Q", entries, index * size + 40, last)
+        struct.pack_into("<I", hdr, 0x58, zlib.crc32(entries) & 0xffffffff)
+        struct.pack_into("<I", hdr, 0x10, 0)
+        struct.pack_into("<I", hdr, 0x10, zlib.crc32(bytes(hdr[:struct.unpack_from("<I", hdr, 0x0c)[0]])) & 0xffffffff)
+        f.seek(entries_lba * 512)
+        f.write(entries)
+        f.seek(512)
+        f.write(hdr)
+
+
+def _two_partition_gpt(tree, path, second_type=ROOT_GUID):
+    need("sfdisk")
+    subprocess.run(["truncate", "-s", "160M", path], check=True)
+    layout = (f"label: gpt\nstart=2048, size=131072, type={ROOT_GUID}\n"
+              f"start=133120, size=131072, type={second_type}\n")
+    subprocess.run(["sfdisk", "-q", path], input=layout, text=True, check=True)
+    for off in (2048, 133120):
+        subprocess.run(["mkfs.ext4", "-q", "-d", tree, "-E", f"offset={off * 512}", path, "64M"], check=True)
+    return path
+
+
+def test_two_root_partitions_are_ambiguous(bbtree, tmp_path):
+    img = _two_partition_gpt(bbtree, str(tmp_path / "two-roots.gpt"))
+    r = spawn("-q", "-i", img, "/bin/true")
+    assert r.returncode == 1 and "ambiguous" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("patch", ["overlap", "past-the-end"])
+def test_hostile_partition_table(bbtree, tmp_path, patch):
+    img = _two_partition_gpt(bbtree, str(tmp_path / "evil.gpt"), second_type="933ac7e1-2eb4-4f13-b844-0e14e2aef915")
+    assert spawn("-q", "-i", img, "/bin/true").returncode == 0  # sane before the patch
+    if patch == "overlap":
+        _patch_gpt_entry(img, 1, first=100000)
+        r = spawn("-q", "-i", img, "/bin/true")
+        assert r.returncode == 1 and "overlap or reach past" in r.stderr, r.stderr
+    else:
+        # libblkid itself drops an entry past the last usable LBA: that partition is not mounted
+        _patch_gpt_entry(img, 1, last=(1 << 40))
+        r = spawn("-q", "-i", img, "/bin/sh", "-c", "grep ' /home ' /proc/self/mountinfo || echo no-home")
+        assert (r.returncode == 1 and "overlap or reach past" in r.stderr) or r.stdout.strip() == "no-home", r
+
+
+def test_bad_gpt_crc(bbtree, tmp_path):
+    """A primary GPT with a bad CRC: the backup is used; both bad: no table, refused."""
+    img = partitioned_image(bbtree, str(tmp_path / "crc.gpt"), "gpt")
+    with open(img, "r+b") as f:
+        f.seek(512 + 0x10)
+        f.write(b"\xde\xad\xbe\xef")
+    r = spawn("-q", "-i", img, "/bin/true")
+    assert r.returncode == 0, r.stderr
+    size = os.path.getsize(img)
+    with open(img, "r+b") as f:
+        f.seek(size - 512 + 0x10)
+        f.write(b"\xde\xad\xbe\xef")
+    r = spawn("-q", "-i", img, "/bin/true")
+    assert r.returncode == 1 and "Image" in r.stderr, r.stderr
+
+
+def test_corrupt_filesystem(bbtree, tmp_path):
+    img = mkfs_image(bbtree, str(tmp_path / "corrupt.ext4"), "ext4")
+    with open(img, "r+b") as f:  # keep the superblock (1024-2047), wreck the group descriptors after it
+        f.seek(2048)
+        f.write(os.urandom(64 * 1024))
+    r = spawn("-q", "-i", img, "/bin/true")
+    assert r.returncode == 1, r.stdout
+    assert img in r.stderr or "mount" in r.stderr.lower(), r.stderr

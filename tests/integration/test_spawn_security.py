@@ -424,3 +424,16 @@ def test_f11_machine_init_killed_from_the_host(bbtree, userns):
         os.kill(m.leader, signal.SIGKILL)
         assert m.proc.wait(5) == 1
         assert time.monotonic() - t0 < 1
+
+
+@USERNS_MODES
+def test_as_pid2_stub_is_confined(bbtree, userns):
+    """With --as-pid2, PID 1 is berth's stub: no capabilities, the seccomp filter, no_new_privs,
+    so ptracing it (guest root has CAP_SYS_PTRACE) gains nothing. It reaps and passes the status on."""
+    r = spawn("-q", "-D", bbtree, *userns, "--as-pid2", "/bin/sh", "-c",
+              "grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' /proc/1/status; sleep 0.1 & wait; exit 3")
+    assert r.returncode == 3, r.stderr
+    st = dict(l.split(":", 1) for l in r.stdout.splitlines())
+    st = {k: v.strip() for k, v in st.items()}
+    assert st["CapEff"] == st["CapPrm"] == st["CapBnd"] == "0000000000000000", st
+    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", st

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* berth-import's pure parts: which tar member names may be written, and size parsing. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "import-tar.h"
+#include "parse-util.h"
+#include "test.h"
+
+TEST(tar_member_names) {
+        ASSERT_TRUE(tar_member_name_check("etc/os-release") == 0);
+        ASSERT_TRUE(tar_member_name_check("./etc/os-release") == 0);
+        ASSERT_TRUE(tar_member_name_check(".") == 0);
+        ASSERT_TRUE(tar_member_name_check("./") == 0);
+        ASSERT_TRUE(tar_member_name_check("a/..b/c..") == 0);
+        ASSERT_TRUE(tar_member_name_check("/etc/shadow") == -EINVAL);
+        ASSERT_TRUE(tar_member_name_check("../x") == -EINVAL);
+        ASSERT_TRUE(tar_member_name_check("a/../../x") == -EINVAL);
+        ASSERT_TRUE(tar_member_name_check("a/..") == -EINVAL);
+        ASSERT_TRUE(tar_member_name_check("a//..//b") == -EINVAL);
+        ASSERT_TRUE(tar_member_name_check(NULL) == -EINVAL);
+
+        /* depth: TAR_DEPTH_MAX components pass, one more does not; "." and empty ones do not count */
+        size_t n = (TAR_DEPTH_MAX + 1) * 2;
+        char *deep = malloc(n + 1);
+        ASSERT_TRUE(deep);
+        for (size_t i = 0; i < n; i += 2)
+                memcpy(deep + i, "d/", 2);
+        deep[n - 1] = 0; /* TAR_DEPTH_MAX + 1 components */
+        ASSERT_TRUE(tar_member_name_check(deep) == -E2BIG);
+        deep[n - 3] = 0; /* TAR_DEPTH_MAX */
+        ASSERT_TRUE(tar_member_name_check(deep) == 0);
+        free(deep);
+}
+
+TEST(tar_formats) {
+        ASSERT_TRUE(tar_format_check("uncompressed") == 0);
+        ASSERT_TRUE(tar_format_check("zstd") > 0);
+        ASSERT_TRUE(tar_format_check("lzma") == -EINVAL);
+        ASSERT_TRUE(tar_format_check("") == -EINVAL);
+}
+
+TEST(parse_size) {
+        uint64_t v;
+
+        ASSERT_TRUE(parse_size("4096", &v) == 0 && v == 4096);
+        ASSERT_TRUE(parse_size("1K", &v) == 0 && v == 1024);
+        ASSERT_TRUE(parse_size("10G", &v) == 0 && v == 10ULL << 30);
+        ASSERT_TRUE(parse_size("2MB", &v) == 0 && v == 2ULL << 20);
+        ASSERT_TRUE(parse_size("1x", &v) == -EINVAL);
+        ASSERT_TRUE(parse_size("-1", &v) == -EINVAL);
+        ASSERT_TRUE(parse_size("", &v) == -EINVAL);
+        ASSERT_TRUE(parse_size("1GG", &v) == -EINVAL);
+        ASSERT_TRUE(parse_size("99999999999E", &v) == -ERANGE);
+}
+
+DEFINE_TEST_MAIN
