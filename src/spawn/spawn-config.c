@@ -10,6 +10,7 @@
 #include "alloc-util.h"
 #include "hostname-util.h"
 #include "log.h"
+#include "spawn-seccomp.h"
 #include "parse-util.h"
 #include "path-util.h"
 #include "spawn-config.h"
@@ -341,6 +342,35 @@ static int verify_machine_name(SpawnConfig *c) {
         return 0;
 }
 
+/* --private-users=yes takes the base from the tree's owner, as nspawn does (0: identity); an image
+ * gets a picked range. chown changes a directory tree in place, so never an overlay or an image. */
+static int verify_private_users(SpawnConfig *c) {
+        struct stat st;
+
+        if (c->private_users == PRIVATE_USERS_TREE) {
+                if (!c->directory)
+                        c->private_users = PRIVATE_USERS_PICK;
+                else if (stat(c->directory, &st) < 0)
+                        return log_error_errno(errno, "Failed to look at %s: %m", c->directory);
+                else if ((st.st_uid & 0xffff0000U) != (st.st_gid & 0xffff0000U))
+                        return log_error_errno(-EINVAL, "The UID and GID bases of %s (its owner %u:%u) differ; "
+                                                        "use --private-users=pick.", c->directory,
+                                               (unsigned) st.st_uid, (unsigned) st.st_gid);
+                else if ((st.st_uid & 0xffff0000U) == 0)
+                        c->private_users = PRIVATE_USERS_IDENTITY;
+                else {
+                        c->private_users = PRIVATE_USERS_FIXED;
+                        c->uid_shift = st.st_uid & 0xffff0000U;
+                        c->uid_range = 0x10000;
+                }
+        }
+        if (c->user_ownership == USER_OWNERSHIP_CHOWN && c->private_users != PRIVATE_USERS_NO &&
+            (!c->directory || c->ephemeral || c->volatile_mode != VOLATILE_NO || c->read_only))
+                return log_error_errno(-EINVAL, "--private-users-ownership=chown changes a directory tree in place: "
+                                                "not with -i, -x, --volatile= or --read-only (use map).");
+        return 0;
+}
+
 int spawn_config_verify(SpawnConfig *c) {
         int r;
 
@@ -363,6 +393,9 @@ int spawn_config_verify(SpawnConfig *c) {
                 return log_error_errno(-EINVAL, "--ephemeral and --volatile= may not be combined.");
         if (c->ephemeral && c->read_only)
                 return log_error_errno(-EINVAL, "--ephemeral and --read-only may not be combined.");
+        r = verify_private_users(c);
+        if (r < 0)
+                return r;
 
 
         if (c->console_mode < 0)
@@ -415,6 +448,38 @@ int spawn_config_add_tmpfs(SpawnConfig *c, const TmpfsMount *t) {
         return 0;
 }
 
+int syscall_filter_parse(const char *s, char ***allow, char ***deny) {
+        bool d = s[0] == '~';
+        _cleanup_free_ char *copy = strdup(d ? s + 1 : s);
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *w = strtok_r(copy, " ,", &save); w; w = strtok_r(NULL, " ,", &save)) {
+                if (!spawn_seccomp_name_is_valid(w))
+                        return -EINVAL;
+                if (strv_extend(d ? deny : allow, w) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static const char *const user_ownership_table[_USER_OWNERSHIP_MAX] = {
+        [USER_OWNERSHIP_AUTO] = "auto", [USER_OWNERSHIP_MAP] = "map",
+        [USER_OWNERSHIP_CHOWN] = "chown", [USER_OWNERSHIP_OFF] = "off",
+};
+
+const char *user_ownership_to_string(UserOwnership m) {
+        return m >= 0 && m < _USER_OWNERSHIP_MAX ? user_ownership_table[m] : NULL;
+}
+
+UserOwnership user_ownership_from_string(const char *s) {
+        for (int i = 0; i < _USER_OWNERSHIP_MAX; i++)
+                if (s && streq(s, user_ownership_table[i]))
+                        return i;
+        return _USER_OWNERSHIP_INVALID;
+}
+
 int private_users_parse(const char *s, PrivateUsers *ret_mode, uint32_t *ret_shift, uint32_t *ret_range) {
         unsigned base, range = 0x10000;
         const char *colon;
@@ -432,7 +497,7 @@ int private_users_parse(const char *s, PrivateUsers *ret_mode, uint32_t *ret_shi
         }
         b = parse_boolean(s);
         if (b >= 0) {
-                *ret_mode = b ? PRIVATE_USERS_PICK : PRIVATE_USERS_NO;
+                *ret_mode = b ? PRIVATE_USERS_TREE : PRIVATE_USERS_NO;
                 return 0;
         }
         colon = strchr(s, ':');

@@ -46,6 +46,7 @@ typedef enum PrivateUsers {
         PRIVATE_USERS_PICK,     /* -U: a free 65536-id range, picked per machine */
         PRIVATE_USERS_FIXED,    /* --private-users=BASE[:N] */
         PRIVATE_USERS_IDENTITY, /* a user namespace mapping 0..65535 to itself */
+        PRIVATE_USERS_TREE,     /* yes: the base is the tree's owner (resolved by spawn_config_verify()) */
         _PRIVATE_USERS_MAX,
         _PRIVATE_USERS_INVALID = -EINVAL,
 } PrivateUsers;
@@ -81,7 +82,21 @@ typedef enum SettingMask {
         SETTING_TMPFS             = 1 << 14,
         SETTING_PRIVATE_NETWORK   = 1 << 15,
         SETTING_UUID              = 1 << 16,
+        SETTING_PRIVATE_USERS     = 1 << 17, /* -U, --private-users=, PrivateUsers= */
+        SETTING_USER_OWNERSHIP    = 1 << 18, /* --private-users-ownership=, PrivateUsersOwnership= */
+        SETTING_SYSCALL_FILTER    = 1 << 19,
+        SETTING_AMBIENT_CAPABILITY = 1 << 20,
 } SettingMask;
+
+/* How a -U machine sees the tree's on-disk ownership (nspawn's --private-users-ownership=). */
+typedef enum UserOwnership {
+        USER_OWNERSHIP_AUTO,  /* map */
+        USER_OWNERSHIP_MAP,   /* an idmapped mount: on-disk IDs are the machine's IDs */
+        USER_OWNERSHIP_CHOWN, /* the tree is chowned into the machine's range (once; remembered by its owner) */
+        USER_OWNERSHIP_OFF,   /* neither: files show as owned by the overflow user inside */
+        _USER_OWNERSHIP_MAX,
+        _USER_OWNERSHIP_INVALID = -EINVAL,
+} UserOwnership;
 
 typedef struct SpawnConfig {
         char *directory;    /* absolute; NULL with an image */
@@ -102,6 +117,7 @@ typedef struct SpawnConfig {
         char **syscall_allow, **syscall_deny; /* --system-call-filter= */
         PrivateUsers private_users;
         uint32_t uid_shift, uid_range; /* with PRIVATE_USERS_FIXED */
+        UserOwnership user_ownership;
         BindMount *binds;
         size_t n_binds;
         TmpfsMount *tmpfs;
@@ -122,6 +138,8 @@ const char *console_mode_to_string(ConsoleMode m) _pure_;
 ConsoleMode console_mode_from_string(const char *s) _pure_;
 const char *spawn_register_to_string(SpawnRegister m) _pure_;
 const char *volatile_mode_to_string(VolatileMode m) _pure_;
+const char *user_ownership_to_string(UserOwnership m) _pure_;
+UserOwnership user_ownership_from_string(const char *s) _pure_;
 VolatileMode volatile_mode_from_string(const char *s) _pure_;
 SpawnRegister spawn_register_from_string(const char *s) _pure_;
 
@@ -142,4 +160,7 @@ int capability_list_parse(const char *spec, uint64_t *ret);
 int spawn_config_add_bind(SpawnConfig *c, const BindMount *b);
 /* "pick", "yes", "no", "identity", "BASE[:N]" (N must be 65536 for now). */
 int private_users_parse(const char *s, PrivateUsers *ret_mode, uint32_t *ret_shift, uint32_t *ret_range);
+/* nspawn's syntax: "NAME..." lets these through the default filter, "~NAME..." denies them too.
+ * -EINVAL for an unknown name or group. */
+int syscall_filter_parse(const char *s, char ***allow, char ***deny);
 int spawn_config_add_tmpfs(SpawnConfig *c, const TmpfsMount *t);

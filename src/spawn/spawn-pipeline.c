@@ -67,7 +67,8 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
                 .root_target_fd = -EBADF,
                 .uid_lock_fd = -EBADF,
                 .userns = config->private_users != PRIVATE_USERS_NO,
-                .idmap_root = IN_SET(config->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED),
+                .idmap_root = IN_SET(config->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED) &&
+                              IN_SET(config->user_ownership, USER_OWNERSHIP_AUTO, USER_OWNERSHIP_MAP),
         };
 }
 
@@ -277,6 +278,7 @@ static int step_build_env(SpawnContext *c) {
 }
 
 int spawn_acquire_uid_range(SpawnContext *c) {
+        uint32_t base;
         int r;
 
         if (!c->userns || c->config->private_users == PRIVATE_USERS_IDENTITY || c->uid_lock_fd >= 0)
@@ -289,6 +291,24 @@ int spawn_acquire_uid_range(SpawnContext *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to reserve a UID range: %m");
         log_debug("Machine '%s' gets UIDs %u-%u.", c->config->machine_name, c->uid_shift, c->uid_shift + 0xffff);
+        /* auto: a tree that is owned in this range already (chowned before) needs no idmapping */
+        if (c->idmap_root && c->config->user_ownership == USER_OWNERSHIP_AUTO && c->config->directory &&
+            userns_tree_base(c->config->directory, &base) >= 0 && base == c->uid_shift)
+                c->idmap_root = false;
+        return 0;
+}
+
+/* --private-users-ownership=chown: the tree moves into the machine's range (and stays there). */
+static int step_chown_tree(SpawnContext *c) {
+        int r;
+
+        if (!c->userns || c->config->user_ownership != USER_OWNERSHIP_CHOWN ||
+            c->config->private_users == PRIVATE_USERS_IDENTITY)
+                return 0;
+        r = userns_chown_tree(c->config->directory, c->uid_shift);
+        if (r < 0)
+                return log_error_errno(r, "Failed to move the ownership of %s to UIDs %u-%u: %m", c->config->directory,
+                                       c->uid_shift, c->uid_shift + 0xffff);
         return 0;
 }
 
@@ -451,6 +471,7 @@ static const SpawnStep parent_steps[] = {
         { "seccomp-prepare",         step_seccomp_prepare          },
         { "build-env",               step_build_env                },
         { "userns-range",            spawn_acquire_uid_range       },
+        { "chown-tree",              step_chown_tree               },
         { "clone-child",             step_clone_child              },
         { "cgroup-attach",           step_cgroup_attach            },
         { "send-rootfs",             step_send_rootfs              },

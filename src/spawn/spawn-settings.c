@@ -120,6 +120,22 @@ static int set_exec(SpawnConfig *s, const char *key, const char *v) {
                 s->caps_drop |= m;
                 return SETTING_DROP_CAPABILITY;
         }
+        if (streq(key, "PrivateUsers")) {
+                if (private_users_parse(v, &s->private_users, &s->uid_shift, &s->uid_range) < 0)
+                        return -EINVAL;
+                return SETTING_PRIVATE_USERS;
+        }
+        if (streq(key, "SystemCallFilter")) {
+                r = syscall_filter_parse(v, &s->syscall_allow, &s->syscall_deny);
+                return r < 0 ? r : SETTING_SYSCALL_FILTER;
+        }
+        if (streq(key, "AmbientCapability")) {
+                uint64_t m;
+                if (capability_list_parse(v, &m) < 0)
+                        return -EINVAL;
+                s->caps_ambient |= m;
+                return SETTING_AMBIENT_CAPABILITY;
+        }
         if (streq(key, "MachineID")) {
                 if (id128_from_string(v, &s->uuid) < 0 || id128_is_null(s->uuid))
                         return -EINVAL;
@@ -129,6 +145,17 @@ static int set_exec(SpawnConfig *s, const char *key, const char *v) {
 }
 
 static int set_files(SpawnConfig *s, const char *key, const char *v) {
+        if (streq(key, "PrivateUsersOwnership")) {
+                s->user_ownership = user_ownership_from_string(v);
+                return s->user_ownership < 0 ? -EINVAL : SETTING_USER_OWNERSHIP;
+        }
+        if (streq(key, "PrivateUsersChown")) { /* the older name */
+                int b = parse_boolean(v);
+                if (b < 0)
+                        return -EINVAL;
+                s->user_ownership = b ? USER_OWNERSHIP_CHOWN : USER_OWNERSHIP_AUTO;
+                return SETTING_USER_OWNERSHIP;
+        }
         if (streq(key, "ReadOnly"))
                 return parse_bool_into(v, &s->read_only) < 0 ? -EINVAL : SETTING_READ_ONLY;
         if (streq(key, "Volatile")) {
@@ -169,7 +196,10 @@ static int set_network(SpawnConfig *s, const char *key, const char *v) {
 
 /* Keys a file beside an image may not set: they would give the machine more than the admin gave. */
 static bool key_is_privileged(const char *section, const char *key) {
-        static const char *const privileged[] = { "Exec/Capability", "Files/Bind", "Files/BindReadOnly" };
+        static const char *const privileged[] = {
+                "Exec/Capability", "Exec/AmbientCapability", "Exec/SystemCallFilter", "Exec/PrivateUsers",
+                "Files/Bind", "Files/BindReadOnly", "Files/PrivateUsersOwnership", "Files/PrivateUsersChown",
+        };
         for (size_t i = 0; i < ELEMENTSOF(privileged); i++) {
                 size_t l = strlen(section);
                 if (strneq(privileged[i], section, l) && privileged[i][l] == '/' && streq(privileged[i] + l + 1, key))
@@ -303,6 +333,21 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 c->private_network = s->private_network;
         if (take & SETTING_UUID)
                 c->uuid = s->uuid;
+        if (take & SETTING_PRIVATE_USERS) {
+                c->private_users = s->private_users;
+                c->uid_shift = s->uid_shift;
+                c->uid_range = s->uid_range;
+        }
+        if (take & SETTING_USER_OWNERSHIP)
+                c->user_ownership = s->user_ownership;
+        if (take & SETTING_AMBIENT_CAPABILITY) {
+                c->caps_ambient |= s->caps_ambient;
+                c->caps_add |= s->caps_ambient; /* as nspawn: ambient implies the bounding set */
+        }
+        for (size_t i = 0; (take & SETTING_SYSCALL_FILTER) && s->syscall_allow && s->syscall_allow[i] && r >= 0; i++)
+                r = strv_extend(&c->syscall_allow, s->syscall_allow[i]);
+        for (size_t i = 0; (take & SETTING_SYSCALL_FILTER) && s->syscall_deny && s->syscall_deny[i] && r >= 0; i++)
+                r = strv_extend(&c->syscall_deny, s->syscall_deny[i]);
         for (size_t i = 0; (take & SETTING_BIND) && i < s->n_binds && r >= 0; i++)
                 r = spawn_config_add_bind(c, &s->binds[i]);
         for (size_t i = 0; (take & SETTING_TMPFS) && i < s->n_tmpfs && r >= 0; i++)

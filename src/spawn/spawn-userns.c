@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,10 @@ int userns_range_acquire(const SpawnConfig *c, uint32_t *ret_base, int *ret_lock
                 *ret_base = c->uid_shift;
                 return 0;
         }
+        /* a tree chowned before keeps its range, if it is free */
+        if (c->user_ownership == USER_OWNERSHIP_CHOWN && c->directory && userns_tree_base(c->directory, ret_base) >= 0 &&
+            *ret_base >= USERNS_BASE_MIN && *ret_base < USERNS_BASE_MAX && try_lock_range(*ret_base, ret_lock_fd) >= 0)
+                return 0;
         for (uint32_t i = 0; i < slots; i++) {
                 uint32_t base = USERNS_BASE_MIN + ((start + i) % slots) * USERNS_RANGE;
                 r = try_lock_range(base, ret_lock_fd);
@@ -216,4 +221,58 @@ int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_t
                 return -errno;
         *ret_tree_fd = TAKE_FD(tree);
         return 0;
+}
+
+int userns_tree_base(const char *path, uint32_t *ret_base) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        *ret_base = st.st_uid & 0xffff0000U;
+        return 0;
+}
+
+static uint32_t shifted(uint32_t id, uint32_t from, uint32_t to) {
+        return id - from < USERNS_RANGE ? id - from + to : to + 65534; /* outside: the machine's nobody */
+}
+
+static uint32_t chown_from, chown_to;
+static int chown_error;
+
+static int chown_one(const char *p, const struct stat *st, int type, struct FTW *ftw) {
+        uid_t u = shifted(st->st_uid, chown_from, chown_to);
+        gid_t g = shifted(st->st_gid, chown_from, chown_to);
+
+        if (type == FTW_NS || type == FTW_DNR) {
+                chown_error = -EACCES;
+                return FTW_STOP;
+        }
+        if (lchown(p, u, g) < 0) {
+                chown_error = -errno;
+                return FTW_STOP;
+        }
+        /* chown() clears setuid/setgid on files: put the mode back */
+        if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)) && chmod(p, st->st_mode & 07777) < 0) {
+                chown_error = -errno;
+                return FTW_STOP;
+        }
+        return FTW_CONTINUE;
+}
+
+int userns_chown_tree(const char *path, uint32_t base) {
+        uint32_t from;
+        int r;
+
+        r = userns_tree_base(path, &from);
+        if (r < 0)
+                return r;
+        if (from == base)
+                return 0;
+        chown_from = from;
+        chown_to = base;
+        chown_error = 0;
+        /* depth-first so that the top directory, which records the range, changes last */
+        if (nftw(path, chown_one, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH | FTW_ACTIONRETVAL) < 0 && chown_error == 0)
+                return -errno;
+        return chown_error;
 }

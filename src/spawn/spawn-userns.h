@@ -24,6 +24,13 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t range);
 int userns_chown_cgroups(const CgroupSet *s, const char *rel, uint32_t base);
 /* A detached, recursive copy of path, idmapped through pid's user namespace (read-only if asked). */
 int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_tree_fd);
+/* --private-users-ownership=chown: moves the ownership of the tree at path from the 65536-ID range
+ * it is in now (its top directory's owner tells) into [base, base+65536), in place, never crossing
+ * into another file system or following a symlink; setuid/setgid bits are kept. IDs outside the old
+ * range become the machine's nobody. Nothing to do when the tree is in that range already. */
+int userns_chown_tree(const char *path, uint32_t base);
+/* The base of the range the tree at path is owned in (its top directory's owner, rounded down). */
+int userns_tree_base(const char *path, uint32_t *ret_base);
 /* A user namespace with the maps "0 BASE RANGE", before the machine exists: for idmapping the layers
  * of an overlay (an overlay itself cannot be idmapped). Its fd keeps it alive. */
 int userns_fd_for_range(uint32_t base, uint32_t range, int *ret_fd);

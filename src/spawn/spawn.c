@@ -70,8 +70,10 @@ static void help(void) {
                "     --system-call-filter=[~]NAME...  Allow (or with ~, deny) system calls or\n"
                "                            groups (@clock, @module, @keyring, @debug, ...)\n"
                "  -U                        Same as --private-users=pick\n"
-               "     --private-users=MODE   Own user namespace: pick, no, identity, BASE[:65536]\n"
-               "     --private-users-ownership=map  Map the tree's ownership (idmapped mounts)\n\n"
+               "     --private-users=MODE   Own user namespace: pick, yes (the tree's owner is the\n"
+               "                            base), no, identity, BASE[:65536]\n"
+               "     --private-users-ownership=MODE  map (idmapped mounts, the default), chown\n"
+               "                            (shift the tree in place), off, auto\n\n"
                "Mounts:\n"
                "     --bind=PATH[:PATH[:OPTS]]     Bind-mount a host path into the machine\n"
                "                                   (OPTS: rbind, norbind)\n"
@@ -161,20 +163,12 @@ static int parse_setenv(SpawnConfig *c, const char *arg) {
         return strv_env_replace(&c->setenv, arg) < 0 ? log_oom() : 0;
 }
 
-/* nspawn's syntax: "NAME..." lets these through the default filter, "~NAME..." denies them too. */
 static int parse_syscall_filter(SpawnConfig *c, const char *arg) {
-        bool deny = arg[0] == '~';
-        _cleanup_free_ char *copy = strdup(deny ? arg + 1 : arg);
-        char *save = NULL;
-
-        if (!copy)
+        int r = syscall_filter_parse(arg, &c->syscall_allow, &c->syscall_deny);
+        if (r == -ENOMEM)
                 return log_oom();
-        for (char *w = strtok_r(copy, " ,", &save); w; w = strtok_r(NULL, " ,", &save)) {
-                if (!spawn_seccomp_name_is_valid(w))
-                        return log_error_errno(-EINVAL, "Unknown system call or group '%s' in --system-call-filter=.", w);
-                if (strv_extend(deny ? &c->syscall_deny : &c->syscall_allow, w) < 0)
-                        return log_oom();
-        }
+        if (r < 0)
+                return log_error_errno(r, "Unknown system call or group in --system-call-filter=%s.", arg);
         return 0;
 }
 
@@ -283,10 +277,11 @@ static int parse_security_option(SpawnConfig *c, int opt, const char *arg) {
                                                   "or BASE[:65536].", arg);
                 return 0;
         case ARG_PRIVATE_USERS_OWNERSHIP:
-                if (streq(arg, "map") || streq(arg, "auto"))
-                        return 0;
-                return log_error_errno(-EOPNOTSUPP, "--private-users-ownership=%s is not supported: berth maps the "
-                                                    "tree's ownership with idmapped mounts (map).", arg);
+                c->user_ownership = user_ownership_from_string(arg);
+                if (c->user_ownership < 0)
+                        return log_error_errno(-EINVAL, "Invalid --private-users-ownership= value '%s': use map, "
+                                                        "chown, off or auto.", arg);
+                return 0;
         case ARG_SYSTEM_CALL_FILTER:
                 return parse_syscall_filter(c, arg);
         case ARG_NO_NEW_PRIVILEGES:
@@ -397,6 +392,10 @@ static SettingMask option_setting(int opt) {
         case ARG_TMPFS: return SETTING_TMPFS;
         case ARG_PRIVATE_NETWORK: return SETTING_PRIVATE_NETWORK;
         case ARG_UUID: return SETTING_UUID;
+        case 'U': case ARG_PRIVATE_USERS: return SETTING_PRIVATE_USERS;
+        case ARG_PRIVATE_USERS_OWNERSHIP: return SETTING_USER_OWNERSHIP;
+        case ARG_SYSTEM_CALL_FILTER: return SETTING_SYSCALL_FILTER;
+        case ARG_AMBIENT_CAPABILITY: return SETTING_AMBIENT_CAPABILITY;
         default: return 0;
         }
 }

@@ -185,7 +185,7 @@ def test_machine_survives_berthd_restart(env):
 def test_enable_starts_with_berthd(env):
     env.image("bt-ctl-e")
     assert env.ctl("enable", "bt-ctl-e").returncode == 0
-    assert env.ctl("show", "-P", "AutostartMachines").returncode != 0 or True
+    assert os.listdir(env.autostart_dir) == ["bt-ctl-e"]
     env.berthd.stop()
     env.start_berthd()
     assert wait_for(lambda: "bt-ctl-e" in env.running(), timeout=15), env.berthd.output()
@@ -201,6 +201,14 @@ def test_kill_and_terminate(env):
     r = env.ctl("kill", "bt-ctl-k", "--kill-whom=leader", "-s", "SIGKILL")
     assert r.returncode == 0, r.stderr
     assert wait_for(lambda: "bt-ctl-k" not in env.running(), timeout=10)
+    # terminate: the machine stops now, whatever its init does with the shutdown signal
+    assert env.ctl("start", "bt-ctl-k").returncode == 0
+    assert booted(env, "bt-ctl-k")
+    r = env.ctl("terminate", "bt-ctl-k")
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: "bt-ctl-k" not in env.running(), timeout=10)
+    r = env.ctl("terminate", "bt-ctl-k")
+    assert r.returncode == 1 and "No machine 'bt-ctl-k' known." in r.stderr
 
 
 @pytest.mark.parametrize("args,message", [

@@ -335,7 +335,7 @@ def test_invalid_names(bus, berthd, name):
     p = sleeper()
     try:
         r = register(bus, name, p.pid, check=False)
-        assert r.returncode != 0 and "InvalidArgs" in r.stderr or "Invalid machine name" in r.stderr, r.stderr
+        assert r.returncode != 0 and ("InvalidArgs" in r.stderr or "Invalid machine name" in r.stderr), r.stderr
     finally:
         kill_and_reap(p)
 

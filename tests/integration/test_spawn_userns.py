@@ -65,8 +65,79 @@ def test_bad_private_users_values(bbtree):
     for v, msg in [("12345", "multiple of"), ("65536:100", "multiple of"), ("bogus", "Invalid --private-users=")]:
         r = spawn("-q", "-D", bbtree, f"--private-users={v}", "/bin/true")
         assert r.returncode == 1 and msg in r.stderr, r.stderr
-    r = spawn("-q", "-D", bbtree, "-U", "--private-users-ownership=chown", "/bin/true")
-    assert r.returncode == 1 and "not supported" in r.stderr
+    r = spawn("-q", "-D", bbtree, "-U", "--private-users-ownership=bogus", "/bin/true")
+    assert r.returncode == 1 and "Invalid --private-users-ownership=" in r.stderr
+    r = spawn("-q", "-D", bbtree, "-U", "-x", "--private-users-ownership=chown", "/bin/true")
+    assert r.returncode == 1 and "changes a directory tree in place" in r.stderr
+
+
+def test_ownership_chown_then_auto_and_yes(bbtree):
+    """chown moves the tree into the machine's range once (setuid bits kept); later runs see it as
+    theirs without idmapping, and --private-users=yes takes the base from the tree's owner."""
+    suid = os.path.join(bbtree, "bin/suid")
+    with open(suid, "w") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(suid, 0o4755)
+    script = "ls -ln /etc/passwd /bin/suid /home | grep -E 'passwd|suid|alice' | awk '{print $1, $3, $4}'; cat /proc/self/uid_map"
+    r = spawn("-q", "-D", bbtree, "-U", "--private-users-ownership=chown", "/bin/sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:3] == ["-rwsr-xr-x 0 0", "-rw-r--r-- 0 0", "drwxr-xr-x 1000 1000"], r.stdout
+    base = int(lines[3].split()[1])
+    assert base >= 0x80000 and base % 0x10000 == 0
+    st = os.stat(bbtree)
+    assert (st.st_uid, st.st_gid) == (base, base)
+    assert os.stat(os.path.join(bbtree, "home/alice")).st_uid == base + 1000
+    assert os.stat(suid).st_mode & 0o4000 and os.stat(suid).st_uid == base
+    for args in (["-U"], ["--private-users=yes"]):
+        r = spawn("-q", "-D", bbtree, *args, "/bin/sh", "-c", script)
+        assert r.stdout.splitlines()[:3] == lines[:3] and int(r.stdout.splitlines()[3].split()[1]) == base, (args, r)
+    assert os.stat(bbtree).st_uid == base  # nothing chowned again
+    # map insists on on-disk IDs: the chowned tree then shows as nobody's
+    r = spawn("-q", "-D", bbtree, "-U", "--private-users-ownership=map", "/bin/sh", "-c", "ls -ln /etc/passwd")
+    assert r.stdout.split()[2:4] == ["65534", "65534"], r.stdout
+
+
+def test_ownership_off_and_yes_on_a_root_owned_tree(bbtree):
+    r = spawn("-q", "-D", bbtree, "-U", "--private-users-ownership=off", "/bin/sh", "-c", "ls -ln /etc/passwd")
+    assert r.returncode == 0 and r.stdout.split()[2:4] == ["65534", "65534"], r.stdout + r.stderr
+    assert os.stat(bbtree).st_uid == 0
+    # yes on a root-owned tree: base 0, the identity map
+    r = spawn("-q", "-D", bbtree, "--private-users=yes", "/bin/cat", "/proc/self/uid_map")
+    assert r.stdout.split() == ["0", "0", "65536"], r.stdout + r.stderr
+
+
+def test_user_namespace_from_settings_files(bbtree):
+    """PrivateUsers=, PrivateUsersOwnership=, SystemCallFilter= and AmbientCapability= are honoured
+    from /run/systemd/nspawn only (nspawn's trust rule); beside the tree they are ignored."""
+    name = os.path.basename(bbtree)
+    text = ("[Exec]\nPrivateUsers=pick\nSystemCallFilter=~uname\nAmbientCapability=CAP_NET_BIND_SERVICE\n"
+            "[Files]\nPrivateUsersOwnership=off\n")
+    beside = os.path.join(os.path.dirname(bbtree), name + ".nspawn")
+    with open(beside, "w") as f:
+        f.write(text)
+    script = ("cat /proc/self/uid_map; ls -ln /etc/passwd | awk '{print $3}'; [ -n \"$(uname -s)\" ] || echo no-uname;"
+              " grep CapBnd /proc/self/status")
+    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c", script)
+    assert r.stdout.split()[:4] == ["0", "0", "4294967295", "0"] and "no-uname" not in r.stdout, r.stdout + r.stderr
+    for key in ("PrivateUsers", "SystemCallFilter", "AmbientCapability", "PrivateUsersOwnership"):
+        assert f"{key}= is ignored" in r.stderr, r.stderr
+    os.unlink(beside)
+    os.makedirs("/run/systemd/nspawn", exist_ok=True)
+    trusted = f"/run/systemd/nspawn/{name}.nspawn"
+    with open(trusted, "w") as f:
+        f.write(text)
+    try:
+        r = spawn("-q", "-D", bbtree, "/bin/sh", "-c", script)
+        out = r.stdout.split()
+        assert out[0] == "0" and int(out[1]) >= 0x80000 and out[3] == "65534", r.stdout + r.stderr
+        assert "no-uname" in out  # SystemCallFilter=~uname
+        assert int(out[-1], 16) & (1 << 10)  # CAP_NET_BIND_SERVICE stays in the bounding set
+        # the command line wins
+        r = spawn("-q", "-D", bbtree, "--private-users=no", "/bin/cat", "/proc/self/uid_map")
+        assert r.stdout.split() == ["0", "0", "4294967295"], r.stdout
+    finally:
+        os.unlink(trusted)
 
 
 def test_debian_boots_with_userns(debian):

@@ -102,6 +102,9 @@ TEST(tables) {
                 ASSERT_EQ(guest_init_from_string(guest_init_to_string(i)), i);
         for (int i = 0; i < _SYNC_POINT_MAX; i++)
                 ASSERT_EQ(sync_point_from_string(sync_point_to_string(i)), i);
+        for (int i = 0; i < _USER_OWNERSHIP_MAX; i++)
+                ASSERT_EQ(user_ownership_from_string(user_ownership_to_string(i)), i);
+        ASSERT_EQ(user_ownership_from_string("copy"), _USER_OWNERSHIP_INVALID);
         ASSERT_EQ(console_mode_from_string("tty"), _CONSOLE_MODE_INVALID);
         ASSERT_EQ(spawn_register_from_string("maybe"), _SPAWN_REGISTER_INVALID);
         ASSERT_TRUE(start_mode_to_string(START_BOOT) != NULL);
@@ -245,6 +248,53 @@ TEST(settings_untrusted_and_bad_input) {
                 ASSERT_ERROR(parse_buffer(nul, sizeof nul - 1, true, &s), EBADMSG);
         }
         spawn_config_done(&s);
+}
+
+TEST(private_users_and_filters) {
+        PrivateUsers m;
+        uint32_t shift = 0, range = 0;
+        char **allow = NULL, **deny = NULL;
+
+        ASSERT_OK(private_users_parse("yes", &m, &shift, &range));
+        ASSERT_EQ(m, PRIVATE_USERS_TREE);
+        ASSERT_OK(private_users_parse("pick", &m, &shift, &range));
+        ASSERT_EQ(m, PRIVATE_USERS_PICK);
+        ASSERT_OK(private_users_parse("no", &m, &shift, &range));
+        ASSERT_EQ(m, PRIVATE_USERS_NO);
+        ASSERT_OK(private_users_parse("524288", &m, &shift, &range));
+        ASSERT_TRUE(m == PRIVATE_USERS_FIXED && shift == 524288 && range == 65536);
+        ASSERT_ERROR(private_users_parse("524289", &m, &shift, &range), ERANGE);
+
+        ASSERT_OK(syscall_filter_parse("@clock uname", &allow, &deny));
+        ASSERT_OK(syscall_filter_parse("~@keyring,getpid", &allow, &deny));
+        ASSERT_TRUE(strv_length(allow) == 2 && strv_length(deny) == 2);
+        ASSERT_ERROR(syscall_filter_parse("no_such_call", &allow, &deny), EINVAL);
+        ASSERT_ERROR(syscall_filter_parse("@nogroup", &allow, &deny), EINVAL);
+        strv_free(allow);
+        strv_free(deny);
+}
+
+TEST(settings_user_namespace_keys) {
+        SpawnConfig s = {}, c = {};
+        const char *text = "[Exec]\nPrivateUsers=pick\nSystemCallFilter=~uname\nAmbientCapability=CAP_NET_RAW\n"
+                           "[Files]\nPrivateUsersOwnership=chown\n";
+
+        /* untrusted: all four ignored */
+        ASSERT_OK(parse_string(text, false, &s));
+        ASSERT_EQ(s.set_mask, 0);
+        spawn_config_done(&s);
+        s = (SpawnConfig) {};
+        ASSERT_OK(parse_string(text, true, &s));
+        ASSERT_EQ(s.private_users, PRIVATE_USERS_PICK);
+        ASSERT_EQ(s.user_ownership, USER_OWNERSHIP_CHOWN);
+        ASSERT_TRUE(s.caps_ambient == (1ULL << CAP_NET_RAW));
+        ASSERT_STREQ(s.syscall_deny[0], "uname");
+        ASSERT_OK(spawn_settings_merge(&c, &s, false));
+        ASSERT_TRUE(c.private_users == PRIVATE_USERS_PICK && c.user_ownership == USER_OWNERSHIP_CHOWN);
+        ASSERT_TRUE((c.caps_add & c.caps_ambient) == c.caps_ambient && c.caps_ambient);
+        ASSERT_STREQ(c.syscall_deny[0], "uname");
+        spawn_config_done(&s);
+        spawn_config_done(&c);
 }
 
 TEST(settings_merge_command_line_wins) {
