@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* list-images, image-status, show-image, clone, rename, remove, read-only, clean. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static int image_call(sd_bus *bus, const char *member, const char *what, const c
 }
 
 int verb_list_images(sd_bus *bus, int argc, char *argv[]) {
-        static const char *const cols[] = { "NAME", "TYPE", "RO:bool", "USAGE", "CREATED", "MODIFIED", NULL };
+        static const char *const cols[] = { "NAME", "TYPE", "RO:bool", "USAGE:number", "CREATED:number", "MODIFIED:number", NULL };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(scols_unref_tablep) struct libscols_table *t = ctl_table_new("images", cols);
         const char *name, *type, *path;
@@ -55,13 +56,19 @@ int verb_list_images(sd_bus *bus, int argc, char *argv[]) {
         r = sd_bus_message_enter_container(reply, 'a', "(ssbttto)");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(ssbttto)", &name, &type, &ro, &crtime, &mtime, &usage,
                                                    &path)) > 0) {
-                char u[16], c[64], mo[64];
+                char u[64], c[64], mo[64];
+                bool json = arg.json != JSON_OFF; /* scripts get bytes and microseconds */
                 if ((name[0] == '.' && !arg.all))
                         continue;
+                if (json) {
+                        (void) snprintf(u, sizeof u, "%" PRIu64, usage);
+                        (void) snprintf(c, sizeof c, "%" PRIu64, crtime);
+                        (void) snprintf(mo, sizeof mo, "%" PRIu64, mtime);
+                }
                 const char *cells[] = { name, type, ro ? "yes" : "no",
-                                        usage == UINT64_MAX ? NULL : ctl_format_bytes(usage, u),
-                                        crtime ? ctl_format_timestamp(crtime, c) : NULL,
-                                        mtime ? ctl_format_timestamp(mtime, mo) : NULL };
+                                        usage == UINT64_MAX ? NULL : json ? u : ctl_format_bytes(usage, u),
+                                        !crtime ? NULL : json ? c : ctl_format_timestamp(crtime, c),
+                                        !mtime ? NULL : json ? mo : ctl_format_timestamp(mtime, mo) };
                 if (ctl_table_add_row(t, cells) < 0)
                         return log_oom();
                 n++;

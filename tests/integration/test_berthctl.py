@@ -252,6 +252,10 @@ def test_list_images(env):
     r = env.ctl("list-images", "--json=short")
     images = {i["name"]: i for i in json.loads(r.stdout)["images"]}
     assert images["bt-ctl-i"]["type"] == "directory" and images["bt-ctl-i"]["ro"] is False
+    # numbers for scripts: microseconds since the epoch (usage: bytes where the pool can tell)
+    assert isinstance(images["bt-ctl-i"]["modified"], int)
+    assert abs(images["bt-ctl-i"]["modified"] / 1e6 - os.stat("/var/lib/machines/bt-ctl-i").st_mtime) < 5
+    assert images["bt-ctl-i"].get("usage") is None or isinstance(images["bt-ctl-i"]["usage"], int)
     r = env.ctl("image-status", "bt-ctl-i")
     assert "Path: /var/lib/machines/bt-ctl-i" in r.stdout and "BusyBox" in r.stdout
     r = env.ctl("show-image", "bt-ctl-i", "-p", "Type")
