@@ -234,7 +234,8 @@ static int fill_machine(Machine *machine, const Registration *reg) {
 }
 
 /* The launcher that supervises the leader: its parent, when that is berth-spawn or systemd-nspawn
- * (whoever sent the call may be a short-lived helper). Else the caller, if it is not the leader. */
+ * (whoever sent the call may be a short-lived helper), or the caller when it is the leader's parent.
+ * Never an unrelated caller: TerminateMachine signals the supervisor instead of the guest. */
 static pid_t find_supervisor(pid_t leader, pid_t sender) {
         _cleanup_free_ char *status = NULL, *comm = NULL;
         char path[64];
@@ -242,14 +243,15 @@ static pid_t find_supervisor(pid_t leader, pid_t sender) {
         int ppid;
 
         (void) snprintf(path, sizeof path, "/proc/%d/status", (int) leader);
-        if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &status, NULL) >= 0 && (p = strstr(status, "\nPPid:")) &&
-            sscanf(p + 7, "%d", &ppid) == 1 && ppid > 1 && ppid != getpid()) {
-                (void) snprintf(path, sizeof path, "/proc/%d/comm", ppid);
-                if (read_one_line_file(path, &comm) >= 0 &&
-                    (streq(comm, "berth-spawn") || streq(comm, "systemd-nspawn")))
-                        return (pid_t) ppid;
-        }
-        return sender != leader ? sender : 0;
+        if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &status, NULL) < 0 || !(p = strstr(status, "\nPPid:")) ||
+            sscanf(p + 7, "%d", &ppid) != 1 || ppid <= 1 || ppid == getpid())
+                return 0;
+        if (ppid == sender)
+                return sender;
+        (void) snprintf(path, sizeof path, "/proc/%d/comm", ppid);
+        if (read_one_line_file(path, &comm) >= 0 && (streq(comm, "berth-spawn") || streq(comm, "systemd-nspawn")))
+                return (pid_t) ppid;
+        return 0;
 }
 
 static int register_common(sd_bus_message *message, Manager *m, bool network, bool create, sd_bus_error *error) {

@@ -167,8 +167,13 @@ static int parse_syscall_filter(SpawnConfig *c, const char *arg) {
         int r = syscall_filter_parse(arg, &c->syscall_allow, &c->syscall_deny);
         if (r == -ENOMEM)
                 return log_oom();
-        if (r < 0)
-                return log_error_errno(r, "Unknown system call or group in --system-call-filter=%s.", arg);
+        if (r < 0) {
+                _cleanup_free_ char *copy = strdup(arg[0] == '~' ? arg + 1 : arg);
+                char *save = NULL, *w = copy ? strtok_r(copy, " ,", &save) : NULL;
+                while (w && spawn_seccomp_name_is_valid(w))
+                        w = strtok_r(NULL, " ,", &save);
+                return log_error_errno(r, "Unknown system call or group '%s' in --system-call-filter=.", strna(w));
+        }
         return 0;
 }
 

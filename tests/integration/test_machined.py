@@ -272,6 +272,33 @@ def test_terminate_and_kill(bus, berthd):
             kill_and_reap(p)
 
 
+CLIENT = """
+import dbus, sys, time
+b = dbus.bus.BusConnection(sys.argv[1])
+m = b.get_object("org.freedesktop.machine1", "/org/freedesktop/machine1")
+m.RegisterMachine("client-reg", dbus.Array([], signature="y"), "test", "container", dbus.UInt32(int(sys.argv[2])), "",
+                  dbus_interface="org.freedesktop.machine1.Manager")
+print("registered", flush=True)
+time.sleep(60)
+"""
+
+
+def test_terminate_never_signals_an_unrelated_registrant(bus, berthd):
+    """A long-lived client that registered someone else's process is not the machine's launcher:
+    TerminateMachine reaches the leader, the client lives on."""
+    leader = sleeper()
+    client = subprocess.Popen(["/usr/bin/python3", "-c", CLIENT, bus.env["DBUS_SYSTEM_BUS_ADDRESS"], str(leader.pid)],
+                              stdout=subprocess.PIPE, text=True, env=bus.env)
+    try:
+        assert client.stdout.readline().strip() == "registered"
+        call(bus, "TerminateMachine", "s", "client-reg")
+        assert wait_for(lambda: leader.poll() is not None), "the leader was not signalled"
+        assert client.poll() is None, "the registering client was signalled"
+    finally:
+        kill_and_reap(client)
+        kill_and_reap(leader)
+
+
 def test_readopt_after_sigkill(bus, berthd):
     ps = [sleeper() for _ in range(4)]
     try:
