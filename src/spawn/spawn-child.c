@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -237,6 +238,86 @@ static int step_setup_network(SpawnContext *c) {
         return 0;
 }
 
+/* Writes "0 0 65536" to the uid_map and gid_map of pid. */
+static int write_identity_maps(pid_t pid) {
+        static const char *const files[] = { "uid_map", "gid_map" };
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                char path[64];
+                (void) snprintf(path, sizeof path, "/proc/%d/%s", (int) pid, files[i]);
+                int r = write_string_file(path, "0 0 65536\n");
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The helper of step_lock_mounts(): makes the nested namespaces, waits until we joined its mount
+ * namespace, exits. */
+_noreturn_ static void lock_mounts_helper(int ready[2], int done[2]) {
+        int ready_fd = ready[1], done_fd = done[0];
+        char b;
+
+        safe_close(ready[0]);
+        safe_close(done[1]);
+        (void) prctl(PR_SET_DUMPABLE, 1); /* its /proc files must be ours to write the maps */
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 || write(ready_fd, "x", 1) != 1)
+                _exit(EXIT_FAILURE);
+        (void) read(done_fd, &b, 1);
+        _exit(EXIT_SUCCESS);
+}
+
+/* -U: the mounts made above live in a mount namespace of the machine's own user namespace, so its
+ * root could remount /proc/sys or /sys read-write or unmount the masks. A copy of the mount
+ * namespace made for a nested user namespace has them all locked (the kernel locks mounts copied
+ * into a less privileged namespace): a helper makes that copy, and we move into its mount namespace
+ * only, staying in our user namespace (which owns the PID namespace: reboot(2) keeps working; and
+ * its root, owner of the nested one, may still mount anew). */
+static int step_lock_mounts(SpawnContext *c) {
+        _cleanup_close_ int ns_fd = -EBADF;
+        int ready[2], done[2], status, r = 0;
+        char path[64], b;
+        pid_t helper;
+
+        if (!c->userns)
+                return 0;
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return -errno;
+        if (pipe2(done, O_CLOEXEC) < 0) {
+                r = -errno;
+                goto close_ready;
+        }
+        helper = fork();
+        if (helper < 0) {
+                r = -errno;
+                goto close_all;
+        }
+        if (helper == 0)
+                lock_mounts_helper(ready, done);
+        ready[1] = safe_close(ready[1]);
+        if (read(ready[0], &b, 1) != 1)
+                r = -EPERM;
+        if (r >= 0)
+                r = write_identity_maps(helper);
+        if (r >= 0) {
+                (void) snprintf(path, sizeof path, "/proc/%d/ns/mnt", (int) helper);
+                ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (ns_fd < 0 || setns(ns_fd, CLONE_NEWNS) < 0)
+                        r = -errno;
+        }
+        done[1] = safe_close(done[1]); /* the helper may go */
+        while (waitpid(helper, &status, 0) < 0)
+                if (errno != EINTR)
+                        break;
+close_all:
+        safe_close(done[0]);
+        safe_close(done[1]);
+close_ready:
+        safe_close(ready[0]);
+        safe_close(ready[1]);
+        return r;
+}
+
 static int step_tell_rootfs_ready(SpawnContext *c) {
         return sync_send(c->sync, SYNC_ROOTFS_READY, -EBADF);
 }
@@ -267,6 +348,7 @@ static const SpawnStep child_steps[] = {
         { "set-hostname",       step_set_hostname       },
         { "setup-machine-id",   step_setup_machine_id   },
         { "setup-network",      step_setup_network      },
+        { "lock-mounts",        step_lock_mounts        },
         { "tell-rootfs-ready",  step_tell_rootfs_ready  },
         { "await-go",           step_await_go           },
         {}

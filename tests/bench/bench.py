@@ -113,6 +113,21 @@ def bench_debian(tree, runs):
     report("Debian boot + poweroff (ms)", total, 1.0)
 
 
+def bench_debian_userns(tree, runs):
+    """What -U (a picked range, an idmapped root) adds to the Debian boot: berth with and without."""
+    plain, userns = [], []
+    for i in range(runs):
+        b, _ = boot_and_poweroff("berth", ["-D", tree], f"benchp{i}")
+        plain.append(b)
+        b, _ = boot_and_poweroff("berth", ["-D", tree, "-U"], f"benchu{i}")
+        userns.append(b)
+    p, u = statistics.median(plain), statistics.median(userns)
+    verdict = "ok" if u / p <= 1.05 else "MISSED"
+    print(f"{'-U cost on the Debian boot to READY (ms)':<44} plain {p * 1000:9.1f}  -U     {u * 1000:9.1f}  ratio {u / p:5.2f}"
+          f"  (target <= 1.05: {verdict})")
+    sys.stdout.flush()
+
+
 def bench_parallel(trees, runs):
     res = {"berth": [], "nspawn": []}
     for _ in range(runs):
@@ -149,6 +164,7 @@ def main():
             os.mkdir(os.path.join(d, "debian"))
             deb = guests.copy_tree(guests.debian_systemd_tree(), os.path.join(d, "debian"))
             bench_debian(deb, max(3, args.runs // 3))
+            bench_debian_userns(deb, max(3, args.runs // 3))
 
 
 if __name__ == "__main__":
