@@ -313,10 +313,9 @@ def test_i15_norbind_hides_submounts_and_ro_stays_ro(bbtree, tmp_path):
                   "/bin/sh", "-c", "ls /mnt/n/sub | wc -l; ls /mnt/r/sub | wc -l")
         assert r.stdout.split() == ["0", "1"], r.stdout + r.stderr
         # With -U, a read-only bind cannot be made writable from inside (the mount is locked).
-        # With -U the machine's root may clear the read-only flag it was given (its own mount
-        # namespace set it: not locked; see berth-spawn(1)), but host-owned files stay out of reach.
         r = spawn("-q", "-D", bbtree, "-U", f"--bind-ro={src}:/mnt/ro", "/bin/sh", "-c",
-                  "mount -o remount,bind,rw /mnt/ro 2>/dev/null; touch /mnt/ro/x 2>/dev/null && echo WROTE; echo done")
+                  "mount -o remount,bind,rw /mnt/ro 2>/dev/null && echo REMOUNTED; umount /mnt/ro 2>/dev/null && "
+                  "echo UNMOUNTED; touch /mnt/ro/x 2>/dev/null && echo WROTE; echo done")
         assert r.stdout.split() == ["done"], r.stdout + r.stderr
         assert not (src / "x").exists()
     finally:
