@@ -9,6 +9,7 @@
 
 static const char *const sync_point_table[_SYNC_POINT_MAX] = {
         [SYNC_CGROUP_READY] = "cgroup-ready", [SYNC_ROOTFS_FD] = "rootfs-fd",
+        [SYNC_BIND_FD] = "bind-fd",
         [SYNC_CONSOLE_FD] = "console-fd",
         [SYNC_NOTIFY_FD] = "notify-fd",       [SYNC_ROOTFS_READY] = "rootfs-ready",
         [SYNC_GO] = "go",                     [SYNC_FAILED] = "failed",

@@ -12,6 +12,7 @@
 typedef enum SyncPoint {
         SYNC_CGROUP_READY,  /* parent -> child: you are in your cgroups (and id maps), go on     */
         SYNC_ROOTFS_FD,     /* parent -> child: the idmapped root tree (-U), via SCM_RIGHTS      */
+        SYNC_BIND_FD,       /* parent -> child: an idmapped --bind source (-U), one per such bind */
         SYNC_CONSOLE_FD,    /* child  -> parent: pty master of /dev/console (SCM_RIGHTS)        */
         SYNC_NOTIFY_FD,     /* child  -> parent: bound notify socket /run/host/notify           */
         SYNC_ROOTFS_READY,  /* child  -> parent: root is built and pivoted, register me          */

@@ -26,6 +26,7 @@
 #include "mount-util.h"
 #include "spawn-child.h"
 #include "spawn-mount.h"
+#include "spawn-pipeline.h"
 #include "spawn-seccomp.h"
 #include "spawn-user.h"
 #include "string-util.h"
@@ -47,10 +48,28 @@ static int step_become_root(SpawnContext *c) {
         return 0;
 }
 
+/* bind_needs_idmap() on both sides decides which binds come as idmapped trees from the parent. */
 static int step_await_rootfs_fd(SpawnContext *c) {
-        if (!c->idmap_root)
-                return 0;
-        return sync_expect(c->sync, SYNC_ROOTFS_FD, &c->root_tree_fd, c->failed_step);
+        const SpawnConfig *cfg = c->config;
+        int r;
+
+        if (c->idmap_root) {
+                r = sync_expect(c->sync, SYNC_ROOTFS_FD, &c->root_tree_fd, c->failed_step);
+                if (r < 0)
+                        return r;
+        }
+        c->bind_fds = new(int, cfg->n_binds + 1);
+        if (!c->bind_fds)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->n_binds; i++) {
+                c->bind_fds[i] = -EBADF;
+                if (!spawn_bind_needs_idmap(c, &cfg->binds[i]))
+                        continue;
+                r = sync_expect(c->sync, SYNC_BIND_FD, &c->bind_fds[i], c->failed_step);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
 }
 
 static int step_unshare_cgroupns(SpawnContext *c) {
@@ -88,10 +107,9 @@ static int step_open_host_paths(SpawnContext *c) {
                 if (r < 0)
                         return r;
         }
-        c->bind_fds = calloc(cfg->n_binds + 1, sizeof(int));
-        if (!c->bind_fds)
-                return -ENOMEM;
         for (size_t i = 0; i < cfg->n_binds; i++) {
+                if (c->bind_fds[i] >= 0)
+                        continue; /* an idmapped tree from the parent */
                 r = mount_clone_tree(AT_FDCWD, cfg->binds[i].source, cfg->binds[i].recursive, &c->bind_fds[i]);
                 if (r < 0)
                         return r;

@@ -158,7 +158,7 @@ static bool destination_is_allowed(const char *dst) {
 int bind_mount_parse(const char *spec, bool read_only, BindMount *ret) {
         _cleanup_free_ char *src = NULL, *dst = NULL, *opts = NULL, *abs_src = NULL;
         char *parts[3];
-        bool recursive = true;
+        bool recursive = true, idmap = false;
         int n, r;
 
         n = split_colons(spec, parts);
@@ -185,14 +185,14 @@ int bind_mount_parse(const char *spec, bool read_only, BindMount *ret) {
                                 recursive = true;
                         else if (streq(o, "norbind"))
                                 recursive = false;
-                        else if (streq(o, "noidmap"))
-                                ;
+                        else if (streq(o, "idmap") || streq(o, "noidmap"))
+                                idmap = streq(o, "idmap");
                         else
                                 return -EOPNOTSUPP;
                 }
         }
         *ret = (BindMount) { .source = TAKE_PTR(abs_src), .destination = TAKE_PTR(dst),
-                             .read_only = read_only, .recursive = recursive };
+                             .read_only = read_only, .recursive = recursive, .idmap = idmap };
         return 0;
 }
 
@@ -364,6 +364,11 @@ static int verify_private_users(SpawnConfig *c) {
                         c->uid_range = 0x10000;
                 }
         }
+        /* A host device node bound in is owned by host root, whom a shifted machine does not map:
+         * idmapped, its root can open it (as the root of the machine owns the machine's tree). */
+        for (size_t i = 0; i < c->n_binds && IN_SET(c->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED); i++)
+                if (stat(c->binds[i].source, &st) >= 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+                        c->binds[i].idmap = true;
         if (c->user_ownership == USER_OWNERSHIP_CHOWN && c->private_users != PRIVATE_USERS_NO &&
             (!c->directory || c->ephemeral || c->volatile_mode != VOLATILE_NO || c->read_only))
                 return log_error_errno(-EINVAL, "--private-users-ownership=chown changes a directory tree in place: "
@@ -421,7 +426,8 @@ int spawn_config_add_bind(SpawnConfig *c, const BindMount *b) {
                 return -ENOMEM;
         c->binds = l;
         c->binds[c->n_binds] = (BindMount) { .source = strdup(b->source), .destination = strdup(b->destination),
-                                             .read_only = b->read_only, .recursive = b->recursive };
+                                             .read_only = b->read_only, .recursive = b->recursive,
+                                             .idmap = b->idmap };
         if (!c->binds[c->n_binds].source || !c->binds[c->n_binds].destination) {
                 free(c->binds[c->n_binds].source);
                 free(c->binds[c->n_binds].destination);

@@ -56,6 +56,7 @@ typedef struct BindMount {
         char *destination; /* absolute path inside the machine */
         bool read_only;
         bool recursive;
+        bool idmap;        /* with -U: the source's owners are the machine's (":idmap"; device nodes) */
 } BindMount;
 
 typedef struct TmpfsMount {

@@ -383,13 +383,39 @@ static int child_failed(SpawnContext *c, int r) {
         return log_error_errno(r, "Failed to set up the machine (step %s): %m", c->failed_step);
 }
 
-/* -U: the child cannot idmap its root itself; we hand it an idmapped copy. */
+bool spawn_bind_needs_idmap(const SpawnContext *c, const BindMount *b) {
+        return b->idmap && c->userns && c->config->private_users != PRIVATE_USERS_IDENTITY;
+}
+
+static int send_bind_trees(SpawnContext *c) {
+        for (size_t i = 0; i < c->config->n_binds; i++) {
+                const BindMount *b = &c->config->binds[i];
+                _cleanup_close_ int tree = -EBADF;
+                struct stat st;
+                int r;
+
+                if (!spawn_bind_needs_idmap(c, b))
+                        continue;
+                if (stat(b->source, &st) >= 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+                        r = userns_device_node_tree(b->source, c->uid_shift, &tree);
+                else
+                        r = userns_idmapped_tree(b->source, c->pid, false, &tree);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to make an idmapped mount of %s: %m", b->source);
+                r = sync_send(c->sync, SYNC_BIND_FD, tree);
+                if (r < 0)
+                        return child_failed(c, r);
+        }
+        return 0;
+}
+
+/* -U: the child cannot idmap its root (or a bind source) itself; we hand it idmapped copies. */
 static int step_send_rootfs(SpawnContext *c) {
         _cleanup_close_ int tree = -EBADF;
         int r;
 
         if (!c->idmap_root)
-                return 0;
+                return send_bind_trees(c);
         r = userns_idmapped_tree(c->root_path, c->pid, c->config->read_only, &tree);
         if (IN_SET(r, -EINVAL, -EOPNOTSUPP))
                 return log_error_errno(r, "Failed to make an idmapped mount of %s: its filesystem (or one mounted "
@@ -399,7 +425,7 @@ static int step_send_rootfs(SpawnContext *c) {
         r = sync_send(c->sync, SYNC_ROOTFS_FD, tree);
         if (r < 0)
                 return child_failed(c, r);
-        return 0;
+        return send_bind_trees(c);
 }
 
 static int step_receive_console(SpawnContext *c) {

@@ -9,6 +9,8 @@ int spawn_lock(SpawnContext *c);
 void spawn_unlock(SpawnContext *c);
 /* -U: reserves the machine's UID range (once). Logs. */
 int spawn_acquire_uid_range(SpawnContext *c);
+/* A --bind whose source comes to the child as a tree idmapped by the parent (SYNC_BIND_FD). */
+bool spawn_bind_needs_idmap(const SpawnContext *c, const BindMount *b);
 /* The parent's steps, from the cgroups to the child's exec of init. Logs what failed. */
 int spawn_start(SpawnContext *c);
 /* Kills what is left of the machine, removes its cgroups, unregisters. Every path. */

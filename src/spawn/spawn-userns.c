@@ -276,3 +276,26 @@ int userns_chown_tree(const char *path, uint32_t base) {
                 return -errno;
         return chown_error;
 }
+
+static uint32_t machine_id_of(uint32_t host_id, uint32_t base) {
+        return base + (host_id < USERNS_RANGE ? host_id : 65534);
+}
+
+int userns_device_node_tree(const char *source, uint32_t base, int *ret_tree_fd) {
+        static const char *const options[] = { "mode=0755", "size=4k", NULL };
+        _cleanup_close_ int fs = -EBADF;
+        struct stat st;
+        int r;
+
+        if (stat(source, &st) < 0)
+                return -errno;
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                return -ENODEV;
+        r = mount_new_fs("tmpfs", "berth-dev", options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, &fs);
+        if (r < 0)
+                return r;
+        if (mknodat(fs, "node", st.st_mode & (S_IFMT | 07777), st.st_rdev) < 0 ||
+            fchownat(fs, "node", machine_id_of(st.st_uid, base), machine_id_of(st.st_gid, base), AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        return mount_clone_tree(fs, "node", false, ret_tree_fd);
+}

@@ -29,6 +29,11 @@ int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_t
  * into another file system or following a symlink; setuid/setgid bits are kept. IDs outside the old
  * range become the machine's nobody. Nothing to do when the tree is in that range already. */
 int userns_chown_tree(const char *path, uint32_t base);
+/* A host device node for a shifted machine: a new node of the same type, device number and mode on a
+ * small tmpfs of our own (devices work there, unlike on a tmpfs mounted in the machine's user
+ * namespace), owned by the machine's mapping of the host owner (host root: the machine's root),
+ * returned as a detached bind mount of that node. The host's node is not touched. */
+int userns_device_node_tree(const char *source, uint32_t base, int *ret_tree_fd);
 /* The base of the range the tree at path is owned in (its top directory's owner, rounded down). */
 int userns_tree_base(const char *path, uint32_t *ret_base);
 /* A user namespace with the maps "0 BASE RANGE", before the machine exists: for idmapping the layers

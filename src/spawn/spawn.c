@@ -76,7 +76,7 @@ static void help(void) {
                "                            (shift the tree in place), off, auto\n\n"
                "Mounts:\n"
                "     --bind=PATH[:PATH[:OPTS]]     Bind-mount a host path into the machine\n"
-               "                                   (OPTS: rbind, norbind)\n"
+               "                                   (OPTS: rbind, norbind, idmap)\n"
                "     --bind-ro=PATH[:PATH[:OPTS]]  The same, read-only\n"
                "     --tmpfs=PATH[:OPTIONS]        Mount an empty tmpfs on PATH\n\n"
                "Input/Output:\n"
@@ -121,7 +121,7 @@ static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
         int r = bind_mount_parse(spec, ro, &b);
 
         if (r == -EOPNOTSUPP)
-                return log_error_errno(r, "Unsupported bind mount option in '%s' (supported: rbind, norbind).", spec);
+                return log_error_errno(r, "Unsupported bind mount option in '%s' (supported: rbind, norbind, idmap, noidmap).", spec);
         if (r == -EPERM)
                 return log_error_errno(r, "Refusing to mount over /proc, /sys or /dev in '%s'.", spec);
         if (r < 0)

@@ -573,9 +573,6 @@ XFAIL = {
     ("E22", "userns"): "idmapped trees keep on-disk ownership: a setuid-root file made inside a -U machine is "
                        "setuid-root on the host's disk (only the tree's directory permissions keep host "
                        "users from it)",
-    ("E23", "userns"): "a device node bound in with --bind= is the host's node, owned by a UID the machine "
-                       "does not map: its root cannot open it (needs an idmapped bind made by the launcher, "
-                       "as for the root)",
 }
 
 

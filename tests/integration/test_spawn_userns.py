@@ -18,6 +18,12 @@ def uid_map(pid):
 def host_map(*args):
     """The UID map of a machine started with args, as the host sees it."""
     with Machine("-q", *args, "/bin/sleep", "30") as m:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the maps are written after the leader exists
+            with open(f"/proc/{m.leader}/comm") as f:
+                if f.read().strip() == "sleep":
+                    break
+            time.sleep(0.02)
         return uid_map(m.leader)
 
 
@@ -175,3 +181,19 @@ def test_debian_ephemeral_with_userns(debian):
     with Machine("-D", debian, "-M", "deb-ux", "-U", "-x", "-b", "--console=passive") as m:
         assert m.wait_running(60) in ("running", "degraded")
         assert m.stop(signal.SIGTERM, timeout=60) == 0
+
+
+def test_bind_idmap_and_device_nodes(bbtree, tmp_path):
+    """--bind=SRC:DST:idmap shows the host's owners as the machine's; a device node bound in is a
+    node of the machine's own, openable by its root; the host's nodes are untouched."""
+    src = tmp_path / "shared"
+    src.mkdir()
+    (src / "f").write_text("x")
+    before = os.stat("/dev/fuse")
+    r = spawn("-q", "-D", bbtree, "-U", f"--bind={src}:/plain", f"--bind={src}:/mapped:idmap", "--bind=/dev/fuse",
+              "/bin/sh", "-c", "ls -ln /plain/f /mapped/f | awk '{print $3}'; cat /dev/fuse 2>&1; true")
+    out = r.stdout.split("\n")
+    assert out[:2] == ["0", "65534"], r.stdout + r.stderr  # ls sorts: /mapped/f, then /plain/f
+    assert "Operation not permitted" in r.stdout  # opened: a real fuse device with nothing mounted
+    after = os.stat("/dev/fuse")
+    assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
