@@ -47,7 +47,11 @@ TEST(bind_mount_parse) {
         ASSERT_ERROR(bind_mount_parse("/a:relative", false, &b), EINVAL);
         ASSERT_ERROR(bind_mount_parse("/a:/b/../c", false, &b), EINVAL);
         ASSERT_ERROR(bind_mount_parse("/a:/", false, &b), EINVAL);
-        ASSERT_ERROR(bind_mount_parse("/a:/b:idmap", false, &b), EOPNOTSUPP);
+        ASSERT_ERROR(bind_mount_parse("/a:/b:owneridmap", false, &b), EOPNOTSUPP);
+        ASSERT_OK(bind_mount_parse("/a:/b:norbind,idmap", false, &b));
+        ASSERT_TRUE(b.idmap && !b.recursive);
+        free(b.source);
+        free(b.destination);
         ASSERT_ERROR(bind_mount_parse("/a:/b:rbind:extra", false, &b), EINVAL);
         ASSERT_ERROR(bind_mount_parse("/a:/proc", false, &b), EPERM);
         ASSERT_ERROR(bind_mount_parse("/a:/proc/sys/kernel", false, &b), EPERM);
