@@ -39,6 +39,28 @@ void log_parse_environment(void) {
                 max_level = LOG_ERR;
 }
 
+/* One line each, and nothing a terminal would act on: names from argv, D-Bus or images may carry
+ * newlines or escape sequences. Control characters become \n, \t or \xNN (in place, truncating). */
+static void escape_controls(char *buf, size_t size) {
+        char out[2048];
+        size_t o = 0;
+
+        if (!buf[strcspn(buf, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12"
+                              "\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f")])
+                return;
+        for (const unsigned char *c = (const unsigned char *) buf; *c && o + 5 < sizeof out; c++)
+                if (*c == '\n')
+                        o += (size_t) snprintf(out + o, sizeof out - o, "\\n");
+                else if (*c == '\t')
+                        o += (size_t) snprintf(out + o, sizeof out - o, "\\t");
+                else if (*c < ' ' || *c == 0x7f)
+                        o += (size_t) snprintf(out + o, sizeof out - o, "\\x%02x", *c);
+                else
+                        out[o++] = (char) *c;
+        out[o] = 0;
+        (void) snprintf(buf, size, "%s", out);
+}
+
 int log_internal(int level, int error, const char *fmt, ...) {
         char buf[2048];
         va_list ap;
@@ -51,6 +73,7 @@ int log_internal(int level, int error, const char *fmt, ...) {
         (void) vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
 
+        escape_controls(buf, sizeof buf);
         if (prefix)
                 (void) fprintf(stderr, "%s: %s\n", prefix, buf);
         else

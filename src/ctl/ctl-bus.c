@@ -45,6 +45,10 @@ int ctl_log_bus_error(const sd_bus_error *error, int r, const char *what) {
         return log_error_errno(r, "Failed to %s: %m", what);
 }
 
+int ctl_invalid_name(const char *name) {
+        return log_error_errno(-EINVAL, "Invalid machine name '%s'.", name);
+}
+
 int ctl_call(sd_bus *bus, const char *member, sd_bus_message **reply, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         va_list ap;

@@ -14,6 +14,8 @@ int ctl_bus_open(sd_bus **ret);
 /* Logs a failed call once, with the cause in the words a user needs ("No machine 'x' known.",
  * "no machine manager on the bus: start berthd", "needs root"), and returns r. */
 int ctl_log_bus_error(const sd_bus_error *error, int r, const char *what);
+/* "Invalid machine name '...'."; returns -EINVAL. */
+int ctl_invalid_name(const char *name);
 
 /* Calls a method of org.freedesktop.machine1.Manager (or berth's extension with 'berth'). */
 int ctl_call(sd_bus *bus, const char *member, sd_bus_message **reply, const char *types, ...);

@@ -56,7 +56,7 @@ static int start_one(sd_bus *bus, const char *name) {
         int r;
 
         if (!machine_name_is_valid(name))
-                return log_error_errno(-EINVAL, "Invalid machine name '%s'.", name);
+                return ctl_invalid_name(name);
         if (!ctl_is_berthd(bus) && ctl_have_systemd())
                 return systemctl("start", name);
         r = sd_bus_message_new_method_call(bus, &m, MACHINE1_BUS_NAME, MACHINE1_PATH, BERTH_MANAGER_IFACE,
@@ -85,7 +85,7 @@ static int enable_one(sd_bus *bus, const char *name) {
         int r;
 
         if (!machine_name_is_valid(name))
-                return log_error_errno(-EINVAL, "Invalid machine name '%s'.", name);
+                return ctl_invalid_name(name);
         if (!ctl_is_berthd(bus) && ctl_have_systemd()) {
                 r = systemctl(enabling ? "enable" : "disable", name);
                 if (r >= 0 && enabling)

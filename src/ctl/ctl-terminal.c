@@ -362,7 +362,7 @@ static int parse_shell_args(int argc, char *argv[], ShellArgs *a) {
         if (!a->name || !a->user)
                 return log_oom();
         if (!streq(a->name, ".host") && !machine_name_is_valid(a->name))
-                return log_error_errno(-EINVAL, "Invalid machine name '%s'.", a->name);
+                return ctl_invalid_name(a->name);
         a->path = argc > 2 ? argv[2] : "";
         if (!isempty(a->path) && a->path[0] != '/') {
                 /* a bare command name: let the guest's shell find it in its PATH */

@@ -63,7 +63,7 @@ static int method_start_machine(sd_bus_message *message, void *userdata, sd_bus_
         sd_bus_message_unref(message);
         switch (r) {
         case -EINVAL:
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine name '%s'", name);
+                return bus_invalid_name(error, "machine", name);
         case -EEXIST:
                 return sd_bus_error_setf(error, BUS_ERROR_MACHINE_EXISTS, "Machine '%s' is already running", name);
         case -EALREADY:
@@ -87,7 +87,7 @@ static int method_set_autostart(sd_bus_message *message, Manager *m, bool enable
         if (r < 0)
                 return r;
         if (!machine_name_is_valid(name))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine name '%s'", name);
+                return bus_invalid_name(error, "machine", name);
         if (enable && image_find(name, &image) < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image '%s' known", name);
         r = autostart_set(m, name, enable);

@@ -364,7 +364,7 @@ static int read_new_name(sd_bus_message *message, const char *signature, const c
         if (r < 0)
                 return r;
         if (!image_name_is_valid(*ret_name) || streq(*ret_name, ".host"))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Image name '%s' is invalid.", *ret_name);
+                return bus_invalid_name(error, "image", *ret_name);
         return 0;
 }
 

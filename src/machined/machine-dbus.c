@@ -20,6 +20,11 @@
 #include "string-util.h"
 #include "strv.h"
 
+int bus_invalid_name(sd_bus_error *error, const char *kind, const char *name) {
+        _cleanup_free_ char *e = cescape(name);
+        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid %s name '%s'.", kind, strna(e));
+}
+
 int bus_verify_root(sd_bus_message *message, sd_bus_error *error) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t uid = (uid_t) -1;

@@ -18,6 +18,8 @@ extern const sd_bus_vtable machine_vtable[];
 
 /* 1 if the sender is root; otherwise sets AccessDenied and returns a negative error. */
 int bus_verify_root(sd_bus_message *message, sd_bus_error *error);
+/* InvalidArgs "Invalid KIND name '...'." with control characters escaped (the name is the caller's). */
+int bus_invalid_name(sd_bus_error *error, const char *kind, const char *name);
 
 /* Checks user, path, arguments and environment of OpenShell and ExecMachine. */
 int bus_shell_request_validate(const ShellRequest *req, sd_bus_error *error);

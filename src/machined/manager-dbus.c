@@ -374,7 +374,7 @@ static int image_by_name(sd_bus_message *message, Image **ret, sd_bus_error *err
         if (r < 0)
                 return r;
         if (!image_name_is_valid(name))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Image name '%s' is invalid.", name);
+                return bus_invalid_name(error, "image", name);
         r = image_find(name, ret);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image '%s' known", name);

@@ -83,7 +83,7 @@ static int read_import(sd_bus_message *message, int *fd, const char **name, int 
         if (r < 0)
                 return r;
         if (!image_name_is_valid(*name) || streq(*name, ".host"))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Image name '%s' is invalid.", *name);
+                return bus_invalid_name(error, "image", *name);
         if (image_find(*name, replace) < 0)
                 return 0;
         if (!force)

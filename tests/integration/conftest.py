@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,6 +43,18 @@ def spawn(*args, input=None, timeout=60, env=None):
 def bbtree():
     with tempfile.TemporaryDirectory(prefix="berth-bb-") as d:
         yield guests.make_busybox_tree(os.path.join(d, "bb"))
+
+
+PROBE = os.path.join(BUILD, "tests", "probe", "probe")
+
+
+@pytest.fixture
+def probetree(bbtree):
+    """The busybox tree with our probe binary at /bin/probe (it makes the syscalls tests ask for)."""
+    if not os.path.exists(PROBE):
+        pytest.skip("probe not built")
+    shutil.copy2(PROBE, os.path.join(bbtree, "bin/probe"))
+    return bbtree
 
 
 @pytest.fixture(scope="session")

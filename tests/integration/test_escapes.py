@@ -17,9 +17,8 @@ import time
 import pytest
 
 import guests
-from conftest import BUILD, SPAWN, leader_of, spawn
+from conftest import BUILD, PROBE, SPAWN, leader_of, spawn
 
-PROBE = os.path.join(BUILD, "tests", "probe", "probe")
 MODES = {"plain": [], "userns": ["-U"]}
 DEFAULT_CAPBND = 0xfcecafff  # berth-spawn(1): the bounding set without --capability
 

@@ -154,9 +154,10 @@ def test_import_refuses_existing_and_force_replaces(bus, berthd, prefix, tmp_pat
 def test_bad_names_and_unprivileged(bus, berthd, prefix, tmp_path):
     archive = tmp_path / "t.tar"
     subprocess.run(["tar", "-cf", str(archive), "-C", str(tmp_path), "."], check=True)
-    for bad in ["../x", ".#x", ".host", "a/b"]:
+    for bad in ["../x", ".#x", ".host", "a/b", "a\nb\x1b[2J"]:
         r = ctl(bus, "import-tar", str(archive), bad)
-        assert r.returncode == 1 and b"invalid" in r.stderr, (bad, r.stderr)
+        assert r.returncode == 1 and b"Invalid image name" in r.stderr, (bad, r.stderr)
+        assert b"\x1b" not in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr  # escaped, one line
     os.chmod(archive, 0o644)
     os.chmod(tmp_path, 0o755)
     r = ctl(bus, "import-tar", str(archive), prefix, user="65534")

@@ -527,9 +527,24 @@ static const struct {
         { "serve", 1, serve },
 };
 
+/* One sd_notify datagram to /run/host/notify, as a guest's init sends it. */
+static int notify_once(const char *msg) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/host/notify" };
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        if (fd < 0 || sendto(fd, msg, strlen(msg), 0, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                printf("%s\n", errno_name(errno));
+                return 1;
+        }
+        printf("OK\n");
+        return 0;
+}
+
 int main(int argc, char **argv) {
         if (argc == 3 && !strcmp(argv[1], "notify-flood"))
                 return notify_flood(atoi(argv[2]));
+        if (argc == 3 && !strcmp(argv[1], "notify"))
+                return notify_once(argv[2]);
         for (size_t i = 0; argc >= 2 && i < sizeof actions / sizeof actions[0]; i++)
                 if (!strcmp(argv[1], actions[i].name) && argc == actions[i].n_args + 2) {
                         int r = actions[i].run(argv + 2);
@@ -543,6 +558,6 @@ int main(int argc, char **argv) {
                 printf("%s\n", r >= 0 ? "OK" : errno_name(errno));
                 return 0;
         }
-        fprintf(stderr, "usage: probe try SYSCALL | ACTION ARGS... | notify-flood N | serve DIR\n");
+        fprintf(stderr, "usage: probe try SYSCALL | ACTION ARGS... | notify MSG | notify-flood N | serve DIR\n");
         return 2;
 }

@@ -11,6 +11,7 @@
 #include "fd-util.h"
 #include "id128.h"
 #include "notify.h"
+#include "log.h"
 #include "test.h"
 
 TEST(id128) {
@@ -104,6 +105,23 @@ TEST(event_loop) {
         event_loop_free(c.loop);
         close(p[0]);
         close(p[1]);
+}
+
+TEST(log_escapes_controls) {
+        char path[] = "/tmp/berth-test-log-XXXXXX", buf[256] = {};
+        int fd = mkstemp(path), saved = dup(STDERR_FILENO);
+
+        ASSERT_TRUE(fd >= 0 && saved >= 0);
+        (void) unlink(path);
+        ASSERT_TRUE(dup2(fd, STDERR_FILENO) == STDERR_FILENO);
+        log_error("name '%s' and \xc3\xa4", "a\nb\x1b[2J\tc");
+        fflush(stderr);
+        ASSERT_TRUE(dup2(saved, STDERR_FILENO) == STDERR_FILENO);
+        ASSERT_TRUE(pread(fd, buf, sizeof buf - 1, 0) > 0);
+        /* one line; UTF-8 stays as it is */
+        ASSERT_STREQ(buf, "name 'a\\nb\\x1b[2J\\tc' and \xc3\xa4\n");
+        close(fd);
+        close(saved);
 }
 
 DEFINE_TEST_MAIN
