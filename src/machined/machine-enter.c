@@ -23,6 +23,7 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "log.h"
+#include "machine-collect.h"
 #include "machine-enter.h"
 #include "manager.h"
 #include "ns-util.h"
@@ -102,80 +103,6 @@ int machine_wait_helper(pid_t pid, bool kill_first) {
         if (si.si_code != CLD_EXITED)
                 return -EPROTO;
         return si.si_status == 0 ? 0 : -si.si_status;
-}
-
-/* Reads until EOF, at most max bytes, within the timeout. */
-static int read_with_timeout(int fd, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = NULL;
-        size_t n = 0;
-        struct timespec start;
-
-        buf = malloc(max + 1);
-        if (!buf)
-                return -ENOMEM;
-        (void) clock_gettime(CLOCK_MONOTONIC, &start);
-        for (;;) {
-                struct timespec now;
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                (void) clock_gettime(CLOCK_MONOTONIC, &now);
-                long left = HELPER_TIMEOUT_MSEC - ((now.tv_sec - start.tv_sec) * 1000 +
-                                                   (now.tv_nsec - start.tv_nsec) / 1000000);
-                if (left <= 0)
-                        return -ETIMEDOUT;
-                int k = poll(&p, 1, (int) left);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                if (k == 0)
-                        return -ETIMEDOUT;
-                ssize_t l = read(fd, buf + n, max + 1 - n);
-                if (l < 0 && errno == EINTR)
-                        continue;
-                if (l < 0)
-                        return -errno;
-                if (l == 0)
-                        break;
-                n += (size_t) l;
-                if (n > max)
-                        return -E2BIG;
-        }
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        if (ret_size)
-                *ret_size = n;
-        return 0;
-}
-
-/* Runs fn inside the machine; its output (up to max bytes) comes back in *ret. */
-static int machine_collect(Machine *machine, int wanted, int (*fn)(int fd, void *ud), void *ud, size_t max,
-                           char **ret, size_t *ret_size) {
-        _cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
-        int p[2], r, k;
-        pid_t pid;
-
-        if (pipe2(p, O_CLOEXEC) < 0)
-                return -errno;
-        rfd = p[0];
-        wfd = p[1];
-        r = machine_fork_inside(machine, wanted, false, &pid);
-        if (r < 0)
-                return r;
-        if (r == 0) {
-                rfd = safe_close(rfd);
-                r = fn(wfd, ud);
-                _exit(r < 0 ? (-r & 0xff) ?: EIO : 0);
-        }
-        wfd = safe_close(wfd);
-        r = read_with_timeout(rfd, max, ret, ret_size);
-        k = machine_wait_helper(pid, r < 0);
-        if (r < 0)
-                return r;
-        if (k < 0) {
-                *ret = mfree(*ret);
-                return k;
-        }
-        return 0;
 }
 
 static int drop_to_nobody(void) {
@@ -280,13 +207,12 @@ static int parse_env_pairs(char *buf, char ***ret) {
         return 0;
 }
 
-int machine_get_os_release(Machine *machine, char ***ret) {
-        _cleanup_free_ char *buf = NULL;
-        int r;
+int machine_os_release_start(Machine *machine, MachineCollectDone done, void *userdata) {
+        return machine_collect_async(machine, CLONE_NEWUSER | CLONE_NEWNS, os_release_child, NULL, OS_RELEASE_MAX,
+                                     done, userdata);
+}
 
-        r = machine_collect(machine, CLONE_NEWUSER | CLONE_NEWNS, os_release_child, NULL, OS_RELEASE_MAX, &buf, NULL);
-        if (r < 0)
-                return r;
+int machine_os_release_parse(char *buf, char ***ret) {
         return parse_env_pairs(buf, ret);
 }
 
@@ -322,9 +248,7 @@ static int address_compare(const void *x, const void *y) {
         return memcmp(a->bytes, b->bytes, 16);
 }
 
-int machine_get_addresses(Machine *machine, MachineAddress **ret, size_t *ret_n) {
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0;
+int machine_addresses_start(Machine *machine, MachineCollectDone done, void *userdata) {
         int r;
 
         if (machine->class == MACHINE_CONTAINER) {
@@ -334,14 +258,15 @@ int machine_get_addresses(Machine *machine, MachineAddress **ret, size_t *ret_n)
                 if (r == 0)
                         return -ENONET;
         }
-        r = machine_collect(machine, CLONE_NEWNET, addresses_child, NULL, 1024 * sizeof(MachineAddress), &buf, &size);
-        if (r < 0)
-                return r;
+        return machine_collect_async(machine, CLONE_NEWNET, addresses_child, NULL, 1024 * sizeof(MachineAddress),
+                                     done, userdata);
+}
+
+size_t machine_addresses_sort(char *buf, size_t size) {
         size_t n = size / sizeof(MachineAddress);
+
         qsort(buf, n, sizeof(MachineAddress), address_compare);
-        *ret_n = n;
-        *ret = (MachineAddress *) TAKE_PTR(buf);
-        return 0;
+        return n;
 }
 
 /* Parses one of /proc/PID/{uid,gid}_map into (inside, outside, count) triples. */

@@ -11,6 +11,7 @@
 
 #include <sched.h>
 
+#include "machine-collect.h"
 #include "machine.h"
 
 #define ALL_NAMESPACES (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | \
@@ -30,11 +31,15 @@ int machine_wait_helper(pid_t pid, bool kill_first);
 int send_fd_with(int sock, int fd, const void *data, size_t size);
 int recv_fd_with(int sock, int *ret_fd, void *data, size_t size);
 
-/* /etc/os-release (or /usr/lib/os-release) as a strv of key, value, key, value … Read as 'nobody'
- * inside the machine, regular files only, at most 64 KiB. -ENOENT if the machine has none. */
-int machine_get_os_release(Machine *machine, char ***ret);
-/* The machine's addresses (its own network namespace; -ENONET if it shares ours). */
-int machine_get_addresses(Machine *machine, MachineAddress **ret, size_t *ret_n);
+/* Reads /etc/os-release (or /usr/lib/os-release) inside the machine, as 'nobody', regular files
+ * only, at most 64 KiB, without blocking (machine-collect.h); done gets -ENOENT if the machine has
+ * none. machine_os_release_parse() makes the text a strv of key, value, key, value … */
+int machine_os_release_start(Machine *machine, MachineCollectDone done, void *userdata);
+int machine_os_release_parse(char *buf, char ***ret);
+/* The machine's addresses (its own network namespace; -ENONET at once if it shares ours): done gets
+ * an array of MachineAddress, which machine_addresses_sort() orders (IPv4 first), returning the count. */
+int machine_addresses_start(Machine *machine, MachineCollectDone done, void *userdata);
+size_t machine_addresses_sort(char *buf, size_t size);
 /* 0 without a user namespace; the base of a simple 0-based mapping of >= 65534 ids; else -EOPNOTSUPP. */
 int machine_get_uid_shift(Machine *machine, uid_t *ret);
 /* Maps an id through /proc/LEADER/{uid,gid}_map: inside -> outside (to_host) or back. -ENXIO if unmapped. */
