@@ -15,7 +15,9 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
+#include <sys/time.h>
 #include <unistd.h>
+#include <utmpx.h>
 
 #include "alloc-util.h"
 #include "fd-util.h"
@@ -197,7 +199,43 @@ _noreturn_ void shell_request_exec(const ShellRequest *req) {
         _exit(127);
 }
 
+/* A utmp (and wtmp) record for pts/NUMBER, written where the guest keeps them (we are in its root). */
+static void utmp_record(short type, pid_t pid, int number, const char *user) {
+        struct utmpx ut = { .ut_type = type, .ut_pid = pid };
+        struct timeval tv;
+        char id[16];
+
+        (void) gettimeofday(&tv, NULL);
+        ut.ut_tv.tv_sec = (int32_t) tv.tv_sec;
+        ut.ut_tv.tv_usec = (int32_t) tv.tv_usec;
+        (void) snprintf(ut.ut_line, sizeof ut.ut_line, "pts/%d", number);
+        (void) snprintf(id, sizeof id, "%d", number);
+        memcpy(ut.ut_id, id + MAX(0, (int) strlen(id) - 4), MIN(strlen(id), sizeof ut.ut_id)); /* as login: the last 4 */
+        if (user)
+                (void) strncpy(ut.ut_user, user, sizeof ut.ut_user);
+        setutxent();
+        (void) pututxline(&ut);
+        endutxent();
+        if (access(_PATH_WTMPX, W_OK) >= 0)
+                updwtmpx(_PATH_WTMPX, &ut);
+}
+
+/* The shell, as a login session the guest can see (who, last) where it keeps utmp: we stay as its
+ * parent to write the records, the way login does. */
 static _noreturn_ void run_shell(const ShellRequest *req, int number) {
+        if (access(_PATH_UTMPX, W_OK) >= 0) {
+                pid_t pid = fork();
+                int status = 0;
+                if (pid < 0)
+                        _exit(EXIT_FAILURE);
+                if (pid > 0) {
+                        utmp_record(USER_PROCESS, pid, number, isempty(req->user) ? "root" : req->user);
+                        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                                ;
+                        utmp_record(DEAD_PROCESS, pid, number, NULL);
+                        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_FAILURE);
+                }
+        }
         if (pty_attach_terminal(number) < 0)
                 _exit(EXIT_FAILURE);
         shell_request_exec(req);

@@ -45,6 +45,13 @@ def test_systemd_guest(bus, berthd, debian):
         assert r.returncode == 0 and "Debian GNU/Linux 12" in r.stdout, r.stdout + r.stderr
         r = mctl(bus, "shell", "deb-mctl", "/bin/echo", "ok")
         assert "ok" in r.stdout, r.stdout + r.stderr
+        # a shell is a login session the guest sees (utmp), and ends as one (wtmp)
+        r = mctl(bus, "shell", "deb-mctl", "/usr/bin/who")
+        assert "root" in r.stdout and "pts/" in r.stdout, r.stdout + r.stderr
+        r = mctl(bus, "shell", "deb-mctl", "/usr/bin/who")
+        assert r.stdout.count("pts/") == 1, r.stdout  # the first session's record was closed
+        r = mctl(bus, "shell", "deb-mctl", "/usr/bin/last", "-w")
+        assert "root" in r.stdout and "pts/" in r.stdout, r.stdout
         # systemctl -M reaches the guest's own systemd through the state file and its bus
         r = subprocess.run(["systemctl", "-M", "deb-mctl", "is-system-running"], capture_output=True, text=True,
                            timeout=30, stdin=subprocess.DEVNULL)
