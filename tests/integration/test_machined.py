@@ -41,6 +41,7 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
     <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
   </policy>
   <include>{policy}</include>
+  {extra}
 </busconfig>
 """
 
@@ -48,15 +49,17 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 class Bus:
     """A dbus-daemon of type system with berth's policy, in a temporary directory."""
 
-    def __init__(self):
+    def __init__(self, extra=""):
         self.dir = tempfile.mkdtemp(prefix="berth-bus-")
         os.chmod(self.dir, 0o755)
         sock = os.path.join(self.dir, "bus.sock")
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
-            f.write(BUS_CONF.format(sock=sock, policy=POLICY))
+            f.write(BUS_CONF.format(sock=sock, policy=POLICY, extra=extra))
+        # what it activates inherits this environment: the address of this bus, not the host's
         out = subprocess.run(["dbus-daemon", f"--config-file={conf}", "--fork", "--print-pid"],
-                             capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL)
+                             capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL,
+                             env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={sock}"))
         self.pid = int(out.stdout.split()[0])
         self.address = f"unix:path={sock}"
         self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address, SYSTEMD_LOG_LEVEL="err")
@@ -225,6 +228,45 @@ def test_register_state_file_and_death(bus, berthd):
         assert "MachineRemoved" in out and "reg-test" in out
     finally:
         kill_and_reap(p)
+
+
+def test_dbus_activation(tmp_path):
+    """No berthd runs: the first call to org.freedesktop.machine1 starts it (our activation file,
+    with Exec= pointing at this build)."""
+    svc = tmp_path / "services"
+    svc.mkdir()
+    (svc / "org.freedesktop.machine1.service").write_text(
+        f"[D-BUS Service]\nName=org.freedesktop.machine1\nExec={BERTHD} --terminate-timeout=2s\nUser=root\n")
+    b = Bus(extra=f"<servicedir>{svc}</servicedir>")
+    pid = None
+    try:
+        assert ".host" in machines(b)
+        out = busctl(b, "call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                     "GetConnectionUnixProcessID", "s", "org.freedesktop.machine1").stdout
+        pid = json.loads(out)["data"][0]
+        with open(f"/proc/{pid}/comm") as f:
+            assert f.read().strip() == "berthd"
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=10)
+        b.close()
+
+
+def test_machine_new_signal(bus, berthd):
+    mon = subprocess.Popen(["dbus-monitor", "--system", "type='signal',member='MachineNew'"],
+                           env=bus.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    p = sleeper()
+    try:
+        time.sleep(0.3)
+        path = register(bus, "sig-new", p.pid)[0]
+        time.sleep(0.3)
+        mon.terminate()
+        out = mon.communicate(timeout=5)[0]
+        assert "MachineNew" in out and '"sig-new"' in out and path in out, out
+    finally:
+        kill_and_reap(p)
+        wait_for(lambda: "sig-new" not in machines(bus))
 
 
 def test_create_machine_moves_leader_everywhere(bus, berthd):

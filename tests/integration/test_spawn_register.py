@@ -71,3 +71,40 @@ def test_duplicate_name_is_refused_by_the_registry(bbtree, private_bus):
             if '"taken"' not in machines(private_bus):
                 break
             time.sleep(0.05)
+
+
+USERNS_CLIENT = """
+import dbus, os, sys
+b = dbus.bus.BusConnection(os.environ["DBUS_SYSTEM_BUS_ADDRESS"])
+m = dbus.Interface(b.get_object("org.freedesktop.machine1", "/org/freedesktop/machine1"),
+                   "org.freedesktop.machine1.Manager")
+name = sys.argv[1]
+shift = int(m.GetMachineUIDShift(name))
+print("shift", shift)
+print("user", int(m.MapFromMachineUser(name, 1000)), "group", int(m.MapFromMachineGroup(name, 1000)))
+back_u = m.MapToMachineUser(shift + 1000)
+back_g = m.MapToMachineGroup(shift + 1000)
+print("back", str(back_u[0]), int(back_u[2]), str(back_g[0]), int(back_g[2]))
+fd = m.OpenMachineRootDirectory(name).take()
+print("root", " ".join(sorted(os.listdir(f"/proc/self/fd/{fd}"))))
+"""
+
+
+def test_userns_machine_maps_and_root_directory(bbtree, private_bus):
+    """A -U machine: its UID shift, the Map* methods both ways for users and groups, and
+    OpenMachineRootDirectory (an fd to the machine's root, as the machine sees it)."""
+    with open(os.path.join(bbtree, "marker-root"), "w") as f:
+        f.write("x")
+    with Machine("-q", "-D", bbtree, "-M", "reg-u", "-U", "/bin/sleep", "60", env=private_bus):
+        deadline = time.monotonic() + 5
+        while '"reg-u"' not in machines(private_bus) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        r = subprocess.run(["/usr/bin/python3", "-c", USERNS_CLIENT, "reg-u"], env=private_bus, capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        out = dict(l.split(" ", 1) for l in r.stdout.splitlines())
+        shift = int(out["shift"])
+        assert shift >= 0x80000 and shift % 0x10000 == 0
+        assert out["user"] == f"{shift + 1000} group {shift + 1000}"
+        assert out["back"] == "reg-u 1000 reg-u 1000"
+        assert "marker-root" in out["root"].split() and "etc" in out["root"].split()
