@@ -197,3 +197,16 @@ def test_bind_idmap_and_device_nodes(bbtree, tmp_path):
     assert "Operation not permitted" in r.stdout  # opened: a real fuse device with nothing mounted
     after = os.stat("/dev/fuse")
     assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
+
+
+def test_userns_with_a_disk_image(bbtree, tmp_path):
+    img = str(tmp_path / "bb.ext4")
+    subprocess.run(["truncate", "-s", "64M", img], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-d", bbtree, img], check=True)
+    r = spawn("-q", "-U", "-i", img, "/bin/sh", "-c", "cat /proc/self/uid_map; ls -ln /etc/passwd; touch /new")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert int(lines[0].split()[1]) >= 0x80000  # a shifted range
+    assert lines[1].split()[2:4] == ["0", "0"]  # the image's ownership, through an idmapped mount
+    out = subprocess.run(["debugfs", "-R", "stat /new", img], capture_output=True, text=True).stdout
+    assert "User:     0" in out, out  # written as the image's root, not as the shifted UID
