@@ -123,3 +123,60 @@ char *strv_join(char *const *l, const char *sep) {
         *p = 0;
         return s;
 }
+
+int strv_split_quoted(const char *s, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *w = malloc(strlen(s) + 1);
+
+        if (!w)
+                return -ENOMEM;
+        for (const char *p = s;;) {
+                size_t n = 0;
+                char quote = 0;
+
+                p += strspn(p, " \t\n");
+                if (!*p)
+                        break;
+                for (; *p && (quote || !strchr(" \t\n", *p)); p++) {
+                        if (*p == '\\' && quote != '\'') {
+                                if (!*++p)
+                                        return -EINVAL;
+                                w[n++] = *p;
+                        } else if (quote && *p == quote)
+                                quote = 0;
+                        else if (!quote && (*p == '"' || *p == '\''))
+                                quote = *p;
+                        else
+                                w[n++] = *p;
+                }
+                if (quote)
+                        return -EINVAL;
+                w[n] = 0;
+                if (strv_extend(&l, w) < 0)
+                        return -ENOMEM;
+        }
+        if (!l && !(l = calloc(1, sizeof(char *))))
+                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+char *word_quote(const char *w) {
+        char *r, *p;
+
+        if (*w && !w[strcspn(w, " \t\n\"'\\")])
+                return strdup(w);
+        r = malloc(strlen(w) * 2 + 3);
+        if (!r)
+                return NULL;
+        p = r;
+        *p++ = '"';
+        for (; *w; w++) {
+                if (*w == '"' || *w == '\\')
+                        *p++ = '\\';
+                *p++ = *w;
+        }
+        *p++ = '"';
+        *p = 0;
+        return r;
+}

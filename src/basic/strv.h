@@ -25,5 +25,11 @@ bool env_assignment_is_valid(const char *s) _pure_;
 
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
 
+/* Splits at blanks, as systemd's unit files do: "double" and 'single' quotes group words, a backslash
+ * takes the next character as it is. -EINVAL for an unterminated quote or a trailing backslash. */
+int strv_split_quoted(const char *s, char ***ret);
+/* The word quoted so that strv_split_quoted() gives it back (as it is when no quoting is needed). */
+char *word_quote(const char *w);
+
 /* The strings joined with 'sep' ("" for an empty list). */
 char *strv_join(char *const *l, const char *sep);

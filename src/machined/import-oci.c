@@ -235,10 +235,6 @@ int oci_import(int layout_fd, int tree_fd, OciConfig *config) {
         return read_config(layout_fd, manifest, config);
 }
 
-static bool word_is_plain(const char *s) {
-        return !isempty(s) && !s[strcspn(s, " \t\n\"'\\")];
-}
-
 int oci_config_write_settings(const OciConfig *c, int dir_fd, const char *name) {
         _cleanup_fclose_ FILE *f = NULL;
         int fd;
@@ -246,8 +242,8 @@ int oci_config_write_settings(const OciConfig *c, int dir_fd, const char *name) 
         if (!c->command || !c->command[0])
                 return 0;
         STRV_FOREACH(w, c->command)
-                if (!word_is_plain(*w)) {
-                        log_warning("The image's command has words with spaces or quotes; not writing %s.", name);
+                if (strchr(*w, '\n')) {
+                        log_warning("The image's command has a word with a newline; not writing %s.", name);
                         return 0;
                 }
         fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -259,8 +255,12 @@ int oci_config_write_settings(const OciConfig *c, int dir_fd, const char *name) 
                 return log_oom();
         }
         fputs("# Made by berthctl import-oci from the image's config.\n[Exec]\nBoot=no\nParameters=", f);
-        STRV_FOREACH(w, c->command)
-                fprintf(f, "%s%s", w == c->command ? "" : " ", *w);
+        STRV_FOREACH(w, c->command) {
+                _cleanup_free_ char *q = word_quote(*w);
+                if (!q)
+                        return log_oom();
+                fprintf(f, "%s%s", w == c->command ? "" : " ", q);
+        }
         fputc('\n', f);
         STRV_FOREACH(e, c->environment)
                 if (!strchr(*e, '\n'))

@@ -65,14 +65,12 @@ static int set_exec(SpawnConfig *s, const char *key, const char *v) {
                 return SETTING_START_MODE;
         }
         if (streq(key, "Parameters")) {
-                _cleanup_free_ char *copy = strdup(v);
-                char *save = NULL;
-                if (!copy)
-                        return -ENOMEM;
-                s->command = strv_free(s->command);
-                for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-                        if (strv_extend(&s->command, w) < 0)
-                                return -ENOMEM;
+                char **l = NULL;
+                r = strv_split_quoted(v, &l);
+                if (r < 0)
+                        return r;
+                strv_free(s->command);
+                s->command = l;
                 return SETTING_COMMAND;
         }
         if (streq(key, "Environment")) {

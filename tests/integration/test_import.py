@@ -309,7 +309,8 @@ def make_oci_layout(layout, bbtree):
     l2 = _blob(layout, _layer([("etc/.wh.gone", b""), ("opt/", None), ("opt/.wh..wh..opq", b""),
                                ("opt/new", b"new\n")]))
     config = _blob(layout, json.dumps({"architecture": "amd64", "os": "linux", "config": {
-        "Entrypoint": ["/bin/echo"], "Cmd": ["hello", "from", "oci"], "Env": ["PATH=/bin:/sbin", "GREETING=hi"],
+        "Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo \"$GREETING\" from 'oci' in $(pwd)"],
+        "Env": ["PATH=/bin:/sbin", "GREETING=hi"],
         "WorkingDir": "/opt"}}).encode())
     tl = "application/vnd.oci.image.layer.v1.tar+gzip"
     manifest = _blob(layout, json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -340,10 +341,10 @@ def test_import_oci(bus, berthd, prefix, tmp_path, bbtree, as_tar):
     assert not any(n.startswith(".wh.") for _, d, f in os.walk(img) for n in d + f)
     with open(os.path.join(POOL, prefix + ".nspawn")) as f:
         settings = f.read()
-    assert "Parameters=/bin/echo hello from oci" in settings and "WorkingDirectory=/opt" in settings
+    assert "Parameters=/bin/sh -c " in settings and "WorkingDirectory=/opt" in settings, settings
     r = subprocess.run([SPAWN, "-q", "-M", prefix, "--register=no"], capture_output=True, text=True,
                        stdin=subprocess.DEVNULL, timeout=60)
-    assert r.returncode == 0 and r.stdout.strip() == "hello from oci", r.stderr
+    assert r.returncode == 0 and r.stdout.strip() == "hi from oci in /opt", r.stdout + r.stderr
     assert pool_entries(prefix) == sorted([prefix, prefix + ".nspawn"])
 
 

@@ -135,6 +135,40 @@ TEST(strv_env) {
         ASSERT_FALSE(env_assignment_is_valid("NOEQUALS"));
 }
 
+TEST(strv_split_quoted) {
+        char **l = NULL;
+
+        ASSERT_OK(strv_split_quoted("  /bin/sh -c 'echo \"$A\" b'  \"x y\" z\\ w ''", &l));
+        ASSERT_EQ(strv_length(l), 6);
+        ASSERT_STREQ(l[2], "echo \"$A\" b");
+        ASSERT_STREQ(l[3], "x y");
+        ASSERT_STREQ(l[4], "z w");
+        ASSERT_STREQ(l[5], "");
+        l = strv_free(l);
+        ASSERT_ERROR(strv_split_quoted("a 'b", &l), EINVAL);
+        ASSERT_ERROR(strv_split_quoted("a\\", &l), EINVAL);
+        ASSERT_OK(strv_split_quoted("   ", &l));
+        ASSERT_EQ(strv_length(l), 0);
+        l = strv_free(l);
+
+        /* word_quote() round-trips through strv_split_quoted() */
+        static const char *const words[] = { "plain", "with space", "q\"uo'te", "back\\slash", "", NULL };
+        for (size_t i = 0; words[i]; i++) {
+                char *q = word_quote(words[i]);
+                ASSERT_TRUE(q != NULL);
+                ASSERT_OK(strv_split_quoted(q, &l));
+                ASSERT_EQ(strv_length(l), 1);
+                ASSERT_STREQ(l[0], words[i]);
+                l = strv_free(l);
+                free(q);
+        }
+        {
+                char *q = word_quote("plain");
+                ASSERT_STREQ(q, "plain"); /* no quotes where none are needed */
+                free(q);
+        }
+}
+
 TEST(strings) {
         _cleanup_free_ char *e = NULL, *j = NULL;
 
