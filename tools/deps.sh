@@ -5,7 +5,7 @@ BERTH_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmou
         libcap-dev libseccomp-dev libsmartcols-dev libdbus-1-dev dbus-daemon dbus-bin
         python3 python3-pytest python3-pytest-timeout python3-dbus debootstrap busybox-static
         systemd-container tmux iproute2 util-linux fdisk e2fsprogs squashfs-tools erofs-utils
-        btrfs-progs xfsprogs procps bash-completion libarchive-dev libjson-c-dev zstd xz-utils
+        btrfs-progs xfsprogs procps bash-completion libarchive-dev libjson-c-dev libssl-dev zstd xz-utils
         bzip2 tar"
 
 berth_install_deps() {

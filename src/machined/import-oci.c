@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <openssl/evp.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,9 +90,57 @@ static int blob_path(const char *digest, char **ret) {
         return 0;
 }
 
+/* Hashes what fd holds (from its start) and compares it with "ALG:HEX"; sha256 and sha512. */
+static int verify_digest(int fd, const char *digest) {
+        const EVP_MD *md = startswith(digest, "sha256:") ? EVP_sha256() : startswith(digest, "sha512:") ? EVP_sha512() : NULL;
+        unsigned char sum[EVP_MAX_MD_SIZE], buf[64 * 1024];
+        char hex[2 * EVP_MAX_MD_SIZE + 1];
+        unsigned len = 0;
+        EVP_MD_CTX *ctx;
+        ssize_t n;
+        int r = 0;
+
+        if (!md) {
+                log_error("Unsupported digest algorithm in '%s' (sha256 and sha512 are checked).", digest);
+                return -EOPNOTSUPP;
+        }
+        ctx = EVP_MD_CTX_new();
+        if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL)) {
+                EVP_MD_CTX_free(ctx);
+                return log_oom();
+        }
+        for (off_t off = 0; (n = pread(fd, buf, sizeof buf, off)) > 0; off += n)
+                if (!EVP_DigestUpdate(ctx, buf, (size_t) n)) {
+                        r = -EIO;
+                        break;
+                }
+        if (n < 0)
+                r = -errno;
+        if (r >= 0 && !EVP_DigestFinal_ex(ctx, sum, &len))
+                r = -EIO;
+        EVP_MD_CTX_free(ctx);
+        if (r < 0)
+                return log_error_errno(r, "Failed to hash blob %s: %m", digest);
+        for (unsigned i = 0; i < len; i++)
+                (void) snprintf(hex + 2 * i, 3, "%02x", sum[i]);
+        if (!streq(hex, strchr(digest, ':') + 1)) {
+                log_error("Blob %s does not match its digest; the OCI layout is damaged or tampered with.", digest);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
 static int read_blob_json(int layout_fd, const char *digest, json_object **ret) {
         _cleanup_free_ char *p = NULL;
+        _cleanup_close_ int fd = -EBADF;
         int r = blob_path(digest, &p);
+
+        if (r < 0)
+                return r;
+        fd = layout_open(layout_fd, p);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to open %s in the OCI layout: %m", p);
+        r = verify_digest(fd, digest);
         return r < 0 ? r : read_json(layout_fd, p, ret);
 }
 
@@ -174,6 +223,9 @@ static int extract_layer(int layout_fd, int tree_fd, json_object *layer, size_t 
         fd = layout_open(layout_fd, p);
         if (fd < 0)
                 return log_error_errno(fd, "Failed to open layer %zu (%s): %m", n, p);
+        r = verify_digest(fd, json_str(layer, "digest"));
+        if (r < 0)
+                return r;
         TarExtract x = { .fd = fd, .whiteouts = true };
         r = import_run_chrooted(tree_fd, tar_extract, &x);
         if (r < 0)

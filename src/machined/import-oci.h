@@ -6,8 +6,8 @@
  * extracted in order with whiteouts and opaque directories honoured, each through tar_extract()
  * chrooted into the tree. The image config's command, environment, working directory and user
  * become a NAME.nspawn settings file, so that "berth-spawn -M NAME" runs what the image runs.
- * Logs its errors (it runs in berth-import). Blob digests are not verified: the layout is a
- * local directory the caller chose. */
+ * Logs its errors (it runs in berth-import). Every blob is checked against its digest (sha256,
+ * sha512) before it is used. */
 
 typedef struct OciConfig {
         char **command;     /* Entrypoint + Cmd */

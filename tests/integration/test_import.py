@@ -360,6 +360,15 @@ def test_import_oci_bad_layouts(bus, berthd, prefix, tmp_path, bbtree):
         {"digest": "sha256:" + "0" * 64, "platform": {"os": "linux", "architecture": "s390x"}}]}))
     r = ctl(bus, "import-oci", str(layout), prefix)
     assert r.returncode == 1 and b"no image for linux/" in r.stderr
+    # a layer changed after the manifest named it
+    good = str(tmp_path / "good")
+    make_oci_layout(good, bbtree)
+    blobs = os.path.join(good, "blobs", "sha256")
+    biggest = max(os.listdir(blobs), key=lambda n: os.path.getsize(os.path.join(blobs, n)))
+    with open(os.path.join(blobs, biggest), "ab") as f:
+        f.write(b"\0")
+    r = ctl(bus, "import-oci", good, prefix)
+    assert r.returncode == 1 and b"does not match its digest" in r.stderr, r.stderr
     assert pool_entries(prefix) == []
 
 
