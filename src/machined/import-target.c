@@ -20,6 +20,7 @@
 #include "fd-util.h"
 #include "image-lock.h"
 #include "import-target.h"
+#include "log.h"
 #include "path-util.h"
 #include "rm-rf.h"
 #include "string-util.h"
@@ -94,12 +95,12 @@ static int finish_replace(ImportTarget *t) {
         else
                 r = renameat2(t->pool_fd, t->temp, t->pool_fd, t->name, RENAME_NOREPLACE) < 0 ? -errno : 0;
         if (r >= 0) {
-                /* the old image is now under the hidden name (or still at its own path) */
+                /* The new image is in place; the old one is now under the hidden name (or still at
+                 * its own path). Removing it is best effort: berthd sweeps hidden names at start. */
                 old = streq(final, t->replace) ? path_join(t->pool, t->temp) : strdup(t->replace);
-                t->made = streq(final, t->replace);
-                r = old ? rm_rf(old) : -ENOMEM;
-                if (r >= 0)
-                        t->made = false;
+                if (old && rm_rf(old) < 0)
+                        log_debug("Failed to remove the replaced image %s.", old);
+                t->made = false;
         }
         image_lock_release(&lock);
         return r;

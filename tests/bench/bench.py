@@ -23,7 +23,8 @@ import guests  # noqa: E402
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 BERTH = os.environ.get("BERTH_SPAWN_BINARY", os.path.join(REPO, "build", "src", "spawn", "berth-spawn"))
 NSPAWN = shutil.which("systemd-nspawn")
-TOOLS = {"berth": [BERTH], "nspawn": [NSPAWN, "--register=no", "--keep-unit"]}
+# both without registration: a system bus with a registry (berthd, machined) would cost only one of them
+TOOLS = {"berth": [BERTH, "--register=no"], "nspawn": [NSPAWN, "--register=no", "--keep-unit"]}
 
 
 def timed(cmd, **kw):
@@ -52,8 +53,8 @@ def bench_true(tree, runs):
 def bench_userns(tree, runs):
     plain, userns = [], []
     for _ in range(runs):
-        plain.append(timed([BERTH, "-q", "-D", tree, "/bin/true"]))
-        userns.append(timed([BERTH, "-q", "-D", tree, "-U", "/bin/true"]))
+        plain.append(timed([*TOOLS["berth"], "-q", "-D", tree, "/bin/true"]))
+        userns.append(timed([*TOOLS["berth"], "-q", "-D", tree, "-U", "/bin/true"]))
     p, u = statistics.median(plain), statistics.median(userns)
     verdict = "ok" if u - p <= 0.010 else "MISSED"
     print(f"{'-U cost on /bin/true (ms)':<44} plain {p * 1000:9.1f}  -U     {u * 1000:9.1f}  added {(u - p) * 1000:5.1f} ms"

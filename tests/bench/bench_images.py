@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import guests  # noqa: E402
-from bench import BERTH, NSPAWN, boot_and_poweroff, timed  # noqa: E402
+from bench import NSPAWN, TOOLS, boot_and_poweroff, timed  # noqa: E402
 from conftest import BUILD  # noqa: E402
 from test_machined import Berthd, Bus  # noqa: E402
 
@@ -95,7 +95,7 @@ def main():
 
         ours, stock = [], []
         for _ in range(args.runs):
-            ours.append(timed([BERTH, "-q", "-D", tree, "-x", "/bin/true"]))
+            ours.append(timed([*TOOLS["berth"], "-q", "-D", tree, "-x", "/bin/true"]))
             stock.append(timed([NSPAWN, "--register=no", "--keep-unit", "-q", "-D", tree, "-x", "/bin/true"]))
         line("-x /bin/true on the Debian tree (ms)", "nspawn", statistics.median(stock), "berth", statistics.median(ours),
              10.0, better=">=")

@@ -191,10 +191,17 @@ def test_host_machine_and_properties(bus, berthd):
 
 
 def test_second_instance_refuses(bus, berthd):
-    r = subprocess.run([BERTHD], env=bus.env, capture_output=True, text=True, timeout=10)
-    assert r.returncode != 0
-    assert "already owned" in r.stderr
-    assert berthd.proc.poll() is None
+    # an import in progress of the running berthd: the refused one must not sweep it
+    busy = "/var/lib/machines/.#import-bt-second-00000000"
+    os.makedirs(busy)
+    try:
+        r = subprocess.run([BERTHD], env=bus.env, capture_output=True, text=True, timeout=10)
+        assert r.returncode != 0
+        assert "already owned" in r.stderr
+        assert berthd.proc.poll() is None
+        assert os.path.isdir(busy)
+    finally:
+        os.rmdir(busy)
 
 
 def test_register_state_file_and_death(bus, berthd):
