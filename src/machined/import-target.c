@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -139,6 +140,7 @@ int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
                 return -errno;
         if (pid == 0) {
                 int r = 0;
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with berth-import, which dies with berthd */
                 if (fchdir(dir_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
                         r = -errno;
                 if (r >= 0)
