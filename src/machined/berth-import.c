@@ -134,7 +134,7 @@ static int import_oci(const char *name) {
                         log_error_errno(r, "Failed to move the image to %s/%s: %m", arg_pool, name);
         }
         if (r >= 0)
-                (void) oci_config_write_settings(&config, t.pool_fd, settings);
+                (void) oci_config_write_settings(&config, t.pool_fd, settings, arg_replace);
         oci_config_done(&config);
         return r;
 }

@@ -325,14 +325,7 @@ static int image_operation_start(sd_bus_message *message, const char *verb, cons
 
 static int op_import_fs(void *userdata) {
         const ImageOpArgs *a = userdata;
-        int r;
-
-        if (a->image) { /* --force: the old image goes first */
-                r = image_remove(a->image);
-                if (r < 0)
-                        return r;
-        }
-        return image_import_tree(a->fd, a->new_name, a->read_only);
+        return image_import_tree(a->fd, a->new_name, a->read_only, a->image);
 }
 
 int bus_image_import_fs(sd_bus_message *message, int dir_fd, const char *name, const Image *replace,

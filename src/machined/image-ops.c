@@ -625,7 +625,35 @@ static int pool_open(void) {
 }
 
 /* Copies the tree at src_fd to a hidden directory in the pool, then renames it into place. */
-static int clone_tree_copy(int src_fd, int pool_fd, const char *new_name, bool read_only, bool btrfs) {
+/* Puts the finished copy tmp in place as new_name: beside nothing, or (replace) swapped with the
+ * image it replaces, which goes only now, so a failed copy keeps it. */
+static int put_in_place(int pool_fd, const char *tmp, const char *new_name, const Image *replace) {
+        _cleanup_free_ char *final = path_join(IMAGE_POOL_PATH, new_name), *old = NULL;
+        ImageLock lock = IMAGE_LOCK_NULL;
+        int r;
+
+        if (!replace)
+                return renameat2(pool_fd, tmp, pool_fd, new_name, RENAME_NOREPLACE) < 0 ? -errno : 0;
+        if (!final)
+                return -ENOMEM;
+        r = image_lock(replace->path, LOCK_EX, &lock);
+        if (r < 0)
+                return r;
+        if (streq(final, replace->path)) {
+                r = renameat2(pool_fd, tmp, pool_fd, new_name, RENAME_EXCHANGE) < 0 ? -errno : 0;
+                old = r >= 0 ? path_join(IMAGE_POOL_PATH, tmp) : NULL; /* the old image, now hidden */
+        } else {
+                r = renameat2(pool_fd, tmp, pool_fd, new_name, RENAME_NOREPLACE) < 0 ? -errno : 0;
+                old = r >= 0 ? strdup(replace->path) : NULL;
+        }
+        if (old && remove_path(replace->type, old) < 0)
+                log_debug("Failed to remove the replaced image %s, the next start sweeps it.", old);
+        image_lock_release(&lock);
+        return r;
+}
+
+static int clone_tree_copy(int src_fd, int pool_fd, const char *new_name, bool read_only, bool btrfs,
+                           const Image *replace) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int dfd = -EBADF;
         struct statx sx;
@@ -644,8 +672,8 @@ static int clone_tree_copy(int src_fd, int pool_fd, const char *new_name, bool r
         r = dfd < 0 ? -errno : copy_dir_contents(src_fd, dfd, sx.stx_mnt_id, 0);
         if (r >= 0)
                 r = copy_attrs_fd(dfd, src_fd, &st);
-        if (r >= 0 && renameat2(pool_fd, tmp, pool_fd, new_name, RENAME_NOREPLACE) < 0)
-                r = -errno;
+        if (r >= 0)
+                r = put_in_place(pool_fd, tmp, new_name, replace);
         if (r < 0) {
                 _cleanup_free_ char *p = path_join(IMAGE_POOL_PATH, tmp);
                 if (p)
@@ -676,7 +704,7 @@ static int clone_tree(const Image *i, int pool_fd, const char *new_name, bool re
                 if (r != 0)
                         return r < 0 ? r : 0;
         }
-        return clone_tree_copy(src_fd, pool_fd, new_name, read_only, btrfs);
+        return clone_tree_copy(src_fd, pool_fd, new_name, read_only, btrfs, NULL);
 }
 
 /* A raw image: an unnamed file in the pool that gets its name when complete. */
@@ -750,16 +778,20 @@ int image_clone(const Image *i, const char *new_name, bool read_only) {
         return 0;
 }
 
-int image_import_tree(int src_fd, const char *new_name, bool read_only) {
-        _cleanup_close_ int pool_fd = pool_open_for(new_name);
+int image_import_tree(int src_fd, const char *new_name, bool read_only, const Image *replace) {
+        _cleanup_close_ int pool_fd = replace ? pool_open() : pool_open_for(new_name);
         int btrfs;
 
         if (pool_fd < 0)
                 return pool_fd;
+        if (replace && !image_name_is_valid(new_name))
+                return -EINVAL;
+        if (replace && image_check_writable(replace) < 0)
+                return -EROFS;
         btrfs = is_btrfs_fd(pool_fd);
         if (btrfs < 0)
                 return btrfs;
-        return clone_tree_copy(src_fd, pool_fd, new_name, read_only, btrfs);
+        return clone_tree_copy(src_fd, pool_fd, new_name, read_only, btrfs, replace);
 }
 
 int image_pool_sweep(void) {
@@ -835,14 +867,15 @@ int image_clean_pool_read(FILE *f, char **ret_name, uint64_t *ret_usage) {
 /* ---- running long operations in a child ---- */
 
 int image_op_fork(int (*fn)(void *userdata), void *userdata, pid_t *ret_pid) {
-        pid_t pid = fork();
+        pid_t parent = getpid(), pid = fork();
 
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
                 sigset_t none;
                 /* dies with berthd, whose next start sweeps what it left (image_pool_sweep()) */
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(EXIT_FAILURE); /* berthd is gone already */
                 (void) sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 int r = fn(userdata);

@@ -42,8 +42,9 @@ int image_rename(const Image *i, const char *new_name);
 /* Copies (or on btrfs snapshots) the image to IMAGE_POOL_PATH/new_name[.raw]. The copy is built
  * under a hidden name and appears under new_name only when complete. */
 int image_clone(const Image *i, const char *new_name, bool read_only);
-/* Copies the tree at src_fd into the pool as new_name (import-fs), like a clone of a directory. */
-int image_import_tree(int src_fd, const char *new_name, bool read_only);
+/* Copies the tree at src_fd into the pool as new_name (import-fs), like a clone of a directory. With
+ * replace, that image (which must not be in use) is swapped out only once the copy is complete. */
+int image_import_tree(int src_fd, const char *new_name, bool read_only, const Image *replace);
 /* Removes the hidden entries half-made clones and imports left in the pool. Returns how many. */
 int image_pool_sweep(void);
 /* Subvolume: btrfs read-only flag; directory: immutable flag on the top directory; raw: the

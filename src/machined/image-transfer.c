@@ -55,12 +55,13 @@ static void on_transfer_exit(int result, void *userdata) {
         free(t);
 }
 
-static _noreturn_ void exec_helper(const char *helper, char *const *args, int io_fd, int log_fd) {
+static _noreturn_ void exec_helper(pid_t parent, const char *helper, char *const *args, int io_fd, int log_fd) {
         _cleanup_strv_free_ char **argv = NULL;
         sigset_t none;
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(EXIT_FAILURE);
         (void) sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);
         /* out of the way first, so that no dup2() below overwrites a source */
@@ -99,13 +100,14 @@ int transfer_start(Manager *m, char *const *args, int io_fd, TransferDone done, 
         t = new0(Transfer, 1);
         if (!t)
                 return -ENOMEM;
+        pid_t parent = getpid();
         pid = fork();
         if (pid < 0) {
                 free(t);
                 return -errno;
         }
         if (pid == 0)
-                exec_helper(helper, args, io_fd, log_fd);
+                exec_helper(parent, helper, args, io_fd, log_fd);
         *t = (Transfer) { .log_fd = TAKE_FD(log_fd), .done = done, .userdata = userdata };
         r = machine_operation_watch(m, pid, on_transfer_exit, t); /* reaps the helper if it fails */
         if (r < 0) {

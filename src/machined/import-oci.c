@@ -44,6 +44,16 @@ static int layout_open(int layout_fd, const char *path) {
         return fd < 0 ? -errno : fd;
 }
 
+static int parse_json(const char *text, const char *path, json_object **ret) {
+        *ret = json_tokener_parse(text);
+        if (!*ret || !json_object_is_type(*ret, json_type_object)) {
+                json_putp(ret);
+                log_error("%s in the OCI layout is not a JSON object.", path);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
 static int read_json(int layout_fd, const char *path, json_object **ret) {
         _cleanup_close_ int fd = layout_open(layout_fd, path);
         _cleanup_free_ char *text = NULL;
@@ -54,13 +64,7 @@ static int read_json(int layout_fd, const char *path, json_object **ret) {
         r = read_full_fd(fd, OCI_JSON_MAX, &text, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s in the OCI layout: %m", path);
-        *ret = json_tokener_parse(text);
-        if (!*ret || !json_object_is_type(*ret, json_type_object)) {
-                json_putp(ret);
-                log_error("%s in the OCI layout is not a JSON object.", path);
-                return -EBADMSG;
-        }
-        return 0;
+        return parse_json(text, path, ret);
 }
 
 static const char *json_str(json_object *o, const char *key) {
@@ -90,49 +94,59 @@ static int blob_path(const char *digest, char **ret) {
         return 0;
 }
 
-/* Hashes what fd holds (from its start) and compares it with "ALG:HEX"; sha256 and sha512. */
-static int verify_digest(int fd, const char *digest) {
-        const EVP_MD *md = startswith(digest, "sha256:") ? EVP_sha256() : startswith(digest, "sha512:") ? EVP_sha512() : NULL;
-        unsigned char sum[EVP_MAX_MD_SIZE], buf[64 * 1024];
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        unsigned len = 0;
+/* A digest being computed: "ALG:HEX" with ALG sha256 or sha512. */
+typedef struct Hasher {
         EVP_MD_CTX *ctx;
-        ssize_t n;
-        int r = 0;
+        const char *digest;
+} Hasher;
+
+static int hasher_init(Hasher *h, const char *digest) {
+        const EVP_MD *md = startswith(digest, "sha256:") ? EVP_sha256() : startswith(digest, "sha512:") ? EVP_sha512() : NULL;
 
         if (!md) {
                 log_error("Unsupported digest algorithm in '%s' (sha256 and sha512 are checked).", digest);
                 return -EOPNOTSUPP;
         }
-        ctx = EVP_MD_CTX_new();
-        if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL)) {
-                EVP_MD_CTX_free(ctx);
+        h->digest = digest;
+        h->ctx = EVP_MD_CTX_new();
+        if (!h->ctx || !EVP_DigestInit_ex(h->ctx, md, NULL)) {
+                EVP_MD_CTX_free(h->ctx);
+                h->ctx = NULL;
                 return log_oom();
         }
-        for (off_t off = 0; (n = pread(fd, buf, sizeof buf, off)) > 0; off += n)
-                if (!EVP_DigestUpdate(ctx, buf, (size_t) n)) {
-                        r = -EIO;
-                        break;
-                }
-        if (n < 0)
-                r = -errno;
-        if (r >= 0 && !EVP_DigestFinal_ex(ctx, sum, &len))
-                r = -EIO;
-        EVP_MD_CTX_free(ctx);
-        if (r < 0)
-                return log_error_errno(r, "Failed to hash blob %s: %m", digest);
-        for (unsigned i = 0; i < len; i++)
+        return 0;
+}
+
+static void hasher_update(const void *buf, size_t n, void *userdata) {
+        Hasher *h = userdata;
+        (void) EVP_DigestUpdate(h->ctx, buf, n);
+}
+
+/* 0 if what went in matches the digest; frees the context. */
+static int hasher_verdict(void *userdata) {
+        Hasher *h = userdata;
+        unsigned char sum[EVP_MAX_MD_SIZE];
+        char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+        unsigned len = 0;
+        int ok = EVP_DigestFinal_ex(h->ctx, sum, &len);
+
+        EVP_MD_CTX_free(h->ctx);
+        h->ctx = NULL;
+        for (unsigned i = 0; ok && i < len; i++)
                 (void) snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-        if (!streq(hex, strchr(digest, ':') + 1)) {
-                log_error("Blob %s does not match its digest; the OCI layout is damaged or tampered with.", digest);
+        if (!ok || !streq(hex, strchr(h->digest, ':') + 1)) {
+                log_error("Blob %s does not match its digest; the OCI layout is damaged or tampered with.", h->digest);
                 return -EBADMSG;
         }
         return 0;
 }
 
+/* A JSON blob: read once, checked, parsed from what was checked. */
 static int read_blob_json(int layout_fd, const char *digest, json_object **ret) {
-        _cleanup_free_ char *p = NULL;
+        _cleanup_free_ char *p = NULL, *text = NULL;
         _cleanup_close_ int fd = -EBADF;
+        Hasher h = {};
+        size_t n = 0;
         int r = blob_path(digest, &p);
 
         if (r < 0)
@@ -140,8 +154,15 @@ static int read_blob_json(int layout_fd, const char *digest, json_object **ret) 
         fd = layout_open(layout_fd, p);
         if (fd < 0)
                 return log_error_errno(fd, "Failed to open %s in the OCI layout: %m", p);
-        r = verify_digest(fd, digest);
-        return r < 0 ? r : read_json(layout_fd, p, ret);
+        r = read_full_fd(fd, OCI_JSON_MAX, &text, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s in the OCI layout: %m", p);
+        r = hasher_init(&h, digest);
+        if (r < 0)
+                return r;
+        hasher_update(text, n, &h);
+        r = hasher_verdict(&h);
+        return r < 0 ? r : parse_json(text, p, ret);
 }
 
 static const char *oci_arch(void) {
@@ -223,14 +244,18 @@ static int extract_layer(int layout_fd, int tree_fd, json_object *layer, size_t 
         fd = layout_open(layout_fd, p);
         if (fd < 0)
                 return log_error_errno(fd, "Failed to open layer %zu (%s): %m", n, p);
-        r = verify_digest(fd, json_str(layer, "digest"));
+        Hasher h = {};
+        r = hasher_init(&h, json_str(layer, "digest"));
         if (r < 0)
                 return r;
-        TarExtract x = { .fd = fd, .whiteouts = true };
+        /* checked as it is extracted: what lands in the tree is what the digest names */
+        TarExtract x = { .fd = fd, .whiteouts = true, .observe = hasher_update, .verdict = hasher_verdict,
+                         .observer = &h };
         r = import_run_chrooted(tree_fd, tar_extract, &x);
-        if (r < 0)
-                return log_error_errno(r, "Failed to apply layer %zu (%s): %m", n, p);
-        return 0;
+        EVP_MD_CTX_free(h.ctx); /* ours; the child's copy is its own */
+        if (r == -EPROTO)
+                return log_error_errno(r, "The extraction of layer %zu (%s) died.", n, p);
+        return r; /* 0, or the extraction said what went wrong */
 }
 
 static int strv_from_json(json_object *a, char ***l) {
@@ -287,7 +312,7 @@ int oci_import(int layout_fd, int tree_fd, OciConfig *config) {
         return read_config(layout_fd, manifest, config);
 }
 
-int oci_config_write_settings(const OciConfig *c, int dir_fd, const char *name) {
+int oci_config_write_settings(const OciConfig *c, int dir_fd, const char *name, bool replace) {
         _cleanup_fclose_ FILE *f = NULL;
         int fd;
 
@@ -298,6 +323,8 @@ int oci_config_write_settings(const OciConfig *c, int dir_fd, const char *name) 
                         log_warning("The image's command has a word with a newline; not writing %s.", name);
                         return 0;
                 }
+        if (replace && unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                return log_error_errno(errno, "Failed to replace %s: %m", name);
         fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return errno == EEXIST ? 0 : log_error_errno(errno, "Failed to create %s: %m", name);

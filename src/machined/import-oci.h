@@ -9,6 +9,8 @@
  * Logs its errors (it runs in berth-import). Every blob is checked against its digest (sha256,
  * sha512) before it is used. */
 
+#include <stdbool.h>
+
 typedef struct OciConfig {
         char **command;     /* Entrypoint + Cmd */
         char **environment;
@@ -20,5 +22,6 @@ void oci_config_done(OciConfig *c);
 
 /* Extracts the layers of the layout at layout_fd into the tree at tree_fd, fills *config. */
 int oci_import(int layout_fd, int tree_fd, OciConfig *config);
-/* Writes config as a settings file at dir_fd/name (O_EXCL); 0 if there is nothing to write. */
-int oci_config_write_settings(const OciConfig *c, int dir_fd, const char *name);
+/* Writes config as a settings file at dir_fd/name; 0 if there is nothing to write. An existing file
+ * is kept, unless replace (the image it belonged to was replaced). */
+int oci_config_write_settings(const OciConfig *c, int dir_fd, const char *name, bool replace);

@@ -69,7 +69,7 @@ int raw_import(int in_fd, int out_fd) {
 
         if (!a)
                 return log_oom();
-        (void) archive_read_support_filter_all(a);
+        (void) archive_support_safe_filters(a);
         (void) archive_read_support_format_raw(a);
         if (archive_read_open_fd(a, in_fd, 1024 * 1024) != ARCHIVE_OK ||
             archive_read_next_header(a, &e) != ARCHIVE_OK) {

@@ -48,21 +48,41 @@ static void archive_freep(struct archive **a) {
                 (void) archive_free(*a);
 }
 
-static int archive_open_reader(int fd, struct archive **ret) {
+/* Only the decompressors built into libarchive: "all" would also let an archive pick lrzip or grzip,
+ * which libarchive runs as outside programs found through $PATH, inside the tree being built. */
+int archive_support_safe_filters(struct archive *a) {
+        if (archive_read_support_filter_none(a) != ARCHIVE_OK || archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+            archive_read_support_filter_xz(a) != ARCHIVE_OK || archive_read_support_filter_zstd(a) != ARCHIVE_OK ||
+            archive_read_support_filter_bzip2(a) != ARCHIVE_OK)
+                return -EOPNOTSUPP;
+        return 0;
+}
+
+static struct archive *tar_reader_new(void) {
         struct archive *a = archive_read_new();
 
-        if (!a)
-                return -ENOMEM;
-        (void) archive_read_support_filter_all(a);
-        (void) archive_read_support_format_tar(a);
-        (void) archive_read_support_format_gnutar(a);
-        if (archive_read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK) {
+        if (a) {
+                (void) archive_support_safe_filters(a);
+                (void) archive_read_support_format_tar(a);
+                (void) archive_read_support_format_gnutar(a);
+        }
+        return a;
+}
+
+/* Takes a; r is what archive_read_open*() said. */
+static int tar_reader_opened(struct archive *a, int r, struct archive **ret) {
+        if (r != ARCHIVE_OK) {
                 log_error("Not a tar archive: %s", archive_error_string(a) ?: "unknown format");
                 (void) archive_free(a);
                 return -EBADMSG;
         }
         *ret = a;
         return 0;
+}
+
+static int archive_open_reader(int fd, struct archive **ret) {
+        struct archive *a = tar_reader_new();
+        return a ? tar_reader_opened(a, archive_read_open_fd(a, fd, 128 * 1024), ret) : -ENOMEM;
 }
 
 static int check_entry(struct archive_entry *e) {
@@ -216,6 +236,40 @@ static int extract_entries(struct archive *a, struct archive *w, TarExtract *x) 
         return 0;
 }
 
+static char observed_buf[128 * 1024];
+
+static la_ssize_t observed_read(struct archive *a, void *userdata, const void **buf) {
+        TarExtract *x = userdata;
+        ssize_t n;
+
+        do
+                n = read(x->fd, observed_buf, sizeof observed_buf);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                if (a)
+                        archive_set_error(a, errno, "Read error");
+                return -1;
+        }
+        if (n > 0)
+                x->observe(observed_buf, (size_t) n, x->observer);
+        *buf = observed_buf;
+        return n;
+}
+
+/* The archive read through observed_read(), so the observer sees exactly what is extracted. */
+static int archive_open_observed(TarExtract *x, struct archive **ret) {
+        struct archive *a = tar_reader_new();
+        return a ? tar_reader_opened(a, archive_read_open(a, x, NULL, observed_read, NULL), ret) : -ENOMEM;
+}
+
+static int observed_verdict(TarExtract *x) {
+        const void *buf;
+
+        while (observed_read(NULL, x, &buf) > 0) /* what follows the archive counts too */
+                ;
+        return x->verdict(x->observer);
+}
+
 int tar_extract(void *userdata) {
         TarExtract *x = userdata;
         _cleanup_(archive_freep) struct archive *a = NULL, *w = NULL;
@@ -226,7 +280,7 @@ int tar_extract(void *userdata) {
                 if (r < 0)
                         return r;
         }
-        r = archive_open_reader(x->fd, &a);
+        r = x->observe ? archive_open_observed(x, &a) : archive_open_reader(x->fd, &a);
         if (r < 0)
                 return r;
         w = disk_writer_new(x->whiteouts);
@@ -240,6 +294,8 @@ int tar_extract(void *userdata) {
                 log_error("Failed to finish the extraction: %s", archive_error_string(w));
                 return k > 0 ? -k : -EIO;
         }
+        if (x->observe && (r = observed_verdict(x)) < 0)
+                return r;
         if (x->n_devices_skipped > 0)
                 log_warning("Skipped %u device node(s): a machine's /dev is made when it boots.",
                             x->n_devices_skipped);

@@ -20,7 +20,17 @@ typedef struct TarExtract {
         int fd;          /* the archive */
         bool whiteouts;  /* an OCI layer: ".wh." entries delete what lower layers made */
         unsigned n_devices_skipped;
+        /* Optional: sees every byte of the archive as the extraction reads it (to the end of the
+         * file), then judges them; a verdict < 0 fails the extraction (a digest that does not match). */
+        void (*observe)(const void *buf, size_t n, void *observer);
+        int (*verdict)(void *observer);
+        void *observer;
 } TarExtract;
+
+/* Enables gzip, xz, zstd and bzip2 (and none): the decompressors libarchive has built in, never the
+ * ones it would run as outside programs. */
+struct archive;
+int archive_support_safe_filters(struct archive *a);
 
 /* Extracts into the current root (run it through import_run_chrooted()). */
 int tar_extract(void *userdata /* TarExtract */);

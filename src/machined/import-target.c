@@ -134,13 +134,17 @@ int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
         siginfo_t si = {};
         pid_t pid;
 
+        pid_t parent = getpid();
+
         fflush(stderr);
         pid = fork();
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
                 int r = 0;
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with berth-import, which dies with berthd */
+                /* dies with berth-import, which dies with berthd (even if that happened already) */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                        _exit(EXIT_FAILURE);
                 if (fchdir(dir_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
                         r = -errno;
                 if (r >= 0)

@@ -307,7 +307,7 @@ static PendingReply *pending_reply_free(PendingReply *p) {
 static void pending_reply_send(PendingReply *p, sd_bus_message *reply, int r) {
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
-        else if (r == -ENOENT)
+        else if (r == -ENOENT && strstr(sd_bus_message_get_member(p->message), "OSRelease"))
                 r = sd_bus_reply_method_errorf(p->message, SD_BUS_ERROR_FAILED,
                                                "Machine does not contain OS release information");
         else

@@ -320,13 +320,13 @@ int manager_startup(Manager *m, sd_bus *bus) {
         r = manager_add_host_machine(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the host machine: %m");
-        if (!bus) {
-                /* Take the name first: when someone else owns it, their machines' state (and their
-                 * imports in progress) must stay. A private test connection has no name to take. */
-                r = manager_request_name(m);
-                if (r < 0)
-                        return r;
-        }
+        if (bus)
+                return manager_load_state(m); /* a private test connection: no name to take, no sweep */
+        /* Take the name first: when someone else owns it, their machines' state (and their imports
+         * in progress) must stay. */
+        r = manager_request_name(m);
+        if (r < 0)
+                return r;
         r = image_pool_sweep();
         if (r > 0)
                 log_info("Removed %d half-made image(s) left in %s by an earlier berthd.", r, IMAGE_POOL_PATH);

@@ -153,7 +153,9 @@ static int export_common(sd_bus_message *message, Manager *m, bool tar, sd_bus_e
         r = bus_verify_root(message, error);
         if (r < 0)
                 return r;
-        if (!image_name_is_valid(name) || image_find(name, &i) < 0)
+        if (!image_name_is_valid(name))
+                return bus_invalid_name(error, "image", name);
+        if (image_find(name, &i) < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_IMAGE, "No image '%s' known.", name);
         if (isempty(format))
                 format = "uncompressed";

@@ -115,13 +115,15 @@ static int add_partition(int fd, DissectedImage *m, PartitionDesignator d, int p
 
 /* Every partition inside the image and none overlapping another (logical MBR partitions lie inside
  * their extended one by design): a table that says otherwise is hostile or broken. */
-static int check_layout(blkid_partlist pl, uint64_t image_size) {
+static int check_layout(blkid_partlist pl, int64_t image_size) {
         int n = blkid_partlist_numof_partitions(pl);
 
+        if (image_size <= 0)
+                return -EBADMSG;
         for (int i = 0; i < n; i++) {
                 blkid_partition a = blkid_partlist_get_partition(pl, i);
                 uint64_t as = (uint64_t) blkid_partition_get_start(a), ae = as + (uint64_t) blkid_partition_get_size(a);
-                if (ae < as || ae * 512 > image_size)
+                if (ae < as || ae > (uint64_t) image_size / 512) /* in sectors: no multiplication to overflow */
                         return -ERANGE;
                 for (int j = 0; j < i; j++) {
                         blkid_partition b = blkid_partlist_get_partition(pl, j);
@@ -135,7 +137,7 @@ static int check_layout(blkid_partlist pl, uint64_t image_size) {
         return 0;
 }
 
-static int dissect_partitions(int fd, blkid_partlist pl, uint64_t image_size, DissectedImage *m) {
+static int dissect_partitions(int fd, blkid_partlist pl, int64_t image_size, DissectedImage *m) {
         bool gpt = streq(m->table, "gpt");
         int n = blkid_partlist_numof_partitions(pl), r;
 
@@ -191,7 +193,7 @@ int image_dissect(int fd, DissectedImage *ret) {
                 blkid_partlist pl;
                 m.table = strdup(pttype); /* before the next call, which may free pttype */
                 pl = blkid_probe_get_partitions(pr);
-                r = !m.table ? -ENOMEM : pl ? dissect_partitions(fd, pl, (uint64_t) blkid_probe_get_size(pr), &m) : -EBADMSG;
+                r = !m.table ? -ENOMEM : pl ? dissect_partitions(fd, pl, (int64_t) blkid_probe_get_size(pr), &m) : -EBADMSG;
         } else if (r == 0 && pttype)
                 r = -EBADMSG; /* a partition table we do not boot from */
         else

@@ -550,19 +550,21 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
 /* The --as-pid2 stub is PID 1 of the guest: it gets the payload's seccomp filter and no capability at
  * all, so that guest root cannot gain anything by ptracing it (CAP_SYS_PTRACE overrides dumpable). */
 static int confine_stub(SpawnContext *c) {
-        cap_t none = cap_init();
+        static const cap_value_t kill_cap[] = { CAP_KILL }; /* to pass signals on to a -u payload */
+        cap_t caps = cap_init();
         int r;
 
-        if (!none)
+        if (!caps)
                 return -ENOMEM;
-        r = drop_bounding_set(0);
+        r = drop_bounding_set(UINT64_C(1) << CAP_KILL);
         if (r >= 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 r = -errno;
         if (r >= 0)
                 r = spawn_seccomp_install(&c->seccomp);
-        if (r >= 0 && cap_set_proc(none) < 0)
+        if (r >= 0 && (cap_set_flag(caps, CAP_PERMITTED, 1, kill_cap, CAP_SET) < 0 ||
+                       cap_set_flag(caps, CAP_EFFECTIVE, 1, kill_cap, CAP_SET) < 0 || cap_set_proc(caps) < 0))
                 r = -errno;
-        cap_free(none);
+        cap_free(caps);
         return r;
 }
 

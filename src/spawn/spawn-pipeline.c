@@ -399,7 +399,7 @@ static int send_bind_trees(SpawnContext *c) {
                 if (stat(b->source, &st) >= 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
                         r = userns_device_node_tree(b->source, c->uid_shift, &tree);
                 else
-                        r = userns_idmapped_tree(b->source, c->pid, false, &tree);
+                        r = userns_idmapped_tree(b->source, c->pid, false, b->recursive, &tree);
                 if (r < 0)
                         return log_error_errno(r, "Failed to make an idmapped mount of %s: %m", b->source);
                 r = sync_send(c->sync, SYNC_BIND_FD, tree);
@@ -416,7 +416,7 @@ static int step_send_rootfs(SpawnContext *c) {
 
         if (!c->idmap_root)
                 return send_bind_trees(c);
-        r = userns_idmapped_tree(c->root_path, c->pid, c->config->read_only, &tree);
+        r = userns_idmapped_tree(c->root_path, c->pid, c->config->read_only, true, &tree);
         if (IN_SET(r, -EINVAL, -EOPNOTSUPP))
                 return log_error_errno(r, "Failed to make an idmapped mount of %s: its filesystem (or one mounted "
                                           "below it) does not support idmapped mounts: %m", c->root_path);

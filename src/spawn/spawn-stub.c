@@ -24,8 +24,12 @@ void spawn_stub_init(pid_t payload) {
                 siginfo_t si;
                 int sig = sigwaitinfo(&all, &si);
 
-                if (sig < 0)
+                if (sig < 0 && errno == EINTR)
                         continue;
+                if (sig < 0) { /* a filter that denies it: end the machine rather than spin */
+                        (void) kill(payload, SIGKILL);
+                        _exit(EXIT_FAILURE);
+                }
                 if (sig != SIGCHLD) {
                         (void) kill(payload, sig);
                         continue;

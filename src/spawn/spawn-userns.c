@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sched.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
@@ -203,13 +204,13 @@ int userns_idmap_onto(const char *path, int userns_fd, const char *target) {
         return mount_attach(tree, t);
 }
 
-int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_tree_fd) {
+int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, bool recursive, int *ret_tree_fd) {
         _cleanup_close_ int tree = -EBADF, userns = -EBADF;
         struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP | (read_only ? MOUNT_ATTR_RDONLY : 0) };
         char p[64];
         int r;
 
-        r = mount_clone_tree(AT_FDCWD, path, true, &tree);
+        r = mount_clone_tree(AT_FDCWD, path, recursive, &tree);
         if (r < 0)
                 return r;
         (void) snprintf(p, sizeof p, "/proc/%d/ns/user", (int) pid);
@@ -217,7 +218,7 @@ int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_t
         if (userns < 0)
                 return -errno;
         a.userns_fd = (uint64_t) userns;
-        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
                 return -errno;
         *ret_tree_fd = TAKE_FD(tree);
         return 0;
@@ -233,6 +234,8 @@ int userns_tree_base(const char *path, uint32_t *ret_base) {
 }
 
 static uint32_t shifted(uint32_t id, uint32_t from, uint32_t to) {
+        if (id - to < USERNS_RANGE)
+                return id; /* moved already: a second hard link, or a run that was interrupted */
         return id - from < USERNS_RANGE ? id - from + to : to + 65534; /* outside: the machine's nobody */
 }
 
@@ -247,7 +250,10 @@ static int chown_one(const char *p, const struct stat *st, int type, struct FTW 
                 chown_error = -EACCES;
                 return FTW_STOP;
         }
-        if (lchown(p, u, g) < 0) {
+        /* chown() drops file capabilities (ping's cap_net_raw): keep them */
+        char caps[64];
+        ssize_t n = S_ISREG(st->st_mode) ? lgetxattr(p, "security.capability", caps, sizeof caps) : -1;
+        if (lchown(p, u, g) < 0 || (n > 0 && lsetxattr(p, "security.capability", caps, (size_t) n, 0) < 0)) {
                 chown_error = -errno;
                 return FTW_STOP;
         }

@@ -23,7 +23,7 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t range);
 /* Hands the delegated cgroups (cgroup2 and name=systemd) to the machine's root user. */
 int userns_chown_cgroups(const CgroupSet *s, const char *rel, uint32_t base);
 /* A detached, recursive copy of path, idmapped through pid's user namespace (read-only if asked). */
-int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, int *ret_tree_fd);
+int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, bool recursive, int *ret_tree_fd);
 /* --private-users-ownership=chown: moves the ownership of the tree at path from the 65536-ID range
  * it is in now (its top directory's owner tells) into [base, base+65536), in place, never crossing
  * into another file system or following a symlink; setuid/setgid bits are kept. IDs outside the old

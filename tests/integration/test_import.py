@@ -149,6 +149,13 @@ def test_import_refuses_existing_and_force_replaces(bus, berthd, prefix, tmp_pat
     assert manifest(os.path.join(POOL, prefix + "-fs")) == manifest(src)
     r = ctl(bus, "import-fs", str(named), prefix + "-fs2")
     assert r.returncode == 1 and b"Not a directory" in r.stderr
+    # --force swaps the old tree out once the copy is complete
+    with open(os.path.join(POOL, prefix + "-fs", "marker"), "w") as f:
+        f.write("old\n")
+    r = ctl(bus, "--force", "import-fs", src, prefix + "-fs")
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(os.path.join(POOL, prefix + "-fs", "marker"))
+    assert [n for n in pool_entries(prefix) if n.startswith(".")] == [], "the replaced tree was left hidden"
 
 
 def test_bad_names_and_unprivileged(bus, berthd, prefix, tmp_path):

@@ -238,7 +238,7 @@ def test_two_root_partitions_are_ambiguous(bbtree, tmp_path):
     assert r.returncode == 1 and "ambiguous" in r.stderr, r.stderr
 
 
-@pytest.mark.parametrize("patch", ["overlap", "past-the-end"])
+@pytest.mark.parametrize("patch", ["overlap", "past-the-end", "huge-start"])
 def test_hostile_partition_table(bbtree, tmp_path, patch):
     img = _two_partition_gpt(bbtree, str(tmp_path / "evil.gpt"), second_type="933ac7e1-2eb4-4f13-b844-0e14e2aef915")
     assert spawn("-q", "-i", img, "/bin/true").returncode == 0  # sane before the patch
@@ -247,8 +247,12 @@ def test_hostile_partition_table(bbtree, tmp_path, patch):
         r = spawn("-q", "-i", img, "/bin/true")
         assert r.returncode == 1 and "overlap or reach past" in r.stderr, r.stderr
     else:
-        # libblkid itself drops an entry past the last usable LBA: that partition is not mounted
-        _patch_gpt_entry(img, 1, last=(1 << 40))
+        # libblkid itself drops an entry past the last usable LBA: that partition is not mounted.
+        # huge-start: a start sector whose byte offset does not even fit in 64 bits.
+        if patch == "huge-start":
+            _patch_gpt_entry(img, 1, first=1 << 55, last=(1 << 55) + 10)
+        else:
+            _patch_gpt_entry(img, 1, last=(1 << 40))
         r = spawn("-q", "-i", img, "/bin/sh", "-c", "grep ' /home ' /proc/self/mountinfo || echo no-home")
         assert (r.returncode == 1 and "overlap or reach past" in r.stderr) or r.stdout.strip() == "no-home", r
 

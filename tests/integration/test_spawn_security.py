@@ -425,5 +425,17 @@ def test_as_pid2_stub_is_confined(bbtree, userns):
     assert r.returncode == 3, r.stderr
     st = dict(l.split(":", 1) for l in r.stdout.splitlines())
     st = {k: v.strip() for k, v in st.items()}
-    assert st["CapEff"] == st["CapPrm"] == st["CapBnd"] == "0000000000000000", st
+    # CAP_KILL only: to pass signals on to a payload that runs as another user
+    assert st["CapEff"] == st["CapPrm"] == st["CapBnd"] == "0000000000000020", st
     assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", st
+
+
+def test_as_pid2_stub_passes_signals_to_a_user_payload(bbtree):
+    import conftest
+    with conftest.Machine("-q", "-D", bbtree, "--as-pid2", "-u", "alice", "--shutdown-timeout=20s",
+                          "/bin/sleep", "60") as m:
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        m.proc.send_signal(signal.SIGTERM)
+        m.proc.wait(timeout=30)
+        assert time.monotonic() - t0 < 5, "the stub could not pass SIGTERM on; the timeout killed the machine"

@@ -87,10 +87,17 @@ def test_bad_private_users_values(bbtree):
 def test_ownership_chown_then_auto_and_yes(bbtree):
     """chown moves the tree into the machine's range once (setuid bits kept); later runs see it as
     theirs without idmapping, and --private-users=yes takes the base from the tree's owner."""
+    import struct
     suid = os.path.join(bbtree, "bin/suid")
     with open(suid, "w") as f:
         f.write("#!/bin/sh\n")
     os.chmod(suid, 0o4755)
+    os.link(os.path.join(bbtree, "etc/passwd"), os.path.join(bbtree, "etc/passwd-link"))
+    capfile = os.path.join(bbtree, "bin/pinger")
+    with open(capfile, "w") as f:
+        f.write("x")
+    cap = struct.pack("<IIIII", 0x02000001, 1 << 13, 0, 0, 0)  # cap_net_raw+ep, VFS_CAP_REVISION_2
+    os.setxattr(capfile, "security.capability", cap)
     script = "ls -ln /etc/passwd /bin/suid /home | grep -E 'passwd|suid|alice' | awk '{print $1, $3, $4}'"
     r = spawn("-q", "-D", bbtree, "-U", "--private-users-ownership=chown", "/bin/sh", "-c", script)
     assert r.returncode == 0, r.stderr
@@ -101,6 +108,9 @@ def test_ownership_chown_then_auto_and_yes(bbtree):
     assert base >= 0x80000 and base % 0x10000 == 0 and st.st_gid == base
     assert os.stat(os.path.join(bbtree, "home/alice")).st_uid == base + 1000
     assert os.stat(suid).st_mode & 0o4000 and os.stat(suid).st_uid == base
+    # a hard link is moved once (not twice, into nobody); file capabilities survive the chown
+    assert os.stat(os.path.join(bbtree, "etc/passwd-link")).st_uid == base
+    assert os.getxattr(capfile, "security.capability") == cap and os.stat(capfile).st_uid == base
     for args in (["-U"], ["--private-users=yes"]):
         r = spawn("-q", "-D", bbtree, *args, "/bin/sh", "-c", script)
         assert r.stdout.splitlines()[:3] == lines[:3], (args, r)
