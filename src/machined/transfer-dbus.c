@@ -106,12 +106,12 @@ static int import_common(sd_bus_message *message, Manager *m, const char *mode, 
                 return r;
         if (replace && !(replace_arg = strjoin("--replace=", replace->path)))
                 return -ENOMEM;
-        char *args[] = { (char *) "--pool=" IMAGE_POOL_PATH, (char *) mode, (char *) name, replace_arg, NULL };
-        if (replace_arg) { /* options first */
-                args[1] = replace_arg;
-                args[2] = (char *) mode;
-                args[3] = (char *) name;
-        }
+        char *args[5] = { (char *) "--pool=" IMAGE_POOL_PATH };
+        size_t n = 1;
+        if (replace_arg)
+                args[n++] = replace_arg;
+        args[n++] = (char *) mode;
+        args[n] = (char *) name;
         return start_transfer(message, m, args, fd, name, read_only, error);
 }
 
