@@ -130,6 +130,15 @@ static const char *spawn_binary(void) {
         return getenv("BERTH_SPAWN_BINARY") ?: BINDIR "/berth-spawn";
 }
 
+/* Where a helper lives in the build tree, for a berthd run from there (tests, benches). */
+static const char *helper_build_dir(const char *name) {
+        if (streq(name, "berth-import"))
+                return "src/import";
+        if (streq(name, "berth-supervise"))
+                return "src/supervise";
+        return NULL;
+}
+
 char *helper_binary(const char *name, const char *env) {
         char self[4096];
         ssize_t n;
@@ -137,12 +146,11 @@ char *helper_binary(const char *name, const char *env) {
         if (getenv(env))
                 return strdup(getenv(env));
         n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0) {
+        if (n > 0 && helper_build_dir(name)) {
                 self[n] = 0;
-                char *slash = strrchr(self, '/');
-                if (slash) {
-                        *slash = 0;
-                        _cleanup_free_ char *p = strjoin(self, "/", name);
+                const char *rest = startswith(self, BUILD_ROOT);
+                if (rest && rest[0] == '/') {
+                        _cleanup_free_ char *p = strjoin(BUILD_ROOT "/", helper_build_dir(name), "/", name);
                         if (p && access(p, X_OK) >= 0)
                                 return TAKE_PTR(p);
                 }

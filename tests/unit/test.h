@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* A tiny test registry: TEST(name) { ... } defines a test; main() runs them all.
- * Exit code 77 means "skipped" (meson understands it). */
+/* A tiny test registry: TEST(name) { ... } defines a test; main() runs them all, or the one
+ * named by argv[1] (an unknown name fails). A test that cannot run here calls SKIP_TEST(why);
+ * when every test that ran was skipped, the program exits 77, which meson reports as SKIP. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,17 +64,33 @@ extern const TestCase __stop_berth_tests[];
         } while (0)
 #define ASSERT_ERROR(expr, err) ASSERT_EQ((expr), -(err))
 
+/* Set by SKIP_TEST(); read by main() after each test. */
+static int test_skipped_ __attribute__((unused));
+
+#define SKIP_TEST(why)                                                                    \
+        do {                                                                              \
+                printf("    skipped: %s\n", (why));                                       \
+                test_skipped_ = 1;                                                        \
+                return;                                                                   \
+        } while (0)
+
 #define DEFINE_TEST_MAIN                                                                  \
         int main(int argc, char **argv) {                                                 \
-                int n = 0;                                                                \
+                int ran = 0, skipped = 0;                                                 \
                 for (const TestCase *t = __start_berth_tests; t < __stop_berth_tests; t++) { \
                         if (argc > 1 && strcmp(argv[1], t->name) != 0)                    \
                                 continue;                                                 \
                         printf("=== %s\n", t->name);                                      \
                         fflush(stdout);                                                   \
+                        test_skipped_ = 0;                                                \
                         t->func();                                                        \
-                        n++;                                                              \
+                        ran++;                                                            \
+                        skipped += test_skipped_;                                         \
                 }                                                                         \
-                printf("%d test(s) passed\n", n);                                         \
-                return 0;                                                                 \
+                if (ran == 0) {                                                           \
+                        fprintf(stderr, "No test named \"%s\".\n", argc > 1 ? argv[1] : ""); \
+                        return EXIT_FAILURE;                                              \
+                }                                                                         \
+                printf("%d test(s) passed, %d skipped\n", ran - skipped, skipped);        \
+                return skipped == ran ? 77 : EXIT_SUCCESS;                                \
         }
