@@ -114,3 +114,21 @@ bool filename_is_valid(const char *s) {
                 return false;
         return strlen(s) <= NAME_MAX;
 }
+
+int path_split(const char *path, char **ret_dir, char **ret_name) {
+        const char *slash = strrchr(path, '/');
+        char *dir, *name;
+
+        if (!slash || !filename_is_valid(slash + 1))
+                return -EINVAL;
+        dir = strndup(path, slash == path ? 1 : (size_t) (slash - path));
+        name = strdup(slash + 1);
+        if (!dir || !name) {
+                free(dir);
+                free(name);
+                return -ENOMEM;
+        }
+        *ret_dir = dir;
+        *ret_name = name;
+        return 0;
+}

@@ -19,5 +19,8 @@ char *path_join(const char *a, const char *b);
 int path_extract_filename(const char *p, char **ret);
 /* Turns a relative path into an absolute one using the cwd, and normalizes "." and "..". */
 int path_make_absolute_cwd(const char *p, char **ret);
+/* "/a/b/c" -> "/a/b" and "c"; "/c" -> "/" and "c". The last component must be a valid file name
+ * (so no trailing slash, "." or ".."), and the path must have a slash. */
+int path_split(const char *path, char **ret_dir, char **ret_name);
 /* Is the file name valid as one path component (no '/', not "." or "..", <= 255 bytes)? */
 bool filename_is_valid(const char *s) _pure_;

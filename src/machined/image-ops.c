@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "alloc-util.h"
+#include "copy.h"
 #include "fd-util.h"
 #include "image-lock.h"
 #include "image-ops.h"
@@ -29,8 +30,6 @@
 
 /* Where systemd 252 looks for NAME.nspawn besides the image's own directory. */
 static const char *const settings_dirs[] = { "/etc/systemd/nspawn", "/run/systemd/nspawn" };
-
-#define COPY_MAX_DEPTH 512U
 
 static const char *const clean_mode_table[_IMAGE_CLEAN_MODE_MAX] = {
         [IMAGE_CLEAN_ALL] = "all",
@@ -68,28 +67,6 @@ static int is_btrfs_fd(int fd) {
         return (unsigned long) sfs.f_type == BTRFS_SUPER_MAGIC;
 }
 
-/* The directory part of path and the directory fd it names. */
-static int split_path(const char *path, char **ret_dir, char **ret_base) {
-        _cleanup_free_ char *d = strdup(path), *b = NULL;
-        char *slash;
-
-        if (!d)
-                return -ENOMEM;
-        slash = strrchr(d, '/');
-        if (!slash || !slash[1])
-                return -EINVAL;
-        b = strdup(slash + 1);
-        if (!b)
-                return -ENOMEM;
-        if (slash == d)
-                slash[1] = 0;
-        else
-                *slash = 0;
-        *ret_dir = TAKE_PTR(d);
-        *ret_base = TAKE_PTR(b);
-        return 0;
-}
-
 static int chattr_fd(int fd, unsigned set, unsigned mask, unsigned *ret_previous) {
         unsigned old, new;
 
@@ -121,7 +98,7 @@ static int aux_path(const Image *i, size_t k, const char *name, char **ret) {
                 *ret = strjoin(settings_dirs[k], "/", name, ".nspawn");
                 return *ret ? 0 : -ENOMEM;
         }
-        r = split_path(i->path, &dir, &base);
+        r = path_split(i->path, &dir, &base);
         if (r < 0)
                 return r;
         *ret = strjoin(dir, "/", name, k == ELEMENTSOF(settings_dirs) ? ".nspawn" : ".roothash");
@@ -156,7 +133,7 @@ static int btrfs_subvol_remove(const char *path) {
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        r = split_path(path, &dir, &base);
+        r = path_split(path, &dir, &base);
         if (r < 0)
                 return r;
         if (strlen(base) > BTRFS_PATH_NAME_MAX)
@@ -216,7 +193,7 @@ static int image_new_path(const Image *i, const char *dir, const char *new_name,
         int r;
 
         if (!dir) {
-                r = split_path(i->path, &d, &base);
+                r = path_split(i->path, &d, &base);
                 if (r < 0)
                         return r;
                 dir = d;
@@ -379,206 +356,6 @@ int image_pool_set_limit(uint64_t limit) {
 
 /* ---- clone: a copy that tries reflinks, or a btrfs snapshot ---- */
 
-/* Copies [off, off+len) with copy_file_range(), or read/write where that cannot. */
-static int copy_range(int sfd, int dfd, off_t off, off_t len) {
-        char buf[64 * 1024];
-        bool plain = false;
-
-        while (len > 0) {
-                ssize_t n;
-                if (!plain) {
-                        off_t in = off, out = off;
-                        n = copy_file_range(sfd, &in, dfd, &out, (size_t) MIN(len, (off_t) 1 << 30), 0);
-                        if (n < 0 && IN_SET(errno, EXDEV, EINVAL, EOPNOTSUPP, ENOSYS, EBADF)) {
-                                plain = true;
-                                continue;
-                        }
-                } else {
-                        n = pread(sfd, buf, (size_t) MIN(len, (off_t) sizeof buf), off);
-                        for (ssize_t done = 0, w; n > 0 && done < n; done += w) {
-                                w = pwrite(dfd, buf + done, (size_t) (n - done), off + done);
-                                if (w < 0)
-                                        return -errno;
-                                if (w == 0)
-                                        return -EIO;
-                        }
-                }
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break; /* the source shrank */
-                off += n;
-                len -= n;
-        }
-        return 0;
-}
-
-/* The data of a regular file: a reflink if the file system can, else the data ranges (keeping
- * holes, so sparse raw images stay sparse). */
-static int copy_data(int sfd, int dfd, off_t size) {
-        off_t off = 0;
-        int r;
-
-        if (ioctl(dfd, FICLONE, sfd) >= 0)
-                return 0;
-        while (off < size) {
-                off_t data = lseek(sfd, off, SEEK_DATA), hole;
-                if (data < 0 && errno == ENXIO)
-                        break; /* a hole up to the end */
-                if (data < 0)
-                        data = off; /* no SEEK_DATA: copy everything */
-                hole = lseek(sfd, data, SEEK_HOLE);
-                if (hole < 0 || hole > size)
-                        hole = size;
-                r = copy_range(sfd, dfd, data, hole - data);
-                if (r < 0)
-                        return r;
-                off = hole;
-        }
-        return ftruncate(dfd, size) < 0 ? -errno : 0;
-}
-
-static int copy_xattrs(int sfd, int dfd) {
-        _cleanup_free_ char *names = NULL, *value = NULL;
-        ssize_t n = flistxattr(sfd, NULL, 0);
-
-        if (n <= 0)
-                return 0; /* none, or the file system has none */
-        names = malloc(n);
-        value = malloc(64 * 1024);
-        if (!names || !value)
-                return -ENOMEM;
-        n = flistxattr(sfd, names, n);
-        for (char *k = names; n > 0 && k < names + n; k += strlen(k) + 1) {
-                ssize_t v = fgetxattr(sfd, k, value, 64 * 1024);
-                if (v < 0)
-                        continue;
-                if (fsetxattr(dfd, k, value, v, 0) < 0 && !IN_SET(errno, EOPNOTSUPP, EPERM, EINVAL))
-                        return -errno;
-        }
-        return 0;
-}
-
-/* Owner, mode, xattrs and times of fd (mode after chown, which clears set-id bits; xattrs after
- * chown, which clears file capabilities). */
-static int copy_attrs_fd(int dfd, int sfd, const struct stat *st) {
-        struct timespec ts[2] = { st->st_atim, st->st_mtim };
-        int r;
-
-        if (fchown(dfd, st->st_uid, st->st_gid) < 0 || fchmod(dfd, st->st_mode & 07777) < 0)
-                return -errno;
-        r = copy_xattrs(sfd, dfd);
-        if (r < 0)
-                return r;
-        return futimens(dfd, ts) < 0 ? -errno : 0;
-}
-
-/* Symlinks, device nodes, fifos and sockets. */
-static int copy_node(int sdir, int ddir, const char *name, const struct stat *st) {
-        struct timespec ts[2] = { st->st_atim, st->st_mtim };
-
-        if (S_ISLNK(st->st_mode)) {
-                char target[PATH_MAX + 1];
-                ssize_t n = readlinkat(sdir, name, target, PATH_MAX);
-                if (n < 0)
-                        return -errno;
-                target[n] = 0;
-                if (symlinkat(target, ddir, name) < 0)
-                        return -errno;
-        } else {
-                if (mknodat(ddir, name, st->st_mode, st->st_rdev) < 0)
-                        return -errno;
-                if (fchmodat(ddir, name, st->st_mode & 07777, 0) < 0)
-                        return -errno;
-        }
-        if (fchownat(ddir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0)
-                return -errno;
-        if (!S_ISLNK(st->st_mode) && fchmodat(ddir, name, st->st_mode & 07777, 0) < 0)
-                return -errno;
-        return utimensat(ddir, name, ts, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-}
-
-static int copy_regular(int sdir, int ddir, const char *name, const struct stat *st) {
-        _cleanup_close_ int sfd = -EBADF, dfd = -EBADF;
-        int r;
-
-        sfd = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
-        if (sfd < 0)
-                return -errno;
-        dfd = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (dfd < 0)
-                return -errno;
-        r = copy_data(sfd, dfd, st->st_size);
-        if (r < 0)
-                return r;
-        return copy_attrs_fd(dfd, sfd, st);
-}
-
-static int copy_dir_contents(int sfd, int dfd, uint64_t mnt_id, unsigned depth);
-
-static int copy_subdir(int sdir, int ddir, const char *name, const struct stat *st, uint64_t mnt_id,
-                       unsigned depth) {
-        _cleanup_close_ int sfd = -EBADF, dfd = -EBADF;
-        struct statx sx;
-        int r;
-
-        if (depth >= COPY_MAX_DEPTH)
-                return -ELOOP;
-        sfd = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sfd < 0)
-                return -errno;
-        if (mkdirat(ddir, name, 0700) < 0)
-                return -errno;
-        dfd = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (dfd < 0)
-                return -errno;
-        /* Another file system mounted below the image is not part of it: only its mount point is. */
-        if (statx(sfd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) >= 0 && (sx.stx_mask & STATX_MNT_ID) &&
-            sx.stx_mnt_id != mnt_id)
-                return copy_attrs_fd(dfd, sfd, st);
-        r = copy_dir_contents(sfd, dfd, mnt_id, depth + 1);
-        if (r < 0)
-                return r;
-        return copy_attrs_fd(dfd, sfd, st);
-}
-
-static void closedir_cleanup(DIR **d) {
-        if (*d)
-                (void) closedir(*d);
-}
-
-static int copy_dir_contents(int sfd, int dfd, uint64_t mnt_id, unsigned depth) {
-        _cleanup_(closedir_cleanup) DIR *d = NULL;
-        int fd, r = 0;
-
-        fd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        d = fdopendir(fd);
-        if (!d) {
-                safe_close(fd);
-                return -errno;
-        }
-        for (struct dirent *de; r >= 0 && (errno = 0, de = readdir(d));) {
-                struct stat st;
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                if (fstatat(sfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        return -errno;
-                if (S_ISDIR(st.st_mode))
-                        r = copy_subdir(sfd, dfd, de->d_name, &st, mnt_id, depth);
-                else if (S_ISREG(st.st_mode))
-                        r = copy_regular(sfd, dfd, de->d_name, &st);
-                else
-                        r = copy_node(sfd, dfd, de->d_name, &st);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to copy '%s': %m", de->d_name);
-        }
-        if (r >= 0 && errno > 0)
-                return -errno;
-        return r;
-}
-
 static int random_temp_name(const char *new_name, const char *suffix, char **ret) {
         uint32_t rnd;
         char hex[9];
@@ -656,12 +433,9 @@ static int clone_tree_copy(int src_fd, int pool_fd, const char *new_name, bool r
                            const Image *replace) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int dfd = -EBADF;
-        struct statx sx;
         struct stat st;
         int r;
 
-        if (fstat(src_fd, &st) < 0 || statx(src_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) < 0)
-                return -errno;
         r = random_temp_name(new_name, "", &tmp);
         if (r < 0)
                 return r;
@@ -669,9 +443,7 @@ static int clone_tree_copy(int src_fd, int pool_fd, const char *new_name, bool r
         if (r < 0)
                 return r;
         dfd = openat(pool_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        r = dfd < 0 ? -errno : copy_dir_contents(src_fd, dfd, sx.stx_mnt_id, 0);
-        if (r >= 0)
-                r = copy_attrs_fd(dfd, src_fd, &st);
+        r = dfd < 0 ? -errno : copy_directory_into(src_fd, dfd, &(CopyOptions) { .flags = COPY_XATTRS | COPY_SAME_MOUNT });
         if (r >= 0)
                 r = put_in_place(pool_fd, tmp, new_name, replace);
         if (r < 0) {

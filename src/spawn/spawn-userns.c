@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,33 +239,73 @@ static uint32_t shifted(uint32_t id, uint32_t from, uint32_t to) {
         return id - from < USERNS_RANGE ? id - from + to : to + 65534; /* outside: the machine's nobody */
 }
 
-static uint32_t chown_from, chown_to;
-static int chown_error;
+typedef struct ChownShift {
+        uint32_t from, to;
+        dev_t dev; /* the tree's file system: mounts below it are left alone */
+} ChownShift;
 
-static int chown_one(const char *p, const struct stat *st, int type, struct FTW *ftw) {
-        uid_t u = shifted(st->st_uid, chown_from, chown_to);
-        gid_t g = shifted(st->st_gid, chown_from, chown_to);
+/* Moves the owner of dfd/name (not followed) into the new range, keeping what chown() clears:
+ * file capabilities (ping's cap_net_raw) and the set-id bits. */
+static int chown_entry(const ChownShift *c, int dfd, const char *name, const struct stat *st) {
+        char proc[64 + NAME_MAX], caps[64];
+        const char *p = proc; /* for the xattr calls, which take no directory fd */
+        ssize_t n = -1;
 
-        if (type == FTW_NS || type == FTW_DNR) {
-                chown_error = -EACCES;
-                return FTW_STOP;
+        if (dfd == AT_FDCWD)
+                p = name;
+        else
+                (void) snprintf(proc, sizeof proc, "/proc/self/fd/%d/%s", dfd, name);
+        if (S_ISREG(st->st_mode))
+                n = lgetxattr(p, "security.capability", caps, sizeof caps);
+        if (fchownat(dfd, name, shifted(st->st_uid, c->from, c->to), shifted(st->st_gid, c->from, c->to),
+                     AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (n > 0 && lsetxattr(p, "security.capability", caps, (size_t) n, 0) < 0)
+                return -errno;
+        if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)) &&
+            fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Depth-first, so that a directory (and last the top, which records the range) changes after
+ * what it holds; stops at the first error. */
+static int chown_tree_at(const ChownShift *c, int dfd, const char *name, unsigned depth) {
+        struct stat st;
+        int r = 0;
+
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        if (st.st_dev != c->dev)
+                return 0; /* another file system mounted in the tree: not ours to change */
+        if (S_ISDIR(st.st_mode)) {
+                DIR *d;
+                int fd;
+
+                if (depth >= 512)
+                        return -ELOOP;
+                fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                d = fdopendir(fd);
+                if (!d) {
+                        safe_close(fd);
+                        return -errno;
+                }
+                for (struct dirent *de; r >= 0 && (errno = 0, de = readdir(d));)
+                        if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                                r = chown_tree_at(c, dirfd(d), de->d_name, depth + 1);
+                if (r >= 0 && errno > 0)
+                        r = -errno;
+                closedir(d);
+                if (r < 0)
+                        return r;
         }
-        /* chown() drops file capabilities (ping's cap_net_raw): keep them */
-        char caps[64];
-        ssize_t n = S_ISREG(st->st_mode) ? lgetxattr(p, "security.capability", caps, sizeof caps) : -1;
-        if (lchown(p, u, g) < 0 || (n > 0 && lsetxattr(p, "security.capability", caps, (size_t) n, 0) < 0)) {
-                chown_error = -errno;
-                return FTW_STOP;
-        }
-        /* chown() clears setuid/setgid on files: put the mode back */
-        if (!S_ISLNK(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)) && chmod(p, st->st_mode & 07777) < 0) {
-                chown_error = -errno;
-                return FTW_STOP;
-        }
-        return FTW_CONTINUE;
+        return chown_entry(c, dfd, name, &st);
 }
 
 int userns_chown_tree(const char *path, uint32_t base) {
+        struct stat st;
         uint32_t from;
         int r;
 
@@ -274,13 +314,9 @@ int userns_chown_tree(const char *path, uint32_t base) {
                 return r;
         if (from == base)
                 return 0;
-        chown_from = from;
-        chown_to = base;
-        chown_error = 0;
-        /* depth-first so that the top directory, which records the range, changes last */
-        if (nftw(path, chown_one, 64, FTW_PHYS | FTW_MOUNT | FTW_DEPTH | FTW_ACTIONRETVAL) < 0 && chown_error == 0)
+        if (stat(path, &st) < 0)
                 return -errno;
-        return chown_error;
+        return chown_tree_at(&(ChownShift) { .from = from, .to = base, .dev = st.st_dev }, AT_FDCWD, path, 0);
 }
 
 static uint32_t machine_id_of(uint32_t host_id, uint32_t base) {
