@@ -147,60 +147,68 @@ static int parse_tty(const char *tty) {
         return (int) n;
 }
 
-static int read_exec_request(sd_bus_message *message, ShellRequest *req, const char **tty, int fds[3]) {
-        int r;
+/* ExecMachine's arguments after the machine name. The strvs are the request's own. */
+typedef struct ExecCall {
+        ShellRequest req;
+        const char *tty;
+        int fds[3];
+} ExecCall;
 
-        r = sd_bus_message_read(message, "ss", &req->user, &req->path);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read_strv(message, &req->args);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_read_strv(message, &req->environment);
-        if (r < 0)
-                return r;
-        return sd_bus_message_read(message, "shhh", tty, &fds[0], &fds[1], &fds[2]);
+static void exec_call_done(ExecCall *c) {
+        strv_free(c->req.args);
+        strv_free(c->req.environment);
 }
 
+static int read_exec_call(sd_bus_message *message, ExecCall *c) {
+        int r;
+
+        r = sd_bus_message_read(message, "ss", &c->req.user, &c->req.path);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(message, &c->req.args);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(message, &c->req.environment);
+        if (r < 0)
+                return r;
+        return sd_bus_message_read(message, "shhh", &c->tty, &c->fds[0], &c->fds[1], &c->fds[2]);
+}
+
+/* read → validate → authorize → act; the reply comes from exec_done() when the command exits. */
 static int method_exec_machine(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(exec_call_done) ExecCall c = {};
         Manager *m = userdata;
-        ShellRequest req = {};
         Machine *machine;
-        const char *name, *tty;
-        int fds[3], pty, r;
+        const char *name;
+        int pty, r;
 
         r = sd_bus_message_read(message, "s", &name);
-        if (r >= 0)
-                r = read_exec_request(message, &req, &tty, fds);
         if (r < 0)
-                goto finish;
+                return r;
+        r = read_exec_call(message, &c);
+        if (r < 0)
+                return r;
+
+        r = bus_shell_request_validate(&c.req, error);
+        if (r < 0)
+                return r;
+        pty = parse_tty(c.tty);
+        if (pty == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal '%s'", c.tty);
+
         r = bus_verify_root(message, error);
         if (r < 0)
-                goto finish;
+                return r;
+
         machine = manager_find_machine(m, name);
-        if (!machine) {
-                r = sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_MACHINE, "No machine '%s' known", name);
-                goto finish;
-        }
-        r = bus_shell_request_validate(&req, error);
-        if (r < 0)
-                goto finish;
-        pty = parse_tty(tty);
-        if (pty == -EINVAL) {
-                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid terminal '%s'", tty);
-                goto finish;
-        }
-        r = machine_exec(machine, &req, pty, fds, exec_done, sd_bus_message_ref(message));
+        if (!machine)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_MACHINE, "No machine '%s' known", name);
+        r = machine_exec(machine, &c.req, pty, c.fds, exec_done, sd_bus_message_ref(message));
         if (r < 0) {
                 sd_bus_message_unref(message);
-                r = sd_bus_error_set_errnof(error, r, "Failed to run a command in machine '%s': %m", name);
-                goto finish;
+                return sd_bus_error_set_errnof(error, r, "Failed to run a command in machine '%s': %m", name);
         }
-        r = 1;
-finish:
-        strv_free(req.args);
-        strv_free(req.environment);
-        return r;
+        return 1;
 }
 
 static const sd_bus_vtable berth_manager_vtable[] = {

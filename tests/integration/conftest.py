@@ -144,3 +144,21 @@ class Machine:
     def __exit__(self, *exc):
         if self.proc.poll() is None:
             self.stop(signal.SIGTERM)
+
+
+@pytest.fixture
+def bus():
+    """A private dbus-daemon of type system with berth's policy (daemon.Bus)."""
+    import daemon
+    b = daemon.Bus()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def berthd(bus):
+    """berthd on that bus (daemon.Berthd), stopped with SIGTERM at the end."""
+    import daemon
+    d = daemon.Berthd(bus)
+    yield d
+    d.stop()

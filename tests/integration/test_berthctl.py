@@ -15,7 +15,7 @@ import pytest
 
 import guests
 from conftest import BUILD, SPAWN
-from test_machined import Berthd, Bus, wait_for
+from daemon import Berthd, Bus, wait_for
 
 CTL = os.environ.get("BERTHCTL_BINARY", os.path.join(BUILD, "src", "ctl", "berthctl"))
 POOL = "/var/lib/machines"

@@ -21,7 +21,7 @@ import pytest
 import guests
 from conftest import SPAWN
 from test_berthctl import CTL
-from test_machined import Berthd, bus, berthd  # noqa: F401 (fixtures)
+from daemon import Berthd
 from test_machined_images import PoolBerthd, purge
 
 POOL = "/var/lib/machines"

@@ -14,23 +14,9 @@ import leakcheck
 
 import guests
 from conftest import BUILD, SPAWN, leader_of
-from test_machined import Berthd, Bus, machines, wait_for
+from daemon import Berthd, machines, wait_for
 
 HELPER = os.path.join(BUILD, "tests", "dbus", "test-spawn-register")
-
-
-@pytest.fixture
-def bus():
-    b = Bus()
-    yield b
-    b.close()
-
-
-@pytest.fixture
-def berthd(bus):
-    d = Berthd(bus)
-    yield d
-    d.stop()
 
 
 def mctl(bus, *args, timeout=30, input=None):

@@ -2,30 +2,11 @@
 """Stock machinectl 252 and `systemctl -M` against berthd with the other guest kinds: a Debian
 tree booted with systemd, and a Debian tree with sysvinit. (Busybox guests: test_machinectl.py.)"""
 
-import json
-import signal
 import subprocess
-import time
-
-import pytest
 
 from conftest import Machine
-from test_machined import Berthd, Bus, machines, wait_for
+from daemon import machines, wait_for
 from test_machinectl import mctl
-
-
-@pytest.fixture
-def bus():
-    b = Bus()
-    yield b
-    b.close()
-
-
-@pytest.fixture
-def berthd(bus):
-    d = Berthd(bus)
-    yield d
-    d.stop()
 
 
 def boot(bus, *args):

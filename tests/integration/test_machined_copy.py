@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from conftest import Machine
-from test_machined import bus, berthd, call, machines, wait_for  # noqa: F401 (fixtures)
+from daemon import call, machines, wait_for
 
 NAME = "cp1"
 MACHINE_PATH = "/org/freedesktop/machine1/machine/" + NAME

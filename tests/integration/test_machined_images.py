@@ -16,7 +16,7 @@ import pytest
 
 import guests
 from conftest import Machine
-from test_machined import BERTHD, DEST, Berthd, busctl, call, bus, berthd  # noqa: F401 (fixtures)
+from daemon import BERTHD, DEST, Berthd, busctl, call
 
 POOL = "/var/lib/machines"
 SETTINGS_DIRS = ["/etc/systemd/nspawn", "/run/systemd/nspawn"]

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import Machine, spawn
 
-from test_machined import BERTHD, Berthd, Bus
+from daemon import BERTHD, Berthd, Bus
 
 
 @pytest.fixture(scope="module")
