@@ -31,7 +31,8 @@
 #include "spawn-root.h"
 
 int spawn_run_steps(const SpawnStep *steps, SpawnContext *c) {
-        /* For the crash tests: the launcher SIGKILLs itself before the named step. */
+        /* A debugging aid (berth-spawn(1), ENVIRONMENT): the launcher SIGKILLs itself before the
+         * named step, to show what a crash there leaves and who collects it. */
         const char *kill_at = getenv("BERTH_DEBUG_KILL_AT");
 
         for (const SpawnStep *s = steps; s->name; s++) {
@@ -511,6 +512,11 @@ static const SpawnStep parent_steps[] = {
 
 int spawn_start(SpawnContext *c) {
         return spawn_run_steps(parent_steps, c);
+}
+
+void spawn_list_parent_steps(FILE *f) {
+        for (const SpawnStep *s = parent_steps; s->name; s++)
+                fprintf(f, "%s\n", s->name);
 }
 
 void spawn_teardown(SpawnContext *c) {

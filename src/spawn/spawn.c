@@ -625,6 +625,11 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_parse_environment();
+        const char *kill_at = getenv("BERTH_DEBUG_KILL_AT");
+        if (kill_at && streq(kill_at, "help")) {
+                spawn_list_parent_steps(stdout);
+                return EXIT_SUCCESS;
+        }
         /* Until the supervisor listens, signals wait: no half-made machine is left behind. */
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);

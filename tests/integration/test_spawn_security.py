@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, PROBE, spawn
+from conftest import SPAWN, spawn
 
 
 USERNS_MODES = pytest.mark.parametrize("userns", [[], ["-U"]], ids=["U0", "U1"])
@@ -206,11 +206,15 @@ def test_system_call_filter_option(probetree):
     assert r.returncode == 1 and "Unknown system call or group 'bogus_call'" in r.stderr
 
 
-PARENT_STEPS = ["cgroup-detect", "cgroup-collect-leftovers", "cgroup-create", "cgroup-devices", "cgroup-limits",
-                "seccomp-prepare",
-                "build-env",
-                "userns-range", "clone-child", "cgroup-attach", "send-rootfs", "receive-console",
-                "receive-notify", "await-rootfs", "register", "go"]
+def parent_steps():
+    """The launcher's own list of its steps (not a copy that could fall behind it)."""
+    r = subprocess.run([SPAWN], env=dict(os.environ, BERTH_DEBUG_KILL_AT="help"), capture_output=True, text=True)
+    steps = r.stdout.split()
+    assert r.returncode == 0 and "clone-child" in steps and "go" == steps[-1], r
+    return steps
+
+
+PARENT_STEPS = parent_steps()
 
 
 @pytest.mark.parametrize("step", PARENT_STEPS)
