@@ -462,7 +462,6 @@ static char **payload_argv(SpawnContext *c, GuestUser *u) {
 }
 
 static int prepare_user(SpawnContext *c, GuestUser *u) {
-        const char *home;
         int r;
 
         if (c->config->user) {
@@ -478,11 +477,14 @@ static int prepare_user(SpawnContext *c, GuestUser *u) {
                                 return -ENOMEM;
                 }
         }
-        home = c->config->user ? u->home : "/root";
-        if (c->config->working_directory) {
-                if (chdir(c->config->working_directory) < 0)
-                        return -errno;
-        } else if (c->config->start_mode == START_BOOT || chdir(home) < 0)
+        return 0;
+}
+
+/* --chdir= must work; else the user's home, falling back to / (and always / for an init). */
+static int enter_working_directory(SpawnContext *c, const GuestUser *u) {
+        if (c->config->working_directory)
+                return chdir(c->config->working_directory) < 0 ? -errno : 0;
+        if (c->config->start_mode == START_BOOT || chdir(c->config->user ? u->home : "/root") < 0)
                 (void) chdir("/");
         return 0;
 }
@@ -504,6 +506,10 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
         }
         *ret_step = "lookup-user";
         r = prepare_user(c, &u);
+        if (r < 0)
+                return r;
+        *ret_step = "chdir";
+        r = enter_working_directory(c, &u);
         if (r < 0)
                 return r;
         *ret_step = "drop-capabilities";

@@ -376,6 +376,9 @@ static int child_failed(SpawnContext *c, int r) {
                 return log_error_errno(r, "Failed to talk to the machine's child process: %m");
         if (startswith(c->failed_step, "execute "))
                 return log_error_errno(r, "Failed to %s: %m", c->failed_step);
+        if (streq(c->failed_step, "chdir"))
+                return log_error_errno(r, "Failed to change to the working directory '%s' in the machine: %m",
+                                       c->config->working_directory);
         if (streq(c->failed_step, "lookup-user") && r == -ESRCH)
                 return log_error_errno(r, "User '%s' does not exist in the machine.", c->config->user);
         if (streq(c->failed_step, "lookup-user") && r == -ENOENT)

@@ -39,6 +39,18 @@ def spawn(*args, input=None, timeout=60, env=None):
                           env=env, stdin=None if input is not None else subprocess.DEVNULL)
 
 
+def assert_cwd_outcome(cwd, r):
+    """The one outcome each --chdir= escape attempt must have: refused as a path, refused as a
+    directory that does not exist in the machine (the host's fds are not there), or a directory of
+    the machine's own (its root), with no host directory in sight."""
+    if ".." in cwd:
+        assert r.returncode == 1 and "is not an absolute, normalized path" in r.stderr, (cwd, r)
+    elif cwd.startswith("/proc/self/fd/") and r.returncode != 0:  # no such fd in the machine's PID 1
+        assert r.returncode == 1 and f"Failed to change to the working directory '{cwd}' in the machine" in r.stderr, (cwd, r)
+    else:  # an fd of the machine's own (its root, with -U)
+        assert r.returncode == 0 and r.stdout.split() == ["/", "0"], (cwd, r)
+
+
 @pytest.fixture
 def bbtree():
     with tempfile.TemporaryDirectory(prefix="berth-bb-") as d:
