@@ -74,9 +74,11 @@ static int test_skipped_ __attribute__((unused));
                 return;                                                                   \
         } while (0)
 
-#define DEFINE_TEST_MAIN                                                                  \
+/* main(): runs before() once, the tests (all, or the one named by argv[1]), then after(). */
+#define DEFINE_TEST_MAIN_WITH(before, after)                                              \
         int main(int argc, char **argv) {                                                 \
                 int ran = 0, skipped = 0;                                                 \
+                before;                                                                   \
                 for (const TestCase *t = __start_berth_tests; t < __stop_berth_tests; t++) { \
                         if (argc > 1 && strcmp(argv[1], t->name) != 0)                    \
                                 continue;                                                 \
@@ -87,6 +89,7 @@ static int test_skipped_ __attribute__((unused));
                         ran++;                                                            \
                         skipped += test_skipped_;                                         \
                 }                                                                         \
+                after;                                                                    \
                 if (ran == 0) {                                                           \
                         fprintf(stderr, "No test named \"%s\".\n", argc > 1 ? argv[1] : ""); \
                         return EXIT_FAILURE;                                              \
@@ -94,3 +97,5 @@ static int test_skipped_ __attribute__((unused));
                 printf("%d test(s) passed, %d skipped\n", ran - skipped, skipped);        \
                 return skipped == ran ? 77 : EXIT_SUCCESS;                                \
         }
+
+#define DEFINE_TEST_MAIN DEFINE_TEST_MAIN_WITH((void) 0, (void) 0)
