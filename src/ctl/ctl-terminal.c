@@ -234,18 +234,30 @@ typedef struct ShellArgs {
         char **env;
 } ShellArgs;
 
-static int append_exec_call(sd_bus *bus, const ShellArgs *a, const char *tty, sd_bus_message **ret) {
+/* A call of OpenMachineShell or ExecMachine with the request's name, user, path, args and env. */
+static int new_shell_call(sd_bus *bus, const char *interface, const char *member, const ShellArgs *a,
+                          sd_bus_message **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, MACHINE1_BUS_NAME, MACHINE1_PATH, BERTH_MANAGER_IFACE,
-                                           "ExecMachine");
+        r = sd_bus_message_new_method_call(bus, &m, MACHINE1_BUS_NAME, MACHINE1_PATH, interface, member);
         if (r >= 0)
                 r = sd_bus_message_append(m, "sss", a->name, a->user, a->path);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, a->args);
         if (r >= 0)
                 r = sd_bus_message_append_strv(m, a->env);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int append_exec_call(sd_bus *bus, const ShellArgs *a, const char *tty, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        r = new_shell_call(bus, BERTH_MANAGER_IFACE, "ExecMachine", a, &m);
         if (r >= 0)
                 r = sd_bus_message_append(m, "shhh", tty, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO);
         if (r < 0)
@@ -328,14 +340,7 @@ static int shell_machined(sd_bus *bus, const ShellArgs *a) {
         const char *path;
         int fd, r;
 
-        r = sd_bus_message_new_method_call(bus, &m, MACHINE1_BUS_NAME, MACHINE1_PATH, MACHINE1_MANAGER_IFACE,
-                                           "OpenMachineShell");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "sss", a->name, a->user, a->path);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, a->args);
-        if (r >= 0)
-                r = sd_bus_message_append_strv(m, a->env);
+        r = new_shell_call(bus, MACHINE1_MANAGER_IFACE, "OpenMachineShell", a, &m);
         if (r < 0)
                 return log_oom();
         r = sd_bus_call(bus, m, 0, &error, &reply);
