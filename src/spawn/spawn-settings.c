@@ -47,167 +47,212 @@ static int parse_bool_into(const char *v, bool *ret) {
         return 0;
 }
 
-/* Each handler parses one value into s; returns the mask bit it set, or <0 if the value is bad. */
-static int set_exec(SpawnConfig *s, const char *key, const char *v) {
+/* One parser a key: reads value into s; 0, or a negative errno (-EINVAL: a bad value). */
+typedef int (*SettingParser)(SpawnConfig *s, const char *key, const char *value);
+
+static int parse_boot(SpawnConfig *s, const char *key, const char *v) {
         bool b;
+
+        if (parse_bool_into(v, &b) < 0)
+                return -EINVAL;
+        s->start_mode = b ? START_BOOT : START_PID1;
+        return 0;
+}
+
+static int parse_process_two(SpawnConfig *s, const char *key, const char *v) {
+        bool b;
+
+        if (parse_bool_into(v, &b) < 0)
+                return -EINVAL;
+        s->start_mode = b ? START_PID2 : START_PID1;
+        return 0;
+}
+
+static int parse_parameters(SpawnConfig *s, const char *key, const char *v) {
+        char **l = NULL;
         int r;
 
-        if (streq(key, "Boot")) {
-                if (parse_bool_into(v, &b) < 0)
-                        return -EINVAL;
-                s->start_mode = b ? START_BOOT : START_PID1;
-                return SETTING_START_MODE;
-        }
-        if (streq(key, "ProcessTwo")) {
-                if (parse_bool_into(v, &b) < 0)
-                        return -EINVAL;
-                s->start_mode = b ? START_PID2 : START_PID1;
-                return SETTING_START_MODE;
-        }
-        if (streq(key, "Parameters")) {
-                char **l = NULL;
-                r = strv_split_quoted(v, &l);
-                if (r < 0)
-                        return r;
-                strv_free(s->command);
-                s->command = l;
-                return SETTING_COMMAND;
-        }
-        if (streq(key, "Environment")) {
-                if (!env_assignment_is_valid(v))
-                        return -EINVAL;
-                return strv_env_replace(&s->setenv, v) < 0 ? -ENOMEM : SETTING_ENVIRONMENT;
-        }
-        if (streq(key, "User")) {
-                if (isempty(v) || string_has_cc(v) || strchr(v, ':') || strchr(v, '/'))
-                        return -EINVAL;
-                return free_and_strdup(&s->user, v) < 0 ? -ENOMEM : SETTING_USER;
-        }
-        if (streq(key, "WorkingDirectory")) {
-                if (!path_is_safe_absolute(v))
-                        return -EINVAL;
-                return free_and_strdup(&s->working_directory, v) < 0 ? -ENOMEM : SETTING_WORKING_DIRECTORY;
-        }
-        if (streq(key, "Hostname")) {
-                if (!hostname_is_valid(v))
-                        return -EINVAL;
-                return free_and_strdup(&s->hostname, v) < 0 ? -ENOMEM : SETTING_HOSTNAME;
-        }
-        if (streq(key, "KillSignal")) {
-                r = signal_from_string(v);
-                if (r < 0)
-                        return -EINVAL;
-                s->kill_signal = r;
-                return SETTING_KILL_SIGNAL;
-        }
-        if (streq(key, "NotifyReady"))
-                return parse_bool_into(v, &s->notify_ready) < 0 ? -EINVAL : SETTING_NOTIFY_READY;
-        if (streq(key, "NoNewPrivileges"))
-                return parse_bool_into(v, &s->no_new_privileges) < 0 ? -EINVAL : SETTING_NO_NEW_PRIVILEGES;
-        if (streq(key, "Capability")) {
-                uint64_t m;
-                if (capability_list_parse(v, &m) < 0)
-                        return -EINVAL;
+        r = strv_split_quoted(v, &l);
+        if (r < 0)
+                return r;
+        strv_free(s->command);
+        s->command = l;
+        return 0;
+}
+
+static int parse_environment(SpawnConfig *s, const char *key, const char *v) {
+        if (!env_assignment_is_valid(v))
+                return -EINVAL;
+        return strv_env_replace(&s->setenv, v) < 0 ? -ENOMEM : 0;
+}
+
+static int parse_user(SpawnConfig *s, const char *key, const char *v) {
+        if (isempty(v) || string_has_cc(v) || strchr(v, ':') || strchr(v, '/'))
+                return -EINVAL;
+        return free_and_strdup(&s->user, v) < 0 ? -ENOMEM : 0;
+}
+
+static int parse_working_directory(SpawnConfig *s, const char *key, const char *v) {
+        if (!path_is_safe_absolute(v))
+                return -EINVAL;
+        return free_and_strdup(&s->working_directory, v) < 0 ? -ENOMEM : 0;
+}
+
+static int parse_hostname(SpawnConfig *s, const char *key, const char *v) {
+        if (!hostname_is_valid(v))
+                return -EINVAL;
+        return free_and_strdup(&s->hostname, v) < 0 ? -ENOMEM : 0;
+}
+
+static int parse_kill_signal(SpawnConfig *s, const char *key, const char *v) {
+        int sig = signal_from_string(v);
+
+        if (sig < 0)
+                return -EINVAL;
+        s->kill_signal = sig;
+        return 0;
+}
+
+static int parse_notify_ready(SpawnConfig *s, const char *key, const char *v) {
+        return parse_bool_into(v, &s->notify_ready) < 0 ? -EINVAL : 0;
+}
+
+static int parse_no_new_privileges(SpawnConfig *s, const char *key, const char *v) {
+        return parse_bool_into(v, &s->no_new_privileges) < 0 ? -EINVAL : 0;
+}
+
+/* Capability=, DropCapability=, AmbientCapability=: each adds to its own set. */
+static int parse_capabilities(SpawnConfig *s, const char *key, const char *v) {
+        uint64_t m;
+
+        if (capability_list_parse(v, &m) < 0)
+                return -EINVAL;
+        if (streq(key, "Capability"))
                 s->caps_add |= m;
-                return SETTING_CAPABILITY;
-        }
-        if (streq(key, "DropCapability")) {
-                uint64_t m;
-                if (capability_list_parse(v, &m) < 0)
-                        return -EINVAL;
+        else if (streq(key, "DropCapability"))
                 s->caps_drop |= m;
-                return SETTING_DROP_CAPABILITY;
-        }
-        if (streq(key, "PrivateUsers")) {
-                if (private_users_parse(v, &s->private_users, &s->uid_shift, &s->uid_range) < 0)
-                        return -EINVAL;
-                return SETTING_PRIVATE_USERS;
-        }
-        if (streq(key, "SystemCallFilter")) {
-                r = syscall_filter_parse(v, &s->syscall_allow, &s->syscall_deny);
-                return r < 0 ? r : SETTING_SYSCALL_FILTER;
-        }
-        if (streq(key, "AmbientCapability")) {
-                uint64_t m;
-                if (capability_list_parse(v, &m) < 0)
-                        return -EINVAL;
+        else
                 s->caps_ambient |= m;
-                return SETTING_AMBIENT_CAPABILITY;
-        }
-        if (streq(key, "MachineID")) {
-                if (id128_from_string(v, &s->uuid) < 0 || id128_is_null(s->uuid))
-                        return -EINVAL;
-                return SETTING_UUID;
-        }
-        return -ENOENT;
+        return 0;
 }
 
-static int set_files(SpawnConfig *s, const char *key, const char *v) {
-        if (streq(key, "PrivateUsersOwnership")) {
-                s->user_ownership = user_ownership_from_string(v);
-                return s->user_ownership < 0 ? -EINVAL : SETTING_USER_OWNERSHIP;
-        }
-        if (streq(key, "PrivateUsersChown")) { /* the older name */
-                int b = parse_boolean(v);
-                if (b < 0)
-                        return -EINVAL;
-                s->user_ownership = b ? USER_OWNERSHIP_CHOWN : USER_OWNERSHIP_AUTO;
-                return SETTING_USER_OWNERSHIP;
-        }
-        if (streq(key, "ReadOnly"))
-                return parse_bool_into(v, &s->read_only) < 0 ? -EINVAL : SETTING_READ_ONLY;
-        if (streq(key, "Volatile")) {
-                VolatileMode m = volatile_mode_from_string(v);
-                if (m < 0)
-                        return -EINVAL;
-                s->volatile_mode = m;
-                return SETTING_VOLATILE;
-        }
-        if (streq(key, "Bind") || streq(key, "BindReadOnly")) {
-                BindMount b;
-                int r = bind_mount_parse(v, streq(key, "BindReadOnly"), &b);
-                if (r < 0 || !path_is_absolute(v))
-                        return r < 0 ? r : -EINVAL;
-                r = spawn_config_add_bind(s, &b);
-                free(b.source);
-                free(b.destination);
-                return r < 0 ? r : SETTING_BIND;
-        }
-        if (streq(key, "TemporaryFileSystem")) {
-                TmpfsMount t;
-                int r = tmpfs_mount_parse(v, &t);
-                if (r < 0)
-                        return r;
-                r = spawn_config_add_tmpfs(s, &t);
-                free(t.destination);
-                free(t.options);
-                return r < 0 ? r : SETTING_TMPFS;
-        }
-        return -ENOENT;
+static int parse_private_users(SpawnConfig *s, const char *key, const char *v) {
+        return private_users_parse(v, &s->private_users, &s->uid_shift, &s->uid_range) < 0 ? -EINVAL : 0;
 }
 
-static int set_network(SpawnConfig *s, const char *key, const char *v) {
-        if (streq(key, "Private"))
-                return parse_bool_into(v, &s->private_network) < 0 ? -EINVAL : SETTING_PRIVATE_NETWORK;
-        return -ENOENT;
+static int parse_system_call_filter(SpawnConfig *s, const char *key, const char *v) {
+        return syscall_filter_parse(v, &s->syscall_allow, &s->syscall_deny);
 }
 
-/* Keys a file beside an image may not set: they would give the machine more than the admin gave. */
-static bool key_is_privileged(const char *section, const char *key) {
-        static const char *const privileged[] = {
-                "Exec/Capability", "Exec/AmbientCapability", "Exec/SystemCallFilter", "Exec/PrivateUsers",
-                "Files/Bind", "Files/BindReadOnly", "Files/PrivateUsersOwnership", "Files/PrivateUsersChown",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(privileged); i++) {
-                size_t l = strlen(section);
-                if (strneq(privileged[i], section, l) && privileged[i][l] == '/' && streq(privileged[i] + l + 1, key))
-                        return true;
-        }
-        return false;
+static int parse_machine_id(SpawnConfig *s, const char *key, const char *v) {
+        if (id128_from_string(v, &s->uuid) < 0 || id128_is_null(s->uuid))
+                return -EINVAL;
+        return 0;
+}
+
+static int parse_private_users_ownership(SpawnConfig *s, const char *key, const char *v) {
+        s->user_ownership = user_ownership_from_string(v);
+        return s->user_ownership < 0 ? -EINVAL : 0;
+}
+
+static int parse_private_users_chown(SpawnConfig *s, const char *key, const char *v) {
+        int b = parse_boolean(v);
+
+        if (b < 0)
+                return -EINVAL;
+        s->user_ownership = b ? USER_OWNERSHIP_CHOWN : USER_OWNERSHIP_AUTO;
+        return 0;
+}
+
+static int parse_read_only(SpawnConfig *s, const char *key, const char *v) {
+        return parse_bool_into(v, &s->read_only) < 0 ? -EINVAL : 0;
+}
+
+static int parse_volatile(SpawnConfig *s, const char *key, const char *v) {
+        VolatileMode m = volatile_mode_from_string(v);
+
+        if (m < 0)
+                return -EINVAL;
+        s->volatile_mode = m;
+        return 0;
+}
+
+static int parse_bind(SpawnConfig *s, const char *key, const char *v) {
+        BindMount b;
+        int r;
+
+        r = bind_mount_parse(v, streq(key, "BindReadOnly"), &b);
+        if (r < 0 || !path_is_absolute(v))
+                return r < 0 ? r : -EINVAL;
+        r = spawn_config_add_bind(s, &b);
+        free(b.source);
+        free(b.destination);
+        return r;
+}
+
+static int parse_temporary_file_system(SpawnConfig *s, const char *key, const char *v) {
+        TmpfsMount t;
+        int r;
+
+        r = tmpfs_mount_parse(v, &t);
+        if (r < 0)
+                return r;
+        r = spawn_config_add_tmpfs(s, &t);
+        free(t.destination);
+        free(t.options);
+        return r;
+}
+
+static int parse_private_network(SpawnConfig *s, const char *key, const char *v) {
+        return parse_bool_into(v, &s->private_network) < 0 ? -EINVAL : 0;
+}
+
+typedef struct SettingKey {
+        const char *section;
+        const char *key;
+        SettingParser parse;
+        SettingMask mask;  /* recorded in set_mask, so the command line and merging know it was set */
+        bool privileged;   /* it would give the machine more than the admin gave: only from a trusted
+                            * directory (/etc/systemd/nspawn, /run/systemd/nspawn), never beside an image */
+} SettingKey;
+
+static const SettingKey setting_keys[] = {
+        { "Exec",    "Boot",                  parse_boot,                    SETTING_START_MODE },
+        { "Exec",    "ProcessTwo",            parse_process_two,             SETTING_START_MODE },
+        { "Exec",    "Parameters",            parse_parameters,              SETTING_COMMAND },
+        { "Exec",    "Environment",           parse_environment,             SETTING_ENVIRONMENT },
+        { "Exec",    "User",                  parse_user,                    SETTING_USER },
+        { "Exec",    "WorkingDirectory",      parse_working_directory,       SETTING_WORKING_DIRECTORY },
+        { "Exec",    "Hostname",              parse_hostname,                SETTING_HOSTNAME },
+        { "Exec",    "KillSignal",            parse_kill_signal,             SETTING_KILL_SIGNAL },
+        { "Exec",    "NotifyReady",           parse_notify_ready,            SETTING_NOTIFY_READY },
+        { "Exec",    "NoNewPrivileges",       parse_no_new_privileges,       SETTING_NO_NEW_PRIVILEGES },
+        { "Exec",    "Capability",            parse_capabilities,            SETTING_CAPABILITY,            true },
+        { "Exec",    "DropCapability",        parse_capabilities,            SETTING_DROP_CAPABILITY },
+        { "Exec",    "AmbientCapability",     parse_capabilities,            SETTING_AMBIENT_CAPABILITY,    true },
+        { "Exec",    "PrivateUsers",          parse_private_users,           SETTING_PRIVATE_USERS,         true },
+        { "Exec",    "SystemCallFilter",      parse_system_call_filter,      SETTING_SYSCALL_FILTER,        true },
+        { "Exec",    "MachineID",             parse_machine_id,              SETTING_UUID },
+        { "Files",   "PrivateUsersOwnership", parse_private_users_ownership, SETTING_USER_OWNERSHIP,        true },
+        { "Files",   "PrivateUsersChown",     parse_private_users_chown,     SETTING_USER_OWNERSHIP,        true }, /* the older name */
+        { "Files",   "ReadOnly",              parse_read_only,               SETTING_READ_ONLY },
+        { "Files",   "Volatile",              parse_volatile,                SETTING_VOLATILE },
+        { "Files",   "Bind",                  parse_bind,                    SETTING_BIND,                  true },
+        { "Files",   "BindReadOnly",          parse_bind,                    SETTING_BIND,                  true },
+        { "Files",   "TemporaryFileSystem",   parse_temporary_file_system,   SETTING_TMPFS },
+        { "Network", "Private",               parse_private_network,         SETTING_PRIVATE_NETWORK },
+};
+
+static const SettingKey *setting_key_find(const char *section, const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(setting_keys); i++)
+                if (streq(setting_keys[i].section, section) && streq(setting_keys[i].key, key))
+                        return &setting_keys[i];
+        return NULL;
 }
 
 static int parse_assignment(SpawnConfig *s, const SettingsLine *at, const char *section, char *line) {
         char *eq = strchr(line, '='), *key = line, *value;
+        const SettingKey *k;
         int r;
 
         if (!eq) {
@@ -223,28 +268,24 @@ static int parse_assignment(SpawnConfig *s, const SettingsLine *at, const char *
                 log_warning("%s:%u: assignment outside of a section, ignoring.", at->file, at->line);
                 return 0;
         }
-        if (!at->trusted && key_is_privileged(section, key)) {
+        k = setting_key_find(section, key);
+        if (!k) {
+                log_warning("%s:%u: unknown or unsupported setting [%s] %s=, ignoring.", at->file, at->line,
+                            section, key);
+                return 0;
+        }
+        if (!at->trusted && k->privileged) {
                 log_warning("%s:%u: %s= is ignored in a settings file that is not in /etc/systemd/nspawn or "
                             "/run/systemd/nspawn.", at->file, at->line, key);
                 return 0;
         }
-        if (streq(section, "Exec"))
-                r = set_exec(s, key, value);
-        else if (streq(section, "Files"))
-                r = set_files(s, key, value);
-        else if (streq(section, "Network"))
-                r = set_network(s, key, value);
-        else
-                r = -ENOENT;
+        r = k->parse(s, key, value);
         if (r == -ENOMEM)
                 return log_oom();
-        if (r == -ENOENT)
-                log_warning("%s:%u: unknown or unsupported setting [%s] %s=, ignoring.", at->file, at->line,
-                            section, key);
-        else if (r < 0)
+        if (r < 0)
                 log_warning("%s:%u: invalid value for %s=, ignoring: %s", at->file, at->line, key, value);
         else
-                s->set_mask |= (SettingMask) r;
+                s->set_mask |= k->mask;
         return 0;
 }
 
