@@ -17,7 +17,8 @@
 #include "string-util.h"
 #include "strv.h"
 
-CtlArgs arg = {
+/* The options, filled by parse_argv() and handed to each verb as a const pointer. */
+static CtlArgs arg = {
         .legend = true,
         .pager = true,
 };
@@ -275,7 +276,7 @@ static int run_verb(int argc, char *argv[]) {
         r = ctl_bus_open(&bus);
         if (r < 0)
                 return r;
-        return v->fn(bus, argc, argv);
+        return v->fn(bus, &arg, argc, argv);
 }
 
 int main(int argc, char *argv[]) {

@@ -38,18 +38,21 @@ static int systemctl(const char *verb, const char *name) {
         return unit ? systemctl_unit(verb, unit) : log_oom();
 }
 
-static int each_name(sd_bus *bus, int argc, char *argv[], int (*fn)(sd_bus *, const char *)) {
+/* What a verb does to one machine, with the verb's own data. */
+typedef int (*NameFn)(sd_bus *bus, const CtlArgs *args, const char *name, const void *userdata);
+
+static int each_name(sd_bus *bus, const CtlArgs *args, int argc, char *argv[], NameFn fn, const void *userdata) {
         int ret = 0;
 
         for (int k = 1; k < argc; k++) {
-                int r = fn(bus, argv[k]);
+                int r = fn(bus, args, argv[k], userdata);
                 if (r < 0 && ret == 0)
                         ret = r;
         }
         return ret;
 }
 
-static int start_one(sd_bus *bus, const char *name) {
+static int start_one(sd_bus *bus, const CtlArgs *args, const char *name, const void *userdata) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *what = strjoin("start machine '", name, "'");
@@ -68,18 +71,17 @@ static int start_one(sd_bus *bus, const char *name) {
         r = sd_bus_call(bus, m, 120 * 1000000ULL, &error, &reply);
         if (r < 0)
                 return ctl_log_bus_error(&error, r, what ?: "start the machine");
-        if (!arg.quiet)
+        if (!args->quiet)
                 log_info("Machine '%s' started.", name);
         return 0;
 }
 
-int verb_start(sd_bus *bus, int argc, char *argv[]) {
-        return each_name(bus, argc, argv, start_one);
+int verb_start(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        return each_name(bus, args, argc, argv, start_one, NULL);
 }
 
-static bool enabling;
-
-static int enable_one(sd_bus *bus, const char *name) {
+static int enable_one(sd_bus *bus, const CtlArgs *args, const char *name, const void *userdata) {
+        const bool enabling = *(const bool *) userdata;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *what = strjoin(enabling ? "enable" : "disable", " machine '", name, "'");
         int r;
@@ -98,9 +100,9 @@ static int enable_one(sd_bus *bus, const char *name) {
         return 0;
 }
 
-int verb_enable(sd_bus *bus, int argc, char *argv[]) {
-        enabling = streq(argv[0], "enable");
-        return each_name(bus, argc, argv, enable_one);
+int verb_enable(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        const bool enabling = streq(argv[0], "enable");
+        return each_name(bus, args, argc, argv, enable_one, &enabling);
 }
 
 typedef enum InitKind {
@@ -164,12 +166,12 @@ static bool machine_gone(sd_bus *bus, const char *name) {
 }
 
 /* --timeout: waits for the machine to go away, then kills all of it. */
-static int wait_or_kill(sd_bus *bus, const char *name) {
+static int wait_or_kill(sd_bus *bus, const CtlArgs *args, const char *name) {
         struct timespec step = { 0, 50 * 1000 * 1000 };
 
-        if (arg.timeout_usec == 0)
+        if (args->timeout_usec == 0)
                 return 0;
-        for (uint64_t waited = 0; waited < arg.timeout_usec; waited += 50000) {
+        for (uint64_t waited = 0; waited < args->timeout_usec; waited += 50000) {
                 if (machine_gone(bus, name))
                         return 0;
                 (void) nanosleep(&step, NULL);
@@ -178,7 +180,7 @@ static int wait_or_kill(sd_bus *bus, const char *name) {
         return kill_machine(bus, name, "all", SIGKILL, "kill");
 }
 
-static int poweroff_one(sd_bus *bus, const char *name) {
+static int poweroff_one(sd_bus *bus, const CtlArgs *args, const char *name, const void *userdata) {
         _cleanup_free_ char *comm = NULL;
         int r;
 
@@ -197,10 +199,10 @@ static int poweroff_one(sd_bus *bus, const char *name) {
         default:
                 return -ENOENT;
         }
-        return r < 0 ? r : wait_or_kill(bus, name);
+        return r < 0 ? r : wait_or_kill(bus, args, name);
 }
 
-static int reboot_one(sd_bus *bus, const char *name) {
+static int reboot_one(sd_bus *bus, const CtlArgs *args, const char *name, const void *userdata) {
         _cleanup_free_ char *comm = NULL;
 
         switch (guest_init(bus, name, &comm)) {
@@ -218,23 +220,23 @@ static int reboot_one(sd_bus *bus, const char *name) {
         }
 }
 
-int verb_poweroff(sd_bus *bus, int argc, char *argv[]) {
-        return each_name(bus, argc, argv, streq(argv[0], "reboot") ? reboot_one : poweroff_one);
+int verb_poweroff(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        return each_name(bus, args, argc, argv, streq(argv[0], "reboot") ? reboot_one : poweroff_one, NULL);
 }
 
-static int terminate_one(sd_bus *bus, const char *name) {
+static int terminate_one(sd_bus *bus, const CtlArgs *args, const char *name, const void *userdata) {
         int r = terminate_machine(bus, name);
-        return r < 0 ? r : wait_or_kill(bus, name);
+        return r < 0 ? r : wait_or_kill(bus, args, name);
 }
 
-int verb_terminate(sd_bus *bus, int argc, char *argv[]) {
-        return each_name(bus, argc, argv, terminate_one);
+int verb_terminate(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        return each_name(bus, args, argc, argv, terminate_one, NULL);
 }
 
-static int kill_one(sd_bus *bus, const char *name) {
-        return kill_machine(bus, name, arg.kill_whom ?: "all", arg.signal ?: SIGTERM, "send a signal to");
+static int kill_one(sd_bus *bus, const CtlArgs *args, const char *name, const void *userdata) {
+        return kill_machine(bus, name, args->kill_whom ?: "all", args->signal ?: SIGTERM, "send a signal to");
 }
 
-int verb_kill(sd_bus *bus, int argc, char *argv[]) {
-        return each_name(bus, argc, argv, kill_one);
+int verb_kill(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        return each_name(bus, args, argc, argv, kill_one, NULL);
 }

@@ -39,10 +39,10 @@ static int image_call(sd_bus *bus, const char *member, const char *what, const c
         return 0;
 }
 
-int verb_list_images(sd_bus *bus, int argc, char *argv[]) {
+int verb_list_images(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         static const char *const cols[] = { "NAME", "TYPE", "RO:bool", "USAGE:number", "CREATED:number", "MODIFIED:number", NULL };
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(scols_unref_tablep) struct libscols_table *t = ctl_table_new("images", cols);
+        _cleanup_(scols_unref_tablep) struct libscols_table *t = ctl_table_new(args, "images", cols);
         const char *name, *type, *path;
         uint64_t crtime, mtime, usage;
         size_t n = 0;
@@ -57,8 +57,8 @@ int verb_list_images(sd_bus *bus, int argc, char *argv[]) {
         while (r >= 0 && (r = sd_bus_message_read(reply, "(ssbttto)", &name, &type, &ro, &crtime, &mtime, &usage,
                                                    &path)) > 0) {
                 char u[64], c[64], mo[64];
-                bool json = arg.json != JSON_OFF; /* scripts get bytes and microseconds */
-                if ((name[0] == '.' && !arg.all))
+                bool json = args->json != JSON_OFF; /* scripts get bytes and microseconds */
+                if ((name[0] == '.' && !args->all))
                         continue;
                 if (json) {
                         (void) snprintf(u, sizeof u, "%" PRIu64, usage);
@@ -75,9 +75,9 @@ int verb_list_images(sd_bus *bus, int argc, char *argv[]) {
         }
         if (r < 0)
                 return log_error_errno(r, "Malformed image list: %m");
-        ctl_pager_open();
+        ctl_pager_open(args);
         r = ctl_table_print(t);
-        if (r >= 0 && arg.legend && arg.json == JSON_OFF) {
+        if (r >= 0 && args->legend && args->json == JSON_OFF) {
                 if (n == 0)
                         printf("No images.\n");
                 else
@@ -128,7 +128,7 @@ static int image_status_one(sd_bus *bus, const char *name) {
         return 0;
 }
 
-int verb_image_status(sd_bus *bus, int argc, char *argv[]) {
+int verb_image_status(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         int ret = 0;
 
         for (int k = 1; k < argc; k++) {
@@ -141,18 +141,18 @@ int verb_image_status(sd_bus *bus, int argc, char *argv[]) {
         return ret;
 }
 
-int verb_show_image(sd_bus *bus, int argc, char *argv[]) {
+int verb_show_image(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         int ret = 0;
 
         if (argc <= 1)
-                return ctl_print_properties(bus, MACHINE1_PATH, MACHINE1_MANAGER_IFACE);
+                return ctl_print_properties(bus, args, MACHINE1_PATH, MACHINE1_MANAGER_IFACE);
         for (int k = 1; k < argc; k++) {
                 _cleanup_free_ char *path = NULL;
                 int r = ctl_image_path(bus, argv[k], &path);
                 if (r >= 0) {
-                        if (k > 1 && !arg.value)
+                        if (k > 1 && !args->value)
                                 putchar('\n');
-                        r = ctl_print_properties(bus, path, MACHINE1_IMAGE_IFACE);
+                        r = ctl_print_properties(bus, args, path, MACHINE1_IMAGE_IFACE);
                 }
                 if (r < 0 && ret == 0)
                         ret = r;
@@ -160,15 +160,15 @@ int verb_show_image(sd_bus *bus, int argc, char *argv[]) {
         return ret;
 }
 
-int verb_clone(sd_bus *bus, int argc, char *argv[]) {
-        return image_call(bus, "CloneImage", "clone", argv[1], NULL, "ssb", argv[1], argv[2], (int) arg.read_only);
+int verb_clone(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        return image_call(bus, "CloneImage", "clone", argv[1], NULL, "ssb", argv[1], argv[2], (int) args->read_only);
 }
 
-int verb_rename(sd_bus *bus, int argc, char *argv[]) {
+int verb_rename(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         return image_call(bus, "RenameImage", "rename", argv[1], NULL, "ss", argv[1], argv[2]);
 }
 
-int verb_remove(sd_bus *bus, int argc, char *argv[]) {
+int verb_remove(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         int ret = 0;
 
         for (int k = 1; k < argc; k++) {
@@ -179,7 +179,7 @@ int verb_remove(sd_bus *bus, int argc, char *argv[]) {
         return ret;
 }
 
-int verb_read_only(sd_bus *bus, int argc, char *argv[]) {
+int verb_read_only(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         int b = 1;
 
         if (argc > 2) {
@@ -190,27 +190,27 @@ int verb_read_only(sd_bus *bus, int argc, char *argv[]) {
         return image_call(bus, "MarkImageReadOnly", "mark read-only", argv[1], NULL, "sb", argv[1], b);
 }
 
-int verb_clean(sd_bus *bus, int argc, char *argv[]) {
+int verb_clean(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *name;
         uint64_t usage;
         size_t n = 0;
         int r;
 
-        r = image_call(bus, "CleanPool", "clean", arg.all ? "all" : "hidden", &reply, "s", arg.all ? "all" : "hidden");
+        r = image_call(bus, "CleanPool", "clean", args->all ? "all" : "hidden", &reply, "s", args->all ? "all" : "hidden");
         if (r < 0)
                 return r;
         r = sd_bus_message_enter_container(reply, 'a', "(st)");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(st)", &name, &usage)) > 0) {
                 char u[16];
                 n++;
-                if (!arg.quiet)
+                if (!args->quiet)
                         printf("Removed image '%s'.%s%s\n", name, usage == UINT64_MAX ? "" : " Freed ",
                                usage == UINT64_MAX ? "" : ctl_format_bytes(usage, u));
         }
         if (r < 0)
                 return log_error_errno(r, "Malformed reply to CleanPool: %m");
-        if (n == 0 && !arg.quiet)
+        if (n == 0 && !args->quiet)
                 printf("No images to remove.\n");
         return 0;
 }

@@ -46,13 +46,13 @@ static int name_from_path(const char *path, char **ret) {
 }
 
 /* From the file name: gzip, xz, zstd, bzip2, else uncompressed; --format= wins. */
-static const char *format_from_path(const char *path) {
+static const char *format_from_path(const CtlArgs *args, const char *path) {
         static const struct { const char *suffix, *format; } table[] = {
                 { ".gz", "gzip" }, { ".tgz", "gzip" }, { ".xz", "xz" }, { ".txz", "xz" },
                 { ".zst", "zstd" }, { ".tzst", "zstd" }, { ".bz2", "bzip2" }, { ".tbz2", "bzip2" },
         };
-        if (arg.format)
-                return arg.format;
+        if (args->format)
+                return args->format;
         for (size_t i = 0; path && i < ELEMENTSOF(table); i++)
                 if (endswith(path, table[i].suffix))
                         return table[i].format;
@@ -97,9 +97,9 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
 
 /* Sends the call and waits for its answer (as long as it takes), drawing progress from fd
  * meanwhile when stderr is a terminal. */
-static int transfer_call(sd_bus *bus, sd_bus_message *m, int fd, bool import, const char *what) {
+static int transfer_call(sd_bus *bus, const CtlArgs *args, sd_bus_message *m, int fd, bool import, const char *what) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
-        bool progress = !arg.quiet && isatty(STDERR_FILENO), shown = false;
+        bool progress = !args->quiet && isatty(STDERR_FILENO), shown = false;
         CallResult c = { .error = SD_BUS_ERROR_NULL };
         struct stat st;
         off_t total = fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
@@ -131,7 +131,7 @@ static int new_call(sd_bus *bus, const char *member, sd_bus_message **ret) {
 }
 
 /* import-tar|import-raw|import-oci FILE|- [NAME], import-fs DIR [NAME] */
-int verb_import(sd_bus *bus, int argc, char *argv[]) {
+int verb_import(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *derived = NULL, *what = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -155,19 +155,19 @@ int verb_import(sd_bus *bus, int argc, char *argv[]) {
                 fd = open(path, (fs ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return log_error_errno(errno, "Failed to open %s: %m", path);
-        if (new_call(bus, member, &m) < 0 || sd_bus_message_append(m, "hsbb", fd, name, arg.force, arg.read_only) < 0)
+        if (new_call(bus, member, &m) < 0 || sd_bus_message_append(m, "hsbb", fd, name, args->force, args->read_only) < 0)
                 return log_oom();
         what = strjoin("import image '", name, "'");
-        r = transfer_call(bus, m, fd, true, what ?: "import");
+        r = transfer_call(bus, args, m, fd, true, what ?: "import");
         if (r < 0)
                 return r;
-        if (!arg.quiet)
+        if (!args->quiet)
                 printf("Imported image '%s'.\n", name);
         return 0;
 }
 
 /* export-tar|export-raw NAME [FILE|-] */
-int verb_export(sd_bus *bus, int argc, char *argv[]) {
+int verb_export(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         _cleanup_free_ char *what = strjoin("export image '", argv[1], "'");
         _cleanup_close_ int fd = -EBADF;
@@ -182,21 +182,21 @@ int verb_export(sd_bus *bus, int argc, char *argv[]) {
         if (fd < 0)
                 return log_error_errno(errno, "Failed to create %s: %m", file ?: "standard output");
         if (new_call(bus, streq(argv[0], "export-tar") ? "ExportTar" : "ExportRaw", &m) < 0 ||
-            sd_bus_message_append(m, "shs", argv[1], fd, format_from_path(file)) < 0)
+            sd_bus_message_append(m, "shs", argv[1], fd, format_from_path(args, file)) < 0)
                 return log_oom();
-        r = transfer_call(bus, m, fd, false, what ?: "export");
+        r = transfer_call(bus, args, m, fd, false, what ?: "export");
         if (r < 0) {
                 if (file)
                         (void) unlink(file); /* no partial archive under the name asked for */
                 return r;
         }
-        if (!arg.quiet && file)
+        if (!args->quiet && file)
                 fprintf(stderr, "Exported image '%s' to %s.\n", argv[1], file);
         return 0;
 }
 
 /* set-limit [NAME] BYTES: btrfs quota, as machinectl. */
-int verb_set_limit(sd_bus *bus, int argc, char *argv[]) {
+int verb_set_limit(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         const char *size = argv[argc - 1];
         uint64_t limit;
         int r;

@@ -25,6 +25,7 @@ typedef struct MachineRow {
 } MachineRow;
 
 typedef struct ListState {
+        const CtlArgs *args;
         MachineRow *rows;
         size_t n;
         unsigned pending;
@@ -123,7 +124,7 @@ static int read_machine_list(sd_bus *bus, ListState *s) {
         if (r < 0)
                 return log_error_errno(r, "Malformed machine list: %m");
         while ((r = sd_bus_message_read(reply, "(ssso)", &name, &class, &service, &path)) > 0) {
-                if (name[0] == '.' && !arg.all)
+                if (name[0] == '.' && !s->args->all)
                         continue;
                 MachineRow *n = realloc(s->rows, (s->n + 1) * sizeof(MachineRow));
                 if (!n)
@@ -167,7 +168,7 @@ static int fetch_details(sd_bus *bus, ListState *s) {
 
 static int print_machine_table(ListState *s) {
         static const char *const cols[] = { "MACHINE", "CLASS", "SERVICE", "OS", "VERSION", "ADDRESSES:array", NULL };
-        _cleanup_(scols_unref_tablep) struct libscols_table *t = ctl_table_new("machines", cols);
+        _cleanup_(scols_unref_tablep) struct libscols_table *t = ctl_table_new(s->args, "machines", cols);
         int r;
 
         if (!t)
@@ -176,7 +177,7 @@ static int print_machine_table(ListState *s) {
                 MachineRow *row = &s->rows[i];
                 _cleanup_free_ char *addrs = NULL;
                 if (row->addresses) {
-                        if (arg.json != JSON_OFF || arg.full)
+                        if (s->args->json != JSON_OFF || s->args->full)
                                 addrs = strv_join(row->addresses, "\n");
                         else
                                 addrs = strjoin(row->addresses[0], row->addresses[1] ? "…" : "");
@@ -190,7 +191,7 @@ static int print_machine_table(ListState *s) {
         r = ctl_table_print(t);
         if (r < 0)
                 return r;
-        if (arg.legend && arg.json == JSON_OFF) {
+        if (s->args->legend && s->args->json == JSON_OFF) {
                 if (s->n == 0)
                         printf("No machines.\n");
                 else
@@ -199,15 +200,15 @@ static int print_machine_table(ListState *s) {
         return 0;
 }
 
-int verb_list(sd_bus *bus, int argc, char *argv[]) {
-        ListState s = {};
+int verb_list(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        ListState s = { .args = args };
         int r;
 
         r = read_machine_list(bus, &s);
         if (r >= 0)
                 r = fetch_details(bus, &s);
         if (r >= 0) {
-                ctl_pager_open();
+                ctl_pager_open(args);
                 r = print_machine_table(&s);
         }
         rows_free(&s);
@@ -278,7 +279,7 @@ static void print_os_and_addresses(sd_bus *bus, const char *name) {
                 printf("              OS: %s\n", pretty);
 }
 
-static int status_one(sd_bus *bus, const char *name) {
+static int status_one(sd_bus *bus, const CtlArgs *args, const char *name) {
         _cleanup_(machine_info_done) MachineInfo i = {};
         _cleanup_free_ char *path = NULL, *comm = NULL, *log = NULL;
         char since[64], ago[64];
@@ -305,38 +306,38 @@ static int status_one(sd_bus *bus, const char *name) {
         log = ctl_machine_log_path(bus, i.name);
         if (!isempty(log) && access(log, R_OK) >= 0) {
                 printf("\n         Console: %s\n", log);
-                ctl_show_file_tail(log, arg.lines ?: 10, "                  ");
+                ctl_show_file_tail(log, args->lines ?: 10, "                  ");
         }
         return 0;
 }
 
-int verb_status(sd_bus *bus, int argc, char *argv[]) {
+int verb_status(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         int ret = 0;
 
-        ctl_pager_open();
+        ctl_pager_open(args);
         for (int k = 1; k < argc; k++) {
                 if (k > 1)
                         putchar('\n');
-                int r = status_one(bus, argv[k]);
+                int r = status_one(bus, args, argv[k]);
                 if (r < 0 && ret == 0)
                         ret = r;
         }
         return ret;
 }
 
-int verb_show(sd_bus *bus, int argc, char *argv[]) {
+int verb_show(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         int ret = 0;
 
-        ctl_pager_open();
+        ctl_pager_open(args);
         if (argc <= 1)
-                return ctl_print_properties(bus, MACHINE1_PATH, MACHINE1_MANAGER_IFACE);
+                return ctl_print_properties(bus, args, MACHINE1_PATH, MACHINE1_MANAGER_IFACE);
         for (int k = 1; k < argc; k++) {
                 _cleanup_free_ char *path = NULL;
                 int r = ctl_machine_path(bus, argv[k], &path);
                 if (r >= 0) {
-                        if (k > 1 && !arg.value)
+                        if (k > 1 && !args->value)
                                 putchar('\n');
-                        r = ctl_print_properties(bus, path, MACHINE1_MACHINE_IFACE);
+                        r = ctl_print_properties(bus, args, path, MACHINE1_MACHINE_IFACE);
                 }
                 if (r < 0 && ret == 0)
                         ret = r;

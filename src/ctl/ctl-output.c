@@ -16,17 +16,19 @@
 
 static pid_t pager_pid;
 
-struct libscols_table *ctl_table_new(const char *json_name, const char *const *columns) {
+struct libscols_table *ctl_table_new(const CtlArgs *args, const char *json_name, const char *const *columns) {
         struct libscols_table *t = scols_new_table();
 
         if (!t)
                 return NULL;
-        scols_table_enable_noheadings(t, !arg.legend);
+        scols_table_enable_noheadings(t, !args->legend);
         scols_table_enable_colors(t, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-        if (arg.json != JSON_OFF) {
+        if (args->json != JSON_OFF) {
                 scols_table_enable_json(t, true);
                 scols_table_set_name(t, json_name);
         }
+        if (args->json == JSON_SHORT)
+                scols_table_enable_minout(t, true);
         for (size_t i = 0; columns[i]; i++) {
                 char name[64];
                 const char *colon = strchr(columns[i], ':');
@@ -53,15 +55,16 @@ struct libscols_table *ctl_table_new(const char *json_name, const char *const *c
 int ctl_table_add_row(struct libscols_table *t, const char *const *cells) {
         struct libscols_line *l = scols_table_new_line(t, NULL);
         size_t n = scols_table_get_ncols(t);
+        bool json = scols_table_is_json(t);
 
         if (!l)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const char *v = cells[i];
                 struct libscols_column *c = scols_table_get_column(t, i);
-                if (!v && arg.json != JSON_OFF && scols_column_get_json_type(c) == SCOLS_JSON_ARRAY_STRING)
+                if (!v && json && scols_column_get_json_type(c) == SCOLS_JSON_ARRAY_STRING)
                         v = ""; /* an empty list, not [null] */
-                else if (!v && arg.json != JSON_OFF)
+                else if (!v && json)
                         continue;
                 if (scols_line_set_data(l, i, v ?: "-") < 0)
                         return -ENOMEM;
@@ -70,17 +73,15 @@ int ctl_table_add_row(struct libscols_table *t, const char *const *cells) {
 }
 
 int ctl_table_print(struct libscols_table *t) {
-        if (arg.json == JSON_SHORT)
-                scols_table_enable_minout(t, true);
         int r = scols_print_table(t);
         return r < 0 ? log_error_errno(r, "Failed to print the table: %m") : 0;
 }
 
-void ctl_pager_open(void) {
+void ctl_pager_open(const CtlArgs *args) {
         int pipefd[2];
         const char *pager;
 
-        if (!arg.pager || arg.json != JSON_OFF || !isatty(STDOUT_FILENO))
+        if (!args->pager || args->json != JSON_OFF || !isatty(STDOUT_FILENO))
                 return;
         pager = getenv("SYSTEMD_PAGER") ?: getenv("PAGER") ?: "less";
         if (isempty(pager) || streq(pager, "cat"))

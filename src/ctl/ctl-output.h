@@ -4,12 +4,13 @@
 #include <libsmartcols/libsmartcols.h>
 #include <stdint.h>
 
+#include "ctl.h"
 #include "macro.h"
 
 /* A table in berthctl's style: a header unless --no-legend, colour only on a terminal, JSON
  * (lower-case column names as keys) with --json. Columns are given as "NAME" or "NAME:number"
  * (JSON number), "NAME:bool", "NAME:array" (cells are space-separated lists). */
-struct libscols_table *ctl_table_new(const char *json_name, const char *const *columns);
+struct libscols_table *ctl_table_new(const CtlArgs *args, const char *json_name, const char *const *columns);
 /* Appends a row; cells may be NULL (shown as "-", null in JSON). */
 int ctl_table_add_row(struct libscols_table *t, const char *const *cells);
 int ctl_table_print(struct libscols_table *t);
@@ -18,7 +19,7 @@ static inline void scols_unref_tablep(struct libscols_table **t) {
 }
 
 /* Starts $PAGER (less by default) on our stdout when it is a terminal, unless --no-pager or JSON. */
-void ctl_pager_open(void);
+void ctl_pager_open(const CtlArgs *args);
 /* Waits for the pager; call before exiting. */
 void ctl_pager_close(void);
 

@@ -12,13 +12,13 @@
 #include "string-util.h"
 #include "strv.h"
 
-static void print_name(const char *name) {
-        if (!arg.value)
+static void print_name(const CtlArgs *args, const char *name) {
+        if (!args->value)
                 printf("%s=", name);
 }
 
 /* Arrays: "ay" as a 128-bit ID in hex when 16 bytes long, other arrays space-separated. */
-static int print_array(const char *name, sd_bus_message *m, const char *contents) {
+static int print_array(const CtlArgs *args, const char *name, sd_bus_message *m, const char *contents) {
         bool first = true;
         int r;
 
@@ -28,7 +28,7 @@ static int print_array(const char *name, sd_bus_message *m, const char *contents
                 r = sd_bus_message_read_array(m, 'y', &p, &n);
                 if (r < 0)
                         return r;
-                print_name(name);
+                print_name(args, name);
                 for (size_t i = 0; i < n; i++)
                         printf("%02x", ((const uint8_t *) p)[i]);
                 putchar('\n');
@@ -37,7 +37,7 @@ static int print_array(const char *name, sd_bus_message *m, const char *contents
         r = sd_bus_message_enter_container(m, 'a', contents + 1);
         if (r < 0)
                 return r;
-        print_name(name);
+        print_name(args, name);
                 for (;;) {
                         const char *s = NULL;
                         int32_t i32 = 0;
@@ -64,7 +64,7 @@ static int print_array(const char *name, sd_bus_message *m, const char *contents
         return sd_bus_message_exit_container(m);
 }
 
-static int print_basic(const char *name, sd_bus_message *m, char type) {
+static int print_basic(const CtlArgs *args, const char *name, sd_bus_message *m, char type) {
         union {
                 const char *s;
                 int b;
@@ -80,7 +80,7 @@ static int print_basic(const char *name, sd_bus_message *m, char type) {
         r = sd_bus_message_read_basic(m, type, &v);
         if (r < 0)
                 return r;
-        print_name(name);
+        print_name(args, name);
         switch (type) {
         case 's': case 'o': case 'g':
                 puts(v.s);
@@ -112,7 +112,7 @@ static int print_basic(const char *name, sd_bus_message *m, char type) {
         return 0;
 }
 
-static int print_property(const char *name, sd_bus_message *m) {
+static int print_property(const CtlArgs *args, const char *name, sd_bus_message *m) {
         const char *contents;
         char type;
         int r;
@@ -123,16 +123,16 @@ static int print_property(const char *name, sd_bus_message *m) {
         r = sd_bus_message_enter_container(m, 'v', contents);
         if (r < 0)
                 return r;
-        bool wanted = strv_length(arg.properties) == 0 || strv_find(arg.properties, name);
+        bool wanted = strv_length(args->properties) == 0 || strv_find(args->properties, name);
         if (!wanted)
                 r = sd_bus_message_skip(m, contents);
         else if (contents[0] == 'a')
-                r = print_array(name, m, contents);
+                r = print_array(args, name, m, contents);
         else if (strlen(contents) == 1)
-                r = print_basic(name, m, contents[0]);
+                r = print_basic(args, name, m, contents[0]);
         else {
                 r = sd_bus_message_skip(m, contents);
-                if (r >= 0 && arg.all)
+                if (r >= 0 && args->all)
                         printf("%s=[unprintable]\n", name);
         }
         if (r < 0)
@@ -140,7 +140,7 @@ static int print_property(const char *name, sd_bus_message *m) {
         return sd_bus_message_exit_container(m);
 }
 
-int ctl_print_properties(sd_bus *bus, const char *path, const char *iface) {
+int ctl_print_properties(sd_bus *bus, const CtlArgs *args, const char *path, const char *iface) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
@@ -157,7 +157,7 @@ int ctl_print_properties(sd_bus *bus, const char *path, const char *iface) {
                 r = sd_bus_message_read(reply, "s", &name);
                 if (r < 0)
                         goto bad;
-                r = print_property(name, reply);
+                r = print_property(args, name, reply);
                 if (r < 0)
                         goto bad;
                 r = sd_bus_message_exit_container(reply);

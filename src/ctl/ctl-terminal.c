@@ -172,19 +172,19 @@ static void terminal_restore(void) {
         termios_saved = false;
 }
 
-static int run_session(int master, sd_bus *bus, Relay *rl, const char *name) {
+static int run_session(int master, sd_bus *bus, Relay *rl, const char *name, bool quiet) {
         int r;
 
         copy_window_size(master);
         rl->master = master;
         rl->bus = bus;
-        if (!arg.quiet && isatty(STDIN_FILENO))
+        if (!quiet && isatty(STDIN_FILENO))
                 fprintf(stderr, "Connected to machine %s. Press ^] three times within 1s to exit session.\n", name);
         if (isatty(STDIN_FILENO))
                 terminal_raw();
         r = relay(rl);
         terminal_restore();
-        if (r == 1 && !arg.quiet)
+        if (r == 1 && !quiet)
                 fprintf(stderr, "\nConnection to machine %s terminated.\n", name);
         return r < 0 ? log_error_errno(r, "Failed to relay the terminal: %m") : 0;
 }
@@ -211,7 +211,7 @@ static int open_pty_call(sd_bus *bus, const char *method, const char *name, int 
         return 0;
 }
 
-int verb_login(sd_bus *bus, int argc, char *argv[]) {
+int verb_login(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         _cleanup_close_ int master = -EBADF;
         const char *name = argc > 1 ? argv[1] : ".host";
         Relay rl = {};
@@ -223,7 +223,7 @@ int verb_login(sd_bus *bus, int argc, char *argv[]) {
         r = open_pty_call(bus, "OpenMachineLogin", name, &master, NULL);
         if (r < 0)
                 return r;
-        return run_session(master, NULL, &rl, name);
+        return run_session(master, NULL, &rl, name, args->quiet);
 }
 
 typedef struct ShellArgs {
@@ -232,6 +232,7 @@ typedef struct ShellArgs {
         const char *path;
         char **args;
         char **env;
+        bool quiet;
 } ShellArgs;
 
 /* A call of OpenMachineShell or ExecMachine with the request's name, user, path, args and env. */
@@ -326,7 +327,7 @@ static int shell_pty(sd_bus *bus, ShellArgs *a) {
         r = sd_bus_call_async(bus, NULL, m, on_exec_reply, &rl, BUS_LONG_TIMEOUT_USEC);
         if (r < 0)
                 return log_error_errno(r, "Failed to start the command: %m");
-        r = run_session(master, bus, &rl, a->name);
+        r = run_session(master, bus, &rl, a->name, a->quiet);
         if (r < 0)
                 return r;
         return rl.done ? rl.status : 0;
@@ -350,14 +351,14 @@ static int shell_machined(sd_bus *bus, const ShellArgs *a) {
         if (r < 0)
                 return log_error_errno(r, "Malformed reply: %m");
         _cleanup_close_ int master = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        return run_session(master, NULL, &rl, a->name);
+        return run_session(master, NULL, &rl, a->name, a->quiet);
 }
 
-static int parse_shell_args(int argc, char *argv[], ShellArgs *a) {
+static int parse_shell_args(const CtlArgs *args, int argc, char *argv[], ShellArgs *a) {
         const char *target = argc > 1 && !isempty(argv[1]) ? argv[1] : ".host";
         const char *at = strchr(target, '@');
 
-        a->user = at && at != target ? strndup(target, (size_t) (at - target)) : strdup(arg.uid ?: "");
+        a->user = at && at != target ? strndup(target, (size_t) (at - target)) : strdup(args->uid ?: "");
         if (at) {
                 target = at + 1;
                 if (!*target)
@@ -380,17 +381,18 @@ static int parse_shell_args(int argc, char *argv[], ShellArgs *a) {
                 a->path = "/bin/sh";
         } else if (argc > 2 && !(a->args = strv_copy(argv + 2)))
                 return log_oom();
-        a->env = strv_copy(arg.setenv);
-        if (arg.setenv && !a->env)
+        a->env = strv_copy(args->setenv);
+        if (args->setenv && !a->env)
                 return log_oom();
+        a->quiet = args->quiet;
         return 0;
 }
 
-int verb_shell(sd_bus *bus, int argc, char *argv[]) {
+int verb_shell(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         ShellArgs a = {};
         int r;
 
-        r = parse_shell_args(argc, argv, &a);
+        r = parse_shell_args(args, argc, argv, &a);
         if (r >= 0) {
                 if (!ctl_is_berthd(bus))
                         r = shell_machined(bus, &a);

@@ -26,7 +26,7 @@ static int absolute_host_path(const char *p, char **ret) {
 }
 
 /* copy-to NAME HOST-PATH [MACHINE-PATH], copy-from NAME MACHINE-PATH [HOST-PATH] */
-int verb_copy(sd_bus *bus, int argc, char *argv[]) {
+int verb_copy(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         _cleanup_free_ char *host = NULL, *what = NULL;
@@ -44,7 +44,7 @@ int verb_copy(sd_bus *bus, int argc, char *argv[]) {
                                            to ? "CopyToMachineWithFlags" : "CopyFromMachineWithFlags");
         if (r >= 0)
                 r = sd_bus_message_append(m, "ssst", name, to ? host : inside, to ? inside : host,
-                                          arg.force ? MACHINE_COPY_REPLACE : 0);
+                                          args->force ? MACHINE_COPY_REPLACE : 0);
         if (r < 0)
                 return log_oom();
         r = sd_bus_call(bus, m, BUS_LONG_TIMEOUT_USEC, &error, &reply);
@@ -56,7 +56,7 @@ int verb_copy(sd_bus *bus, int argc, char *argv[]) {
 }
 
 /* bind NAME HOST-PATH [MACHINE-PATH] */
-int verb_bind(sd_bus *bus, int argc, char *argv[]) {
+int verb_bind(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *host = NULL, *what = NULL;
         const char *inside;
@@ -69,7 +69,7 @@ int verb_bind(sd_bus *bus, int argc, char *argv[]) {
         if (inside[0] != '/')
                 return log_error_errno(-EINVAL, "The path in the machine must be absolute: %s", inside);
         r = sd_bus_call_method(bus, MACHINE1_BUS_NAME, MACHINE1_PATH, MACHINE1_MANAGER_IFACE, "BindMountMachine", &error,
-                               NULL, "sssbb", argv[1], host, inside, (int) arg.read_only, (int) arg.mkdir);
+                               NULL, "sssbb", argv[1], host, inside, (int) args->read_only, (int) args->mkdir);
         if (r < 0) {
                 what = strjoin("bind-mount into machine '", argv[1], "'");
                 return ctl_log_bus_error(&error, r, what ?: "bind-mount");
@@ -98,7 +98,7 @@ static int follow(const char *path, int fd) {
 }
 
 /* logs NAME [-n N] [-f]: the console of a machine berthd started. */
-int verb_logs(sd_bus *bus, int argc, char *argv[]) {
+int verb_logs(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         _cleanup_free_ char *path = ctl_machine_log_path(bus, argv[1]);
         _cleanup_close_ int fd = -EBADF;
 
@@ -114,15 +114,15 @@ int verb_logs(sd_bus *bus, int argc, char *argv[]) {
                                                         "'berthctl start'.", argv[1]);
                 return log_error_errno(-errno, "Failed to open %s: %m", path);
         }
-        if (arg.lines > 0)
-                ctl_show_file_tail(path, arg.lines, "");
+        if (args->lines > 0)
+                ctl_show_file_tail(path, args->lines, "");
         else {
                 char buf[8192];
                 ssize_t n;
                 while ((n = read(fd, buf, sizeof buf)) > 0)
                         fwrite(buf, 1, (size_t) n, stdout);
         }
-        if (!arg.follow)
+        if (!args->follow)
                 return 0;
         fflush(stdout);
         (void) lseek(fd, 0, SEEK_END);

@@ -38,32 +38,31 @@ typedef struct CtlArgs {
         const char *format;     /* export: compression, else from the file name */
 } CtlArgs;
 
-extern CtlArgs arg;
 
-typedef int (*verb_fn)(sd_bus *bus, int argc, char *argv[]);
+typedef int (*verb_fn)(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 
 /* Verbs: argv[0] is the verb. */
-int verb_list(sd_bus *bus, int argc, char *argv[]);
-int verb_status(sd_bus *bus, int argc, char *argv[]);
-int verb_show(sd_bus *bus, int argc, char *argv[]);
-int verb_start(sd_bus *bus, int argc, char *argv[]);
-int verb_enable(sd_bus *bus, int argc, char *argv[]);
-int verb_poweroff(sd_bus *bus, int argc, char *argv[]);
-int verb_terminate(sd_bus *bus, int argc, char *argv[]);
-int verb_kill(sd_bus *bus, int argc, char *argv[]);
-int verb_login(sd_bus *bus, int argc, char *argv[]);
-int verb_shell(sd_bus *bus, int argc, char *argv[]);
-int verb_copy(sd_bus *bus, int argc, char *argv[]);
-int verb_bind(sd_bus *bus, int argc, char *argv[]);
-int verb_logs(sd_bus *bus, int argc, char *argv[]);
-int verb_list_images(sd_bus *bus, int argc, char *argv[]);
-int verb_image_status(sd_bus *bus, int argc, char *argv[]);
-int verb_show_image(sd_bus *bus, int argc, char *argv[]);
-int verb_clone(sd_bus *bus, int argc, char *argv[]);
-int verb_rename(sd_bus *bus, int argc, char *argv[]);
-int verb_remove(sd_bus *bus, int argc, char *argv[]);
-int verb_read_only(sd_bus *bus, int argc, char *argv[]);
-int verb_clean(sd_bus *bus, int argc, char *argv[]);
-int verb_import(sd_bus *bus, int argc, char *argv[]);
-int verb_export(sd_bus *bus, int argc, char *argv[]);
-int verb_set_limit(sd_bus *bus, int argc, char *argv[]);
+int verb_list(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_status(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_show(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_start(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_enable(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_poweroff(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_terminate(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_kill(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_login(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_shell(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_copy(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_bind(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_logs(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_list_images(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_image_status(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_show_image(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_clone(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_rename(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_remove(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_read_only(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_clean(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_import(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_export(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_set_limit(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
