@@ -343,8 +343,10 @@ int machine_shutdown_signal(Machine *machine) {
                 return SIGRTMIN + 4;
         case GUEST_INIT_BUSYBOX:
                 return SIGUSR2;
-        default:
+        case GUEST_INIT_SYSVINIT:
                 return SIGTERM;
+        default:
+                return SIGRTMIN + 3; /* nspawn's rule for any other init */
         }
 }
 

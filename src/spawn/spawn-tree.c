@@ -34,10 +34,12 @@ GuestInit guest_init_from_string(const char *s) {
 /* systemd: SIGRTMIN+4 poweroff, SIGINT reboot (ctrl-alt-del), SIGRTMIN+3 halt.
  * busybox init: SIGUSR2 poweroff, SIGTERM reboot, SIGUSR1 halt.
  * sysvinit: no signal powers it off; the launcher writes a runlevel request to /run/initctl.
- * A command (or unknown init): SIGTERM; the stub init of --as-pid2 forwards it. */
+ * Any other init (runit, openrc-init, s6, tini …): systemd's signals, as nspawn sends them to every
+ * init it boots. A command: SIGTERM; the stub init of --as-pid2 forwards it. */
 int guest_init_poweroff_signal(GuestInit g) {
         switch (g) {
         case GUEST_INIT_SYSTEMD:
+        case GUEST_INIT_OTHER:
                 return SIGRTMIN + 4;
         case GUEST_INIT_BUSYBOX:
                 return SIGUSR2;
@@ -64,7 +66,8 @@ int guest_init_reboot_signal(GuestInit g) {
 int guest_init_halt_signal(GuestInit g) {
         switch (g) {
         case GUEST_INIT_SYSTEMD:
-                return SIGRTMIN + 3;
+        case GUEST_INIT_OTHER:
+                return SIGRTMIN + 3; /* nspawn's --kill-signal= default when booting */
         case GUEST_INIT_BUSYBOX:
                 return SIGUSR1;
         default:

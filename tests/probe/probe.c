@@ -527,6 +527,50 @@ static const struct {
         { "serve", 1, serve },
 };
 
+/* "Some other init" (not systemd, busybox or sysvinit; like runit's, openrc-init, s6, tini): as PID 1
+ * it writes "up" and then the name of every signal it gets to /probe-init.log and halts on SIGRTMIN+3, powers off
+ * on SIGRTMIN+4 and reboots on SIGINT (systemd's meanings, which such inits follow). */
+static void log_signal(int sig) {
+        char line[32];
+        int fd = open("/probe-init.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+        if (sig == 0)
+                (void) snprintf(line, sizeof line, "up\n");
+        else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+                (void) snprintf(line, sizeof line, "SIGRTMIN+%d\n", sig - SIGRTMIN);
+        else
+                (void) snprintf(line, sizeof line, "%s\n", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" :
+                                sig == SIGUSR1 ? "SIGUSR1" : sig == SIGUSR2 ? "SIGUSR2" : "other");
+        if (fd >= 0) {
+                (void) write(fd, line, strlen(line));
+                (void) close(fd);
+        }
+}
+
+static int run_init(void) {
+        sigset_t all;
+        int sig;
+
+        (void) sigfillset(&all);
+        (void) sigprocmask(SIG_BLOCK, &all, NULL);
+        log_signal(0); /* "up": from here on no signal is lost */
+        for (;;) {
+                sig = sigwaitinfo(&all, NULL);
+                if (sig < 0 || sig == SIGCHLD)
+                        continue;
+                log_signal(sig);
+                if (sig == SIGRTMIN + 3)
+                        (void) reboot(RB_HALT_SYSTEM);
+                else if (sig == SIGRTMIN + 4)
+                        (void) reboot(RB_POWER_OFF);
+                else if (sig == SIGINT)
+                        (void) reboot(RB_AUTOBOOT);
+                else
+                        continue;
+                return 0; /* reboot() ends a PID namespace's init; just in case */
+        }
+}
+
 /* One sd_notify datagram to /run/host/notify, as a guest's init sends it. */
 static int notify_once(const char *msg) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/host/notify" };
@@ -541,6 +585,8 @@ static int notify_once(const char *msg) {
 }
 
 int main(int argc, char **argv) {
+        if (getpid() == 1 && argc == 1)
+                return run_init();
         if (argc == 3 && !strcmp(argv[1], "notify-flood"))
                 return notify_flood(atoi(argv[2]));
         if (argc == 3 && !strcmp(argv[1], "notify"))

@@ -126,6 +126,9 @@ TEST(guest_init) {
         ASSERT_EQ(guest_init_poweroff_signal(GUEST_INIT_BUSYBOX), SIGUSR2);
         ASSERT_EQ(guest_init_reboot_signal(GUEST_INIT_BUSYBOX), SIGTERM);
         ASSERT_EQ(guest_init_poweroff_signal(GUEST_INIT_SYSVINIT), 0);
+        ASSERT_EQ(guest_init_halt_signal(GUEST_INIT_OTHER), SIGRTMIN + 3);
+        ASSERT_EQ(guest_init_poweroff_signal(GUEST_INIT_OTHER), SIGRTMIN + 4);
+        ASSERT_EQ(guest_init_reboot_signal(GUEST_INIT_OTHER), SIGINT);
 }
 
 TEST(exit_codes) {
