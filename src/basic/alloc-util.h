@@ -21,3 +21,11 @@ static inline void freep(void *p) {
 
 /* Replace *p with a copy of s (s may be NULL). Returns -ENOMEM on failure. */
 int free_and_strdup(char **p, const char *s);
+
+/* Frees a and moves b into it (b becomes NULL). */
+#define free_and_replace(a, b)                  \
+        ({                                      \
+                free(a);                        \
+                (a) = TAKE_PTR(b);              \
+                0;                              \
+        })

@@ -26,7 +26,10 @@
 #include "mount-util.h"
 #include "spawn-child.h"
 #include "spawn-mount.h"
+#include "spawn-journal.h"
 #include "spawn-pipeline.h"
+#include "spawn-pivot.h"
+#include "spawn-timezone.h"
 #include "spawn-seccomp.h"
 #include "spawn-user.h"
 #include "string-util.h"
@@ -90,7 +93,7 @@ static int step_read_host_files(SpawnContext *c) {
         int r = read_full_file_at(AT_FDCWD, "/etc/os-release", 64 * 1024, &c->host_os_release, NULL);
         if (r < 0)
                 (void) read_full_file_at(AT_FDCWD, "/usr/lib/os-release", 64 * 1024, &c->host_os_release, NULL);
-        return 0;
+        return spawn_timezone_read_host(c);
 }
 
 /* Everything on the host side is opened while we still act as host root (in the file system's eyes):
@@ -104,6 +107,11 @@ static int step_open_host_paths(SpawnContext *c) {
                 return -errno;
         if (c->root_tree_fd < 0) {
                 r = mount_clone_tree(AT_FDCWD, c->root_path, true, &c->root_tree_fd);
+                if (r < 0)
+                        return r;
+        }
+        if (c->journal_bind) {
+                r = mount_clone_tree(AT_FDCWD, c->journal_bind, false, &c->journal_fd);
                 if (r < 0)
                         return r;
         }
@@ -353,20 +361,25 @@ static const SpawnStep child_steps[] = {
         { "open-host-paths",    step_open_host_paths    },
         { "become-root",        step_become_root        },
         { "bind-root",          step_bind_root          },
+        { "pivot-root-option",  spawn_pivot_root_setup  },
         { "mount-proc",         spawn_mount_proc        },
         { "mount-sys",          spawn_mount_sys         },
         { "mount-cgroup",       spawn_mount_cgroup      },
         { "mount-dev",          spawn_mount_dev         },
         { "mount-run-tmp",      spawn_mount_run_tmp     },
         { "mount-user",         spawn_mount_user        },
+        { "mount-journal",      spawn_journal_mount     },
+        { "mount-inaccessible", spawn_mount_inaccessible },
         { "pivot-root",         step_pivot_root         },
         { "setup-run-host",     step_setup_run_host     },
+        { "setup-timezone",     spawn_timezone_setup    },
         { "setup-console",      step_setup_console      },
         { "setup-notify",       step_setup_notify       },
         { "set-hostname",       step_set_hostname       },
         { "setup-machine-id",   step_setup_machine_id   },
         { "setup-network",      step_setup_network      },
         { "lock-mounts",        step_lock_mounts        },
+        { "set-personality",    spawn_personality_set   },
         { "tell-rootfs-ready",  step_tell_rootfs_ready  },
         { "await-go",           step_await_go           },
         {}
@@ -518,6 +531,9 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
                 return r;
         *ret_step = "load-seccomp-filter";
         r = spawn_seccomp_install(&c->seccomp);
+        if (r < 0)
+                return r;
+        r = spawn_seccomp_install(&c->seccomp_sync);
         if (r < 0)
                 return r;
         if (c->config->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

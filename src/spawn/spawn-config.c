@@ -10,6 +10,7 @@
 #include "alloc-util.h"
 #include "hostname-util.h"
 #include "log.h"
+#include "spawn-options.h"
 #include "spawn-seccomp.h"
 #include "parse-util.h"
 #include "path-util.h"
@@ -103,6 +104,7 @@ void spawn_config_done(SpawnConfig *c) {
         strv_free(c->syscall_allow);
         strv_free(c->syscall_deny);
         strv_free(c->command);
+        spawn_options_done(c);
         *c = (SpawnConfig) {};
 }
 
@@ -379,6 +381,9 @@ static int verify_private_users(SpawnConfig *c) {
 int spawn_config_verify(SpawnConfig *c) {
         int r;
 
+        r = spawn_options_prepare(c);
+        if (r < 0)
+                return r;
         r = verify_directory(c);
         if (r < 0)
                 return r;
@@ -399,6 +404,9 @@ int spawn_config_verify(SpawnConfig *c) {
         if (c->ephemeral && c->read_only)
                 return log_error_errno(-EINVAL, "--ephemeral and --read-only may not be combined.");
         r = verify_private_users(c);
+        if (r < 0)
+                return r;
+        r = spawn_options_verify(c);
         if (r < 0)
                 return r;
 

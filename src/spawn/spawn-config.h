@@ -87,6 +87,14 @@ typedef enum SettingMask {
         SETTING_USER_OWNERSHIP    = 1 << 18, /* --private-users-ownership=, PrivateUsersOwnership= */
         SETTING_SYSCALL_FILTER    = 1 << 19,
         SETTING_AMBIENT_CAPABILITY = 1 << 20,
+        SETTING_PIVOT_ROOT        = 1 << 21,
+        SETTING_PERSONALITY       = 1 << 22,
+        SETTING_TIMEZONE          = 1 << 23,
+        SETTING_LINK_JOURNAL      = 1 << 24,
+        SETTING_SUPPRESS_SYNC     = 1 << 25,
+        SETTING_INACCESSIBLE      = 1 << 26,
+        SETTING_OVERLAY           = 1 << 27,
+        SETTING_BIND_USER         = 1 << 28,
 } SettingMask;
 
 /* How a -U machine sees the tree's on-disk ownership (nspawn's --private-users-ownership=). */
@@ -98,6 +106,44 @@ typedef enum UserOwnership {
         _USER_OWNERSHIP_MAX,
         _USER_OWNERSHIP_INVALID = -EINVAL,
 } UserOwnership;
+
+/* --timezone= (nspawn's modes): what /etc/localtime in the machine becomes. */
+typedef enum TimezoneMode {
+        TIMEZONE_AUTO,    /* symlink if the host's is a symlink, else copy; bind with a read-only root */
+        TIMEZONE_OFF,     /* left as the tree has it */
+        TIMEZONE_COPY,
+        TIMEZONE_BIND,
+        TIMEZONE_SYMLINK,
+        TIMEZONE_DELETE,
+        _TIMEZONE_MODE_MAX,
+        _TIMEZONE_MODE_INVALID = -EINVAL,
+} TimezoneMode;
+
+/* --link-journal= */
+typedef enum LinkJournal {
+        LINK_JOURNAL_AUTO,      /* bind the host's /var/log/journal/ID in if it exists */
+        LINK_JOURNAL_NO,
+        LINK_JOURNAL_HOST,      /* the journal lives on the host, bound into the machine */
+        LINK_JOURNAL_TRY_HOST,
+        LINK_JOURNAL_GUEST,     /* the journal lives in the tree, the host has a symlink to it */
+        LINK_JOURNAL_TRY_GUEST,
+        _LINK_JOURNAL_MAX,
+        _LINK_JOURNAL_INVALID = -EINVAL,
+} LinkJournal;
+
+/* --overlay=, --overlay-ro=: host (or "+": image) directories stacked onto a path in the machine. */
+typedef struct OverlayMount {
+        char **sources;    /* lowest first; with a writable overlay the last one is the upper ("": a temporary one) */
+        char *destination; /* absolute path inside the machine */
+        bool read_only;
+} OverlayMount;
+
+/* --set-credential=, --load-credential=: for the machine's PID 1 ($CREDENTIALS_DIRECTORY). */
+typedef struct Credential {
+        char *id;
+        char *data;
+        size_t size;
+} Credential;
 
 typedef struct SpawnConfig {
         char *directory;    /* absolute; NULL with an image */
@@ -130,6 +176,22 @@ typedef struct SpawnConfig {
         uint64_t caps_add, caps_drop, caps_ambient;
         uint64_t shutdown_timeout_usec;
         char **command;
+        /* nspawn's integration, file and image options (spawn-options.c) */
+        bool suppress_sync;
+        int personality;          /* -1: the host's */
+        TimezoneMode timezone_mode;
+        LinkJournal link_journal;
+        char *pivot_root_new, *pivot_root_old;
+        char **inaccessible;
+        OverlayMount *overlays;
+        size_t n_overlays;
+        Credential *credentials;
+        size_t n_credentials;
+        char **bind_users;
+        char *template_dir;
+        char *oci_bundle;
+        char *root_hash, *root_hash_sig, *verity_data;
+        char *selinux_context, *selinux_apifs_context;
         SettingMask set_mask;
         int settings_mode; /* SettingsMode, see spawn-settings.h */
 } SpawnConfig;

@@ -24,6 +24,7 @@ typedef struct SpawnContext {
         int shutdown_signal; /* what SIGTERM to the launcher becomes */
         uint64_t caps;       /* the bounding set PID 1 gets */
         SeccompProgram seccomp; /* its system call filter, built by the parent */
+        SeccompProgram seccomp_sync; /* --suppress-sync: stacked on it */
 
         /* parent */
         int lock_fd;
@@ -45,6 +46,13 @@ typedef struct SpawnContext {
         int root_target_fd; /* child: where it goes */
         int *bind_fds;      /* child: clones of the --bind sources, opened with host privileges */
         char *host_os_release; /* read before pivot_root, written to /run/host/os-release */
+        char *host_localtime;  /* the host's /etc/localtime (--timezone=copy) */
+        size_t host_localtime_size;
+        char *host_timezone;   /* "Europe/Berlin": where the host's /etc/localtime points (symlink) */
+        int localtime_tree_fd; /* a clone of the host's /etc/localtime (--timezone=bind) */
+        TimezoneMode timezone_mode; /* --timezone=, auto resolved */
+        char *journal_bind;    /* /var/log/journal/ID: the host's, bound to the same path in the machine */
+        int journal_fd;        /* child: its clone */
         char **env;            /* init's environment */
         char failed_step[64];  /* parent: the child's step that failed */
 } SpawnContext;

@@ -421,3 +421,32 @@ int spawn_mount_user(SpawnContext *c) {
         }
         return 0;
 }
+
+/* --inaccessible=: each path (which must exist; symlinks resolved inside the machine) is covered by an
+ * empty node of its kind with mode 000 on a read-only file system. */
+int spawn_mount_inaccessible(SpawnContext *c) {
+        _cleanup_close_ int inaccessible = -EBADF;
+        int r;
+
+        if (!c->config->inaccessible)
+                return 0;
+        r = make_inaccessible(&inaccessible);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(p, c->config->inaccessible) {
+                _cleanup_close_ int target = open_in_root(c->root_fd, *p, O_PATH, 0), src = -EBADF;
+                struct stat st;
+
+                if (target < 0)
+                        return target;
+                if (fstat(target, &st) < 0)
+                        return -errno;
+                r = mount_clone_tree(inaccessible, S_ISDIR(st.st_mode) ? "dir" : "reg", false, &src);
+                if (r < 0)
+                        return r;
+                r = mount_attach(src, target);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

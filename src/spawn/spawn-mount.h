@@ -10,3 +10,4 @@ int spawn_mount_cgroup(SpawnContext *c);
 int spawn_mount_dev(SpawnContext *c);
 int spawn_mount_run_tmp(SpawnContext *c);
 int spawn_mount_user(SpawnContext *c);
+int spawn_mount_inaccessible(SpawnContext *c);

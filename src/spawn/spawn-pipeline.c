@@ -19,8 +19,10 @@
 #include "bpf-devices.h"
 #include "fd-util.h"
 #include "log.h"
+#include "mount-util.h"
 #include "parse-util.h"
 #include "spawn-child.h"
+#include "spawn-journal.h"
 #include "spawn-pipeline.h"
 #include "spawn-registration.h"
 #include "spawn-userns.h"
@@ -66,6 +68,8 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
                 .root_fd = -EBADF,
                 .root_tree_fd = -EBADF,
                 .root_target_fd = -EBADF,
+                .localtime_tree_fd = -EBADF,
+                .journal_fd = -EBADF,
                 .uid_lock_fd = -EBADF,
                 .userns = config->private_users != PRIVATE_USERS_NO,
                 .idmap_root = IN_SET(config->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED) &&
@@ -242,10 +246,46 @@ static int step_cgroup_limits(SpawnContext *c) {
         return 0;
 }
 
+static bool is_below(const char *path, const char *top) {
+        const char *rest = startswith(path, top);
+        return rest && (*rest == 0 || *rest == '/');
+}
+
+/* --inaccessible= paths must exist in the machine: in the tree, or below a mount we make there. */
+static int step_check_inaccessible(SpawnContext *c) {
+        static const char *const ours[] = { "/proc", "/sys", "/dev", "/run", "/tmp" };
+        const SpawnConfig *cfg = c->config;
+
+        STRV_FOREACH(p, cfg->inaccessible) {
+                _cleanup_close_ int fd = -EBADF;
+                bool mounted = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(ours); i++)
+                        mounted = mounted || is_below(*p, ours[i]);
+                for (size_t i = 0; i < cfg->n_binds; i++)
+                        mounted = mounted || is_below(*p, cfg->binds[i].destination);
+                for (size_t i = 0; i < cfg->n_tmpfs; i++)
+                        mounted = mounted || is_below(*p, cfg->tmpfs[i].destination);
+                for (size_t i = 0; i < cfg->n_overlays; i++)
+                        mounted = mounted || is_below(*p, cfg->overlays[i].destination);
+                if (mounted)
+                        continue;
+                fd = open_in_root(c->tree->root_fd, *p, O_PATH, 0);
+                if (fd < 0)
+                        return log_error_errno(fd, "--inaccessible=%s: cannot mask it: %m (it must exist in the machine).", *p);
+        }
+        return 0;
+}
+
 static int step_seccomp_prepare(SpawnContext *c) {
         int r = spawn_seccomp_prepare(c->caps, c->config->syscall_allow, c->config->syscall_deny, &c->seccomp);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the system call filter: %m");
+        if (c->config->suppress_sync) {
+                r = spawn_seccomp_prepare_suppress_sync(&c->seccomp_sync);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to build the system call filter of --suppress-sync: %m");
+        }
         return 0;
 }
 
@@ -379,6 +419,13 @@ static int child_failed(SpawnContext *c, int r) {
         if (streq(c->failed_step, "chdir"))
                 return log_error_errno(r, "Failed to change to the working directory '%s' in the machine: %m",
                                        c->config->working_directory);
+        if (streq(c->failed_step, "mount-journal"))
+                return log_error_errno(r, "Failed to bind the journal directory %s into the machine: %m", c->journal_bind);
+        if (streq(c->failed_step, "mount-inaccessible"))
+                return log_error_errno(r, "Failed to mask an --inaccessible= path in the machine: %m");
+        if (streq(c->failed_step, "pivot-root-option"))
+                return log_error_errno(r, "Failed to pivot to --pivot-root=%s in the machine: %m",
+                                       c->config->pivot_root_new);
         if (streq(c->failed_step, "lookup-user") && r == -ESRCH)
                 return log_error_errno(r, "User '%s' does not exist in the machine.", c->config->user);
         if (streq(c->failed_step, "lookup-user") && r == -ENOENT)
@@ -498,10 +545,12 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-create",           step_cgroup_create            },
         { "cgroup-devices",          step_cgroup_devices           },
         { "cgroup-limits",           step_cgroup_limits            },
+        { "check-inaccessible",      step_check_inaccessible       },
         { "seccomp-prepare",         step_seccomp_prepare          },
         { "build-env",               step_build_env                },
         { "userns-range",            spawn_acquire_uid_range       },
         { "chown-tree",              step_chown_tree               },
+        { "link-journal",            spawn_journal_link            },
         { "clone-child",             step_clone_child              },
         { "cgroup-attach",           step_cgroup_attach            },
         { "send-rootfs",             step_send_rootfs              },
@@ -549,7 +598,9 @@ void spawn_teardown(SpawnContext *c) {
         c->cgroup_path = mfree(c->cgroup_path);
         cgroup_set_done(&c->cgroups);
         c->env = strv_free(c->env);
+        c->journal_bind = mfree(c->journal_bind);
         spawn_seccomp_done(&c->seccomp);
+        spawn_seccomp_done(&c->seccomp_sync);
 }
 
 void spawn_unlock(SpawnContext *c) {

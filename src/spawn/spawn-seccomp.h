@@ -17,6 +17,9 @@ typedef struct SeccompProgram {
 /* Builds the filter (or takes it from /run/berth/seccomp, where compiled filters are kept) in the
  * parent; the child installs it right before exec. */
 int spawn_seccomp_prepare(uint64_t caps, char *const *allow, char *const *deny, SeccompProgram *ret);
+/* --suppress-sync: sync calls do nothing, O_SYNC/O_DSYNC opens fail (stacked on the filter above). */
+int spawn_seccomp_prepare_suppress_sync(SeccompProgram *ret);
+/* Installs p; an empty program (no filter) is nothing to install. */
 int spawn_seccomp_install(const SeccompProgram *p);
 void spawn_seccomp_done(SeccompProgram *p);
 /* Is name a system call of this architecture, or one of our groups ("@clock")? */

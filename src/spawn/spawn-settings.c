@@ -12,6 +12,7 @@
 #include "log.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "spawn-options.h"
 #include "spawn-settings.h"
 #include "string-util.h"
 #include "strv.h"
@@ -207,6 +208,48 @@ static int parse_private_network(SpawnConfig *s, const char *key, const char *v)
         return parse_bool_into(v, &s->private_network) < 0 ? -EINVAL : 0;
 }
 
+static int parse_pivot_root(SpawnConfig *s, const char *key, const char *v) {
+        return pivot_root_parse(v, &s->pivot_root_new, &s->pivot_root_old);
+}
+
+static int parse_personality(SpawnConfig *s, const char *key, const char *v) {
+        int p = personality_from_string(v);
+
+        if (p < 0)
+                return p;
+        s->personality = p;
+        return 0;
+}
+
+static int parse_timezone(SpawnConfig *s, const char *key, const char *v) {
+        TimezoneMode m = timezone_mode_from_string(v);
+
+        if (m < 0)
+                return -EINVAL;
+        s->timezone_mode = m;
+        return 0;
+}
+
+static int parse_link_journal(SpawnConfig *s, const char *key, const char *v) {
+        LinkJournal m = link_journal_from_string(v);
+
+        if (m < 0)
+                return -EINVAL;
+        s->link_journal = m;
+        return 0;
+}
+
+static int parse_suppress_sync(SpawnConfig *s, const char *key, const char *v) {
+        return parse_bool_into(v, &s->suppress_sync) < 0 ? -EINVAL : 0;
+}
+
+static int parse_inaccessible(SpawnConfig *s, const char *key, const char *v) {
+        char *p = NULL;
+        int r = inaccessible_parse(v, &p);
+
+        return r < 0 ? r : strv_consume(&s->inaccessible, p);
+}
+
 typedef struct SettingKey {
         const char *section;
         const char *key;
@@ -233,6 +276,11 @@ static const SettingKey setting_keys[] = {
         { "Exec",    "PrivateUsers",          parse_private_users,           SETTING_PRIVATE_USERS,         true },
         { "Exec",    "SystemCallFilter",      parse_system_call_filter,      SETTING_SYSCALL_FILTER,        true },
         { "Exec",    "MachineID",             parse_machine_id,              SETTING_UUID },
+        { "Exec",    "PivotRoot",             parse_pivot_root,              SETTING_PIVOT_ROOT },
+        { "Exec",    "Personality",           parse_personality,             SETTING_PERSONALITY },
+        { "Exec",    "Timezone",              parse_timezone,                SETTING_TIMEZONE },
+        { "Exec",    "LinkJournal",           parse_link_journal,            SETTING_LINK_JOURNAL },
+        { "Exec",    "SuppressSync",          parse_suppress_sync,           SETTING_SUPPRESS_SYNC },
         { "Files",   "PrivateUsersOwnership", parse_private_users_ownership, SETTING_USER_OWNERSHIP,        true },
         { "Files",   "PrivateUsersChown",     parse_private_users_chown,     SETTING_USER_OWNERSHIP,        true }, /* the older name */
         { "Files",   "ReadOnly",              parse_read_only,               SETTING_READ_ONLY },
@@ -240,6 +288,7 @@ static const SettingKey setting_keys[] = {
         { "Files",   "Bind",                  parse_bind,                    SETTING_BIND,                  true },
         { "Files",   "BindReadOnly",          parse_bind,                    SETTING_BIND,                  true },
         { "Files",   "TemporaryFileSystem",   parse_temporary_file_system,   SETTING_TMPFS },
+        { "Files",   "Inaccessible",          parse_inaccessible,            SETTING_INACCESSIBLE,          true },
         { "Network", "Private",               parse_private_network,         SETTING_PRIVATE_NETWORK },
 };
 
@@ -383,8 +432,36 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 c->caps_ambient |= s->caps_ambient;
                 c->caps_add |= s->caps_ambient; /* as nspawn: ambient implies the bounding set */
         }
+        if (take & SETTING_PIVOT_ROOT) {
+                r = r ?: free_and_strdup(&c->pivot_root_new, s->pivot_root_new);
+                r = r ?: free_and_strdup(&c->pivot_root_old, s->pivot_root_old);
+        }
+        if (take & SETTING_PERSONALITY)
+                c->personality = s->personality;
+        if (take & SETTING_TIMEZONE)
+                c->timezone_mode = s->timezone_mode;
+        if (take & SETTING_LINK_JOURNAL)
+                c->link_journal = s->link_journal;
+        if (take & SETTING_SUPPRESS_SYNC)
+                c->suppress_sync = s->suppress_sync;
+        for (size_t i = 0; (take & SETTING_INACCESSIBLE) && s->inaccessible && s->inaccessible[i] && r >= 0; i++)
+                r = strv_extend(&c->inaccessible, s->inaccessible[i]);
         for (size_t i = 0; (take & SETTING_SYSCALL_FILTER) && s->syscall_allow && s->syscall_allow[i] && r >= 0; i++)
                 r = strv_extend(&c->syscall_allow, s->syscall_allow[i]);
+        if (take & SETTING_PIVOT_ROOT) {
+                r = r ?: free_and_strdup(&c->pivot_root_new, s->pivot_root_new);
+                r = r ?: free_and_strdup(&c->pivot_root_old, s->pivot_root_old);
+        }
+        if (take & SETTING_PERSONALITY)
+                c->personality = s->personality;
+        if (take & SETTING_TIMEZONE)
+                c->timezone_mode = s->timezone_mode;
+        if (take & SETTING_LINK_JOURNAL)
+                c->link_journal = s->link_journal;
+        if (take & SETTING_SUPPRESS_SYNC)
+                c->suppress_sync = s->suppress_sync;
+        for (size_t i = 0; (take & SETTING_INACCESSIBLE) && s->inaccessible && s->inaccessible[i] && r >= 0; i++)
+                r = strv_extend(&c->inaccessible, s->inaccessible[i]);
         for (size_t i = 0; (take & SETTING_SYSCALL_FILTER) && s->syscall_deny && s->syscall_deny[i] && r >= 0; i++)
                 r = strv_extend(&c->syscall_deny, s->syscall_deny[i]);
         for (size_t i = 0; (take & SETTING_BIND) && i < s->n_binds && r >= 0; i++)

@@ -149,6 +149,15 @@ int spawn_tree_open(const SpawnConfig *c, const char *path, SpawnTree *ret) {
         t.root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (t.root_fd < 0)
                 return log_error_errno(errno, "Failed to open directory %s: %m", path);
+        if (c->pivot_root_new) {
+                /* --pivot-root=: the OS tree is that directory of the image. */
+                int fd = open_in_root(t.root_fd, c->pivot_root_new, O_PATH | O_DIRECTORY, 0);
+                safe_close(t.root_fd);
+                if (fd < 0)
+                        return log_error_errno(fd, "--pivot-root=%s: not a directory in %s: %m", c->pivot_root_new,
+                                               c->directory ?: c->image);
+                t.root_fd = fd;
+        }
 
         if (!is_regular_in_root(t.root_fd, "/etc/os-release") && !is_regular_in_root(t.root_fd, "/usr/lib/os-release")) {
                 spawn_tree_done(&t);

@@ -16,6 +16,7 @@
 #include "path-util.h"
 #include "image-lock.h"
 #include "spawn-config.h"
+#include "spawn-options.h"
 #include "spawn-pipeline.h"
 #include "spawn-root.h"
 #include "spawn-seccomp.h"
@@ -31,13 +32,19 @@ static void help(void) {
                "Boot an OS tree as a machine, or run a command in it.\n\n"
                "  -h --help                 Show this help\n"
                "     --version              Print version string\n"
-               "  -q --quiet                Do not show status information\n\n"
+               "  -q --quiet                Do not show status information\n"
+               "     --no-pager             Accepted for compatibility; nothing is paged\n\n"
                "Image:\n"
                "  -D --directory=PATH       Root directory for the machine\n"
                "  -i --image=PATH           Disk image for the machine (a filesystem, MBR or GPT)\n"
                "  -x --ephemeral            Run on an overlay that is thrown away on exit\n"
                "     --volatile[=MODE]      yes, state or overlay: run on a volatile root\n"
-               "     --read-only            Mount the root directory read-only\n\n"
+               "     --read-only            Mount the root directory read-only\n"
+               "     --pivot-root=PATH[:PATH]  Pivot to PATH of the image as the root (the old root\n"
+               "                            goes to the second PATH, or away)\n"
+               "     --root-hash=HASH       dm-verity root hash (needs device-mapper)\n"
+               "     --root-hash-sig=SIG    dm-verity root hash signature (base64:... or a path)\n"
+               "     --verity-data=PATH     dm-verity data file\n\n"
                "Execution:\n"
                "  -a --as-pid2              Run the command as PID 2, under a stub init\n"
                "  -b --boot                 Boot the tree's init; COMMAND ARGS are passed to it\n"
@@ -50,11 +57,13 @@ static void help(void) {
                "     --shutdown-timeout=SEC Kill the machine if it has not shut down after\n"
                "                            SEC (default 30s, \"infinity\" to wait forever)\n"
                "     --notify-ready=BOOL    Wait for the guest's READY=1 before telling our\n"
-               "                            service manager that we are ready\n\n"
+               "                            service manager that we are ready\n"
+               "     --suppress-sync=BOOL   Make sync(), fsync() ... do nothing in the machine\n\n"
                "System identity:\n"
                "  -M --machine=NAME         Machine name (default: the directory's name)\n"
                "     --hostname=NAME        Hostname inside the machine (default: machine name)\n"
-               "     --uuid=UUID            Machine UUID ($container_uuid)\n\n"
+               "     --uuid=UUID            Machine UUID ($container_uuid)\n"
+               "     --personality=ARCH     What uname reports: x86 or x86-64\n\n"
                "Properties:\n"
                "     --register=BOOL|auto   Register with org.freedesktop.machine1 (default: auto)\n"
                "     --keep-unit            Accepted for compatibility; berth never creates units\n"
@@ -73,12 +82,21 @@ static void help(void) {
                "     --private-users=MODE   Own user namespace: pick, yes (the tree's owner is the\n"
                "                            base), no, identity, BASE[:65536]\n"
                "     --private-users-ownership=MODE  map (idmapped mounts, the default), chown\n"
-               "                            (shift the tree in place), off, auto\n\n"
+               "                            (shift the tree in place), off, auto\n"
+               "  -Z --selinux-context=SECLABEL  SELinux label of the machine's processes\n"
+               "  -L --selinux-apifs-context=SECLABEL  SELinux label of its API file systems\n\n"
                "Mounts:\n"
                "     --bind=PATH[:PATH[:OPTS]]     Bind-mount a host path into the machine\n"
                "                                   (OPTS: rbind, norbind, idmap)\n"
                "     --bind-ro=PATH[:PATH[:OPTS]]  The same, read-only\n"
-               "     --tmpfs=PATH[:OPTIONS]        Mount an empty tmpfs on PATH\n\n"
+               "     --tmpfs=PATH[:OPTIONS]        Mount an empty tmpfs on PATH\n"
+               "     --inaccessible=PATH           Over-mount PATH with an inaccessible node\n\n"
+               "Integration:\n"
+               "     --timezone=MODE        /etc/localtime in the machine: off, copy, bind,\n"
+               "                            symlink, delete or auto (the default)\n"
+               "     --link-journal=MODE    Link the machine's journal to the host: no, auto,\n"
+               "                            host, try-host, guest, try-guest\n"
+               "  -j                        Same as --link-journal=try-guest\n\n"
                "Input/Output:\n"
                "     --console=MODE         interactive, read-only, passive or pipe\n"
                "                            (default: interactive on a terminal, read-only\n"
@@ -370,12 +388,15 @@ static int parse_one(SpawnConfig *c, int opt, const char *arg) {
                 parse_image_option, parse_exec_option, parse_security_option, parse_identity_option,
         };
 
+        int r;
+
         for (size_t i = 0; i < ELEMENTSOF(parsers); i++) {
-                int r = parsers[i](c, opt, arg);
+                r = parsers[i](c, opt, arg);
                 if (r != 1)
                         return r;
         }
-        return -EINVAL;
+        r = spawn_options_parse(c, opt, arg);
+        return r == 1 ? -EINVAL : r;
 }
 
 /* Which setting an option sets, so a settings file does not override it. */
@@ -401,7 +422,7 @@ static SettingMask option_setting(int opt) {
         case ARG_PRIVATE_USERS_OWNERSHIP: return SETTING_USER_OWNERSHIP;
         case ARG_SYSTEM_CALL_FILTER: return SETTING_SYSCALL_FILTER;
         case ARG_AMBIENT_CAPABILITY: return SETTING_AMBIENT_CAPABILITY;
-        default: return 0;
+        default: return spawn_options_setting(opt);
         }
 }
 
@@ -444,13 +465,22 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
                 {}
         };
+        struct option all[ELEMENTSOF(options) + 32];
+        size_t n = 0;
         int opt, r;
+
+        /* Ours, then those of spawn-options.c. */
+        for (const struct option *o = options; o->name; o++)
+                all[n++] = *o;
+        for (const struct option *o = spawn_options_long; o->name && n < ELEMENTSOF(all) - 1; o++)
+                all[n++] = *o;
+        all[n] = (struct option) {};
 
         c->console_mode = _CONSOLE_MODE_INVALID;
         c->settings_mode = SETTINGS_YES;
         c->register_mode = _SPAWN_REGISTER_INVALID;
         /* '+': options end at the first non-option, which starts the command line. */
-        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PU", options, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PU" SPAWN_OPTIONS_SHORT, all, NULL)) >= 0) {
                 if (opt == 'h') {
                         help();
                         return 0;

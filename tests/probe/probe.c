@@ -164,6 +164,20 @@ static long try(const char *what) {
                 return syscall(SYS_swapon, "/nonexistent", 0);
         if (!strcmp(what, "syslog"))
                 return syscall(SYS_syslog, 3 /* READ_ALL */, handle, (int) sizeof handle);
+        /* --suppress-sync: a sync call on a bad fd "succeeds" when it does nothing. */
+        if (!strcmp(what, "fsync_badfd"))
+                return fsync(-1);
+        if (!strcmp(what, "fdatasync_badfd"))
+                return fdatasync(-1);
+        if (!strcmp(what, "syncfs_badfd"))
+                return syncfs(-1);
+        if (!strcmp(what, "open_osync") || !strcmp(what, "open_odsync")) {
+                int fd = open("/tmp/probe-sync", O_WRONLY | O_CREAT | O_CLOEXEC |
+                              (!strcmp(what, "open_osync") ? O_SYNC : O_DSYNC), 0600);
+                if (fd >= 0)
+                        close(fd);
+                return fd;
+        }
         if (!strcmp(what, "reboot_cad_on"))
                 return syscall(SYS_reboot, 0xfee1dead, 672274793, 0x89abcdef /* CAD_ON */, NULL);
         if (!strcmp(what, "reboot_restart"))

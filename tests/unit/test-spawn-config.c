@@ -7,6 +7,7 @@
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "spawn-config.h"
+#include "spawn-options.h"
 #include "spawn-settings.h"
 #include "spawn-supervise.h"
 #include "spawn-tree.h"
@@ -114,6 +115,36 @@ TEST(tables) {
         ASSERT_TRUE(start_mode_to_string(START_BOOT) != NULL);
 }
 
+TEST(options_tables_and_parsers) {
+        _cleanup_free_ char *n = NULL, *o = NULL, *p = NULL;
+
+        for (int i = 0; i < _TIMEZONE_MODE_MAX; i++)
+                ASSERT_EQ(timezone_mode_from_string(timezone_mode_to_string(i)), i);
+        for (int i = 0; i < _LINK_JOURNAL_MAX; i++)
+                ASSERT_EQ(link_journal_from_string(link_journal_to_string(i)), i);
+        ASSERT_EQ(timezone_mode_from_string("yes"), _TIMEZONE_MODE_INVALID);
+        ASSERT_EQ(link_journal_from_string("maybe"), _LINK_JOURNAL_INVALID);
+        ASSERT_ERROR(personality_from_string("arm64"), EINVAL);
+        ASSERT_ERROR(personality_from_string(""), EINVAL);
+
+        ASSERT_OK(pivot_root_parse("/sysroot", &n, &o));
+        ASSERT_STREQ(n, "/sysroot");
+        ASSERT_TRUE(o == NULL);
+        ASSERT_OK(pivot_root_parse("/a/b:/old", &n, &o));
+        ASSERT_STREQ(n, "/a/b");
+        ASSERT_STREQ(o, "/old");
+        ASSERT_ERROR(pivot_root_parse("sysroot", &n, &o), EINVAL);
+        ASSERT_ERROR(pivot_root_parse("/a/../b", &n, &o), EINVAL);
+        ASSERT_ERROR(pivot_root_parse("/a:/", &n, &o), EINVAL);
+        ASSERT_ERROR(pivot_root_parse("/a:", &n, &o), EINVAL);
+
+        ASSERT_OK(inaccessible_parse("/etc/shadow", &p));
+        ASSERT_STREQ(p, "/etc/shadow");
+        ASSERT_ERROR(inaccessible_parse("/", &p), EINVAL);
+        ASSERT_ERROR(inaccessible_parse("etc", &p), EINVAL);
+        ASSERT_ERROR(inaccessible_parse("/etc/../root", &p), EINVAL);
+}
+
 TEST(guest_init) {
         ASSERT_EQ(guest_init_classify("/x/usr/lib/systemd/systemd", false), GUEST_INIT_SYSTEMD);
         ASSERT_EQ(guest_init_classify("/x/bin/busybox", true), GUEST_INIT_BUSYBOX);
@@ -213,6 +244,28 @@ static int parse_buffer(const char *text, size_t len, bool trusted, SpawnConfig 
 
 static int parse_string(const char *text, bool trusted, SpawnConfig *s) {
         return parse_buffer(text, strlen(text), trusted, s);
+}
+
+TEST(settings_options_keys) {
+        SpawnConfig s = {};
+
+        ASSERT_OK(parse_string("[Exec]\nPivotRoot=/sysroot:/oldroot\nTimezone=copy\nLinkJournal=try-guest\n"
+                               "SuppressSync=yes\nPersonality=x86-64\n[Files]\nInaccessible=/etc/shadow\n", true, &s));
+        ASSERT_STREQ(s.pivot_root_new, "/sysroot");
+        ASSERT_STREQ(s.pivot_root_old, "/oldroot");
+        ASSERT_EQ(s.timezone_mode, TIMEZONE_COPY);
+        ASSERT_EQ(s.link_journal, LINK_JOURNAL_TRY_GUEST);
+        ASSERT_TRUE(s.suppress_sync);
+        ASSERT_STREQ(s.inaccessible[0], "/etc/shadow");
+        ASSERT_TRUE(s.set_mask & SETTING_INACCESSIBLE);
+        spawn_config_done(&s);
+
+        /* Inaccessible= is privileged, as in nspawn: not from a file beside the image. */
+        ASSERT_OK(parse_string("[Files]\nInaccessible=/etc/shadow\n[Exec]\nTimezone=never\n", false, &s));
+        ASSERT_TRUE(s.inaccessible == NULL);
+        ASSERT_EQ(s.timezone_mode, TIMEZONE_AUTO);
+        ASSERT_EQ(s.set_mask, 0);
+        spawn_config_done(&s);
 }
 
 TEST(settings_parse) {
