@@ -51,12 +51,14 @@ static int make_inaccessible(int *ret_mount_fd) {
         return 0;
 }
 
-static int mask_path(int root_fd, int inaccessible_fd, const char *path) {
-        _cleanup_close_ int target = open_in_root(root_fd, path, O_PATH | O_NOFOLLOW, 0), src = -EBADF;
+/* Covers path with the inaccessible node of its kind. A missing path is fine unless must_exist (then
+ * symlinks are followed inside the root, as for --inaccessible=). */
+static int mask_path_full(int root_fd, int inaccessible_fd, const char *path, bool must_exist) {
+        _cleanup_close_ int target = open_in_root(root_fd, path, O_PATH | (must_exist ? 0 : O_NOFOLLOW), 0), src = -EBADF;
         struct stat st;
         int r;
 
-        if (target == -ENOENT)
+        if (target == -ENOENT && !must_exist)
                 return 0;
         if (target < 0)
                 return target;
@@ -66,6 +68,10 @@ static int mask_path(int root_fd, int inaccessible_fd, const char *path) {
         if (r < 0)
                 return r;
         return mount_attach(src, target);
+}
+
+static int mask_path(int root_fd, int inaccessible_fd, const char *path) {
+        return mask_path_full(root_fd, inaccessible_fd, path, false);
 }
 
 /* Binds path over itself with the read-only flag; 'keep_rw' (may be NULL) is a subpath cloned
@@ -434,17 +440,7 @@ int spawn_mount_inaccessible(SpawnContext *c) {
         if (r < 0)
                 return r;
         STRV_FOREACH(p, c->config->inaccessible) {
-                _cleanup_close_ int target = open_in_root(c->root_fd, *p, O_PATH, 0), src = -EBADF;
-                struct stat st;
-
-                if (target < 0)
-                        return target;
-                if (fstat(target, &st) < 0)
-                        return -errno;
-                r = mount_clone_tree(inaccessible, S_ISDIR(st.st_mode) ? "dir" : "reg", false, &src);
-                if (r < 0)
-                        return r;
-                r = mount_attach(src, target);
+                r = mask_path_full(c->root_fd, inaccessible, *p, true);
                 if (r < 0)
                         return r;
         }

@@ -102,20 +102,30 @@ static int add_rules(scmp_filter_ctx ctx, uint64_t caps, char *const *allow, cha
         return 0;
 }
 
+/* A filter context for this machine's ABIs, with default action def. */
+static scmp_filter_ctx filter_new(uint32_t def) {
+        scmp_filter_ctx ctx = seccomp_init(def);
+
+        if (!ctx)
+                return NULL;
+        /* Loaded as root with CAP_SYS_ADMIN: no need for no_new_privs (that is --no-new-privileges). */
+        if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0) {
+                seccomp_release(ctx);
+                return NULL;
+        }
+        /* Also filter the 32-bit ABIs of this machine: a call must not slip through them. */
+        (void) seccomp_arch_add(ctx, SCMP_ARCH_X86);
+        (void) seccomp_arch_add(ctx, SCMP_ARCH_X32);
+        return ctx;
+}
+
 static int compile(uint64_t caps, char *const *allow, char *const *deny, int out_fd) {
-        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
+        scmp_filter_ctx ctx = filter_new(SCMP_ACT_ERRNO(ENOSYS));
         int r;
 
         if (!ctx)
                 return -ENOMEM;
-        /* Loaded as root with CAP_SYS_ADMIN: no need for no_new_privs (that is --no-new-privileges). */
-        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-        if (r >= 0) {
-                /* Also filter the 32-bit ABIs of this machine: a call must not slip through them. */
-                (void) seccomp_arch_add(ctx, SCMP_ARCH_X86);
-                (void) seccomp_arch_add(ctx, SCMP_ARCH_X32);
-                r = add_rules(ctx, caps, allow, deny);
-        }
+        r = add_rules(ctx, caps, allow, deny);
         if (r >= 0)
                 r = seccomp_export_bpf(ctx, out_fd);
         seccomp_release(ctx);
@@ -147,9 +157,26 @@ static uint64_t filter_key(uint64_t caps, char *const *allow, char *const *deny)
 
 #define SECCOMP_CACHE_DIR "/run/berth/seccomp"
 
+typedef int (*CompileFunc)(uint64_t caps, char *const *allow, char *const *deny, int out_fd);
+
+/* Runs a compiler into a memfd and reads the BPF program back. */
+static int compile_to_buffer(CompileFunc f, uint64_t caps, char *const *allow, char *const *deny, char **ret,
+                             size_t *ret_size) {
+        _cleanup_close_ int fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
+        int r;
+
+        if (fd < 0)
+                return -errno;
+        r = f(caps, allow, deny, fd);
+        if (r < 0)
+                return r;
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return -errno;
+        return read_full_fd(fd, 1 << 20, ret, ret_size);
+}
+
 int spawn_seccomp_prepare(uint64_t caps, char *const *allow, char *const *deny, SeccompProgram *ret) {
         _cleanup_free_ char *cached = NULL, *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF;
         size_t size;
         char *buf = NULL;
         int r;
@@ -159,15 +186,7 @@ int spawn_seccomp_prepare(uint64_t caps, char *const *allow, char *const *deny, 
         /* Compiling the allow-list takes libseccomp tens of milliseconds: keep the result. */
         r = read_full_file_at(AT_FDCWD, cached, 1 << 20, &buf, &size);
         if (r < 0) {
-                fd = memfd_create("berth-seccomp", MFD_CLOEXEC);
-                if (fd < 0)
-                        return -errno;
-                r = compile(caps, allow, deny, fd);
-                if (r < 0)
-                        return r;
-                if (lseek(fd, 0, SEEK_SET) < 0)
-                        return -errno;
-                r = read_full_fd(fd, 1 << 20, &buf, &size);
+                r = compile_to_buffer(compile, caps, allow, deny, &buf, &size);
                 if (r < 0)
                         return r;
                 if ((mkdir("/run/berth", 0755) >= 0 || errno == EEXIST) &&
@@ -191,20 +210,15 @@ int spawn_seccomp_prepare(uint64_t caps, char *const *allow, char *const *deny, 
 /* --suppress-sync: a second filter, stacked on the first. The sync family succeeds without doing
  * anything; open() and openat() with O_SYNC or O_DSYNC (O_SYNC includes O_DSYNC) fail with EINVAL;
  * openat2(), whose flags a filter cannot see, reports ENOSYS, and libc falls back to openat(). */
-static int compile_suppress_sync(int out_fd) {
+static int compile_suppress_sync(uint64_t caps, char *const *allow, char *const *deny, int out_fd) {
         static const char *const sync_calls[] = {
                 "sync", "syncfs", "fsync", "fdatasync", "msync", "sync_file_range", "sync_file_range2",
         };
-        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-        int r;
+        scmp_filter_ctx ctx = filter_new(SCMP_ACT_ALLOW);
+        int r = 0;
 
         if (!ctx)
                 return -ENOMEM;
-        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-        if (r >= 0) {
-                (void) seccomp_arch_add(ctx, SCMP_ARCH_X86);
-                (void) seccomp_arch_add(ctx, SCMP_ARCH_X32);
-        }
         for (size_t i = 0; i < ELEMENTSOF(sync_calls) && r >= 0; i++) {
                 int nr = seccomp_syscall_resolve_name(sync_calls[i]);
                 if (nr == __NR_SCMP_ERROR)
@@ -228,19 +242,11 @@ static int compile_suppress_sync(int out_fd) {
 }
 
 int spawn_seccomp_prepare_suppress_sync(SeccompProgram *ret) {
-        _cleanup_close_ int fd = memfd_create("berth-seccomp-sync", MFD_CLOEXEC);
         size_t size;
         char *buf = NULL;
         int r;
 
-        if (fd < 0)
-                return -errno;
-        r = compile_suppress_sync(fd);
-        if (r < 0)
-                return r;
-        if (lseek(fd, 0, SEEK_SET) < 0)
-                return -errno;
-        r = read_full_fd(fd, 1 << 20, &buf, &size);
+        r = compile_to_buffer(compile_suppress_sync, 0, NULL, NULL, &buf, &size);
         if (r < 0)
                 return r;
         if (size == 0 || size % sizeof(struct sock_filter) != 0) {
