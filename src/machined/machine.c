@@ -274,18 +274,15 @@ static void machine_remove_files(Machine *machine) {
 
 static void machine_remove_scope(Machine *machine) {
         Manager *m = machine->manager;
-        int r;
+        int fd;
 
-        if (!machine->own_scope || !machine->cgroup || !m->have_cgroups)
-                return;
         if (machine->leader_pidfd >= 0 && pidfd_has_exited(machine->leader_pidfd) == 0) {
                 log_debug("Machine '%s' forgotten while its leader still runs; leaving its scope.", machine->name);
                 return;
         }
-        r = cgroup_set_kill_and_remove(&m->cgroups, machine->cgroup, 500 * 1000ULL);
-        if (r < 0)
-                log_warning_errno(r, "Failed to remove cgroup %s: %m", machine->cgroup);
-        (void) cgroup_set_remove_empty_parents(&m->cgroups, machine->cgroup);
+        /* the scope we made goes now; the one a launcher made goes with the launcher */
+        fd = machine->own_scope ? -EBADF : TAKE_FD(machine->supervisor_pidfd);
+        (void) manager_collect_machine(m, machine->name, machine->cgroup, fd);
 }
 
 void machine_finalize(Machine *machine) {
@@ -297,9 +294,9 @@ void machine_finalize(Machine *machine) {
         machine->terminate_timer = sd_event_source_disable_unref(machine->terminate_timer);
         if (machine->started) {
                 machine_remove_files(machine);
-                machine_remove_scope(machine);
                 manager_send_machine_removed(m, machine);
                 manager_unlink_machine(m, machine);
+                machine_remove_scope(machine);
         }
         log_info("Machine %s removed.", machine->name);
         machine_free(machine);

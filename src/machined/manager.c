@@ -195,12 +195,10 @@ static int manager_adopt(Manager *m, const char *name) {
         fd = machine->leader_start_time == 0 ? -ESRCH : /* nothing to prove the leader with */
              pidfd_open_verified(machine->leader, machine->leader_start_time, machine->leader_pidfd_id);
         if (fd < 0) {
-                /* the machine died while we were away: clean up the scope we made for it */
-                if (machine->own_scope && machine->cgroup && m->have_cgroups &&
-                    startswith(machine->cgroup, "machine.slice/")) {
-                        (void) cgroup_set_kill_and_remove(&m->cgroups, machine->cgroup, 500 * 1000ULL);
-                        (void) cgroup_set_remove_empty_parents(&m->cgroups, machine->cgroup);
-                }
+                /* the machine died while we were away: its cgroups go (or go with its launcher) */
+                (void) manager_collect_machine(m, machine->name, machine->cgroup,
+                                               machine->own_scope || machine->supervisor <= 0 ? -EBADF :
+                                               pidfd_open_verified(machine->supervisor, machine->supervisor_start_time, 0));
                 if (!isempty(machine->unit)) {
                         _cleanup_free_ char *link = strjoin(m->state_dir, "/unit:", machine->unit);
                         if (link)

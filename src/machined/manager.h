@@ -49,6 +49,11 @@ int manager_find_machine_by_pid(Manager *m, pid_t pid, Machine **ret);
 void manager_link_machine(Manager *m, Machine *machine);
 void manager_unlink_machine(Manager *m, Machine *machine);
 
+/* machine-gc.c: removes what a machine that is gone left: its cgroup in machine.slice (emptied
+ * first) and its launcher's name lock; while its launcher (supervisor_pidfd, taken over) still
+ * runs, only once that exits (a live launcher tears down its own). */
+int manager_collect_machine(Manager *m, const char *name, const char *cgroup, int supervisor_pidfd);
+
 /* Implemented by manager-dbus.c: announcements of the core. */
 void manager_send_machine_new(Manager *m, Machine *machine);
 void manager_send_machine_removed(Manager *m, Machine *machine);

@@ -121,3 +121,41 @@ void image_lock_release(ImageLock *l) {
         unlock_file(&l->local_fd, &l->local_path);
         unlock_file(&l->global_fd, &l->global_path);
 }
+
+static char *name_lock_path(const char *name) {
+        return strjoin(MACHINE_NAME_LOCK_DIR "/", name, ".lock");
+}
+
+int machine_name_lock_take(const char *name, int *ret_fd) {
+        _cleanup_free_ char *p = name_lock_path(name);
+        _cleanup_close_ int fd = -EBADF;
+        struct stat a, b;
+
+        *ret_fd = -EBADF;
+        if (!p)
+                return -ENOMEM;
+        fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        /* the launcher's protocol: whoever holds the flock owns the name; a launcher that opened the
+         * file before our unlink sees the inode change after its flock and opens it anew */
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                return errno == EWOULDBLOCK ? -EBUSY : -errno;
+        if (fstat(fd, &a) < 0)
+                return -errno;
+        if (stat(p, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+                return 0; /* unlinked meanwhile by its owner */
+        *ret_fd = TAKE_FD(fd);
+        return 1;
+}
+
+void machine_name_lock_drop(const char *name, int fd) {
+        _cleanup_free_ char *p = NULL;
+
+        if (fd < 0)
+                return;
+        p = name_lock_path(name);
+        if (p)
+                (void) unlink(p);
+        safe_close(fd);
+}

@@ -19,3 +19,11 @@ typedef struct ImageLock {
 /* operation: LOCK_EX or LOCK_SH. -EBUSY if someone holds a conflicting lock. */
 int image_lock(const char *path, int operation, ImageLock *ret);
 void image_lock_release(ImageLock *l);
+
+/* The per-name lock every berth-spawn holds (an flock) while it runs. */
+#define MACHINE_NAME_LOCK_DIR "/run/berth/spawn"
+/* Takes a name's lock that no launcher holds (its file left by a launcher that was killed): 1 and
+ * the fd, 0 if there is no lock file, -EBUSY if a launcher holds it. machine_name_lock_drop()
+ * removes the file and releases it. */
+int machine_name_lock_take(const char *name, int *ret_fd);
+void machine_name_lock_drop(const char *name, int fd);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "image-lock.h"
 #include "loop-util.h"
 #include "spawn-config.h"
 
@@ -32,6 +33,6 @@ void spawn_root_release(SpawnRoot *root);
  * name lock is free). own_name is ours: we hold its lock, so whatever it left is stale. */
 void spawn_root_collect_stale(const char *own_name);
 
-#define SPAWN_RUN_DIR "/run/berth/spawn"
+#define SPAWN_RUN_DIR MACHINE_NAME_LOCK_DIR
 #define SPAWN_EPHEMERAL_DIR "/var/lib/berth/ephemeral"
 #define SPAWN_RUN_UID_DIR "/run/berth/uid"

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Nothing is left behind on any path of a machine registered with berthd (on a private system bus):
+whoever notices the machine gone (berthd on the leader's exit, a restarted berthd on re-adoption)
+removes its cgroups in every hierarchy, emptying them first. The autouse leak check covers every
+hierarchy; these tests never start the name again to have the next berth-spawn collect the rest."""
+import glob
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import SPAWN, Machine
+from test_machined import STATE, Berthd, busctl, DEST, wait_for
+from test_machined import bus, berthd  # noqa: F401 (fixtures)
+
+
+def scope_dirs(name):
+    scope = "machine-" + name.replace("-", "\\x2d") + ".scope"
+    roots = [h for h in glob.glob("/sys/fs/cgroup/*") if not os.path.islink(h)] + ["/sys/fs/cgroup"]
+    return [d for d in (os.path.join(h, "machine.slice", scope) for h in roots) if os.path.isdir(d)]
+
+
+def listed(bus, name):
+    r = busctl(bus, "call", *DEST, "ListMachines", check=False)
+    return f'"{name}"' in r.stdout
+
+
+def boot(bus, bbtree, name):
+    m = Machine("-q", "-D", bbtree, "-M", name, "-b", env=bus.env)
+    assert m.leader, "no leader"
+    assert wait_for(lambda: listed(bus, name)), "not listed"
+    assert scope_dirs(name), "no scope"
+    return m
+
+
+def assert_gone(bus, name):
+    assert wait_for(lambda: not listed(bus, name)), "still listed"
+    assert wait_for(lambda: not scope_dirs(name)), f"left behind: {scope_dirs(name)}"
+    assert not os.path.exists(os.path.join(STATE, name))
+
+
+def test_launcher_sigkill_leaves_no_scope(bbtree, bus, berthd):
+    m = boot(bus, bbtree, "lk-launcher")
+    m.proc.kill()
+    m.proc.wait()
+    assert_gone(bus, "lk-launcher")
+
+
+def test_guest_init_sigkill_leaves_no_scope(bbtree, bus, berthd):
+    m = boot(bus, bbtree, "lk-init")
+    os.kill(m.leader, signal.SIGKILL)
+    assert m.proc.wait(timeout=10) != 0
+    assert_gone(bus, "lk-init")
+
+
+def test_terminate_machine_from_another_client(bbtree, bus, berthd):
+    m = boot(bus, bbtree, "lk-term")
+    busctl(bus, "call", *DEST, "TerminateMachine", "s", "lk-term")
+    assert m.proc.wait(timeout=20) == 0, m.proc.stderr.read()
+    assert_gone(bus, "lk-term")
+
+
+def test_berthd_sigkill_before_the_launcher(bbtree, bus):
+    d = Berthd(bus)
+    m = boot(bus, bbtree, "lk-before")
+    d.stop(signal.SIGKILL)
+    m.proc.kill()
+    m.proc.wait()
+    time.sleep(0.3)
+    assert scope_dirs("lk-before"), "nobody should have removed it yet"
+    # the restarted berthd finds the leader gone and removes what is left
+    d = Berthd(bus)
+    try:
+        assert_gone(bus, "lk-before")
+    finally:
+        d.stop()
+
+
+def test_berthd_sigkill_after_the_launcher(bbtree, bus):
+    d = Berthd(bus)
+    m = boot(bus, bbtree, "lk-after")
+    m.proc.kill()
+    m.proc.wait()
+    try:
+        assert wait_for(lambda: not scope_dirs("lk-after"))
+    finally:
+        d.stop(signal.SIGKILL)
+    d = Berthd(bus)
+    try:
+        assert_gone(bus, "lk-after")
+    finally:
+        d.stop()
+
+
+def test_berthd_absent_at_the_launchers_exit(bbtree, bus):
+    d = Berthd(bus)
+    m = boot(bus, bbtree, "lk-absent")
+    d.stop()
+    assert m.stop() == 0, m.stderr
+    assert not scope_dirs("lk-absent")
+    # the state file waits for the next berthd, which drops it
+    d = Berthd(bus)
+    try:
+        assert_gone(bus, "lk-absent")
+    finally:
+        d.stop()
+
+
+def test_stray_process_in_a_dead_machines_scope_is_killed(bbtree, bus, berthd):
+    m = boot(bus, bbtree, "lk-stray")
+    # a process of the host that joined the scope (as an nsenter would) outlives the machine
+    stray = subprocess.Popen(["sleep", "300"])
+    for d in scope_dirs("lk-stray"):
+        with open(os.path.join(d, "cgroup.procs"), "w") as f:
+            f.write(str(stray.pid))
+    m.proc.kill()
+    m.proc.wait()
+    assert_gone(bus, "lk-stray")
+    assert stray.wait(timeout=5) == -signal.SIGKILL
+
+
+PARENT_STEPS = ["cgroup-create", "cgroup-devices", "clone-child", "cgroup-attach", "send-rootfs",
+                "receive-console", "receive-notify", "await-rootfs", "register", "go"]
+
+
+@pytest.mark.parametrize("step", PARENT_STEPS)
+def test_launcher_killed_between_steps_with_berthd(bbtree, bus, berthd, step):
+    env = dict(bus.env, BERTH_DEBUG_KILL_AT=step)
+    r = subprocess.run([SPAWN, "-q", "-D", bbtree, "-M", "lk-step", "-b"], env=env, capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == -9, r.stderr
+    if step == "go":
+        # registered: berthd noticed the leader's (and launcher's) death and removed the scope
+        assert_gone(bus, "lk-step")
+    else:
+        # not registered yet: the next start of the name collects it
+        r = subprocess.run([SPAWN, "-q", "-D", bbtree, "-M", "lk-step", "/bin/true"], env=bus.env,
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        assert_gone(bus, "lk-step")
