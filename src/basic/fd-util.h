@@ -24,7 +24,13 @@ static inline void closedirp(DIR **d) {
                 (void) closedir(*d);
 }
 
+static inline void close_pairp(int (*p)[2]) {
+        (void) safe_close((*p)[0]);
+        (void) safe_close((*p)[1]);
+}
+
 #define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_close_pair_ _cleanup_(close_pairp)
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
 /* Closes every fd >= 3 that is not listed in except[]. */

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mount-util.h"
 #include "spawn-child.h"
+#include "spawn-network.h"
 #include "spawn-mount.h"
 #include "spawn-journal.h"
 #include "spawn-pipeline.h"
@@ -261,7 +262,7 @@ static int step_setup_network(SpawnContext *c) {
         ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
         if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
                 return -errno;
-        return 0;
+        return spawn_network_setup_guest_files(c);
 }
 
 /* Writes "0 0 65536" to the uid_map and gid_map of pid. */

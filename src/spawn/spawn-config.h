@@ -159,6 +159,7 @@ typedef struct SpawnConfig {
         bool quiet;
         bool read_only;
         bool private_network;
+        bool network_veth;  /* -n: a veth with address, DHCP, DNS and NAT (implies private_network) */
         bool notify_ready;
         bool no_new_privileges;
         char **syscall_allow, **syscall_deny; /* --system-call-filter= */

@@ -5,6 +5,7 @@
 
 #include "cgroup-util.h"
 #include "spawn-config.h"
+#include "spawn-network.h"
 #include "spawn-seccomp.h"
 #include "spawn-tree.h"
 
@@ -39,6 +40,7 @@ typedef struct SpawnContext {
         bool idmap_root;    /* ... and gets an idmapped root tree from the parent */
         uint32_t uid_shift; /* its UID/GID 0 on the host */
         int uid_lock_fd;    /* holds the range */
+        SpawnNetwork net;   /* -n */
 
         /* child */
         int root_fd;

@@ -23,6 +23,7 @@
 #include "parse-util.h"
 #include "spawn-child.h"
 #include "spawn-journal.h"
+#include "spawn-network.h"
 #include "spawn-pipeline.h"
 #include "spawn-registration.h"
 #include "spawn-userns.h"
@@ -551,11 +552,13 @@ static const SpawnStep parent_steps[] = {
         { "userns-range",            spawn_acquire_uid_range       },
         { "chown-tree",              step_chown_tree               },
         { "link-journal",            spawn_journal_link            },
+        { "network-allocate",        spawn_network_allocate        },
         { "clone-child",             step_clone_child              },
         { "cgroup-attach",           step_cgroup_attach            },
         { "send-rootfs",             step_send_rootfs              },
         { "receive-console",         step_receive_console          },
         { "receive-notify",          step_receive_notify           },
+        { "network-setup",           spawn_network_setup           },
         { "await-rootfs",            step_await_rootfs             },
         { "register",                step_register                 },
         { "go",                      step_go                       },
@@ -587,6 +590,7 @@ void spawn_teardown(SpawnContext *c) {
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", c->cgroup_path);
                 (void) cgroup_set_remove_empty_parents(&c->cgroups, c->cgroup_path);
         }
+        spawn_network_teardown(c);
         spawn_registration_unregister(c);
         c->sync = safe_close(c->sync);
         c->console_fd = safe_close(c->console_fd);

@@ -250,6 +250,10 @@ static int parse_inaccessible(SpawnConfig *s, const char *key, const char *v) {
         return r < 0 ? r : strv_consume(&s->inaccessible, p);
 }
 
+static int parse_virtual_ethernet(SpawnConfig *s, const char *key, const char *v) {
+        return parse_bool_into(v, &s->network_veth) < 0 ? -EINVAL : 0;
+}
+
 typedef struct SettingKey {
         const char *section;
         const char *key;
@@ -290,6 +294,7 @@ static const SettingKey setting_keys[] = {
         { "Files",   "TemporaryFileSystem",   parse_temporary_file_system,   SETTING_TMPFS },
         { "Files",   "Inaccessible",          parse_inaccessible,            SETTING_INACCESSIBLE,          true },
         { "Network", "Private",               parse_private_network,         SETTING_PRIVATE_NETWORK },
+        { "Network", "VirtualEthernet",       parse_virtual_ethernet,        SETTING_PRIVATE_NETWORK,       true },
 };
 
 static const SettingKey *setting_key_find(const char *section, const char *key) {
@@ -417,8 +422,10 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 c->read_only = s->read_only;
         if (take & SETTING_VOLATILE)
                 c->volatile_mode = s->volatile_mode;
-        if (take & SETTING_PRIVATE_NETWORK)
-                c->private_network = s->private_network;
+        if (take & SETTING_PRIVATE_NETWORK) {
+                c->private_network = s->private_network || s->network_veth;
+                c->network_veth = s->network_veth;
+        }
         if (take & SETTING_UUID)
                 c->uuid = s->uuid;
         if (take & SETTING_PRIVATE_USERS) {

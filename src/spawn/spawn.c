@@ -16,6 +16,7 @@
 #include "path-util.h"
 #include "image-lock.h"
 #include "spawn-config.h"
+#include "spawn-network.h"
 #include "spawn-options.h"
 #include "spawn-pipeline.h"
 #include "spawn-root.h"
@@ -70,7 +71,9 @@ static void help(void) {
                "     --settings=MODE        Read the .nspawn settings file: yes, no, trusted,\n"
                "                            override (default: yes)\n\n"
                "Networking:\n"
-               "     --private-network      Give the machine its own network (loopback only)\n\n"
+               "     --private-network      Give the machine its own network (loopback only)\n"
+               "  -n --network-veth         A virtual Ethernet link to the host (ve-NAME/host0)\n"
+               "                            with an address, DHCP, DNS and NAT\n\n"
                "Security:\n"
                "     --capability=CAP       Keep CAP in the bounding set (\"all\" for all)\n"
                "     --drop-capability=CAP  Drop CAP from the bounding set\n"
@@ -365,6 +368,9 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
         case ARG_PRIVATE_NETWORK:
                 c->private_network = true;
                 return 0;
+        case 'n':
+                c->network_veth = c->private_network = true;
+                return 0;
         case ARG_CONSOLE:
                 c->console_mode = console_mode_from_string(arg);
                 if (c->console_mode < 0)
@@ -416,7 +422,7 @@ static SettingMask option_setting(int opt) {
         case ARG_VOLATILE: return SETTING_VOLATILE;
         case ARG_BIND: case ARG_BIND_RO: return SETTING_BIND;
         case ARG_TMPFS: return SETTING_TMPFS;
-        case ARG_PRIVATE_NETWORK: return SETTING_PRIVATE_NETWORK;
+        case ARG_PRIVATE_NETWORK: case 'n': return SETTING_PRIVATE_NETWORK;
         case ARG_UUID: return SETTING_UUID;
         case 'U': case ARG_PRIVATE_USERS: return SETTING_PRIVATE_USERS;
         case ARG_PRIVATE_USERS_OWNERSHIP: return SETTING_USER_OWNERSHIP;
@@ -452,6 +458,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "kill-signal", required_argument, NULL, ARG_KILL_SIGNAL },
                 { "shutdown-timeout", required_argument, NULL, ARG_SHUTDOWN_TIMEOUT },
                 { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
+                { "network-veth", no_argument, NULL, 'n' },
                 { "capability", required_argument, NULL, ARG_CAPABILITY },
                 { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
                 { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },
@@ -480,7 +487,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
         c->settings_mode = SETTINGS_YES;
         c->register_mode = _SPAWN_REGISTER_INVALID;
         /* '+': options end at the first non-option, which starts the command line. */
-        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PU" SPAWN_OPTIONS_SHORT, all, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PUn" SPAWN_OPTIONS_SHORT, all, NULL)) >= 0) {
                 if (opt == 'h') {
                         help();
                         return 0;
@@ -628,6 +635,7 @@ static int run(SpawnConfig *config) {
         if (r < 0)
                 return r;
         spawn_root_collect_stale(config->machine_name);
+        spawn_network_collect_stale(config->machine_name);
         r = lock_image(config, &image_lock_held);
         if (r >= 0)
                 r = prepare_root(&c, &root);

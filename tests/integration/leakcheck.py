@@ -40,6 +40,31 @@ def _links():
     return {l.split(":")[1].strip().split("@")[0] for l in r.stdout.splitlines() if ":" in l}
 
 
+def _nft_tables():
+    """berth's nftables tables and the rules in them (a machine's subnet, its published ports)."""
+    r = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
+    out = set()
+    for line in r.stdout.splitlines():
+        if line.split()[-1:] == ["berth"]:
+            rules = subprocess.run(["nft", "list"] + line.split(), capture_output=True, text=True).stdout
+            out.add(line.strip() + ": " + " ".join(rules.split()))
+    return out
+
+
+def _dnsmasqs():
+    """dnsmasq processes serving a machine (their lease file is under /run/berth)."""
+    out = set()
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(d + "/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"dnsmasq") and any(a.startswith(b"--dhcp-leasefile=/run/berth/") for a in argv):
+            out.add(d.split("/")[2] + " " + b" ".join(argv).decode(errors="replace").strip())
+    return out
+
+
 def _processes():
     zombies, guests = set(), set()
     for d in glob.glob("/proc/[0-9]*"):
@@ -64,7 +89,7 @@ def _processes():
 CACHES = ["/run/berth/seccomp"]
 # Directories berth makes once and keeps (their contents are state and are checked): the first
 # machine on a fresh host creates them, which is not a leak.
-RUNTIME_DIRS = {"/run/berth/spawn", "/run/berth/uid"}
+RUNTIME_DIRS = {"/run/berth/spawn", "/run/berth/uid", "/run/berth/network", "/run/berth/network/.lock"}
 
 
 def _state_files():
@@ -102,6 +127,8 @@ def snapshot():
         "loop devices": _loops(),
         "cgroups": _cgroups(),
         "network links": _links(),
+        "nftables": _nft_tables() if os.path.exists("/usr/sbin/nft") else set(),
+        "dnsmasq": _dnsmasqs(),
         "processes": _processes(),
         "state files": _state_files(),
         "fds": {str(len(os.listdir("/proc/self/fd")))},

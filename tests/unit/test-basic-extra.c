@@ -11,6 +11,7 @@
 #include "fd-util.h"
 #include "id128.h"
 #include "notify.h"
+#include "siphash24.h"
 #include "log.h"
 #include "test.h"
 
@@ -122,6 +123,20 @@ TEST(log_escapes_controls) {
         ASSERT_STREQ(buf, "name 'a\\nb\\x1b[2J\\tc' and \xc3\xa4\n");
         close(fd);
         close(saved);
+}
+
+/* The SipHash paper's test vectors (Appendix A): key 00..0f, messages 00, 00 01, ... */
+TEST(siphash24) {
+        uint8_t key[16], msg[64];
+
+        for (int i = 0; i < 16; i++)
+                key[i] = (uint8_t) i;
+        for (int i = 0; i < 64; i++)
+                msg[i] = (uint8_t) i;
+        ASSERT_EQ(siphash24(msg, 0, key), UINT64_C(0x726fdb47dd0e0e31));
+        ASSERT_EQ(siphash24(msg, 15, key), UINT64_C(0xa129ca6149be45e5));
+        ASSERT_EQ(siphash24(msg, 8, key), UINT64_C(0x93f5f5799a932462));
+        ASSERT_EQ(siphash24(msg, 63, key), UINT64_C(0x958a324ceb064572));
 }
 
 DEFINE_TEST_MAIN

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "netlink-util.h"
+
+struct Netlink {
+        struct mnl_socket *sock;
+        unsigned portid;
+        unsigned seq;
+};
+
+static int open_here(Netlink *nl) {
+        nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        if (!nl->sock)
+                return -errno;
+        if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0)
+                return -errno;
+        nl->portid = mnl_socket_get_portid(nl->sock);
+        return 0;
+}
+
+int netlink_open(int netns_fd, Netlink **ret) {
+        _cleanup_(netlink_freep) Netlink *nl = new0(Netlink, 1);
+        _cleanup_close_ int ours = -EBADF;
+        int r;
+
+        if (!nl)
+                return -ENOMEM;
+        nl->seq = (unsigned) time(NULL);
+        if (netns_fd < 0)
+                r = open_here(nl);
+        else {
+                /* Sockets belong to the namespace they are made in: step in, make it, step back. */
+                ours = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+                if (ours < 0)
+                        return -errno;
+                if (setns(netns_fd, CLONE_NEWNET) < 0)
+                        return -errno;
+                r = open_here(nl);
+                if (setns(ours, CLONE_NEWNET) < 0)
+                        abort(); /* we cannot go on in the machine's namespace */
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(nl);
+        return 0;
+}
+
+Netlink *netlink_free(Netlink *nl) {
+        if (!nl)
+                return NULL;
+        if (nl->sock)
+                (void) mnl_socket_close(nl->sock);
+        free(nl);
+        return NULL;
+}
+
+static struct nlmsghdr *request(Netlink *nl, char *buf, uint16_t type, uint16_t flags, size_t hdr_size) {
+        struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+
+        h->nlmsg_type = type;
+        h->nlmsg_flags = NLM_F_REQUEST | flags;
+        h->nlmsg_seq = ++nl->seq;
+        (void) mnl_nlmsg_put_extra_header(h, hdr_size);
+        return h;
+}
+
+/* Sends h and runs cb on every answer until the ack (or the end of a dump). */
+static int call(Netlink *nl, struct nlmsghdr *h, mnl_cb_t cb, void *data) {
+        char buf[32768];
+        unsigned seq = h->nlmsg_seq;
+        int r;
+
+        /* NLM_F_DUMP's bits mean NLM_F_EXCL|NLM_F_APPEND on a "new" request: only a get dumps. */
+        bool dump = (h->nlmsg_type & 3) == 2 && (h->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+
+        if (!dump)
+                h->nlmsg_flags |= NLM_F_ACK;
+        if (mnl_socket_sendto(nl->sock, h, h->nlmsg_len) < 0)
+                return -errno;
+        for (;;) {
+                ssize_t n = mnl_socket_recvfrom(nl->sock, buf, sizeof buf);
+                if (n < 0)
+                        return -errno;
+                r = mnl_cb_run(buf, (size_t) n, seq, nl->portid, cb, data);
+                if (r < 0)
+                        return -errno;
+                if (r == MNL_CB_STOP)
+                        return 0;
+        }
+}
+
+int netlink_veth_add(Netlink *nl, const char *name, const uint8_t mac[static 6], const char *peer,
+                     const uint8_t peer_mac[static 6], pid_t peer_pid) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+        struct nlattr *info, *data, *p;
+
+        mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
+        info = mnl_attr_nest_start(h, IFLA_LINKINFO);
+        mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
+        data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
+        p = mnl_attr_nest_start(h, VETH_INFO_PEER);
+        (void) mnl_nlmsg_put_extra_header(h, sizeof(struct ifinfomsg)); /* the peer's own ifinfomsg */
+        mnl_attr_put_strz(h, IFLA_IFNAME, peer);
+        mnl_attr_put(h, IFLA_ADDRESS, 6, peer_mac);
+        mnl_attr_put_u32(h, IFLA_NET_NS_PID, (uint32_t) peer_pid);
+        mnl_attr_nest_end(h, p);
+        mnl_attr_nest_end(h, data);
+        mnl_attr_nest_end(h, info);
+        return call(nl, h, NULL, NULL);
+}
+
+int netlink_link_delete(Netlink *nl, const char *name) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_DELLINK, 0, sizeof(struct ifinfomsg));
+
+        mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        return call(nl, h, NULL, NULL);
+}
+
+static int link_index_cb(const struct nlmsghdr *h, void *data) {
+        const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+        *(int *) data = ifi->ifi_index;
+        return MNL_CB_OK;
+}
+
+int netlink_link_index(Netlink *nl, const char *name) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_GETLINK, 0, sizeof(struct ifinfomsg));
+        int index = 0, r;
+
+        mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        r = call(nl, h, link_index_cb, &index);
+        if (r < 0)
+                return r;
+        return index > 0 ? index : -ENODEV;
+}
+
+int netlink_link_set_up(Netlink *nl, int ifindex) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_NEWLINK, 0, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+
+        ifi->ifi_index = ifindex;
+        ifi->ifi_flags = IFF_UP;
+        ifi->ifi_change = IFF_UP;
+        return call(nl, h, NULL, NULL);
+}
+
+static size_t family_size(int family) {
+        return family == AF_INET6 ? 16 : 4;
+}
+
+int netlink_addr_add(Netlink *nl, int ifindex, int family, const void *addr, unsigned prefixlen) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, 0);
+        struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof *ifa);
+
+        ifa->ifa_family = (uint8_t) family;
+        ifa->ifa_prefixlen = (uint8_t) prefixlen;
+        ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+        ifa->ifa_index = (unsigned) ifindex;
+        mnl_attr_put(h, IFA_LOCAL, family_size(family), addr);
+        mnl_attr_put(h, IFA_ADDRESS, family_size(family), addr);
+        if (family == AF_INET) {
+                uint32_t a, bcast;
+                memcpy(&a, addr, 4);
+                bcast = a | htonl(prefixlen >= 32 ? 0 : UINT32_MAX >> prefixlen);
+                mnl_attr_put_u32(h, IFA_BROADCAST, bcast);
+        }
+        return call(nl, h, NULL, NULL);
+}
+
+int netlink_route_add_default(Netlink *nl, int ifindex, int family, const void *gateway) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, 0);
+        struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof *rt);
+
+        rt->rtm_family = (uint8_t) family;
+        rt->rtm_table = RT_TABLE_MAIN;
+        rt->rtm_protocol = RTPROT_STATIC;
+        rt->rtm_scope = RT_SCOPE_UNIVERSE;
+        rt->rtm_type = RTN_UNICAST;
+        mnl_attr_put(h, RTA_GATEWAY, family_size(family), gateway);
+        mnl_attr_put_u32(h, RTA_OIF, (uint32_t) ifindex);
+        return call(nl, h, NULL, NULL);
+}
+
+bool ipv4_prefix_overlaps(Ipv4Prefix a, Ipv4Prefix b) {
+        unsigned len = a.len < b.len ? a.len : b.len;
+        uint32_t mask = len == 0 ? 0 : UINT32_MAX << (32 - len);
+        return (a.addr & mask) == (b.addr & mask);
+}
+
+typedef struct PrefixList {
+        Ipv4Prefix *items;
+        size_t n;
+        bool oom;
+} PrefixList;
+
+static void prefix_list_add(PrefixList *l, const void *addr, unsigned len) {
+        Ipv4Prefix *p;
+        uint32_t a;
+
+        if (len == 0 || l->oom)
+                return;
+        p = realloc(l->items, (l->n + 1) * sizeof *p);
+        if (!p) {
+                l->oom = true;
+                return;
+        }
+        memcpy(&a, addr, 4);
+        l->items = p;
+        l->items[l->n++] = (Ipv4Prefix) { .addr = ntohl(a), .len = len };
+}
+
+static int route_cb(const struct nlmsghdr *h, void *data) {
+        const struct rtmsg *rt = mnl_nlmsg_get_payload(h);
+        const struct nlattr *a;
+
+        mnl_attr_for_each(a, h, sizeof *rt)
+                if (mnl_attr_get_type(a) == RTA_DST && mnl_attr_get_payload_len(a) == 4)
+                        prefix_list_add(data, mnl_attr_get_payload(a), rt->rtm_dst_len);
+        return MNL_CB_OK;
+}
+
+static int addr_cb(const struct nlmsghdr *h, void *data) {
+        const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
+        const struct nlattr *a;
+
+        mnl_attr_for_each(a, h, sizeof *ifa)
+                if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_payload_len(a) == 4)
+                        prefix_list_add(data, mnl_attr_get_payload(a), ifa->ifa_prefixlen ?: 32);
+        return MNL_CB_OK;
+}
+
+int netlink_ipv4_prefixes(Netlink *nl, Ipv4Prefix **ret, size_t *ret_n) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        PrefixList l = {};
+        struct nlmsghdr *h;
+        struct rtmsg *rt;
+        struct ifaddrmsg *ifa;
+        int r;
+
+        h = request(nl, buf, RTM_GETROUTE, NLM_F_DUMP, 0);
+        rt = mnl_nlmsg_put_extra_header(h, sizeof *rt);
+        rt->rtm_family = AF_INET;
+        rt->rtm_table = RT_TABLE_UNSPEC;
+        r = call(nl, h, route_cb, &l);
+        if (r >= 0) {
+                h = request(nl, buf, RTM_GETADDR, NLM_F_DUMP, 0);
+                ifa = mnl_nlmsg_put_extra_header(h, sizeof *ifa);
+                ifa->ifa_family = AF_INET;
+                r = call(nl, h, addr_cb, &l);
+        }
+        if (r >= 0 && l.oom)
+                r = -ENOMEM;
+        if (r < 0) {
+                free(l.items);
+                return r;
+        }
+        *ret = l.items;
+        *ret_n = l.n;
+        return 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* rtnetlink through libmnl: the few link, address and route operations machines need. Every
+ * function returns 0 or a negative errno (the kernel's answer) and does not log. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+typedef struct Netlink Netlink;
+
+/* A socket in the network namespace netns_fd refers to (-EBADF: ours). The socket stays in that
+ * namespace for its whole life. */
+int netlink_open(int netns_fd, Netlink **ret);
+Netlink *netlink_free(Netlink *nl);
+DEFINE_POINTER_CLEANUP(Netlink *, netlink_free);
+
+#define ETHER_ADDR_LEN_BERTH 6
+
+/* A veth pair: NAME here (with MAC), PEER (with PEER_MAC) created directly in the network
+ * namespace of PEER_PID. -EEXIST if NAME is taken. */
+int netlink_veth_add(Netlink *nl, const char *name, const uint8_t mac[static 6], const char *peer,
+                     const uint8_t peer_mac[static 6], pid_t peer_pid);
+/* 0 when deleted, -ENODEV when there was no such link. */
+int netlink_link_delete(Netlink *nl, const char *name);
+/* The ifindex (> 0) of NAME in the socket's namespace, -ENODEV if there is none. */
+int netlink_link_index(Netlink *nl, const char *name);
+int netlink_link_set_up(Netlink *nl, int ifindex);
+int netlink_addr_add(Netlink *nl, int ifindex, int family, const void *addr, unsigned prefixlen);
+/* A default route through GATEWAY on IFINDEX. */
+int netlink_route_add_default(Netlink *nl, int ifindex, int family, const void *gateway);
+
+typedef struct Ipv4Prefix {
+        uint32_t addr; /* host byte order */
+        unsigned len;
+} Ipv4Prefix;
+
+/* Every IPv4 route (all tables, except default routes) and every IPv4 address with its prefix in
+ * the socket's namespace: what a new subnet must not overlap. */
+int netlink_ipv4_prefixes(Netlink *nl, Ipv4Prefix **ret, size_t *ret_n);
+bool ipv4_prefix_overlaps(Ipv4Prefix a, Ipv4Prefix b) _pure_;

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "run-program.h"
+
+extern char **environ;
+
+static int pipe_pair(int p[2]) {
+        return pipe2(p, O_CLOEXEC) < 0 ? -errno : 0;
+}
+
+int run_program(char *const argv[], const char *input, char *err, size_t err_size) {
+        _cleanup_close_pair_ int in[2] = { -EBADF, -EBADF }, errp[2] = { -EBADF, -EBADF };
+        posix_spawn_file_actions_t fa;
+        size_t got = 0;
+        pid_t pid;
+        int r, status;
+
+        if (err_size > 0)
+                err[0] = 0;
+        if ((input && (r = pipe_pair(in)) < 0) || (r = pipe_pair(errp)) < 0)
+                return r;
+        posix_spawn_file_actions_init(&fa);
+        if (input)
+                posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+        else
+                posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+        r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (r != 0)
+                return -r;
+        errp[1] = safe_close(errp[1]);
+        if (input) {
+                size_t l = strlen(input);
+                in[0] = safe_close(in[0]);
+                while (l > 0) {
+                        ssize_t n = write(in[1], input, l);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0)
+                                break; /* it stopped reading: its exit status says why */
+                        input += n;
+                        l -= (size_t) n;
+                }
+                in[1] = safe_close(in[1]);
+        }
+        for (;;) {
+                char buf[512];
+                ssize_t n = read(errp[0], buf, sizeof buf);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                for (ssize_t i = 0; i < n && got + 1 < err_size; i++)
+                        err[got++] = buf[i];
+        }
+        if (err_size > 0) {
+                err[got] = 0;
+                while (got > 0 && (err[got - 1] == '\n' || err[got - 1] == ' '))
+                        err[--got] = 0;
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        return -EPROTO;
+}
+
+bool program_exists(const char *name) {
+        const char *path = getenv("PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+        for (const char *p = path; *p;) {
+                size_t l = strcspn(p, ":");
+                char buf[4096];
+
+                if (l > 0 && (size_t) snprintf(buf, sizeof buf, "%.*s/%s", (int) l, p, name) < sizeof buf &&
+                    access(buf, X_OK) == 0)
+                        return true;
+                p += l;
+                if (*p == ':')
+                        p++;
+        }
+        return false;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "fileio.h"
+#include "log.h"
+#include "parse-util.h"
+#include "pidfd-util.h"
+#include "run-program.h"
+#include "spawn-dnsmasq.h"
+#include "spawn-network.h"
+#include "string-util.h"
+
+static void ipv4_string(uint32_t a, char buf[static 16]) {
+        (void) snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+static char *machine_file(const char *machine_name, const char *suffix) {
+        return strjoin(SPAWN_NETWORK_DIR "/", machine_name, suffix);
+}
+
+int spawn_dnsmasq_start(const DnsmasqConfig *d, char *err, size_t err_size) {
+        _cleanup_free_ char *pid_file = machine_file(d->machine_name, ".pid"),
+                            *lease_file = machine_file(d->machine_name, ".leases");
+        char gw[16], first[16], last[16], guest[16], mask[16];
+        char a_iface[64], a_listen[64], a_range[96], a_host[96], a_record[512], a_pid[512], a_lease[512];
+        uint32_t m = UINT32_MAX << (32 - d->prefixlen);
+        const uint8_t *mac = d->guest_mac;
+        int r;
+
+        if (!pid_file || !lease_file)
+                return -ENOMEM;
+        ipv4_string(d->subnet + 1, gw);
+        ipv4_string(d->subnet + 2, guest);
+        ipv4_string(d->subnet + 2, first);
+        ipv4_string((d->subnet | ~m) - 1, last);
+        ipv4_string(m, mask);
+        (void) snprintf(a_iface, sizeof a_iface, "--interface=%s", d->ifname);
+        (void) snprintf(a_listen, sizeof a_listen, "--listen-address=%s", gw);
+        (void) snprintf(a_range, sizeof a_range, "--dhcp-range=%s,%s,%s,1h", first, last, mask);
+        (void) snprintf(a_host, sizeof a_host, "--dhcp-host=%02x:%02x:%02x:%02x:%02x:%02x,%s", mac[0], mac[1],
+                        mac[2], mac[3], mac[4], mac[5], guest);
+        (void) snprintf(a_record, sizeof a_record, "--host-record=%s,%s", d->machine_name, guest);
+        (void) snprintf(a_pid, sizeof a_pid, "--pid-file=%s", pid_file);
+        (void) snprintf(a_lease, sizeof a_lease, "--dhcp-leasefile=%s", lease_file);
+        char *argv[] = {
+                (char *) "dnsmasq",
+                (char *) "--conf-file=/dev/null", /* never /etc/dnsmasq.conf */
+                (char *) "--bind-interfaces", a_iface, (char *) "--except-interface=lo", a_listen,
+                (char *) "--strict-order", (char *) "--no-ping", (char *) "--dhcp-rapid-commit",
+                (char *) "--dhcp-authoritative", (char *) "--dhcp-no-override", a_range, a_host, a_record,
+                a_pid, a_lease, (char *) "--user=nobody", (char *) "--group=nogroup",
+                (char *) "--quiet-dhcp", (char *) "--log-facility=/dev/null",
+                NULL,
+        };
+
+        r = run_program(argv, NULL, err, err_size);
+        if (r < 0)
+                return r;
+        return r == 0 ? 0 : -EPROTO;
+}
+
+/* Is pid a dnsmasq serving this lease file? (The pid file may be stale and the pid reused.) */
+static bool is_our_dnsmasq(pid_t pid, const char *lease_file) {
+        _cleanup_free_ char *cmdline = NULL;
+        char path[64];
+        size_t size;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/cmdline", (int) pid);
+        if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &cmdline, &size) < 0)
+                return false;
+        if (!streq(cmdline, "dnsmasq") && !endswith(cmdline, "/dnsmasq"))
+                return false;
+        for (size_t i = 0; i < size; i += strlen(cmdline + i) + 1)
+                if (startswith(cmdline + i, "--dhcp-leasefile=") && streq(cmdline + i + 17, lease_file))
+                        return true;
+        return false;
+}
+
+void spawn_dnsmasq_stop(const char *machine_name) {
+        _cleanup_free_ char *pid_file = machine_file(machine_name, ".pid"),
+                            *lease_file = machine_file(machine_name, ".leases"), *line = NULL;
+        _cleanup_close_ int pidfd = -EBADF;
+        unsigned pid;
+
+        if (!pid_file || !lease_file)
+                return;
+        if (read_one_line_file(pid_file, &line) >= 0 && safe_atou(line, &pid) >= 0 && pid > 1 &&
+            (pidfd = pidfd_open_pid((pid_t) pid)) >= 0 && is_our_dnsmasq((pid_t) pid, lease_file)) {
+                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                (void) pidfd_signal(pidfd, SIGTERM);
+                if (poll(&p, 1, 2000) <= 0)
+                        (void) pidfd_signal(pidfd, SIGKILL);
+        }
+        (void) unlink(pid_file);
+        (void) unlink(lease_file);
+}

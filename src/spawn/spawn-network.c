@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "fileio.h"
+#include "log.h"
+#include "netlink-util.h"
+#include "run-program.h"
+#include "siphash24.h"
+#include "spawn-context.h"
+#include "spawn-dnsmasq.h"
+#include "spawn-network.h"
+#include "spawn-nft.h"
+#include "spawn-root.h"
+#include "string-util.h"
+
+const uint8_t spawn_network_host_key[16] = {
+        0x1a, 0x37, 0x6f, 0xc7, 0x46, 0xec, 0x45, 0x0b, 0xad, 0xa3, 0xd5, 0x31, 0x06, 0x60, 0x5d, 0xb1 };
+const uint8_t spawn_network_guest_key[16] = {
+        0xc3, 0xc4, 0xf9, 0x19, 0xb5, 0x57, 0xb2, 0x1c, 0xe6, 0xcf, 0x14, 0x27, 0x03, 0x9c, 0xee, 0xa2 };
+static const uint8_t shorten_ifname_key[16] = {
+        0xe1, 0x90, 0xa4, 0x04, 0xa8, 0xef, 0x4b, 0x51, 0x8c, 0xcc, 0xc3, 0x3a, 0x9f, 0x11, 0xfc, 0xa2 };
+/* berth's own: where in 10.0.0.0/8 a machine's search for a free /28 starts. */
+static const uint8_t subnet_key[16] = {
+        0x5e, 0x0d, 0x2b, 0x91, 0x7a, 0x44, 0x4c, 0x19, 0x93, 0x6e, 0x21, 0xd8, 0x0f, 0xb3, 0x57, 0xc6 };
+
+#define NETWORK_LOCK SPAWN_NETWORK_DIR "/.lock"
+#define POOL_BASE UINT32_C(0x0a000000) /* 10.0.0.0/8 */
+#define POOL_SUBNETS (UINT32_C(1) << (32 - 8 - (32 - SPAWN_NETWORK_PREFIXLEN)))
+
+static char urlsafe_base64_char(unsigned v) {
+        static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        return table[v & 63];
+}
+
+int spawn_network_ifname(const char *prefix, const char *name, char ret[static IFNAMSIZ]) {
+        char full[256];
+        size_t l = (size_t) snprintf(full, sizeof full, "%s%s", prefix, name);
+        uint64_t h;
+
+        if (l < IFNAMSIZ) {
+                memcpy(ret, full, l + 1);
+                return 0;
+        }
+        h = siphash24(full, strlen(full), shorten_ifname_key);
+        memcpy(ret, full, IFNAMSIZ - 5);
+        ret[IFNAMSIZ - 5] = urlsafe_base64_char((unsigned) (h >> 18));
+        ret[IFNAMSIZ - 4] = urlsafe_base64_char((unsigned) (h >> 12));
+        ret[IFNAMSIZ - 3] = urlsafe_base64_char((unsigned) (h >> 6));
+        ret[IFNAMSIZ - 2] = urlsafe_base64_char((unsigned) h);
+        ret[IFNAMSIZ - 1] = 0;
+        return 1;
+}
+
+void spawn_network_mac(Id128 machine_id, const char *name, const uint8_t key[static 16], uint64_t idx,
+                       uint8_t ret[static 6]) {
+        size_t l = strlen(name), n = sizeof machine_id.bytes + l;
+        uint8_t buf[16 + 256 + 8];
+        uint64_t h;
+
+        if (l > 256)
+                l = 256, n = sizeof machine_id.bytes + l;
+        memcpy(buf, machine_id.bytes, sizeof machine_id.bytes);
+        memcpy(buf + 16, name, l);
+        if (idx > 0) {
+                uint64_t le = htole64(idx);
+                memcpy(buf + n, &le, sizeof le);
+                n += sizeof le;
+        }
+        h = htole64(siphash24(buf, n, key));
+        memcpy(ret, &h, 6);
+        ret[0] = (uint8_t) ((ret[0] & 0xfe) | 0x02); /* unicast, locally administered */
+}
+
+Id128 spawn_network_host_machine_id(void) {
+        static const char *const files[] = { "/etc/machine-id", "/var/lib/dbus/machine-id" };
+        Id128 id = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *line = NULL;
+                if (read_one_line_file(files[i], &line) >= 0 && id128_from_string(line, &id) >= 0)
+                        return id;
+        }
+        return (Id128) {};
+}
+
+static void ipv4_string(uint32_t a, char buf[static 16]) {
+        (void) snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+static int network_lock(void) {
+        int fd;
+
+        if (mkdir("/run/berth", 0755) < 0 && errno != EEXIST)
+                return -errno;
+        if (mkdir(SPAWN_NETWORK_DIR, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        fd = open(NETWORK_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX) < 0) {
+                safe_close(fd);
+                return -errno;
+        }
+        return fd;
+}
+
+static char *record_path(const char *machine_name) {
+        return strjoin(SPAWN_NETWORK_DIR "/", machine_name, ".net");
+}
+
+/* NAME.net: "SUBNET/LEN IFNAME" */
+static int record_read(const char *path, Ipv4Prefix *ret_subnet, char ret_ifname[static IFNAMSIZ]) {
+        _cleanup_free_ char *line = NULL;
+        unsigned a, b, c, d, len;
+        char ifname[IFNAMSIZ];
+        int r;
+
+        r = read_one_line_file(path, &line);
+        if (r < 0)
+                return r;
+        if (sscanf(line, "%u.%u.%u.%u/%u %15s", &a, &b, &c, &d, &len, ifname) != 6 || a > 255 || b > 255 ||
+            c > 255 || d > 255 || len > 32)
+                return -EBADMSG;
+        *ret_subnet = (Ipv4Prefix) { .addr = a << 24 | b << 16 | c << 8 | d, .len = len };
+        memcpy(ret_ifname, ifname, IFNAMSIZ);
+        return 0;
+}
+
+typedef struct RecordList {
+        Ipv4Prefix *subnets;
+        size_t n;
+} RecordList;
+
+/* Every machine's subnet, from the records (under the network lock). */
+static int records_list(RecordList *ret) {
+        _cleanup_(closedirp) DIR *d = opendir(SPAWN_NETWORK_DIR);
+        RecordList l = {};
+        struct dirent *de;
+
+        if (!d)
+                return errno == ENOENT ? (*ret = l, 0) : -errno;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                char ifname[IFNAMSIZ];
+                Ipv4Prefix s, *n;
+
+                if (!endswith(de->d_name, ".net") || !(p = strjoin(SPAWN_NETWORK_DIR "/", de->d_name)))
+                        continue;
+                if (record_read(p, &s, ifname) < 0)
+                        continue;
+                n = realloc(l.subnets, (l.n + 1) * sizeof *n);
+                if (!n) {
+                        free(l.subnets);
+                        return -ENOMEM;
+                }
+                l.subnets = n;
+                l.subnets[l.n++] = s;
+        }
+        *ret = l;
+        return 0;
+}
+
+/* Re-renders berth's table from the records; logs (the caller has nothing to add). */
+static int nft_sync(void) {
+        RecordList l;
+        char err[512];
+        int r;
+
+        r = records_list(&l);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the machines' network records: %m");
+        r = spawn_nft_apply(l.subnets, l.n, err, sizeof err);
+        free(l.subnets);
+        if (r == -ENOENT)
+                return log_error_errno(r, "nft not found: install the nftables package for -n/--network-veth.");
+        if (r == -EPROTO)
+                return log_error_errno(r, "nft refused berth's table: %s", err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run nft: %m");
+        return 0;
+}
+
+static int resolvers_add(Ipv4Prefix **used, size_t *n_used);
+
+static bool subnet_taken(uint32_t subnet, const Ipv4Prefix *used, size_t n_used) {
+        Ipv4Prefix p = { .addr = subnet, .len = SPAWN_NETWORK_PREFIXLEN };
+
+        for (size_t i = 0; i < n_used; i++)
+                if (ipv4_prefix_overlaps(p, used[i]))
+                        return true;
+        return false;
+}
+
+/* A /28 in 10.0.0.0/8 that overlaps no route, no address and no other machine: the search starts
+ * at a place derived from the host and the machine's name, so a machine usually keeps its subnet. */
+static int subnet_pick(const char *machine_name, Id128 host_id, uint32_t *ret) {
+        _cleanup_(netlink_freep) Netlink *nl = NULL;
+        _cleanup_free_ Ipv4Prefix *used = NULL;
+        uint8_t buf[16 + 256];
+        size_t n_used, l = strnlen(machine_name, 256);
+        RecordList records;
+        uint32_t start;
+        int r;
+
+        r = netlink_open(-EBADF, &nl);
+        if (r < 0)
+                return r;
+        r = netlink_ipv4_prefixes(nl, &used, &n_used);
+        if (r >= 0)
+                r = resolvers_add(&used, &n_used);
+        if (r < 0)
+                return r;
+        r = records_list(&records);
+        if (r < 0)
+                return r;
+        memcpy(buf, host_id.bytes, 16);
+        memcpy(buf + 16, machine_name, l);
+        start = (uint32_t) (siphash24(buf, 16 + l, subnet_key) % POOL_SUBNETS);
+        for (uint32_t i = 0; i < POOL_SUBNETS; i++) {
+                uint32_t s = POOL_BASE + ((start + i) % POOL_SUBNETS << (32 - SPAWN_NETWORK_PREFIXLEN));
+                if (!subnet_taken(s, used, n_used) && !subnet_taken(s, records.subnets, records.n)) {
+                        free(records.subnets);
+                        *ret = s;
+                        return 0;
+                }
+        }
+        free(records.subnets);
+        return -EADDRNOTAVAIL;
+}
+
+/* The host's name servers: a subnet that hid one would cut the machine (and dnsmasq) off from DNS. */
+static int resolvers_add(Ipv4Prefix **used, size_t *n_used) {
+        _cleanup_fclose_ FILE *f = fopen("/etc/resolv.conf", "re");
+        char line[256];
+
+        if (!f)
+                return 0;
+        while (fgets(line, sizeof line, f)) {
+                unsigned a, b, c, d;
+                Ipv4Prefix *p;
+
+                if (sscanf(line, " nameserver %u.%u.%u.%u", &a, &b, &c, &d) != 4 || (a | b | c | d) > 255)
+                        continue;
+                p = realloc(*used, (*n_used + 1) * sizeof *p);
+                if (!p)
+                        return -ENOMEM;
+                *used = p;
+                p[(*n_used)++] = (Ipv4Prefix) { .addr = a << 24 | b << 16 | c << 8 | d, .len = 32 };
+        }
+        return 0;
+}
+
+static int record_write(const char *machine_name, uint32_t subnet, const char *ifname) {
+        _cleanup_free_ char *path = record_path(machine_name);
+        _cleanup_close_ int fd = -EBADF;
+        char a[16], line[64];
+        int l;
+
+        if (!path)
+                return -ENOMEM;
+        ipv4_string(subnet, a);
+        l = snprintf(line, sizeof line, "%s/%u %s\n", a, SPAWN_NETWORK_PREFIXLEN, ifname);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, line, (size_t) l) != l)
+                return -EIO;
+        return 0;
+}
+
+int spawn_network_allocate(SpawnContext *c) {
+        SpawnNetwork *n = &c->net;
+        const char *name = c->config->machine_name;
+        _cleanup_close_ int lock = -EBADF;
+        Id128 host_id;
+        int r;
+
+        if (!c->config->network_veth)
+                return 0;
+        if (!program_exists("dnsmasq"))
+                return log_error_errno(-ENOENT, "dnsmasq not found: install the dnsmasq-base package for "
+                                                "-n/--network-veth.");
+        if (!program_exists("nft"))
+                return log_error_errno(-ENOENT, "nft not found: install the nftables package for "
+                                                "-n/--network-veth.");
+        if (spawn_network_ifname("ve-", name, n->ifname) > 0)
+                log_warning("Network interface name 've-%s' has been changed to '%s' to fit length constraints.",
+                            name, n->ifname);
+        host_id = spawn_network_host_machine_id();
+        spawn_network_mac(host_id, name, spawn_network_host_key, 0, n->mac_host);
+        spawn_network_mac(host_id, name, spawn_network_guest_key, 0, n->mac_guest);
+
+        lock = network_lock();
+        if (lock < 0)
+                return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
+        r = subnet_pick(name, host_id, &n->subnet);
+        if (r == -EADDRNOTAVAIL)
+                return log_error_errno(r, "No free /28 subnet left in 10.0.0.0/8 for machine '%s'.", name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the host's routes and addresses: %m");
+        n->recorded = true; /* even half-written, teardown removes it */
+        r = record_write(name, n->subnet, n->ifname);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write " SPAWN_NETWORK_DIR "/%s.net: %m", name);
+        return 0;
+}
+
+static int setup_host_side(SpawnContext *c, Netlink *nl) {
+        SpawnNetwork *n = &c->net;
+        uint32_t gw = htonl(n->subnet + 1);
+        int r;
+
+        r = netlink_veth_add(nl, n->ifname, n->mac_host, "host0", n->mac_guest, c->pid);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Network interface %s already exists: is another machine named '%s' "
+                                          "running (under systemd-nspawn)?", n->ifname, c->config->machine_name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add new veth interfaces (%s:host0): %m", n->ifname);
+        n->host_ifindex = netlink_link_index(nl, n->ifname);
+        if (n->host_ifindex < 0)
+                return log_error_errno(n->host_ifindex, "Failed to find interface %s: %m", n->ifname);
+        r = netlink_addr_add(nl, n->host_ifindex, AF_INET, &gw, SPAWN_NETWORK_PREFIXLEN);
+        if (r >= 0)
+                r = netlink_link_set_up(nl, n->host_ifindex);
+        if (r < 0)
+                return log_error_errno(r, "Failed to configure %s: %m", n->ifname);
+        return 0;
+}
+
+/* The machine's side, through a netlink socket in its namespace: it has a network before its
+ * first instruction, DHCP client or not. */
+static int setup_guest_side(SpawnContext *c) {
+        SpawnNetwork *n = &c->net;
+        _cleanup_(netlink_freep) Netlink *nl = NULL;
+        _cleanup_close_ int netns = -EBADF;
+        uint32_t gw = htonl(n->subnet + 1), addr = htonl(n->subnet + 2);
+        char path[64];
+        int index, r;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/ns/net", (int) c->pid);
+        netns = open(path, O_RDONLY | O_CLOEXEC);
+        if (netns < 0)
+                return log_error_errno(errno, "Failed to open the machine's network namespace: %m");
+        r = netlink_open(netns, &nl);
+        if (r < 0)
+                return log_error_errno(r, "Failed to talk netlink in the machine's network namespace: %m");
+        index = netlink_link_index(nl, "host0");
+        if (index < 0)
+                return log_error_errno(index, "Failed to find host0 in the machine: %m");
+        r = netlink_addr_add(nl, index, AF_INET, &addr, SPAWN_NETWORK_PREFIXLEN);
+        if (r >= 0)
+                r = netlink_link_set_up(nl, index);
+        if (r >= 0)
+                r = netlink_route_add_default(nl, index, AF_INET, &gw);
+        if (r < 0)
+                return log_error_errno(r, "Failed to configure host0 in the machine: %m");
+        return 0;
+}
+
+int spawn_network_setup(SpawnContext *c) {
+        SpawnNetwork *n = &c->net;
+        _cleanup_(netlink_freep) Netlink *nl = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        char err[512];
+        int r;
+
+        if (!c->config->network_veth)
+                return 0;
+        r = netlink_open(-EBADF, &nl);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to netlink: %m");
+        r = setup_host_side(c, nl);
+        if (r < 0)
+                return r;
+        r = setup_guest_side(c);
+        if (r < 0)
+                return r;
+        r = write_string_file("/proc/sys/net/ipv4/ip_forward", "1\n");
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable IPv4 forwarding: %m");
+        r = spawn_dnsmasq_start(&(DnsmasqConfig) { .machine_name = c->config->machine_name, .ifname = n->ifname,
+                                                   .subnet = n->subnet, .prefixlen = SPAWN_NETWORK_PREFIXLEN,
+                                                   .guest_mac = n->mac_guest },
+                                err, sizeof err);
+        if (r == -ENOENT)
+                return log_error_errno(r, "dnsmasq not found: install the dnsmasq-base package for -n/--network-veth.");
+        if (r == -EPROTO)
+                return log_error_errno(r, "dnsmasq failed to serve %s: %s", n->ifname, err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run dnsmasq: %m");
+        lock = network_lock();
+        if (lock < 0)
+                return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
+        return nft_sync();
+}
+
+/* Child, after pivot_root: /etc/resolv.conf names the gateway. An existing file gets a bind
+ * mount (the tree is not changed); a missing one is written when the tree is writable. */
+int spawn_network_setup_guest_files(SpawnContext *c) {
+        char gw[16], text[64];
+        struct stat st;
+        int fd;
+
+        if (!c->config->network_veth)
+                return 0;
+        ipv4_string(c->net.subnet + 1, gw);
+        (void) snprintf(text, sizeof text, "nameserver %s\n", gw);
+        fd = open("/run/host/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, strlen(text)) != (ssize_t) strlen(text)) {
+                safe_close(fd);
+                return -EIO;
+        }
+        safe_close(fd);
+        if (stat("/etc/resolv.conf", &st) >= 0 && S_ISREG(st.st_mode)) {
+                if (mount("/run/host/resolv.conf", "/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+                        return -errno;
+                return 0;
+        }
+        if (lstat("/etc/resolv.conf", &st) < 0 && errno == ENOENT) {
+                fd = open("/etc/resolv.conf", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (fd >= 0) {
+                        (void) write(fd, text, strlen(text));
+                        safe_close(fd);
+                }
+        }
+        /* A dangling link (a resolver's stub in /run): the guest's own resolver owns it. */
+        return 0;
+}
+
+/* Removes a machine's links, dnsmasq, leases and record (under the network lock). */
+static void remove_machine(Netlink *nl, const char *machine_name, const char *ifname) {
+        _cleanup_free_ char *path = record_path(machine_name);
+        int r;
+
+        if (!isempty(ifname)) {
+                r = nl ? netlink_link_delete(nl, ifname) : -ENOTCONN;
+                if (r < 0 && r != -ENODEV)
+                        log_warning_errno(r, "Failed to remove interface %s: %m", ifname);
+        }
+        spawn_dnsmasq_stop(machine_name);
+        if (path)
+                (void) unlink(path);
+}
+
+void spawn_network_teardown(SpawnContext *c) {
+        _cleanup_(netlink_freep) Netlink *nl = NULL;
+        _cleanup_close_ int lock = -EBADF;
+
+        if (!c->net.recorded)
+                return;
+        lock = network_lock();
+        if (lock < 0)
+                log_warning_errno(lock, "Failed to take the network lock " NETWORK_LOCK ", going on: %m");
+        (void) netlink_open(-EBADF, &nl);
+        remove_machine(nl, c->config->machine_name, c->net.ifname);
+        (void) nft_sync();
+        c->net.recorded = false;
+}
+
+/* Has the launcher of machine_name gone? (Its lock file is gone or nobody holds it.) */
+static bool launcher_gone(const char *machine_name) {
+        _cleanup_free_ char *p = strjoin(SPAWN_RUN_DIR "/", machine_name, ".lock");
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!p)
+                return false;
+        fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT;
+        return flock(fd, LOCK_SH | LOCK_NB) >= 0;
+}
+
+void spawn_network_collect_stale(const char *own_machine_name) {
+        _cleanup_(netlink_freep) Netlink *nl = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        bool changed = false;
+
+        if (access(SPAWN_NETWORK_DIR, F_OK) < 0)
+                return;
+        lock = network_lock();
+        if (lock < 0)
+                return (void) log_debug_errno(lock, "Failed to take the network lock: %m");
+        d = opendir(SPAWN_NETWORK_DIR);
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *name = NULL, *p = NULL;
+                char ifname[IFNAMSIZ];
+                Ipv4Prefix s;
+                char *dot;
+
+                if (!endswith(de->d_name, ".net") || !(name = strdup(de->d_name)))
+                        continue;
+                dot = strrchr(name, '.');
+                *dot = 0;
+                if (!streq(name, own_machine_name) && !launcher_gone(name))
+                        continue;
+                if (!(p = record_path(name)) || record_read(p, &s, ifname) < 0)
+                        ifname[0] = 0;
+                log_debug("Collecting the network that a dead launcher of '%s' left.", name);
+                if (!nl)
+                        (void) netlink_open(-EBADF, &nl);
+                remove_machine(nl, name, ifname);
+                changed = true;
+        }
+        if (changed)
+                (void) nft_sync();
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "id128.h"
+
+/* A machine's own network (-n/--network-veth) without systemd-networkd: nspawn's veth (ve-NAME
+ * here, host0 in the machine, nspawn's MACs) plus what networkd would add: a free /28, the host
+ * side up and addressed, the machine's side configured from outside before its init runs, a
+ * dnsmasq for DHCP and DNS, masquerade in berth's nftables table. What a launcher made is
+ * written down under SPAWN_NETWORK_DIR (NAME.net), so that a later launcher collects it when
+ * this one was killed. */
+
+#define SPAWN_NETWORK_DIR "/run/berth/network"
+#define SPAWN_NETWORK_PREFIXLEN 28
+
+typedef struct SpawnNetwork {
+        char ifname[IFNAMSIZ]; /* host side: ve-NAME (shortened as nspawn does) */
+        uint8_t mac_host[6], mac_guest[6];
+        uint32_t subnet;       /* host byte order; the gateway is .1, the machine .2 */
+        bool recorded;         /* NAME.net written: teardown removes what it lists */
+        int host_ifindex;
+} SpawnNetwork;
+
+/* nspawn's keys (src/nspawn/nspawn-network.c): the same names and MACs as systemd-nspawn on the
+ * same host, so leases survive moving a machine between the two. */
+extern const uint8_t spawn_network_host_key[16], spawn_network_guest_key[16];
+
+/* PREFIX + NAME, shortened to fit IFNAMSIZ as nspawn (v245+) does: the first 11 characters and 4
+ * characters of a hash. Returns 1 when shortened. */
+int spawn_network_ifname(const char *prefix, const char *name, char ret[static IFNAMSIZ]);
+/* siphash24(machine_id || name [|| le64 idx], key) → a locally administered unicast MAC. */
+void spawn_network_mac(Id128 machine_id, const char *name, const uint8_t key[static 16], uint64_t idx,
+                       uint8_t ret[static 6]);
+/* The host's machine id (/etc/machine-id, else D-Bus's), null when it has none. */
+Id128 spawn_network_host_machine_id(void);
+
+typedef struct SpawnContext SpawnContext;
+
+/* Parent steps: before the clone (names, subnet, the record), and once the machine's network
+ * namespace exists (links, addresses, dnsmasq, nftables). */
+int spawn_network_allocate(SpawnContext *c);
+int spawn_network_setup(SpawnContext *c);
+/* Child step: resolv.conf pointing at the gateway's dnsmasq. */
+int spawn_network_setup_guest_files(SpawnContext *c);
+/* Removes what this launcher made (every exit path); logs what fails. */
+void spawn_network_teardown(SpawnContext *c);
+/* Collects what dead launchers left (any machine's record whose launcher is gone). */
+void spawn_network_collect_stale(const char *own_machine_name);

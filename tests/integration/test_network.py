@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""-n/--network-veth without systemd-networkd: nspawn's links and MACs, an address, a route, DNS
+and NAT from the first instruction, and nothing left behind. "Upstream" is a network namespace
+this test makes (198.18.0.2, a TCP server and a DNS server for up.test): no traffic leaves the host."""
+import ipaddress
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import leakcheck
+from conftest import SPAWN, Machine, leader_of, spawn
+
+pytestmark = pytest.mark.skipif(not (shutil.which("dnsmasq") and shutil.which("nft")),
+                                reason="dnsmasq-base and nftables are needed")
+
+UP_HOST, UP_ADDR, UP_PORT = "198.18.0.1", "198.18.0.2", 7777
+SERVER = f"""
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("{UP_ADDR}", {UP_PORT})); s.listen(8)
+while True:
+    c, a = s.accept(); c.sendall(("upstream saw " + a[0] + "\\n").encode()); c.close()
+"""
+
+
+def _wait_port(pid, port):
+    for _ in range(100):
+        r = subprocess.run(["nsenter", "-t", str(pid), "-n", "ss", "-Hltn", f"sport = :{port}"],
+                           capture_output=True, text=True)
+        if r.stdout.strip():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port} upstream")
+
+
+@pytest.fixture
+def upstream(tmp_path):
+    """A network namespace linked to the host (up-PID on the host, 198.18.0.0/30) with a TCP
+    server and a DNS server; yields a resolv.conf naming that server, for the launcher's dnsmasq."""
+    holder = subprocess.Popen(["unshare", "-n", "sleep", "infinity"])
+    link = f"up-{os.getpid() % 100000}"
+    procs = []
+    try:
+        for _ in range(100):
+            if os.readlink(f"/proc/{holder.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
+                break
+            time.sleep(0.01)
+        ns = ["nsenter", "-t", str(holder.pid), "-n"]
+        subprocess.run(["ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns",
+                        str(holder.pid)], check=True)
+        subprocess.run(["ip", "addr", "add", f"{UP_HOST}/30", "dev", link], check=True)
+        subprocess.run(["ip", "link", "set", link, "up"], check=True)
+        for cmd in (["ip", "addr", "add", f"{UP_ADDR}/30", "dev", "eth0"], ["ip", "link", "set", "eth0", "up"],
+                    ["ip", "link", "set", "lo", "up"]):
+            subprocess.run(ns + cmd, check=True)
+        procs.append(subprocess.Popen(ns + ["python3", "-c", SERVER]))
+        procs.append(subprocess.Popen(ns + ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+                                            "--no-hosts", f"--listen-address={UP_ADDR}", "--bind-interfaces",
+                                            f"--address=/up.test/{UP_ADDR}", "--pid-file=", "--user=root"]))
+        _wait_port(holder.pid, UP_PORT)
+        resolv = tmp_path / "resolv.conf"
+        resolv.write_text(f"nameserver {UP_ADDR}\n")
+        yield str(resolv)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        subprocess.run(["ip", "link", "del", link], stderr=subprocess.DEVNULL)
+        holder.kill()
+        holder.wait()
+
+
+def with_resolv(resolv, *args):
+    """argv that runs berth-spawn with the host's /etc/resolv.conf replaced (in a private mount
+    namespace) by the upstream's, the way an administrator's resolver would be."""
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+            'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv, SPAWN, *args]
+
+
+GUEST_PROBE = (f"ip -4 -o addr show host0; ip route; cat /etc/resolv.conf; "
+               f"echo | nc {UP_ADDR} {UP_PORT}; nslookup up.test; nslookup $(hostname)")
+
+
+def parse_probe(out):
+    addr = re.search(r"inet (10\.\d+\.\d+\.\d+)/28", out)
+    assert addr, out
+    guest = ipaddress.ip_address(addr.group(1))
+    net = ipaddress.ip_network(f"{guest}/28", strict=False)
+    return guest, net
+
+
+def test_busybox_command_has_network_from_first_instruction(bbtree, upstream):
+    r = subprocess.run(with_resolv(upstream, "-q", "-D", bbtree, "-M", "net-bb", "-n", "/bin/sh", "-c",
+                                   GUEST_PROBE), capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    guest, net = parse_probe(r.stdout)
+    gateway = net.network_address + 1
+    assert guest == net.network_address + 2
+    assert net.subnet_of(ipaddress.ip_network("10.0.0.0/8"))
+    assert f"default via {gateway} dev host0" in r.stdout
+    assert f"nameserver {gateway}\n" in r.stdout
+    # NAT: upstream sees the host's address on its link, not the machine's
+    assert f"upstream saw {UP_HOST}\n" in r.stdout
+    # DNS: forwarded by the machine's dnsmasq to the host's resolver; its own name is its address
+    assert re.search(rf"Name:\s+up\.test\s+Address( 1)?:\s+{UP_ADDR}", r.stdout), r.stdout
+    assert re.search(rf"Name:\s+net-bb\s+Address( 1)?:\s+{guest}", r.stdout), r.stdout
+
+
+def test_links_macs_and_names_are_nspawns(bbtree):
+    """The same host: systemd-nspawn -n and berth-spawn -n give host0 the same MAC, and a long
+    name is shortened to the same ve- name."""
+    if not shutil.which("systemd-nspawn"):
+        pytest.skip("systemd-nspawn missing")
+    name = "a-rather-long-machine-name"
+    cmd = "cat /sys/class/net/host0/address; sleep 1"
+    out = {}
+    before = leakcheck.nspawn_cgroups()
+    for tool in ("berth", "nspawn"):
+        argv = ([SPAWN, "-q"] if tool == "berth" else ["systemd-nspawn", "-q", "--register=no", "--keep-unit"])
+        p = subprocess.Popen(argv + ["-D", bbtree, "-M", name, "-n", "/bin/sh", "-c", cmd], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        mac = p.stdout.readline().strip()
+        links = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True).stdout
+        host = [l.split(":")[1].strip().split("@")[0] for l in links.splitlines() if ": ve-a-rather" in l]
+        p.communicate(timeout=30)
+        leakcheck.remove_nspawn_cgroups(before)
+        assert p.returncode == 0, p.stderr
+        out[tool] = (mac, host)
+    assert re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", out["berth"][0]), out
+    assert out["berth"] == out["nspawn"]
+    assert len(out["berth"][1][0]) == 15 and out["berth"][1][0].startswith("ve-a-rather")
+
+
+def test_rules_while_running_and_nothing_after(bbtree):
+    r = spawn("-q", "-D", bbtree, "-M", "net-rules", "-n", "/bin/sh", "-c", "ip -4 -o addr show host0")
+    assert r.returncode == 0, r.stderr
+    m = Machine("-q", "-D", bbtree, "-M", "net-rules", "-n", "-b")
+    try:
+        time.sleep(0.5)
+        table = subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True, text=True).stdout
+        _, net = parse_probe(m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        assert f"elements = {{ {net} }}" in table, table
+        assert "ip saddr @machines ip daddr != @machines masquerade" in table
+        procs = subprocess.run(["pgrep", "-a", "dnsmasq"], capture_output=True, text=True).stdout
+        assert "--interface=ve-net-rules" in procs and "--dhcp-leasefile=/run/berth/network/net-rules.leases" in procs
+        assert os.path.exists("/run/berth/network/net-rules.leases")
+    finally:
+        assert m.stop(signal.SIGTERM, timeout=30) == 0
+    assert subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True).returncode != 0
+
+
+def test_launcher_sigkill_is_collected_by_the_next_start(bbtree):
+    m = Machine("-q", "-D", bbtree, "-M", "net-crash", "-n", "-b")
+    time.sleep(0.5)
+    assert os.path.exists("/run/berth/network/net-crash.net")
+    m.proc.kill()
+    m.proc.wait()
+    # the dead launcher's dnsmasq, table and records stay until another launcher starts
+    assert "--interface=ve-net-crash" in subprocess.run(["pgrep", "-a", "dnsmasq"], capture_output=True, text=True).stdout
+    r = spawn("-q", "-D", bbtree, "-M", "net-other", "/bin/true")
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists("/run/berth/network/net-crash.net")
+    assert "ve-net-crash" not in subprocess.run(["pgrep", "-a", "dnsmasq"], capture_output=True, text=True).stdout
+    # its cgroups go when a machine of its name starts again
+    assert spawn("-q", "-D", bbtree, "-M", "net-crash", "/bin/true").returncode == 0
+
+
+def test_missing_dnsmasq_is_named_and_nothing_is_made(bbtree, tmp_path):
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("nft",):  # nft only: dnsmasq is "not installed"
+        os.symlink(shutil.which(tool), bindir / tool)
+    r = spawn("-q", "-D", bbtree, "-M", "net-nodns", "-n", "/bin/true", env={"PATH": str(bindir)})
+    assert r.returncode == 1
+    assert r.stderr.strip() == "dnsmasq not found: install the dnsmasq-base package for -n/--network-veth."
+
+
+def test_settings_file_virtual_ethernet_needs_trust(bbtree):
+    with open(os.path.join(os.path.dirname(bbtree), "bb.nspawn"), "w") as f:
+        f.write("[Network]\nVirtualEthernet=yes\n")
+    r = spawn("-D", bbtree, "/bin/sh", "-c", "ls /sys/class/net")
+    assert r.returncode == 0, r.stderr
+    assert "host0" not in r.stdout.split()  # beside the image: not trusted, ignored
+    assert "bb.nspawn:2: VirtualEthernet= is ignored in a settings file that is not in /etc/systemd/nspawn" in r.stderr
+
+
+def test_debian_boots_with_network(debian, upstream):
+    """A Debian guest whose networkd is not enabled: the address, route and DNS are there at boot."""
+    argv = with_resolv(upstream, "-q", "-D", debian, "-M", "net-deb", "-n", "-b", "--console=passive")
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    leader = leader_of(p.pid)
+
+    def run(*cmd):
+        return subprocess.run(["nsenter", "-t", str(leader), "-a", *cmd], capture_output=True, text=True, timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while run("systemctl", "is-system-running").stdout.strip() not in ("running", "degraded"):
+            assert time.monotonic() < deadline and p.poll() is None
+            time.sleep(0.2)
+        guest, net = parse_probe(run("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        assert run("getent", "hosts", "up.test").stdout.split() == [UP_ADDR, "up.test"]
+        out = run("bash", "-c", f"exec 3<>/dev/tcp/{UP_ADDR}/{UP_PORT}; cat <&3").stdout
+        assert out == f"upstream saw {UP_HOST}\n"
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.communicate(timeout=60)
+    assert p.returncode == 0
