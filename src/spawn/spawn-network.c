@@ -472,19 +472,6 @@ void spawn_network_teardown(SpawnContext *c) {
         c->net.recorded = false;
 }
 
-/* Has the launcher of machine_name gone? (Its lock file is gone or nobody holds it.) */
-static bool launcher_gone(const char *machine_name) {
-        _cleanup_free_ char *p = strjoin(SPAWN_RUN_DIR "/", machine_name, ".lock");
-        _cleanup_close_ int fd = -EBADF;
-
-        if (!p)
-                return false;
-        fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return errno == ENOENT;
-        return flock(fd, LOCK_SH | LOCK_NB) >= 0;
-}
-
 void spawn_network_collect_stale(const char *own_machine_name) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int lock = -EBADF;
@@ -510,7 +497,7 @@ void spawn_network_collect_stale(const char *own_machine_name) {
                         continue;
                 dot = strrchr(name, '.');
                 *dot = 0;
-                if (!streq(name, own_machine_name) && !launcher_gone(name))
+                if (!streq(name, own_machine_name) && spawn_name_is_live(name))
                         continue;
                 if (!(p = record_path(name)) || record_read(p, &s, ifname) < 0)
                         ifname[0] = 0;

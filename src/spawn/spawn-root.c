@@ -372,8 +372,7 @@ void spawn_root_release(SpawnRoot *root) {
         root->ephemeral_dir = mfree(root->ephemeral_dir);
 }
 
-/* Is a launcher for this machine name alive? It holds the name's lock. */
-static bool name_is_live(const char *name) {
+bool spawn_name_is_live(const char *name) {
         _cleanup_free_ char *p = strjoin(SPAWN_RUN_DIR "/", name, ".lock");
         _cleanup_close_ int fd = -EBADF;
 
@@ -406,7 +405,7 @@ static void collect_dir(const char *dir, bool staging, const char *own_name) {
                                 continue;
                         *dot = 0;
                 }
-                if (!streq(name, own_name) && name_is_live(name))
+                if (!streq(name, own_name) && spawn_name_is_live(name))
                         continue;
                 p = strjoin(dir, "/", de->d_name);
                 if (!p)

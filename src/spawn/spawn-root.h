@@ -34,5 +34,8 @@ void spawn_root_release(SpawnRoot *root);
 void spawn_root_collect_stale(const char *own_name);
 
 #define SPAWN_RUN_DIR MACHINE_NAME_LOCK_DIR
+
+/* Is a launcher for this machine name alive? It holds SPAWN_RUN_DIR/NAME.lock. */
+bool spawn_name_is_live(const char *name);
 #define SPAWN_EPHEMERAL_DIR "/var/lib/berth/ephemeral"
 #define SPAWN_RUN_UID_DIR "/run/berth/uid"
