@@ -22,7 +22,7 @@ static int cmp_int(const void *a, const void *b) {
 }
 
 int close_all_fds(const int except[], size_t n_except) {
-        int sorted[16];
+        int sorted[128];
         int start = 3;
 
         if (n_except > ELEMENTSOF(sorted))

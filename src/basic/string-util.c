@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,4 +111,58 @@ char *cescape(const char *s) {
         }
         *p = 0;
         return r;
+}
+
+static int unhex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -EINVAL;
+}
+
+int cunescape(const char *s, char **ret, size_t *ret_size) {
+        char *r = malloc(strlen(s) + 1), *p;
+
+        if (!r)
+                return -ENOMEM;
+        p = r;
+        for (const char *c = s; *c; c++) {
+                int a, b;
+
+                if (*c != '\\') {
+                        *p++ = *c;
+                        continue;
+                }
+                switch (*++c) {
+                case 'n': *p++ = '\n'; break;
+                case 't': *p++ = '\t'; break;
+                case 'r': *p++ = '\r'; break;
+                case 'a': *p++ = '\a'; break;
+                case 'b': *p++ = '\b'; break;
+                case 'f': *p++ = '\f'; break;
+                case 'v': *p++ = '\v'; break;
+                case '0': *p++ = 0; break;
+                case '\\': case '"': case '\'': *p++ = *c; break;
+                case 'x':
+                        a = unhex_digit(c[1]);
+                        b = a >= 0 ? unhex_digit(c[2]) : -EINVAL;
+                        if (b < 0) {
+                                free(r);
+                                return -EINVAL;
+                        }
+                        *p++ = (char) (a << 4 | b);
+                        c += 2;
+                        break;
+                default: /* a lone or unknown escape */
+                        free(r);
+                        return -EINVAL;
+                }
+        }
+        *p = 0;
+        *ret_size = (size_t) (p - r);
+        *ret = r;
+        return 0;
 }

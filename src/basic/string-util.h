@@ -22,3 +22,6 @@ bool utf8_is_valid(const char *s) _pure_;
 
 /* Escapes s into a printable, C-like form ("\n" -> "\\n", ESC -> "\\x1b"). */
 char *cescape(const char *s);
+/* C escapes (\n \t \r \a \b \f \v \0 \\ \" \' \xNN) undone; the result may hold NUL bytes,
+ * hence its size. -EINVAL for a bad escape. */
+int cunescape(const char *s, char **ret, size_t *ret_size);

@@ -26,8 +26,10 @@
 #include "mount-util.h"
 #include "spawn-child.h"
 #include "spawn-network.h"
+#include "spawn-credentials.h"
 #include "spawn-mount.h"
 #include "spawn-journal.h"
+#include "spawn-overlay.h"
 #include "spawn-pipeline.h"
 #include "spawn-pivot.h"
 #include "spawn-timezone.h"
@@ -369,11 +371,13 @@ static const SpawnStep child_steps[] = {
         { "mount-dev",          spawn_mount_dev         },
         { "mount-run-tmp",      spawn_mount_run_tmp     },
         { "mount-user",         spawn_mount_user        },
+        { "mount-overlays",     spawn_overlay_mount     },
         { "mount-journal",      spawn_journal_mount     },
         { "mount-inaccessible", spawn_mount_inaccessible },
         { "pivot-root",         step_pivot_root         },
         { "setup-run-host",     step_setup_run_host     },
         { "setup-timezone",     spawn_timezone_setup    },
+        { "setup-credentials",  spawn_credentials_setup },
         { "setup-console",      step_setup_console      },
         { "setup-notify",       step_setup_notify       },
         { "set-hostname",       step_set_hostname       },
@@ -607,8 +611,13 @@ void spawn_child_main(SpawnContext *c) {
         /* Nothing the invoker or the launcher holds (a host directory, a lock, a loop device) comes
          * with us: no path like /proc/self/fd/N can lead back to the host. */
         {
-                int keep[] = { c->sync };
-                r = close_all_fds(keep, 1);
+                /* ... but the overlays the parent assembled for us. */
+                int keep[1 + 64];
+                size_t n = 0;
+                keep[n++] = c->sync;
+                for (size_t i = 0; c->overlay_fds && i < c->config->n_overlays && n < ELEMENTSOF(keep); i++)
+                        keep[n++] = c->overlay_fds[i];
+                r = close_all_fds(keep, n);
                 if (r < 0)
                         fail(c, "close-inherited-fds", r);
         }

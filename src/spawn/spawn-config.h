@@ -141,6 +141,7 @@ typedef struct OverlayMount {
 /* --set-credential=, --load-credential=: for the machine's PID 1 ($CREDENTIALS_DIRECTORY). */
 typedef struct Credential {
         char *id;
+        char *path; /* --load-credential=: read when the config is verified */
         char *data;
         size_t size;
 } Credential;

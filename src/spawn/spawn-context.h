@@ -55,6 +55,8 @@ typedef struct SpawnContext {
         TimezoneMode timezone_mode; /* --timezone=, auto resolved */
         char *journal_bind;    /* /var/log/journal/ID: the host's, bound to the same path in the machine */
         int journal_fd;        /* child: its clone */
+        int *overlay_fds;      /* --overlay=: detached mounts, made by the parent, inherited by the child */
+        char **overlay_dirs;   /* parent: temporary upper and work directories, removed at teardown */
         char **env;            /* init's environment */
         char failed_step[64];  /* parent: the child's step that failed */
 } SpawnContext;

@@ -13,8 +13,11 @@
 #include "log.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "spawn-credentials.h"
 #include "spawn-options.h"
+#include "spawn-overlay.h"
 #include "spawn-settings.h"
+#include "spawn-template.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -39,9 +42,14 @@ enum {
 };
 
 const struct option spawn_options_long[] = {
+        { "overlay", required_argument, NULL, ARG_OVERLAY },
+        { "overlay-ro", required_argument, NULL, ARG_OVERLAY_RO },
         { "inaccessible", required_argument, NULL, ARG_INACCESSIBLE },
+        { "set-credential", required_argument, NULL, ARG_SET_CREDENTIAL },
+        { "load-credential", required_argument, NULL, ARG_LOAD_CREDENTIAL },
         { "link-journal", required_argument, NULL, ARG_LINK_JOURNAL },
         { "timezone", required_argument, NULL, ARG_TIMEZONE },
+        { "template", required_argument, NULL, ARG_TEMPLATE },
         { "personality", required_argument, NULL, ARG_PERSONALITY },
         { "pivot-root", required_argument, NULL, ARG_PIVOT_ROOT },
         { "suppress-sync", required_argument, NULL, ARG_SUPPRESS_SYNC },
@@ -150,6 +158,9 @@ static int parse_files_option(SpawnConfig *c, int opt, const char *arg) {
         int r;
 
         switch (opt) {
+        case ARG_OVERLAY:
+        case ARG_OVERLAY_RO:
+                return spawn_overlay_add_spec(c, arg, opt == ARG_OVERLAY_RO);
         case ARG_INACCESSIBLE:
                 r = inaccessible_parse(arg, &p);
                 if (r == -ENOMEM)
@@ -158,6 +169,9 @@ static int parse_files_option(SpawnConfig *c, int opt, const char *arg) {
                         return log_error_errno(r, "Invalid --inaccessible= path '%s': use an absolute, normalized "
                                                   "path other than /.", arg);
                 return strv_consume(&c->inaccessible, TAKE_PTR(p)) < 0 ? log_oom() : 0;
+        case ARG_SET_CREDENTIAL:
+        case ARG_LOAD_CREDENTIAL:
+                return spawn_credential_add_spec(c, arg, opt == ARG_LOAD_CREDENTIAL);
         }
         return 1;
 }
@@ -208,6 +222,8 @@ static int parse_integration_option(SpawnConfig *c, int opt, const char *arg) {
 /* Where the root comes from, and what would check or label it. Returns 1 for another group. */
 static int parse_image_source_option(SpawnConfig *c, int opt, const char *arg) {
         switch (opt) {
+        case ARG_TEMPLATE:
+                return parse_path_option("template", arg, &c->template_dir);
         case ARG_ROOT_HASH:
                 if (isempty(arg) || strlen(arg) < 32 || strlen(arg) % 2 || strspn(arg, "0123456789abcdefABCDEF") != strlen(arg))
                         return log_error_errno(-EINVAL, "Invalid --root-hash= '%s': use at least 128 bits in hexadecimal.", arg);
@@ -285,6 +301,8 @@ static int verify_selinux(const SpawnConfig *c) {
 }
 
 int spawn_options_prepare(SpawnConfig *c) {
+        if (c->template_dir)
+                return spawn_template_populate(c);
         return 0;
 }
 
@@ -305,10 +323,15 @@ int spawn_options_verify(SpawnConfig *c) {
         if (c->ephemeral && IN_SET(c->link_journal, LINK_JOURNAL_GUEST))
                 return log_error_errno(-EINVAL, "--link-journal=guest and --ephemeral may not be combined "
                                                 "(the journal would go with the machine); use try-guest or host.");
-        return 0;
+        r = spawn_overlay_verify(c);
+        if (r < 0)
+                return r;
+        return spawn_credentials_load(c);
 }
 
 void spawn_options_done(SpawnConfig *c) {
+        spawn_credentials_free(c->credentials, c->n_credentials);
+        spawn_overlays_free(c->overlays, c->n_overlays);
         free(c->pivot_root_new);
         free(c->pivot_root_old);
         strv_free(c->inaccessible);

@@ -22,8 +22,10 @@
 #include "mount-util.h"
 #include "parse-util.h"
 #include "spawn-child.h"
+#include "spawn-credentials.h"
 #include "spawn-journal.h"
 #include "spawn-network.h"
+#include "spawn-overlay.h"
 #include "spawn-pipeline.h"
 #include "spawn-registration.h"
 #include "spawn-userns.h"
@@ -312,6 +314,8 @@ static int step_build_env(SpawnContext *c) {
                 r = r ?: env_add(&c->env, "TERM", term ?: "vt220");
         else if (term)
                 r = r ?: env_add(&c->env, "TERM", term);
+        if (c->config->n_credentials > 0)
+                r = r ?: env_add(&c->env, "CREDENTIALS_DIRECTORY", CREDENTIALS_DIRECTORY);
         STRV_FOREACH(a, c->config->setenv)
                 r = r ?: strv_env_replace(&c->env, *a);
         if (r < 0)
@@ -420,6 +424,10 @@ static int child_failed(SpawnContext *c, int r) {
         if (streq(c->failed_step, "chdir"))
                 return log_error_errno(r, "Failed to change to the working directory '%s' in the machine: %m",
                                        c->config->working_directory);
+        if (streq(c->failed_step, "mount-overlays"))
+                return log_error_errno(r, "Failed to mount the overlays in the machine: %m");
+        if (streq(c->failed_step, "setup-credentials"))
+                return log_error_errno(r, "Failed to pass the credentials to the machine: %m");
         if (streq(c->failed_step, "mount-journal"))
                 return log_error_errno(r, "Failed to bind the journal directory %s into the machine: %m", c->journal_bind);
         if (streq(c->failed_step, "mount-inaccessible"))
@@ -547,6 +555,7 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-devices",          step_cgroup_devices           },
         { "cgroup-limits",           step_cgroup_limits            },
         { "check-inaccessible",      step_check_inaccessible       },
+        { "overlay-prepare",         spawn_overlay_prepare         },
         { "seccomp-prepare",         step_seccomp_prepare          },
         { "build-env",               step_build_env                },
         { "userns-range",            spawn_acquire_uid_range       },
@@ -603,6 +612,7 @@ void spawn_teardown(SpawnContext *c) {
         cgroup_set_done(&c->cgroups);
         c->env = strv_free(c->env);
         c->journal_bind = mfree(c->journal_bind);
+        spawn_overlay_cleanup(c);
         spawn_seccomp_done(&c->seccomp);
         spawn_seccomp_done(&c->seccomp_sync);
 }

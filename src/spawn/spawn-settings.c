@@ -13,6 +13,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "spawn-options.h"
+#include "spawn-overlay.h"
 #include "spawn-settings.h"
 #include "string-util.h"
 #include "strv.h"
@@ -254,6 +255,17 @@ static int parse_virtual_ethernet(SpawnConfig *s, const char *key, const char *v
         return parse_bool_into(v, &s->network_veth) < 0 ? -EINVAL : 0;
 }
 
+static int parse_overlay(SpawnConfig *s, const char *key, const char *v) {
+        OverlayMount o;
+        int r = overlay_mount_parse(v, streq(key, "OverlayReadOnly"), &o);
+
+        if (r < 0)
+                return r;
+        r = spawn_config_add_overlay(s, &o);
+        overlay_mount_done(&o);
+        return r;
+}
+
 typedef struct SettingKey {
         const char *section;
         const char *key;
@@ -293,6 +305,8 @@ static const SettingKey setting_keys[] = {
         { "Files",   "BindReadOnly",          parse_bind,                    SETTING_BIND,                  true },
         { "Files",   "TemporaryFileSystem",   parse_temporary_file_system,   SETTING_TMPFS },
         { "Files",   "Inaccessible",          parse_inaccessible,            SETTING_INACCESSIBLE,          true },
+        { "Files",   "Overlay",               parse_overlay,                 SETTING_OVERLAY,               true },
+        { "Files",   "OverlayReadOnly",       parse_overlay,                 SETTING_OVERLAY,               true },
         { "Network", "Private",               parse_private_network,         SETTING_PRIVATE_NETWORK },
         { "Network", "VirtualEthernet",       parse_virtual_ethernet,        SETTING_PRIVATE_NETWORK,       true },
 };
@@ -453,6 +467,8 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 c->suppress_sync = s->suppress_sync;
         for (size_t i = 0; (take & SETTING_INACCESSIBLE) && s->inaccessible && s->inaccessible[i] && r >= 0; i++)
                 r = strv_extend(&c->inaccessible, s->inaccessible[i]);
+        for (size_t i = 0; (take & SETTING_OVERLAY) && i < s->n_overlays && r >= 0; i++)
+                r = spawn_config_add_overlay(c, &s->overlays[i]);
         for (size_t i = 0; (take & SETTING_SYSCALL_FILTER) && s->syscall_allow && s->syscall_allow[i] && r >= 0; i++)
                 r = strv_extend(&c->syscall_allow, s->syscall_allow[i]);
         if (take & SETTING_PIVOT_ROOT) {

@@ -296,8 +296,7 @@ NOT_YET = {
     "--resolv-conf": "DNS configuration goes with the networking of issue 11 (not in issue 10's list)",
     "--property": ISSUE_12, "--slice": ISSUE_12, "-S": ISSUE_12, "--rlimit": ISSUE_12,
     "--oom-score-adjust": ISSUE_12, "--cpu-affinity": ISSUE_12,
-    "--overlay": ISSUE_10, "--overlay-ro": ISSUE_10, "--bind-user": ISSUE_10, "--set-credential": ISSUE_10,
-    "--load-credential": ISSUE_10, "--template": ISSUE_10, "--oci-bundle": ISSUE_10,
+    "--bind-user": ISSUE_10, "--oci-bundle": ISSUE_10,
 }
 # berth-spawn's own options that nspawn 252 lacks, each with the reason.
 BERTH_ONLY = {
@@ -410,3 +409,203 @@ def test_link_journal_bad_input(bbtree, host_journal):
         r = spawn("-q", "-D", bbtree, f"--uuid={JOURNAL_UUID}", *args, "/bin/sh", "-c",
                   f"grep -c ' /var/log/journal/{JOURNAL_UUID} ' /proc/self/mountinfo")
         assert r.stdout.strip() == "1", (args, r.stdout, r.stderr)
+
+
+# --overlay, --overlay-ro
+
+
+@pytest.fixture
+def layers(tmp_path):
+    low, up = tmp_path / "low", tmp_path / "up"
+    low.mkdir()
+    up.mkdir()
+    (low / "a").write_text("lower a\n")
+    (low / "b").write_text("lower b\n")
+    return low, up
+
+
+def listing(d):
+    return sorted(os.listdir(d))
+
+
+USERNS_BASE = 0x70000000
+
+
+@pytest.mark.parametrize("userns", [[], [f"--private-users={USERNS_BASE}:65536"]], ids=["U0", "U1"])
+def test_overlay_writes_go_to_the_upper_layer(bbtree, layers, userns):
+    low, up = layers
+    if userns:
+        # The layers are the host's, as with --bind: files keep their host owners, so the machine's root
+        # owns what is owned by its UID 0 on the host (as with nspawn).
+        for p in (low, low / "a", low / "b", up):
+            os.chown(p, USERNS_BASE, USERNS_BASE)
+        r = sh(bbtree, "touch /data/x 2>&1; stat -c %u /data/a", f"--overlay={low}:{up}:/data",
+               "--private-users=pick")
+        assert "Permission denied" in r.stdout and r.stdout.split()[-1] == "65534", r.stdout + r.stderr
+    r = sh(bbtree, "cat /data/a; echo new > /data/c; echo changed > /data/a; rm /data/b; ls /data | tr '\\n' ' '",
+           f"--overlay={low}:{up}:/data", *userns)
+    assert r.stdout.split("\n")[:2] == ["lower a", "a c "], r.stdout + r.stderr
+    if userns:
+        assert os.stat(up / "c").st_uid == USERNS_BASE
+    # from the host: the lower layer is untouched, the upper holds the writes (and b's whiteout)
+    assert listing(low) == ["a", "b"] and (low / "a").read_text() == "lower a\n"
+    assert (up / "a").read_text() == "changed\n" and (up / "c").read_text() == "new\n"
+    assert os.path.exists(up / "b") and os.stat(up / "b").st_rdev == 0  # overlayfs's whiteout
+    # the work directory next to the upper one is gone
+    assert listing(up.parent) == ["low", "up"]
+
+
+def test_overlay_ro_and_two_paths(bbtree, layers):
+    low, up = layers
+    (up / "a").write_text("upper a\n")
+    r = sh(bbtree, "cat /data/a /data/b; touch /data/x 2>&1", f"--overlay-ro={low}:{up}:/data")
+    assert r.stdout.split("\n")[:3] == ["upper a", "lower b", "touch: /data/x: Read-only file system"], r.stdout
+    # two paths: the second is the upper layer on the host and the destination in the machine
+    dest = str(up)
+    r = sh(bbtree, f"cat {dest}/a {dest}/b; echo w > {dest}/w", f"--overlay={low}:{dest}")
+    assert r.stdout.split("\n")[:2] == ["upper a", "lower b"], r.stdout + r.stderr
+    assert (up / "w").read_text() == "w\n" and not (low / "w").exists()
+
+
+def test_overlay_temporary_upper_over_image_dir(bbtree):
+    before = listing("/var/tmp")
+    r = sh(bbtree, "echo hi > /etc/scratch && cat /etc/scratch && cat /etc/os-release | head -1",
+           "--overlay=+/etc::/etc")
+    assert r.stdout.split("\n")[:2] == ["hi", "ID=busybox"], r.stdout + r.stderr
+    assert not os.path.exists(os.path.join(bbtree, "etc/scratch"))  # the image is not written
+    assert listing("/var/tmp") == before  # the temporary upper layer is gone
+
+
+def test_overlay_bad_input_and_trust(bbtree, layers, trusted_settings):
+    low, up = layers
+    for bad in ("/only", f"{low}:{up}:relative", f"{low}:{up}:/", f"{low}:+relative:/x", f"{low}:/x/../y"):
+        r = spawn("-q", "-D", bbtree, f"--overlay={bad}", "/bin/true")
+        assert r.returncode == 1
+        assert f"Invalid --overlay= '{bad}': use [+]PATH:[+]PATH[:...]:DEST" in r.stderr, (bad, r.stderr)
+    r = spawn("-q", "-D", bbtree, f"--overlay-ro={low}::/x", "/bin/true")
+    assert r.returncode == 1 and "Invalid --overlay-ro=" in r.stderr  # no temporary layer for a read-only one
+    r = spawn("-q", "-D", bbtree, f"--overlay={low}/missing:{up}:/x", "/bin/true")
+    assert r.returncode == 1 and f"Overlay source {low}/missing: No such file or directory" in r.stderr
+    r = spawn("-q", "-D", bbtree, f"--overlay={low}:+/etc:/x", "/bin/true")
+    assert r.returncode == 1 and "The upper layer of --overlay=/x must be a host directory" in r.stderr
+    assert listing(up.parent) == ["low", "up"]  # no work directory left behind
+    # Overlay= is privileged: ignored beside the tree, honoured from /run/systemd/nspawn
+    with open(bbtree + ".nspawn", "w") as f:
+        f.write(f"[Files]\nOverlay={low}:{up}:/data\n")
+    try:
+        r = sh(bbtree, "cat /data/a 2>&1")
+        assert "No such file" in r.stdout and "Overlay= is ignored" in r.stderr, r.stdout + r.stderr
+    finally:
+        os.unlink(bbtree + ".nspawn")
+    trusted_settings("bb", f"[Files]\nOverlayReadOnly={low}:{up}:/data\n")
+    assert sh(bbtree, "cat /data/a").stdout == "lower a\n"
+
+
+# --set-credential, --load-credential
+
+
+def test_credentials_for_pid1_only(bbtree, tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_bytes(b"s3cret\x00bin\n")
+    args = ["--set-credential=greeting:hello\\nworld\\x21", f"--load-credential=pw:{secret}"]
+    r = sh(bbtree, "echo $CREDENTIALS_DIRECTORY; cat $CREDENTIALS_DIRECTORY/greeting; echo;"
+           " stat -c '%a %U %n' $CREDENTIALS_DIRECTORY $CREDENTIALS_DIRECTORY/*; od -c $CREDENTIALS_DIRECTORY/pw | head -1;"
+           " touch $CREDENTIALS_DIRECTORY/x 2>&1", *args)
+    out = r.stdout.split("\n")
+    assert out[:3] == ["/run/host/credentials", "hello", "world!"], r.stdout + r.stderr
+    assert out[3:6] == ["500 root /run/host/credentials", "400 root /run/host/credentials/greeting",
+                        "400 root /run/host/credentials/pw"], r.stdout
+    assert "s   3   c   r   e   t  \\0   b   i   n  \\n" in out[6], out[6]
+    assert "Read-only file system" in out[7], out
+    # a user of the machine can neither list nor read them
+    r = sh(bbtree, "ls /run/host/credentials; cat /run/host/credentials/pw", "-u", "alice", *args)
+    assert "ls: can't open '/run/host/credentials': Permission denied" in r.stderr, r.stderr
+    assert "cat: can't open '/run/host/credentials/pw': Permission denied" in r.stderr
+    assert "s3cret" not in r.stdout
+    # without credentials there is no such directory or variable
+    r = sh(bbtree, "echo x${CREDENTIALS_DIRECTORY}x; test -e /run/host/credentials || echo none")
+    assert r.stdout.split() == ["xx", "none"]
+
+
+def test_credentials_bad_input(bbtree, tmp_path):
+    for spec, msg in [("nocolon", "Invalid --set-credential= 'nocolon'"), ("../x:v", "Invalid --set-credential= '../x:v'"),
+                      (":v", "Invalid --set-credential= ':v'"), ("a/b:v", "Invalid --set-credential= 'a/b:v'"),
+                      ("a:bad\\q", "Invalid --set-credential= 'a:bad\\q'"), ("x" * 300 + ":v", "Invalid --set-credential=")]:
+        r = spawn("-q", "-D", bbtree, f"--set-credential={spec}", "/bin/true")
+        assert r.returncode == 1 and msg in r.stderr, (spec, r.stderr)
+    r = spawn("-q", "-D", bbtree, "--set-credential=a:1", "--load-credential=a:/etc/hostname", "/bin/true")
+    assert r.returncode == 1 and "Duplicate credential 'a', refusing." in r.stderr
+    r = spawn("-q", "-D", bbtree, "--load-credential=a:/no/such/file", "/bin/true")
+    assert r.returncode == 1 and "Failed to read credential 'a' from /no/such/file: No such file or directory" in r.stderr
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (1024 * 1024 + 1))
+    r = spawn("-q", "-D", bbtree, f"--load-credential=big:{big}", "/bin/true")
+    assert r.returncode == 1 and f"Credential 'big' ({big}) is larger than 1048576 bytes." in r.stderr
+    half = tmp_path / "half"
+    half.write_bytes(b"x" * (600 * 1024))
+    r = spawn("-q", "-D", bbtree, f"--load-credential=a:{half}", f"--load-credential=b:{half}", "/bin/true")
+    assert r.returncode == 1 and "The credentials together are larger than 1048576 bytes." in r.stderr
+
+
+def test_credentials_reach_systemd(debian):
+    """The guest's systemd 252 takes them as its system credentials ($CREDENTIALS_DIRECTORY of PID 1)."""
+    from conftest import Machine
+    with Machine("-q", "-D", debian, "-M", "creds", "-b", "--console=passive", "--register=no",
+                 "--set-credential=berth.test:from the host") as m:
+        assert m.wait_running(60) in ("running", "degraded")
+        r = m.exec("systemd-creds", "--system", "cat", "berth.test")
+        assert r.stdout.strip() == "from the host", r.stdout + r.stderr
+        r = m.exec("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "cat",
+                   "/run/host/credentials/berth.test")
+        assert r.returncode != 0 and "Permission denied" in r.stderr, r.stdout + r.stderr
+        assert m.stop() == 0
+
+
+
+# --template
+
+
+def tree_state(root):
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            st = os.lstat(p)
+            out[os.path.relpath(p, root)] = (st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns)
+    return out
+
+
+def test_template(bbtree, tmp_path):
+    before = tree_state(bbtree)
+    new = tmp_path / "machines" / "copy"
+    new.parent.mkdir()
+    r = spawn("-q", "-D", str(new), f"--template={bbtree}", "/bin/sh", "-c",
+              "cat /etc/os-release | head -1; echo persisted > /root/note; hostname")
+    assert r.stdout.split() == ["ID=busybox", "copy"], r.stdout + r.stderr
+    assert tree_state(bbtree) == before  # the template is untouched
+    assert (new / "root/note").read_text() == "persisted\n"  # the copy persists
+    assert os.stat(new / "home/alice").st_uid == 1000  # owners kept
+    # an existing tree is used as it is
+    r = spawn("-q", "-D", str(new), f"--template={bbtree}", "/bin/cat", "/root/note")
+    assert r.stdout == "persisted\n", r.stderr
+    assert listing(new.parent) == ["copy"]  # nothing half-made beside it
+
+
+def test_template_bad_input(bbtree, tmp_path):
+    new = str(tmp_path / "new")
+    not_tree = tmp_path / "empty"
+    not_tree.mkdir()
+    cases = [
+        ([f"--template={bbtree}/etc/passwd"], f"Template {bbtree}/etc/passwd is not a directory."),
+        ([f"--template={tmp_path}/missing"], f"Template {tmp_path}/missing: No such file or directory"),
+        ([f"--template={not_tree}"], f"Template {not_tree} doesn't look like an OS tree"),
+        ([f"--template={bbtree}", "-x"], "--template= may not be combined with --image= or --ephemeral."),
+    ]
+    for args, msg in cases:
+        r = spawn("-q", "-D", new, *args, "/bin/true")
+        assert r.returncode == 1 and msg in r.stderr, (args, r.stderr)
+        assert listing(tmp_path) == sorted(["empty"]), listing(tmp_path)  # nothing made
+    r = spawn("-q", "-D", f"{bbtree}/sub", f"--template={bbtree}", "/bin/true")
+    assert r.returncode == 1 and f"--directory={bbtree}/sub is inside its template {bbtree}." in r.stderr
+    r = spawn("-q", "--template=", "/bin/true")
+    assert r.returncode == 1 and "--template= needs a path." in r.stderr
