@@ -5,8 +5,8 @@ BERTH_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmou
         libcap-dev libseccomp-dev libsmartcols-dev libdbus-1-dev dbus-daemon dbus-bin
         python3 python3-pytest python3-pytest-timeout python3-dbus debootstrap busybox-static
         systemd-container tmux iproute2 util-linux fdisk e2fsprogs squashfs-tools erofs-utils
-        btrfs-progs xfsprogs procps bash-completion libarchive-dev libjson-c-dev libssl-dev zstd xz-utils
-        bzip2 tar libmnl-dev nftables dnsmasq-base"
+        btrfs-progs xfsprogs procps bash-completion libarchive-dev libjson-c-dev libssl-dev
+        libcurl4-openssl-dev gpgv zstd xz-utils bzip2 tar libmnl-dev nftables dnsmasq-base"
 
 berth_install_deps() {
         local missing=() p

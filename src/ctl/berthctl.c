@@ -66,6 +66,10 @@ static const Verb verbs[] = {
         { "import-oci", 2, 3, verb_import, "import-oci PATH [NAME]", "Make an image from an OCI image layout (directory or tar)" },
         { "export-tar", 2, 3, verb_export, "export-tar NAME [FILE]", "Write a directory image as a tarball" },
         { "export-raw", 2, 3, verb_export, "export-raw NAME [FILE]", "Write a raw image out (compressed by FILE's suffix)" },
+        { "pull-tar", 2, 3, verb_pull, "pull-tar URL [NAME]", "Download a tarball over HTTP(S) and import it" },
+        { "pull-raw", 2, 3, verb_pull, "pull-raw URL [NAME]", "Download a raw disk image over HTTP(S) and import it" },
+        { "list-transfers", 1, 1, verb_list_transfers, "list-transfers", "Show running imports, exports and pulls" },
+        { "cancel-transfer", 2, ANY, verb_cancel_transfer, "cancel-transfer ID...", "Stop transfers; nothing they made is left" },
 };
 
 static const char options_help[] =
@@ -85,10 +89,12 @@ static const char options_help[] =
         "     --timeout=SEC        poweroff/terminate: wait this long, then kill the machine\n"
         "     --uid=USER           shell: run as this user\n"
         "  -E --setenv=VAR=VALUE   shell: set an environment variable\n"
-        "     --read-only          bind: mount read-only; clone, import-*: make the image read-only\n"
+        "     --read-only          bind: mount read-only; clone, import-*, pull-*: make the image read-only\n"
         "     --mkdir              bind: create the destination directory\n"
-        "     --force              copy-to/copy-from: replace existing files; import-*: an existing image\n"
+        "     --force              copy-to/copy-from: replace existing files; import-*, pull-*: an existing image\n"
         "     --format=FORMAT      export-*: uncompressed, gzip, xz, zstd or bzip2 (default: by suffix)\n"
+        "     --verify=MODE        pull-*: no, checksum (SHA256SUMS) or signature (and SHA256SUMS.gpg;\n"
+        "                          the default)\n"
         "  -n --lines=N            status/logs: how many console lines to show\n"
         "  -f --follow             logs: keep printing new lines\n";
 
@@ -126,6 +132,7 @@ enum {
         ARG_MKDIR,
         ARG_FORCE,
         ARG_FORMAT,
+        ARG_VERIFY,
 };
 
 static const struct option options[] = {
@@ -149,6 +156,7 @@ static const struct option options[] = {
         { "mkdir", no_argument, NULL, ARG_MKDIR },
         { "force", no_argument, NULL, ARG_FORCE },
         { "format", required_argument, NULL, ARG_FORMAT },
+        { "verify", required_argument, NULL, ARG_VERIFY },
         { "lines", required_argument, NULL, 'n' },
         { "follow", no_argument, NULL, 'f' },
         {}
@@ -183,6 +191,11 @@ static int parse_option(int c) {
                         return log_error_errno(-EINVAL, "Invalid --format= '%s' (uncompressed, gzip, xz, zstd or bzip2).",
                                                optarg);
                 arg.format = optarg;
+                return 1;
+        case ARG_VERIFY:
+                if (!strv_find((char *const[]) { "no", "checksum", "signature", NULL }, optarg))
+                        return log_error_errno(-EINVAL, "Invalid --verify= '%s' (no, checksum or signature).", optarg);
+                arg.verify = optarg;
                 return 1;
         case 'P':
                 arg.value = true;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* import-tar, import-raw, import-fs, import-oci, export-tar, export-raw, set-limit: berth's
- * transfer methods (berthd runs them in its helper, berth-import), with a progress line on a
- * terminal: the fd berthd reads is ours too, so its offset is the helper's progress. */
+/* import-tar, import-raw, import-fs, import-oci, export-tar, export-raw, pull-tar, pull-raw,
+ * list-transfers, cancel-transfer, set-limit: berth's transfer methods (berthd runs them in its
+ * helper, berth-import), with a progress line on a terminal: for imports and exports the fd berthd
+ * reads is ours too, so its offset is the helper's progress; pulls are asked ListTransfers. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 
 #include "alloc-util.h"
 #include "ctl-bus.h"
+#include "ctl-output.h"
 #include "ctl.h"
 #include "fd-util.h"
 #include "log.h"
@@ -59,22 +62,28 @@ static const char *format_from_path(const CtlArgs *args, const char *path) {
         return "uncompressed";
 }
 
-static void show_progress(int fd, bool import, off_t total, bool *shown) {
-        off_t now = import ? lseek(fd, 0, SEEK_CUR) : 0;
-        struct stat st;
-        char line[128];
+typedef struct FdProgress {
+        int fd;
+        bool import;
+        off_t total;
+} FdProgress;
 
-        if (!import && fstat(fd, &st) >= 0 && S_ISREG(st.st_mode))
+/* A progress line for an import or export: how far the helper got in our fd. */
+static bool fd_progress(void *userdata, char *line, size_t size) {
+        FdProgress *p = userdata;
+        off_t now = p->import ? lseek(p->fd, 0, SEEK_CUR) : 0;
+        struct stat st;
+
+        if (!p->import && fstat(p->fd, &st) >= 0 && S_ISREG(st.st_mode))
                 now = st.st_size;
         if (now <= 0)
-                return;
-        if (import && total > 0)
-                (void) snprintf(line, sizeof line, "%3d%% %10.1f MiB of %.1f MiB", (int) (now * 100 / total),
-                                now / 1048576.0, total / 1048576.0);
+                return false;
+        if (p->import && p->total > 0)
+                (void) snprintf(line, size, "%3d%% %10.1f MiB of %.1f MiB", (int) (now * 100 / p->total),
+                                now / 1048576.0, p->total / 1048576.0);
         else
-                (void) snprintf(line, sizeof line, "%10.1f MiB", now / 1048576.0);
-        fprintf(stderr, "\r%s\033[K", line);
-        *shown = true;
+                (void) snprintf(line, size, "%10.1f MiB", now / 1048576.0);
+        return true;
 }
 
 typedef struct CallResult {
@@ -95,14 +104,16 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
         return 0;
 }
 
-/* Sends the call and waits for its answer (as long as it takes), drawing progress from fd
- * meanwhile when stderr is a terminal. */
-static int transfer_call(sd_bus *bus, const CtlArgs *args, sd_bus_message *m, int fd, bool import, const char *what) {
+typedef bool (*ProgressFn)(void *userdata, char *line, size_t size);
+
+/* Sends the call and waits for its answer (as long as it takes), drawing a progress line meanwhile
+ * when stderr is a terminal. */
+static int transfer_call(sd_bus *bus, const CtlArgs *args, sd_bus_message *m, ProgressFn fn, void *userdata,
+                         const char *what) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         bool progress = !args->quiet && isatty(STDERR_FILENO), shown = false;
         CallResult c = { .error = SD_BUS_ERROR_NULL };
-        struct stat st;
-        off_t total = fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+        char line[160];
         int r;
 
         r = sd_bus_call_async(bus, &slot, m, on_reply, &c, UINT64_MAX);
@@ -111,8 +122,10 @@ static int transfer_call(sd_bus *bus, const CtlArgs *args, sd_bus_message *m, in
                 if (r != 0)
                         continue;
                 r = sd_bus_wait(bus, progress ? PROGRESS_INTERVAL_USEC : UINT64_MAX);
-                if (r >= 0 && progress)
-                        show_progress(fd, import, total, &shown);
+                if (r >= 0 && progress && fn(userdata, line, sizeof line)) {
+                        fprintf(stderr, "\r%s\033[K", line);
+                        shown = true;
+                }
         }
         if (shown)
                 fputs("\r\033[K", stderr);
@@ -158,7 +171,9 @@ int verb_import(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         if (new_call(bus, member, &m) < 0 || sd_bus_message_append(m, "hsbb", fd, name, args->force, args->read_only) < 0)
                 return log_oom();
         what = strjoin("import image '", name, "'");
-        r = transfer_call(bus, args, m, fd, true, what ?: "import");
+        struct stat st;
+        FdProgress p = { .fd = fd, .import = true, .total = fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) ? st.st_size : 0 };
+        r = transfer_call(bus, args, m, fd_progress, &p, what ?: "import");
         if (r < 0)
                 return r;
         if (!args->quiet)
@@ -184,7 +199,8 @@ int verb_export(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         if (new_call(bus, streq(argv[0], "export-tar") ? "ExportTar" : "ExportRaw", &m) < 0 ||
             sd_bus_message_append(m, "shs", argv[1], fd, format_from_path(args, file)) < 0)
                 return log_oom();
-        r = transfer_call(bus, args, m, fd, false, what ?: "export");
+        FdProgress p = { .fd = fd };
+        r = transfer_call(bus, args, m, fd_progress, &p, what ?: "export");
         if (r < 0) {
                 if (file)
                         (void) unlink(file); /* no partial archive under the name asked for */
@@ -193,6 +209,176 @@ int verb_export(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         if (!args->quiet && file)
                 fprintf(stderr, "Exported image '%s' to %s.\n", argv[1], file);
         return 0;
+}
+
+typedef struct PullProgress {
+        sd_bus *bus;
+        const char *type, *name;
+} PullProgress;
+
+static void format_rate(uint64_t bytes, char buf[static 16]) {
+        if (bytes >= 1048576)
+                (void) snprintf(buf, 16, "%.1f MiB", bytes / 1048576.0);
+        else
+                (void) snprintf(buf, 16, "%.1f KiB", bytes / 1024.0);
+}
+
+/* "ETA 1min 5s", "" when it cannot be known */
+static void format_eta(uint64_t bytes, uint64_t total, uint64_t rate, char buf[static 32]) {
+        buf[0] = 0;
+        if (total == 0 || rate == 0 || bytes > total)
+                return;
+        uint64_t s = (total - bytes + rate - 1) / rate;
+        if (s >= 60)
+                (void) snprintf(buf, 32, ", ETA %" PRIu64 "min %" PRIu64 "s", s / 60, s % 60);
+        else
+                (void) snprintf(buf, 32, ", ETA %" PRIu64 "s", s);
+}
+
+typedef struct TransferRow {
+        uint32_t id;
+        const char *type, *remote, *local;
+        double progress;
+        uint64_t bytes, total, rate;
+} TransferRow;
+
+/* Reads the next row of a ListTransfers reply: > 0 a row, 0 the end. */
+static int transfer_row_read(sd_bus_message *reply, TransferRow *t) {
+        return sd_bus_message_read(reply, "(usssdttt)", &t->id, &t->type, &t->remote, &t->local, &t->progress,
+                                   &t->bytes, &t->total, &t->rate);
+}
+
+static void transfer_row_format(const TransferRow *t, char *line, size_t size) {
+        char done[16], total[16], rate[16], eta[32];
+
+        format_rate(t->bytes, done);
+        format_rate(t->total, total);
+        format_rate(t->rate, rate);
+        format_eta(t->bytes, t->total, t->rate, eta);
+        if (t->total > 0)
+                (void) snprintf(line, size, "%3d%% %s of %s, %s/s%s", (int) (t->progress * 100), done, total, rate, eta);
+        else
+                (void) snprintf(line, size, "%s, %s/s", done, rate);
+}
+
+/* A progress line for a pull: its row in ListTransfers. */
+static bool pull_progress(void *userdata, char *line, size_t size) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PullProgress *p = userdata;
+        TransferRow t;
+        bool found = false;
+
+        if (ctl_call_berth(p->bus, "ListTransfers", NULL, &reply, NULL) < 0 ||
+            sd_bus_message_enter_container(reply, 'a', "(usssdttt)") < 0)
+                return false;
+        while (!found && transfer_row_read(reply, &t) > 0)
+                found = streq(t.type, p->type) && streq(t.local, p->name);
+        if (!found || t.bytes == 0)
+                return false;
+        transfer_row_format(&t, line, size);
+        return true;
+}
+
+/* "https://h/d/debian-12.tar.xz?x=1" -> "debian-12.tar.xz" */
+static int url_filename(const char *url, char **ret) {
+        const char *rest = startswith(url, "https://") ?: startswith(url, "http://");
+        const char *path = rest ? strchr(rest, '/') : NULL;
+        if (!path)
+                return -EINVAL;
+        size_t n = strcspn(path, "?#");
+        const char *slash = memrchr(path, '/', n);
+        if ((size_t) (slash + 1 - path) >= n)
+                return -EINVAL;
+        *ret = strndup(slash + 1, n - (size_t) (slash + 1 - path));
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* pull-tar|pull-raw URL [NAME] */
+int verb_pull(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *file = NULL, *derived = NULL, *what = NULL;
+        const char *verb = argv[0], *url = argv[1], *name = argc > 2 ? argv[2] : NULL;
+        int r;
+
+        if (url_filename(url, &file) < 0)
+                return log_error_errno(-EINVAL, "Invalid URL '%s': give an http:// or https:// URL naming a file.", url);
+        if (!name) {
+                r = name_from_path(file, &derived);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot derive an image name from '%s'; give one: berthctl %s %s NAME",
+                                               url, verb, url);
+                name = derived;
+        }
+        if (new_call(bus, streq(verb, "pull-tar") ? "PullTar" : "PullRaw", &m) < 0 ||
+            sd_bus_message_append(m, "sssbb", url, name, args->verify ?: "signature", args->force, args->read_only) < 0)
+                return log_oom();
+        what = strjoin("pull image '", name, "'");
+        PullProgress p = { .bus = bus, .type = verb, .name = name };
+        r = transfer_call(bus, args, m, pull_progress, &p, what ?: "pull");
+        if (r < 0)
+                return r;
+        if (!args->quiet)
+                printf("Pulled image '%s'.\n", name);
+        return 0;
+}
+
+/* list-transfers */
+int verb_list_transfers(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        static const char *const cols[] = { "ID:number", "TYPE", "LOCAL", "PROGRESS", "REMOTE", NULL };
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(scols_unref_tablep) struct libscols_table *t = ctl_table_new(args, "transfers", cols);
+        TransferRow row;
+        size_t n = 0;
+        int r;
+
+        if (!t)
+                return log_oom();
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        r = ctl_call_berth(bus, "ListTransfers", &error, &reply, NULL);
+        if (r < 0)
+                return ctl_log_bus_error(&error, r, "list transfers");
+        r = sd_bus_message_enter_container(reply, 'a', "(usssdttt)");
+        while (r >= 0 && (r = transfer_row_read(reply, &row)) > 0) {
+                char id[16], progress[160];
+                (void) snprintf(id, sizeof id, "%" PRIu32, row.id);
+                if (row.bytes > 0)
+                        transfer_row_format(&row, progress, sizeof progress);
+                const char *cells[] = { id, row.type, row.local, row.bytes > 0 ? progress : NULL,
+                                        isempty(row.remote) ? NULL : row.remote };
+                if (ctl_table_add_row(t, cells) < 0)
+                        return log_oom();
+                n++;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to parse the transfer list: %m");
+        if (args->json == JSON_OFF && n == 0) {
+                if (args->legend)
+                        printf("No transfers.\n");
+                return 0;
+        }
+        r = ctl_table_print(t);
+        if (r >= 0 && args->json == JSON_OFF && args->legend)
+                printf("\n%zu transfers listed.\n", n);
+        return r;
+}
+
+/* cancel-transfer ID... */
+int verb_cancel_transfer(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        int ret = 0;
+
+        for (int i = 1; i < argc; i++) {
+                unsigned id;
+                int r = safe_atou(argv[i], &id);
+                if (r < 0) {
+                        ret = log_error_errno(r, "Invalid transfer ID '%s' (see list-transfers).", argv[i]);
+                        continue;
+                }
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                r = ctl_call_berth(bus, "CancelTransfer", &error, NULL, "u", (uint32_t) id);
+                if (r < 0)
+                        ret = ctl_log_bus_error(&error, r, "cancel the transfer");
+        }
+        return ret;
 }
 
 /* set-limit [NAME] BYTES: btrfs quota, as machinectl. */

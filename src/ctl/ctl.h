@@ -36,6 +36,7 @@ typedef struct CtlArgs {
         const char *uid;
         char **setenv;
         const char *format;     /* export: compression, else from the file name */
+        const char *verify;     /* pull: "no", "checksum" or "signature" (NULL: signature) */
 } CtlArgs;
 
 
@@ -65,4 +66,7 @@ int verb_read_only(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_clean(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_import(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_export(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_pull(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_list_transfers(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_cancel_transfer(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_set_limit(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);

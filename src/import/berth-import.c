@@ -3,6 +3,13 @@
  *
  *   berth-import [--pool=DIR] [--replace=PATH] tar|raw|oci NAME      fd 3: the archive, image or layout
  *   berth-import --path=PATH [--format=COMPRESSION] export-tar|export-raw   fd 3: where to write
+ *   berth-import [--pool=DIR] [--replace=PATH] [--verify=no|checksum|signature] pull-tar|pull-raw URL NAME
+ *                                                          fd 3: progress lines "BYTES TOTAL RATE"
+ *
+ * A pull downloads in a child (libcurl) into a pipe that the import reads as it would a file; the
+ * file is checked against SHA256SUMS (and that against its signature) as it arrives, and the image
+ * gets its name only when the download was complete and matched. SIGTERM (berthd's cancel, or
+ * berthd's death) kills the children and removes what was made.
  *
  * A new image is built under a hidden name and appears under NAME only when complete; on any error
  * nothing is left. Errors go to stderr, which berthd passes on to its caller. */
@@ -14,13 +21,16 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "image-lock.h"
 #include "import-oci.h"
+#include "import-pull.h"
 #include "import-raw.h"
 #include "import-tar.h"
 #include "import-target.h"
@@ -34,6 +44,18 @@ static const char *arg_pool = "/var/lib/machines";
 static const char *arg_replace;
 static const char *arg_path;
 static const char *arg_format = "uncompressed";
+static PullVerify arg_verify = PULL_VERIFY_SIGNATURE;
+static volatile sig_atomic_t cancelled;
+static volatile pid_t downloader_pid;
+
+static void on_sigterm(int sig) {
+        (void) sig;
+        cancelled = 1;
+        if (downloader_pid > 0)
+                (void) kill(downloader_pid, SIGKILL);
+        if (import_child_pid > 0)
+                (void) kill(import_child_pid, SIGKILL);
+}
 
 /* A new tree under a hidden name in the pool; returns its fd. */
 static int make_tree(ImportTarget *t, const char *name, const char *replace) {
@@ -162,12 +184,148 @@ static int export_image(bool tar) {
         return r;
 }
 
+/* ---- pull-tar, pull-raw ---- */
+
+/* The "sha256:HEX" the file must have (NULL with --verify=no), from SHA256SUMS beside it, whose
+ * signature SHA256SUMS.gpg is checked first with --verify=signature. */
+static int pull_expected_digest(const char *url, char **ret) {
+        _cleanup_free_ char *file = NULL, *sums_url = NULL, *sig_url = NULL, *sums = NULL, *sig = NULL;
+        size_t sums_size, sig_size;
+        int r;
+
+        *ret = NULL;
+        if (arg_verify == PULL_VERIFY_NO)
+                return 0;
+        if (pull_url_filename(url, &file) < 0 || pull_url_sibling(url, "SHA256SUMS", &sums_url) < 0 ||
+            !(sig_url = strjoin(sums_url, ".gpg")))
+                return log_oom();
+        r = pull_fetch_small(sums_url, &sums, &sums_size);
+        if (r < 0)
+                return r;
+        if (arg_verify == PULL_VERIFY_SIGNATURE) {
+                r = pull_fetch_small(sig_url, &sig, &sig_size);
+                if (r >= 0)
+                        r = pull_verify_signature(sums, sums_size, sig, sig_size);
+                if (r < 0)
+                        return r;
+        }
+        return pull_checksum_find(sums, sums_url, file, ret);
+}
+
+typedef struct Downloader {
+        pid_t pid;
+        int log_fd; /* its stderr, shown only if the download is what failed */
+} Downloader;
+
+/* Forks the download of url into a pipe; returns the pipe's reading end. */
+static int downloader_start(Downloader *d, const char *url, const char *expected) {
+        int p[2];
+
+        d->log_fd = memfd_create("berth-pull-log", MFD_CLOEXEC);
+        if (d->log_fd < 0 || pipe2(p, O_CLOEXEC) < 0)
+                return log_error_errno(-errno, "Failed to set up the download: %m");
+        pid_t parent = getpid();
+        fflush(stderr);
+        d->pid = fork();
+        if (d->pid < 0)
+                return log_error_errno(-errno, "Failed to start the download: %m");
+        if (d->pid == 0) {
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || dup2(d->log_fd, STDERR_FILENO) < 0)
+                        _exit(EXIT_FAILURE);
+                (void) signal(SIGTERM, SIG_DFL);
+                safe_close(p[0]);
+                int r = pull_download(url, p[1], expected, IO_FD);
+                fflush(stderr);
+                _exit(r < 0 ? MIN(-r, 255) : 0);
+        }
+        downloader_pid = d->pid;
+        safe_close(p[1]);
+        return p[0];
+}
+
+/* Waits for the download; its failure is the one reported unless it only lost its reader (the
+ * import failed first and said why). */
+static int downloader_finish(Downloader *d, int import_result) {
+        int status = 0;
+
+        while (d->pid > 0 && waitpid(d->pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        break;
+        downloader_pid = 0;
+        if (cancelled) {
+                log_error("The transfer was cancelled.");
+                return -ECANCELED;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return import_result;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == EPIPE && import_result < 0)
+                return import_result;
+        char buf[4096];
+        ssize_t n = pread(d->log_fd, buf, sizeof buf, 0);
+        if (n > 0)
+                (void) !write(STDERR_FILENO, buf, (size_t) n);
+        else
+                log_error("The download died.");
+        return WIFEXITED(status) ? -WEXITSTATUS(status) : -EPROTO;
+}
+
+static int pull_into(bool tar, ImportTarget *t, int in_fd) {
+        if (tar) {
+                _cleanup_close_ int tree_fd = import_target_make_tree(t);
+                if (tree_fd < 0)
+                        return log_error_errno(tree_fd, "Failed to create %s/%s: %m", arg_pool, t->temp);
+                TarExtract x = { .fd = in_fd };
+                int r = import_run_chrooted(tree_fd, tar_extract, &x);
+                return r == -EPROTO && !cancelled ? log_error_errno(r, "The extraction died.") : r;
+        }
+        _cleanup_close_ int fd = openat(t->pool_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(-errno, "Failed to create a file in %s: %m", arg_pool);
+        int r = raw_import(in_fd, fd);
+        return r < 0 ? r : import_target_link_file(t, fd);
+}
+
+static int pull(bool tar, const char *url, const char *name) {
+        _cleanup_(import_target_done) ImportTarget t = IMPORT_TARGET_NULL;
+        _cleanup_free_ char *expected = NULL, *file = NULL;
+        Downloader d = { .log_fd = -EBADF };
+        int r, in_fd;
+
+        if (!url || !pull_url_is_valid(url))
+                return log_error_errno(-EINVAL, "Invalid URL '%s' (http:// or https://, naming a file).", strna(url));
+        if (!name || !filename_is_valid(name))
+                return log_error_errno(-EINVAL, "Invalid image name '%s'.", strna(name));
+        file = tar ? strdup(name) : strjoin(name, ".raw");
+        if (!file)
+                return log_oom();
+        r = import_target_init(&t, arg_pool, file, arg_replace);
+        if (r < 0)
+                return log_error_errno(r, "Failed to prepare %s/%s: %m", arg_pool, file);
+        r = pull_expected_digest(url, &expected);
+        if (r < 0)
+                return r;
+        in_fd = downloader_start(&d, url, expected);
+        r = in_fd < 0 ? in_fd : pull_into(tar, &t, in_fd);
+        safe_close(in_fd); /* before waiting: a download whose reader failed must not block */
+        r = downloader_finish(&d, r);
+        safe_close(d.log_fd);
+        if (r >= 0 && cancelled)
+                r = -ECANCELED;
+        if (r >= 0) {
+                r = import_target_finish(&t);
+                if (r < 0)
+                        log_error_errno(r, "Failed to move the image to %s/%s: %m", arg_pool, file);
+        }
+        return r;
+}
+
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "pool", required_argument, NULL, 'p' },
                 { "replace", required_argument, NULL, 'r' },
                 { "path", required_argument, NULL, 'P' },
                 { "format", required_argument, NULL, 'f' },
+                { "verify", required_argument, NULL, 'v' },
                 {}
         };
         int c;
@@ -178,10 +336,18 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'r': arg_replace = optarg; break;
                 case 'P': arg_path = optarg; break;
                 case 'f': arg_format = optarg; break;
+                case 'v':
+                        c = pull_verify_from_string(optarg);
+                        if (c < 0) {
+                                log_error("Invalid --verify= '%s' (no, checksum or signature).", optarg);
+                                return -EINVAL;
+                        }
+                        arg_verify = c;
+                        break;
                 default: return -EINVAL;
                 }
         if (optind >= argc) {
-                log_error("Usage: berth-import [OPTIONS] tar|raw|oci NAME | export-tar|export-raw (fd 3 is the data)");
+                log_error("Usage: berth-import [OPTIONS] tar|raw|oci NAME | export-tar|export-raw | pull-tar|pull-raw URL NAME");
                 return -EINVAL;
         }
         return optind;
@@ -202,8 +368,14 @@ int main(int argc, char *argv[]) {
                 log_error("berth-import reads or writes fd 3, which is not open.");
                 return EXIT_FAILURE;
         }
+        {
+                struct sigaction sa = { .sa_handler = on_sigterm };
+                (void) sigaction(SIGTERM, &sa, NULL);
+        }
         if (startswith(mode, "export-"))
                 r = export_image(streq(mode, "export-tar"));
+        else if (startswith(mode, "pull-"))
+                r = pull(streq(mode, "pull-tar"), name, argv[r + 2]);
         else if (!name || !filename_is_valid(name))
                 r = log_error_errno(-EINVAL, "Invalid image name '%s'.", strna(name));
         else if (streq(mode, "tar"))

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "fileio.h"
+#include "import-digest.h"
 #include "import-oci.h"
 #include "import-tar.h"
 #include "import-target.h"
@@ -94,47 +94,12 @@ static int blob_path(const char *digest, char **ret) {
         return 0;
 }
 
-/* A digest being computed: "ALG:HEX" with ALG sha256 or sha512. */
-typedef struct Hasher {
-        EVP_MD_CTX *ctx;
-        const char *digest;
-} Hasher;
-
-static int hasher_init(Hasher *h, const char *digest) {
-        const EVP_MD *md = startswith(digest, "sha256:") ? EVP_sha256() : startswith(digest, "sha512:") ? EVP_sha512() : NULL;
-
-        if (!md) {
-                log_error("Unsupported digest algorithm in '%s' (sha256 and sha512 are checked).", digest);
-                return -EOPNOTSUPP;
-        }
-        h->digest = digest;
-        h->ctx = EVP_MD_CTX_new();
-        if (!h->ctx || !EVP_DigestInit_ex(h->ctx, md, NULL)) {
-                EVP_MD_CTX_free(h->ctx);
-                h->ctx = NULL;
-                return log_oom();
-        }
-        return 0;
-}
-
-static void hasher_update(const void *buf, size_t n, void *userdata) {
-        Hasher *h = userdata;
-        (void) EVP_DigestUpdate(h->ctx, buf, n);
-}
-
 /* 0 if what went in matches the digest; frees the context. */
 static int hasher_verdict(void *userdata) {
+        char hex[DIGEST_HEX_MAX];
         Hasher *h = userdata;
-        unsigned char sum[EVP_MAX_MD_SIZE];
-        char hex[2 * EVP_MAX_MD_SIZE + 1] = "";
-        unsigned len = 0;
-        int ok = EVP_DigestFinal_ex(h->ctx, sum, &len);
 
-        EVP_MD_CTX_free(h->ctx);
-        h->ctx = NULL;
-        for (unsigned i = 0; ok && i < len; i++)
-                (void) snprintf(hex + 2 * i, 3, "%02x", sum[i]);
-        if (!ok || !streq(hex, strchr(h->digest, ':') + 1)) {
+        if (hasher_finish(h, hex) <= 0) {
                 log_error("Blob %s does not match its digest; the OCI layout is damaged or tampered with.", h->digest);
                 return -EBADMSG;
         }
@@ -252,7 +217,7 @@ static int extract_layer(int layout_fd, int tree_fd, json_object *layer, size_t 
         TarExtract x = { .fd = fd, .whiteouts = true, .observe = hasher_update, .verdict = hasher_verdict,
                          .observer = &h };
         r = import_run_chrooted(tree_fd, tar_extract, &x);
-        EVP_MD_CTX_free(h.ctx); /* ours; the child's copy is its own */
+        hasher_done(&h); /* ours; the child's copy is its own */
         if (r == -EPROTO)
                 return log_error_errno(r, "The extraction of layer %zu (%s) died.", n, p);
         return r; /* 0, or the extraction said what went wrong */

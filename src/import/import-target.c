@@ -130,6 +130,8 @@ void import_target_done(ImportTarget *t) {
         *t = IMPORT_TARGET_NULL;
 }
 
+volatile pid_t import_child_pid = 0;
+
 int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
         siginfo_t si = {};
         pid_t pid;
@@ -152,9 +154,13 @@ int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
                 fflush(stderr);
                 _exit(r >= 0 ? 0 : MIN(-r, 255));
         }
+        import_child_pid = pid;
         while (waitid(P_PID, (id_t) pid, &si, WEXITED) < 0)
-                if (errno != EINTR)
+                if (errno != EINTR) {
+                        import_child_pid = 0;
                         return -errno;
+                }
+        import_child_pid = 0;
         if (si.si_code != CLD_EXITED)
                 return -EPROTO;
         return -si.si_status;

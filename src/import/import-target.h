@@ -7,6 +7,7 @@
  * starts (image_pool_sweep()). Nothing here logs above debug. */
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "macro.h"
 
@@ -36,3 +37,5 @@ void import_target_done(ImportTarget *t);
 /* Runs fn(userdata) in a child whose root is dir_fd (chroot), so that no path an archive names
  * can reach outside the new image. The child's -errno comes back as the result. */
 int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata);
+/* The child import_run_chrooted() waits for (0: none), for a SIGTERM handler to kill. */
+extern volatile pid_t import_child_pid;

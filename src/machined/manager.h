@@ -29,6 +29,8 @@ struct Manager {
         char *autostart_dir;  /* one empty file per enabled machine */
         struct StartJob *start_jobs; /* launchers berthd started and still reaps */
         struct ExecJob *exec_jobs;   /* ExecMachine commands still running */
+        struct Transfer *transfers;  /* berth-import helpers still running, newest first */
+        uint32_t transfer_last_id;
 
         struct Image *image_cache; /* images resolved for the message being processed */
         sd_event_source *image_flush;
