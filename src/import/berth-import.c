@@ -45,12 +45,11 @@ static const char *arg_replace;
 static const char *arg_path;
 static const char *arg_format = "uncompressed";
 static PullVerify arg_verify = PULL_VERIFY_SIGNATURE;
-static volatile sig_atomic_t cancelled;
 static volatile pid_t downloader_pid;
 
 static void on_sigterm(int sig) {
         (void) sig;
-        cancelled = 1;
+        import_cancelled = 1;
         if (downloader_pid > 0)
                 (void) kill(downloader_pid, SIGKILL);
         if (import_child_pid > 0)
@@ -68,6 +67,18 @@ static int make_tree(ImportTarget *t, const char *name, const char *replace) {
         return r;
 }
 
+/* Gives the new image its name, unless SIGTERM came meanwhile. */
+static int finish_image(ImportTarget *t) {
+        int r;
+
+        if (import_cancelled)
+                return log_error_errno(-ECANCELED, "The transfer was cancelled.");
+        r = import_target_finish(t);
+        if (r < 0)
+                return log_error_errno(r, "Failed to move the image to %s/%s: %m", arg_pool, t->name);
+        return 0;
+}
+
 static int import_tar(const char *name) {
         _cleanup_(import_target_done) ImportTarget t = IMPORT_TARGET_NULL;
         _cleanup_close_ int tree_fd = make_tree(&t, name, arg_replace);
@@ -78,11 +89,8 @@ static int import_tar(const char *name) {
                 return tree_fd;
         r = import_run_chrooted(tree_fd, tar_extract, &x);
         if (r < 0)
-                return r == -EPROTO ? log_error_errno(r, "The extraction died.") : r;
-        r = import_target_finish(&t);
-        if (r < 0)
-                return log_error_errno(r, "Failed to move the image to %s/%s: %m", arg_pool, name);
-        return 0;
+                return r == -EPROTO && !import_cancelled ? log_error_errno(r, "The extraction died.") : r;
+        return finish_image(&t);
 }
 
 static int import_raw(const char *name) {
@@ -103,11 +111,9 @@ static int import_raw(const char *name) {
         if (r < 0)
                 return r;
         r = import_target_link_file(&t, fd);
-        if (r >= 0)
-                r = import_target_finish(&t);
         if (r < 0)
-                return log_error_errno(r, "Failed to move the image to %s/%s: %m", arg_pool, file);
-        return 0;
+                return log_error_errno(r, "Failed to link the image into %s: %m", arg_pool);
+        return finish_image(&t);
 }
 
 /* An OCI layout given as a tar archive is unpacked next to the new image first. */
@@ -150,11 +156,8 @@ static int import_oci(const char *name) {
         if (tree_fd < 0)
                 return tree_fd;
         r = oci_import(layout_fd, tree_fd, &config);
-        if (r >= 0) {
-                r = import_target_finish(&t);
-                if (r < 0)
-                        log_error_errno(r, "Failed to move the image to %s/%s: %m", arg_pool, name);
-        }
+        if (r >= 0)
+                r = finish_image(&t);
         if (r >= 0)
                 (void) oci_config_write_settings(&config, t.pool_fd, settings, arg_replace);
         oci_config_done(&config);
@@ -239,6 +242,8 @@ static int downloader_start(Downloader *d, const char *url, const char *expected
                 _exit(r < 0 ? MIN(-r, 255) : 0);
         }
         downloader_pid = d->pid;
+        if (import_cancelled)
+                (void) kill(d->pid, SIGKILL);
         safe_close(p[1]);
         return p[0];
 }
@@ -252,7 +257,7 @@ static int downloader_finish(Downloader *d, int import_result) {
                 if (errno != EINTR)
                         break;
         downloader_pid = 0;
-        if (cancelled) {
+        if (import_cancelled) {
                 log_error("The transfer was cancelled.");
                 return -ECANCELED;
         }
@@ -276,13 +281,16 @@ static int pull_into(bool tar, ImportTarget *t, int in_fd) {
                         return log_error_errno(tree_fd, "Failed to create %s/%s: %m", arg_pool, t->temp);
                 TarExtract x = { .fd = in_fd };
                 int r = import_run_chrooted(tree_fd, tar_extract, &x);
-                return r == -EPROTO && !cancelled ? log_error_errno(r, "The extraction died.") : r;
+                return r == -EPROTO && !import_cancelled ? log_error_errno(r, "The extraction died.") : r;
         }
         _cleanup_close_ int fd = openat(t->pool_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
         if (fd < 0)
                 return log_error_errno(-errno, "Failed to create a file in %s: %m", arg_pool);
         int r = raw_import(in_fd, fd);
-        return r < 0 ? r : import_target_link_file(t, fd);
+        if (r < 0)
+                return r;
+        r = import_target_link_file(t, fd);
+        return r < 0 ? log_error_errno(r, "Failed to link the image into %s: %m", arg_pool) : 0;
 }
 
 static int pull(bool tar, const char *url, const char *name) {
@@ -309,14 +317,7 @@ static int pull(bool tar, const char *url, const char *name) {
         safe_close(in_fd); /* before waiting: a download whose reader failed must not block */
         r = downloader_finish(&d, r);
         safe_close(d.log_fd);
-        if (r >= 0 && cancelled)
-                r = -ECANCELED;
-        if (r >= 0) {
-                r = import_target_finish(&t);
-                if (r < 0)
-                        log_error_errno(r, "Failed to move the image to %s/%s: %m", arg_pool, file);
-        }
-        return r;
+        return r < 0 ? r : finish_image(&t);
 }
 
 static int parse_argv(int argc, char *argv[]) {

@@ -131,6 +131,7 @@ void import_target_done(ImportTarget *t) {
 }
 
 volatile pid_t import_child_pid = 0;
+volatile sig_atomic_t import_cancelled = 0;
 
 int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
         siginfo_t si = {};
@@ -138,6 +139,8 @@ int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
 
         pid_t parent = getpid();
 
+        if (import_cancelled)
+                return -ECANCELED;
         fflush(stderr);
         pid = fork();
         if (pid < 0)
@@ -155,6 +158,8 @@ int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
                 _exit(r >= 0 ? 0 : MIN(-r, 255));
         }
         import_child_pid = pid;
+        if (import_cancelled) /* SIGTERM came between the check above and now */
+                (void) kill(pid, SIGKILL);
         while (waitid(P_PID, (id_t) pid, &si, WEXITED) < 0)
                 if (errno != EINTR) {
                         import_child_pid = 0;

@@ -7,6 +7,7 @@
  * starts (image_pool_sweep()). Nothing here logs above debug. */
 
 #include <stdbool.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -37,5 +38,7 @@ void import_target_done(ImportTarget *t);
 /* Runs fn(userdata) in a child whose root is dir_fd (chroot), so that no path an archive names
  * can reach outside the new image. The child's -errno comes back as the result. */
 int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata);
-/* The child import_run_chrooted() waits for (0: none), for a SIGTERM handler to kill. */
+/* The child import_run_chrooted() waits for (0: none), for a SIGTERM handler to kill; and whether
+ * that handler ran (then no new child starts, and none is left running). */
 extern volatile pid_t import_child_pid;
+extern volatile sig_atomic_t import_cancelled;
