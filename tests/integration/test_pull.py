@@ -117,6 +117,15 @@ def pull_berthd(bus):
     d.stop()
 
 
+def one_file_tar(name, data, mode="w"):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as t:
+        ti = tarfile.TarInfo(name)
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
 def busybox_tar(tmp_path, compression="xz"):
     src = guests.make_busybox_tree(str(tmp_path / "src"))
     buf = io.BytesIO()
@@ -266,12 +275,7 @@ def test_pull_bad_input_leaves_nothing(bus, pull_berthd, server, prefix, tmp_pat
     r = ctl(bus, "pull-tar", "--verify=maybe", server.url("/b/ok.tar.gz"), prefix)
     assert r.returncode == 1 and b"Invalid --verify= 'maybe' (no, checksum or signature)." in r.stderr
     # a tarball that climbs out of the tree
-    evil = io.BytesIO()
-    with tarfile.open(fileobj=evil, mode="w") as t:
-        ti = tarfile.TarInfo("../../escaped")
-        ti.size = 1
-        t.addfile(ti, io.BytesIO(b"x"))
-    server.files["/b/evil.tar"] = evil.getvalue()
+    server.files["/b/evil.tar"] = one_file_tar("../../escaped", b"x")
     r = ctl(bus, "pull-tar", "--verify=no", server.url("/b/evil.tar"), prefix)
     assert r.returncode == 1 and b"../../escaped" in r.stderr, r.stderr
     assert pool_entries(prefix) == []
@@ -283,12 +287,7 @@ def test_pull_bad_input_leaves_nothing(bus, pull_berthd, server, prefix, tmp_pat
 
 def start_slow_pull(bus, server, prefix, size=8 << 20):
     """A pull-tar of an 8 MiB tarball at 256 KiB/s (a tree: it has a hidden temporary meanwhile)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        ti = tarfile.TarInfo("big")
-        ti.size = size - 3 * 512
-        t.addfile(ti, io.BytesIO(os.urandom(ti.size)))
-    server.files["/slow/big.tar"] = buf.getvalue()
+    server.files["/slow/big.tar"] = one_file_tar("big", os.urandom(size - 3 * 512))
     server.behaviour["/slow/big.tar"] = "slow"
     return subprocess.Popen([CTL, "pull-tar", "--verify=no", server.url("/slow/big.tar"), prefix], env=bus.env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -361,23 +360,14 @@ def test_pull_into_a_full_pool(bus, server, prefix):
     bus.env["BERTH_PULL_TIMEOUT_SEC"] = "5"
     d = PoolBerthd(bus, "16m")
     try:
-        big = io.BytesIO()
-        with tarfile.open(fileobj=big, mode="w:gz") as t:
-            ti = tarfile.TarInfo("big")  # not zeros: those would become holes
-            ti.size = 32 << 20
-            t.addfile(ti, io.BytesIO(b"\x01" * ti.size))
-        server.files["/f/big.tar.gz"] = big.getvalue()
+        # not zeros: those would become holes
+        server.files["/f/big.tar.gz"] = one_file_tar("big", b"\x01" * (32 << 20), "w:gz")
         server.files["/f/big.raw.gz"] = gzip.compress(os.urandom(1 << 20) * 32, compresslevel=1)
         for n, verb in [("big.tar.gz", "pull-tar"), ("big.raw.gz", "pull-raw")]:
             r = ctl(bus, verb, "--verify=no", server.url(f"/f/{n}"), prefix)
             assert r.returncode == 1 and b"No space left" in r.stderr, (n, r.stderr)
             assert os.listdir(d.pool()) == [], "something was left in the full pool"
-        small = io.BytesIO()
-        with tarfile.open(fileobj=small, mode="w") as t:
-            ti = tarfile.TarInfo("etc/os-release")
-            ti.size = 5
-            t.addfile(ti, io.BytesIO(b"ID=x\n"))
-        server.files["/f/small.tar"] = small.getvalue()
+        server.files["/f/small.tar"] = one_file_tar("etc/os-release", b"ID=x\n")
         r = ctl(bus, "pull-tar", "--verify=no", server.url("/f/small.tar"), prefix)
         assert r.returncode == 0, r.stderr
         assert os.listdir(d.pool()) == [prefix]
