@@ -40,7 +40,14 @@ static unsigned build_program(const DeviceRule *rules, unsigned n, struct bpf_in
         for (unsigned i = 0; i < n; i++) {
                 int type = rules[i].type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR;
                 unsigned checks = 1 + (rules[i].major >= 0) + (rules[i].minor >= 0), left = checks;
+                uint8_t acc = rules[i].access & DEVICE_ACCESS_ALL;
 
+                if (acc != 0 && acc != DEVICE_ACCESS_ALL) {
+                        /* an access this rule does not grant skips it */
+                        p[k++] = MOV_REG(1, 3);
+                        p[k++] = AND_IMM(1, (~acc) & DEVICE_ACCESS_ALL);
+                        p[k++] = JNE_IMM(1, 0, (int16_t) (checks + 2));
+                }
                 /* each check jumps past the rest of this rule (its other checks and the 2-insn allow) */
                 p[k++] = JNE_IMM(2, type, (int16_t) (--left + 2));
                 if (rules[i].major >= 0)
@@ -55,8 +62,16 @@ static unsigned build_program(const DeviceRule *rules, unsigned n, struct bpf_in
         return k;
 }
 
+uint8_t device_access_from_string(const char *s) {
+        uint8_t a = 0;
+
+        for (; s && *s; s++)
+                a |= *s == 'r' ? DEVICE_ACCESS_READ : *s == 'w' ? DEVICE_ACCESS_WRITE : *s == 'm' ? DEVICE_ACCESS_MKNOD : 0;
+        return a;
+}
+
 int bpf_devices_attach(const char *cgroup_path, const DeviceRule *rules, unsigned n_rules) {
-        struct bpf_insn prog[16 + 5 * MAX_RULES];
+        struct bpf_insn prog[16 + 8 * MAX_RULES];
         _cleanup_close_ int prog_fd = -EBADF, cg = -EBADF;
         union bpf_attr attr;
         unsigned n;

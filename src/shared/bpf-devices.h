@@ -11,7 +11,16 @@ typedef struct DeviceRule {
         char type;      /* 'c' or 'b' */
         int32_t major;  /* -1: any */
         int32_t minor;  /* -1: any */
+        uint8_t access; /* DEVICE_ACCESS_* bits; 0: all */
 } DeviceRule;
+
+#define DEVICE_ACCESS_MKNOD 1 /* = BPF_DEVCG_ACC_MKNOD */
+#define DEVICE_ACCESS_READ  2
+#define DEVICE_ACCESS_WRITE 4
+#define DEVICE_ACCESS_ALL   7
+
+/* "rwm" -> bits */
+uint8_t device_access_from_string(const char *s);
 
 /* Loads the program for rules and attaches it to the cgroup2 directory at path. */
 int bpf_devices_attach(const char *cgroup_path, const DeviceRule *rules, unsigned n_rules);

@@ -144,7 +144,8 @@ int apply_devices_policy(Apply *a) {
                 if (!rules || !path)
                         return -ENOMEM;
                 for (size_t i = 0; i < n; i++)
-                        rules[i] = (DeviceRule) { .type = all[i].type, .major = all[i].major, .minor = all[i].minor };
+                        rules[i] = (DeviceRule) { .type = all[i].type, .major = all[i].major, .minor = all[i].minor,
+                                                  .access = device_access_from_string(all[i].access) };
                 r = bpf_devices_attach(path, rules, (unsigned) n);
                 if (r >= 0)
                         return 0;

@@ -105,6 +105,7 @@ void spawn_config_done(SpawnConfig *c) {
         strv_free(c->syscall_deny);
         strv_free(c->command);
         spawn_options_done(c);
+        spawn_limits_done(&c->limits);
         *c = (SpawnConfig) {};
 }
 

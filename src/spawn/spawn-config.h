@@ -6,6 +6,7 @@
 
 #include "id128.h"
 #include "macro.h"
+#include "spawn-limits.h"
 
 typedef enum StartMode {
         START_PID1, /* the command is PID 1 */
@@ -95,6 +96,7 @@ typedef enum SettingMask {
         SETTING_INACCESSIBLE      = 1 << 26,
         SETTING_OVERLAY           = 1 << 27,
         SETTING_BIND_USER         = 1 << 28,
+        SETTING_RESOURCES         = 1 << 29, /* LimitXXX=, OOMScoreAdjust=, CPUAffinity= */
 } SettingMask;
 
 /* How a -U machine sees the tree's on-disk ownership (nspawn's --private-users-ownership=). */
@@ -196,6 +198,7 @@ typedef struct SpawnConfig {
         char *selinux_context, *selinux_apifs_context;
         SettingMask set_mask;
         int settings_mode; /* SettingsMode, see spawn-settings.h */
+        SpawnLimits limits; /* --property=, --slice=, --rlimit=, ... (spawn-limits.h) */
 } SpawnConfig;
 
 const char *start_mode_to_string(StartMode m) _pure_;

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include "cgroup-apply.h"
 #include "cgroup-util.h"
 #include "spawn-config.h"
 #include "spawn-network.h"
@@ -19,7 +20,8 @@ typedef struct SpawnContext {
         int sync;              /* our end of the sync channel */
 
         CgroupSet cgroups;
-        char *cgroup_path; /* machine.slice/machine-NAME.scope */
+        char *cgroup_path; /* machine.slice/machine-NAME.scope (or in --slice=) */
+        CgroupControllerMap controllers; /* where each controller is, for the limits */
         bool cgroup_created;
         Id128 uuid;
         int shutdown_signal; /* what SIGTERM to the launcher becomes */

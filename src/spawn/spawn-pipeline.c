@@ -28,6 +28,7 @@
 #include "spawn-overlay.h"
 #include "spawn-pipeline.h"
 #include "spawn-registration.h"
+#include "spawn-resources.h"
 #include "spawn-userns.h"
 #include "string-util.h"
 #include "strv.h"
@@ -121,7 +122,7 @@ static int step_cgroup_detect(SpawnContext *c) {
         int r = cgroup_set_detect(&c->cgroups);
         if (r < 0)
                 return log_error_errno(r, "Failed to find the cgroup hierarchies of this host: %m");
-        r = cgroup_machine_path(c->config->machine_name, &c->cgroup_path);
+        r = cgroup_machine_path_in_slice(c->config->limits.slice, c->config->machine_name, &c->cgroup_path);
         if (r < 0)
                 return log_oom();
         log_debug("cgroup layout %s, %zu hierarchies, machine cgroup %s",
@@ -172,15 +173,21 @@ static const DeviceRule machine_devices[] = {
         { 'c', 140, -1 }, { 'c', 141, -1 }, { 'c', 142, -1 }, { 'c', 143, -1 },
 };
 
-#define MAX_DEVICE_RULES (ELEMENTSOF(machine_devices) + 16)
+#define MAX_DEVICE_RULES (ELEMENTSOF(machine_devices) + 48)
 
-/* machine_devices, plus the device nodes bound in with --bind= (/dev/fuse, /dev/net/tun, ...):
- * the user added them, so the machine may use them. A node bound with --bind-ro= is not added: the
- * read-only flag of a mount does not stop writes to a device. */
+/* machine_devices (unless DevicePolicy=strict), DeviceAllow=, plus the device nodes bound in with
+ * --bind= (/dev/fuse, /dev/net/tun, ...): the user added them, so the machine may use them. A node
+ * bound with --bind-ro= is not added: the read-only flag of a mount does not stop writes to a device. */
 static size_t device_rules(const SpawnContext *c, DeviceRule rules[static MAX_DEVICE_RULES]) {
-        size_t n = ELEMENTSOF(machine_devices);
+        const CgroupLimits *l = &c->config->limits.cgroup;
+        bool strict = cgroup_limits_has(l, CGROUP_PROP_DEVICE_POLICY) && l->device_policy == CGROUP_DEVICE_POLICY_STRICT;
+        size_t n = strict ? 0 : ELEMENTSOF(machine_devices);
 
-        memcpy(rules, machine_devices, sizeof machine_devices);
+        memcpy(rules, machine_devices, n * sizeof(DeviceRule));
+        for (size_t i = 0; i < l->n_devices && n < MAX_DEVICE_RULES; i++)
+                rules[n++] = (DeviceRule) { .type = l->devices[i].type, .major = l->devices[i].major,
+                                            .minor = l->devices[i].minor,
+                                            .access = device_access_from_string(l->devices[i].access) };
         for (size_t i = 0; i < c->config->n_binds && n < MAX_DEVICE_RULES; i++) {
                 const BindMount *b = &c->config->binds[i];
                 struct stat st;
@@ -200,10 +207,12 @@ static int device_policy_v1(SpawnContext *c, const DeviceRule *devices, size_t n
 
         for (size_t i = 0; i < n_devices; i++) {
                 const DeviceRule *d = &devices[i];
+                uint8_t acc = d->access ?: DEVICE_ACCESS_ALL;
                 char minor[12];
                 (void) snprintf(minor, sizeof minor, "%d", d->minor);
-                (void) snprintf(rules[n], sizeof rules[n], "%c %d:%s rwm", d->type, d->major,
-                                d->minor < 0 ? "*" : minor);
+                (void) snprintf(rules[n], sizeof rules[n], "%c %d:%s %s%s%s", d->type, d->major,
+                                d->minor < 0 ? "*" : minor, acc & DEVICE_ACCESS_READ ? "r" : "",
+                                acc & DEVICE_ACCESS_WRITE ? "w" : "", acc & DEVICE_ACCESS_MKNOD ? "m" : "");
                 list[n] = rules[n];
                 n++;
         }
@@ -238,14 +247,6 @@ static int step_cgroup_devices(SpawnContext *c) {
         if (!(c->config->caps_add & (UINT64_C(1) << CAP_MKNOD)))
                 c->caps &= ~(UINT64_C(1) << CAP_MKNOD);
         log_debug("No device controller: CAP_MKNOD dropped, /dev holds only what we put there.");
-        return 0;
-}
-
-/* As systemd-nspawn@.service's TasksMax=16384: a fork bomb stays inside. */
-static int step_cgroup_limits(SpawnContext *c) {
-        int r = cgroup_set_pids_max(&c->cgroups, c->cgroup_path, 16384);
-        if (r < 0)
-                log_debug_errno(r, "Failed to limit the tasks of %s, going on without: %m", c->cgroup_path);
         return 0;
 }
 
@@ -553,7 +554,7 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-collect-leftovers", step_cgroup_collect_leftovers },
         { "cgroup-create",           step_cgroup_create            },
         { "cgroup-devices",          step_cgroup_devices           },
-        { "cgroup-limits",           step_cgroup_limits            },
+        { "cgroup-limits",           spawn_step_cgroup_limits      },
         { "check-inaccessible",      step_check_inaccessible       },
         { "overlay-prepare",         spawn_overlay_prepare         },
         { "seccomp-prepare",         step_seccomp_prepare          },
@@ -564,6 +565,7 @@ static const SpawnStep parent_steps[] = {
         { "network-allocate",        spawn_network_allocate        },
         { "clone-child",             step_clone_child              },
         { "cgroup-attach",           step_cgroup_attach            },
+        { "process-limits",          spawn_step_process_limits     },
         { "send-rootfs",             step_send_rootfs              },
         { "receive-console",         step_receive_console          },
         { "receive-notify",          step_receive_notify           },
@@ -610,6 +612,7 @@ void spawn_teardown(SpawnContext *c) {
         c->uid_lock_fd = -EBADF;
         c->cgroup_path = mfree(c->cgroup_path);
         cgroup_set_done(&c->cgroups);
+        cgroup_controllers_done(&c->controllers);
         c->env = strv_free(c->env);
         c->journal_bind = mfree(c->journal_bind);
         spawn_overlay_cleanup(c);

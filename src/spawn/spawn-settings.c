@@ -266,6 +266,12 @@ static int parse_overlay(SpawnConfig *s, const char *key, const char *v) {
         return r;
 }
 
+/* LimitXXX=, OOMScoreAdjust=, CPUAffinity= (spawn-limits.c) */
+static int parse_resource(SpawnConfig *s, const char *key, const char *v) {
+        int r = spawn_limits_parse_setting(&s->limits, key, v);
+        return r < 0 ? r : r == 0 ? -EINVAL : 0;
+}
+
 typedef struct SettingKey {
         const char *section;
         const char *key;
@@ -297,6 +303,24 @@ static const SettingKey setting_keys[] = {
         { "Exec",    "Timezone",              parse_timezone,                SETTING_TIMEZONE },
         { "Exec",    "LinkJournal",           parse_link_journal,            SETTING_LINK_JOURNAL },
         { "Exec",    "SuppressSync",          parse_suppress_sync,           SETTING_SUPPRESS_SYNC },
+        { "Exec",    "LimitCPU",              parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitFSIZE",            parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitDATA",             parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitSTACK",            parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitCORE",             parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitRSS",              parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitNPROC",            parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitNOFILE",           parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitMEMLOCK",          parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitAS",               parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitLOCKS",            parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitSIGPENDING",       parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitMSGQUEUE",         parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitNICE",             parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitRTPRIO",           parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "LimitRTTIME",           parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "OOMScoreAdjust",        parse_resource,                SETTING_RESOURCES,             true },
+        { "Exec",    "CPUAffinity",           parse_resource,                SETTING_RESOURCES,             true },
         { "Files",   "PrivateUsersOwnership", parse_private_users_ownership, SETTING_USER_OWNERSHIP,        true },
         { "Files",   "PrivateUsersChown",     parse_private_users_chown,     SETTING_USER_OWNERSHIP,        true }, /* the older name */
         { "Files",   "ReadOnly",              parse_read_only,               SETTING_READ_ONLY },
@@ -491,6 +515,8 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 r = spawn_config_add_bind(c, &s->binds[i]);
         for (size_t i = 0; (take & SETTING_TMPFS) && i < s->n_tmpfs && r >= 0; i++)
                 r = spawn_config_add_tmpfs(c, &s->tmpfs[i]);
+        if (r >= 0 && (s->set_mask & SETTING_RESOURCES))
+                r = spawn_limits_merge_setting(&c->limits, &s->limits); /* per key: the command line wins */
         return r;
 }
 

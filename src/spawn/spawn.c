@@ -109,6 +109,7 @@ static void help(void) {
                "     --set-credential=ID:VALUE  Pass a credential with this value to PID 1\n"
                "                            ($CREDENTIALS_DIRECTORY, C escapes in VALUE)\n"
                "     --load-credential=ID:PATH  The same, read from a file of the host\n\n"
+               SPAWN_LIMITS_HELP
                "Input/Output:\n"
                "     --console=MODE         interactive, read-only, passive or pipe\n"
                "                            (default: interactive on a terminal, read-only\n"
@@ -398,11 +399,15 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
         return 1;
 }
 
+static int parse_limits_option(SpawnConfig *c, int opt, const char *arg) {
+        return spawn_limits_parse_option(&c->limits, opt, arg);
+}
+
 static int parse_one(SpawnConfig *c, int opt, const char *arg) {
         int (*const parsers[])(SpawnConfig *, int, const char *) = {
                 parse_image_option, parse_exec_option, parse_security_option, parse_identity_option,
+                parse_limits_option,
         };
-
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(parsers); i++) {
@@ -479,6 +484,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "private-users", required_argument, NULL, ARG_PRIVATE_USERS },
                 { "system-call-filter", required_argument, NULL, ARG_SYSTEM_CALL_FILTER },
                 { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
+                SPAWN_LIMITS_OPTIONS,
                 {}
         };
         struct option all[ELEMENTSOF(options) + 32];

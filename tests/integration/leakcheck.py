@@ -28,7 +28,9 @@ def _cgroups():
     for h in glob.glob("/sys/fs/cgroup/*") + ["/sys/fs/cgroup"]:
         if not os.path.isdir(h) or os.path.islink(h):
             continue
-        for top in ["machine.slice", "payload", "supervisor"]:
+        # machine.slice, and any other slice a test put a machine in (--slice=)
+        slices = [os.path.basename(s) for s in glob.glob(os.path.join(h, "*.slice"))]
+        for top in sorted(set(["machine.slice", "payload", "supervisor"] + slices)):
             base = os.path.join(h, top)
             for dirpath, dirnames, _ in os.walk(base):
                 out.add(dirpath)
