@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "spawn-port.h"
 #include "id128.h"
 #include "macro.h"
 #include "spawn-limits.h"
@@ -97,6 +98,7 @@ typedef enum SettingMask {
         SETTING_OVERLAY           = 1 << 27,
         SETTING_BIND_USER         = 1 << 28,
         SETTING_RESOURCES         = 1 << 29, /* LimitXXX=, OOMScoreAdjust=, CPUAffinity= */
+        SETTING_EXPOSE_PORTS      = 1 << 30, /* -p, Port= */
 } SettingMask;
 
 /* How a -U machine sees the tree's on-disk ownership (nspawn's --private-users-ownership=). */
@@ -163,6 +165,7 @@ typedef struct SpawnConfig {
         bool read_only;
         bool private_network;
         bool network_veth;  /* -n: a veth with address, DHCP, DNS and NAT (implies private_network) */
+        ExposePorts ports;  /* -p */
         bool notify_ready;
         bool no_new_privileges;
         char **syscall_allow, **syscall_deny; /* --system-call-filter= */

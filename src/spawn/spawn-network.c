@@ -121,69 +121,91 @@ static char *record_path(const char *machine_name) {
         return strjoin(SPAWN_NETWORK_DIR "/", machine_name, ".net");
 }
 
-/* NAME.net: "SUBNET/LEN IFNAME" */
-static int record_read(const char *path, Ipv4Prefix *ret_subnet, char ret_ifname[static IFNAMSIZ]) {
-        _cleanup_free_ char *line = NULL;
-        unsigned a, b, c, d, len;
-        char ifname[IFNAMSIZ];
-        int r;
+static int machines_add_port(NftMachines *m, const NftPort *port) {
+        NftPort *p = realloc(m->ports, (m->n_ports + 1) * sizeof *p);
 
-        r = read_one_line_file(path, &line);
-        if (r < 0)
-                return r;
-        if (sscanf(line, "%u.%u.%u.%u/%u %15s", &a, &b, &c, &d, &len, ifname) != 6 || a > 255 || b > 255 ||
-            c > 255 || d > 255 || len > 32)
-                return -EBADMSG;
-        *ret_subnet = (Ipv4Prefix) { .addr = a << 24 | b << 16 | c << 8 | d, .len = len };
-        memcpy(ret_ifname, ifname, IFNAMSIZ);
+        if (!p)
+                return -ENOMEM;
+        m->ports = p;
+        m->ports[m->n_ports++] = *port;
         return 0;
 }
 
-typedef struct RecordList {
-        Ipv4Prefix *subnets;
-        size_t n;
-} RecordList;
+static int machines_add_subnet(NftMachines *m, Ipv4Prefix subnet) {
+        Ipv4Prefix *p = realloc(m->subnets, (m->n_subnets + 1) * sizeof *p);
 
-/* Every machine's subnet, from the records (under the network lock). */
-static int records_list(RecordList *ret) {
+        if (!p)
+                return -ENOMEM;
+        m->subnets = p;
+        m->subnets[m->n_subnets++] = subnet;
+        return 0;
+}
+
+/* NAME.net: "SUBNET/LEN IFNAME", then a line "PROTOCOL HOSTPORT GUESTPORT" per published port.
+ * The subnet and the ports are added to m (when given). */
+static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], NftMachines *m) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        unsigned a, b, c, d, len, hp, gp;
+        char ifname[IFNAMSIZ], proto[4], line[128];
+        Ipv4Prefix subnet;
+        int r;
+
+        if (!f)
+                return -errno;
+        if (!fgets(line, sizeof line, f) ||
+            sscanf(line, "%u.%u.%u.%u/%u %15s", &a, &b, &c, &d, &len, ifname) != 6 || (a | b | c | d) > 255 ||
+            len > 32)
+                return -EBADMSG;
+        memcpy(ret_ifname, ifname, IFNAMSIZ);
+        if (!m)
+                return 0;
+        subnet = (Ipv4Prefix) { .addr = a << 24 | b << 16 | c << 8 | d, .len = len };
+        r = machines_add_subnet(m, subnet);
+        while (r >= 0 && fgets(line, sizeof line, f))
+                if (sscanf(line, "%3s %u %u", proto, &hp, &gp) == 3 && hp > 0 && hp < 65536 && gp > 0 && gp < 65536)
+                        r = machines_add_port(m, &(NftPort) {
+                                .protocol = streq(proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP,
+                                .host_port = (uint16_t) hp, .guest_port = (uint16_t) gp,
+                                .guest_addr = subnet.addr + 2 });
+        return r;
+}
+
+/* Every machine's subnet and ports, from the records (under the network lock). */
+static int records_list(NftMachines *ret) {
         _cleanup_(closedirp) DIR *d = opendir(SPAWN_NETWORK_DIR);
-        RecordList l = {};
+        NftMachines m = {};
         struct dirent *de;
 
         if (!d)
-                return errno == ENOENT ? (*ret = l, 0) : -errno;
+                return errno == ENOENT ? (*ret = m, 0) : -errno;
         while ((de = readdir(d))) {
                 _cleanup_free_ char *p = NULL;
                 char ifname[IFNAMSIZ];
-                Ipv4Prefix s, *n;
+                int r;
 
                 if (!endswith(de->d_name, ".net") || !(p = strjoin(SPAWN_NETWORK_DIR "/", de->d_name)))
                         continue;
-                if (record_read(p, &s, ifname) < 0)
-                        continue;
-                n = realloc(l.subnets, (l.n + 1) * sizeof *n);
-                if (!n) {
-                        free(l.subnets);
-                        return -ENOMEM;
+                r = record_read(p, ifname, &m);
+                if (r == -ENOMEM) {
+                        nft_machines_done(&m);
+                        return r;
                 }
-                l.subnets = n;
-                l.subnets[l.n++] = s;
         }
-        *ret = l;
+        *ret = m;
         return 0;
 }
 
 /* Re-renders berth's table from the records; logs (the caller has nothing to add). */
 static int nft_sync(void) {
-        RecordList l;
+        NftMachines m;
         char err[512];
         int r;
 
-        r = records_list(&l);
+        r = records_list(&m);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the machines' network records: %m");
-        r = spawn_nft_apply(l.subnets, l.n, err, sizeof err);
-        free(l.subnets);
+        r = spawn_nft_apply(&m, err, sizeof err);
+        nft_machines_done(&m);
         if (r == -ENOENT)
                 return log_error_errno(r, "nft not found: install the nftables package for -n/--network-veth.");
         if (r == -EPROTO)
@@ -211,7 +233,7 @@ static int subnet_pick(const char *machine_name, Id128 host_id, uint32_t *ret) {
         _cleanup_free_ Ipv4Prefix *used = NULL;
         uint8_t buf[16 + 256];
         size_t n_used, l = strnlen(machine_name, 256);
-        RecordList records;
+        NftMachines records;
         uint32_t start;
         int r;
 
@@ -231,13 +253,13 @@ static int subnet_pick(const char *machine_name, Id128 host_id, uint32_t *ret) {
         start = (uint32_t) (siphash24(buf, 16 + l, subnet_key) % POOL_SUBNETS);
         for (uint32_t i = 0; i < POOL_SUBNETS; i++) {
                 uint32_t s = POOL_BASE + ((start + i) % POOL_SUBNETS << (32 - SPAWN_NETWORK_PREFIXLEN));
-                if (!subnet_taken(s, used, n_used) && !subnet_taken(s, records.subnets, records.n)) {
-                        free(records.subnets);
+                if (!subnet_taken(s, used, n_used) && !subnet_taken(s, records.subnets, records.n_subnets)) {
+                        nft_machines_done(&records);
                         *ret = s;
                         return 0;
                 }
         }
-        free(records.subnets);
+        nft_machines_done(&records);
         return -EADDRNOTAVAIL;
 }
 
@@ -263,22 +285,57 @@ static int resolvers_add(Ipv4Prefix **used, size_t *n_used) {
         return 0;
 }
 
-static int record_write(const char *machine_name, uint32_t subnet, const char *ifname) {
+static int record_write(const char *machine_name, uint32_t subnet, const char *ifname, const ExposePorts *ports) {
         _cleanup_free_ char *path = record_path(machine_name);
-        _cleanup_close_ int fd = -EBADF;
-        char a[16], line[64];
-        int l;
+        _cleanup_fclose_ FILE *f = NULL;
+        char a[16];
 
         if (!path)
                 return -ENOMEM;
-        ipv4_string(subnet, a);
-        l = snprintf(line, sizeof line, "%s/%u %s\n", a, SPAWN_NETWORK_PREFIXLEN, ifname);
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
+        f = fopen(path, "we");
+        if (!f)
                 return -errno;
-        if (write(fd, line, (size_t) l) != l)
-                return -EIO;
+        ipv4_string(subnet, a);
+        fprintf(f, "%s/%u %s\n", a, SPAWN_NETWORK_PREFIXLEN, ifname);
+        for (size_t i = 0; i < ports->n; i++)
+                fprintf(f, "%s %u %u\n", expose_port_protocol_to_string(ports->items[i].protocol),
+                        ports->items[i].host_port, ports->items[i].guest_port);
+        return fflush(f) != 0 || ferror(f) ? -EIO : 0;
+}
+
+/* A host port that another machine publishes already (under the network lock). */
+static int ports_check_free(const ExposePorts *ports) {
+        NftMachines m;
+        int r = records_list(&m);
+
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the machines' network records: %m");
+        for (size_t i = 0; i < ports->n; i++)
+                for (size_t j = 0; j < m.n_ports; j++)
+                        if (ports->items[i].protocol == m.ports[j].protocol &&
+                            ports->items[i].host_port == m.ports[j].host_port) {
+                                r = log_error_errno(-EADDRINUSE, "Port %s:%u is already published by another machine.",
+                                                    expose_port_protocol_to_string(ports->items[i].protocol),
+                                                    ports->items[i].host_port);
+                                nft_machines_done(&m);
+                                return r;
+                        }
+        nft_machines_done(&m);
         return 0;
+}
+
+int spawn_network_verify(const SpawnConfig *config) {
+        _cleanup_close_ int lock = -EBADF;
+
+        if (config->ports.n == 0)
+                return 0;
+        if (!config->network_veth)
+                return log_error_errno(-EINVAL, "Cannot use --port= without --network-veth (-n): the machine has "
+                                                "no address to forward to.");
+        lock = network_lock();
+        if (lock < 0)
+                return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
+        return ports_check_free(&config->ports);
 }
 
 int spawn_network_allocate(SpawnContext *c) {
@@ -306,13 +363,16 @@ int spawn_network_allocate(SpawnContext *c) {
         lock = network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
+        r = ports_check_free(&c->config->ports); /* again: another machine may have started meanwhile */
+        if (r < 0)
+                return r;
         r = subnet_pick(name, host_id, &n->subnet);
         if (r == -EADDRNOTAVAIL)
                 return log_error_errno(r, "No free /28 subnet left in 10.0.0.0/8 for machine '%s'.", name);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the host's routes and addresses: %m");
         n->recorded = true; /* even half-written, teardown removes it */
-        r = record_write(name, n->subnet, n->ifname);
+        r = record_write(name, n->subnet, n->ifname, &c->config->ports);
         if (r < 0)
                 return log_error_errno(r, "Failed to write " SPAWN_NETWORK_DIR "/%s.net: %m", name);
         return 0;
@@ -391,6 +451,15 @@ int spawn_network_setup(SpawnContext *c) {
         r = write_string_file("/proc/sys/net/ipv4/ip_forward", "1\n");
         if (r < 0)
                 return log_error_errno(r, "Failed to enable IPv4 forwarding: %m");
+        if (c->config->ports.n > 0) {
+                /* Connections to localhost DNATed to the machine leave through this link with a
+                 * loopback source (masqueraded on the way out): the link must route them. */
+                char p[128];
+                (void) snprintf(p, sizeof p, "/proc/sys/net/ipv4/conf/%s/route_localnet", n->ifname);
+                r = write_string_file(p, "1\n");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set %s: %m", p);
+        }
         r = spawn_dnsmasq_start(&(DnsmasqConfig) { .machine_name = c->config->machine_name, .ifname = n->ifname,
                                                    .subnet = n->subnet, .prefixlen = SPAWN_NETWORK_PREFIXLEN,
                                                    .guest_mac = n->mac_guest },
@@ -490,7 +559,6 @@ void spawn_network_collect_stale(const char *own_machine_name) {
         while ((de = readdir(d))) {
                 _cleanup_free_ char *name = NULL, *p = NULL;
                 char ifname[IFNAMSIZ];
-                Ipv4Prefix s;
                 char *dot;
 
                 if (!endswith(de->d_name, ".net") || !(name = strdup(de->d_name)))
@@ -499,7 +567,7 @@ void spawn_network_collect_stale(const char *own_machine_name) {
                 *dot = 0;
                 if (!streq(name, own_machine_name) && spawn_name_is_live(name))
                         continue;
-                if (!(p = record_path(name)) || record_read(p, &s, ifname) < 0)
+                if (!(p = record_path(name)) || record_read(p, ifname, NULL) < 0)
                         ifname[0] = 0;
                 log_debug("Collecting the network that a dead launcher of '%s' left.", name);
                 if (!nl)

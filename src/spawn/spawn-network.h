@@ -39,6 +39,10 @@ void spawn_network_mac(Id128 machine_id, const char *name, const uint8_t key[sta
 Id128 spawn_network_host_machine_id(void);
 
 typedef struct SpawnContext SpawnContext;
+typedef struct SpawnConfig SpawnConfig;
+
+/* Before anything is made: --port= needs -n, and no other machine may publish the same port. */
+int spawn_network_verify(const SpawnConfig *config);
 
 /* Parent steps: before the clone (names, subnet, the record), and once the machine's network
  * namespace exists (links, addresses, dnsmasq, nftables). */

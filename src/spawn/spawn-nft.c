@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "alloc-util.h"
 #include "run-program.h"
@@ -9,9 +11,41 @@
 
 #define BERTH_NFT_TABLE "ip berth"
 
+void nft_machines_done(NftMachines *m) {
+        free(m->subnets);
+        free(m->ports);
+        *m = (NftMachines) {};
+}
+
+static void put_ipv4(FILE *f, uint32_t a) {
+        fprintf(f, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+static void render_ports(FILE *f, const NftMachines *m) {
+        fputs("\tmap ports {\n"
+              "\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n"
+              "\t\telements = { ", f);
+        for (size_t i = 0; i < m->n_ports; i++) {
+                const NftPort *p = &m->ports[i];
+                fprintf(f, "%s%s . %u : ", i ? ", " : "", p->protocol == IPPROTO_UDP ? "udp" : "tcp", p->host_port);
+                put_ipv4(f, p->guest_addr);
+                fprintf(f, " . %u", p->guest_port);
+        }
+        fputs(" }\n"
+              "\t}\n"
+              "\tchain prerouting {\n"
+              "\t\ttype nat hook prerouting priority -99; policy accept;\n"
+              "\t\tfib daddr type local dnat ip addr . port to meta l4proto . th dport map @ports\n"
+              "\t}\n"
+              "\tchain output {\n"
+              "\t\ttype nat hook output priority -99; policy accept;\n"
+              "\t\tfib daddr type local dnat ip addr . port to meta l4proto . th dport map @ports\n"
+              "\t}\n", f);
+}
+
 /* "add; delete" first, so the delete cannot fail on a missing table (LXC's trick), then the
  * table afresh: one transaction, either all of it applies or nothing. */
-char *spawn_nft_render(const Ipv4Prefix *subnets, size_t n) {
+char *spawn_nft_render(const NftMachines *m) {
         char *s = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&s, &size);
@@ -20,22 +54,26 @@ char *spawn_nft_render(const Ipv4Prefix *subnets, size_t n) {
                 return NULL;
         fputs("add table " BERTH_NFT_TABLE "\n"
               "delete table " BERTH_NFT_TABLE "\n", f);
-        if (n > 0) {
+        if (m->n_subnets > 0) {
                 fputs("table " BERTH_NFT_TABLE " {\n"
                       "\tset machines {\n"
                       "\t\ttype ipv4_addr\n"
                       "\t\tflags interval\n"
                       "\t\telements = { ", f);
-                for (size_t i = 0; i < n; i++) {
-                        uint32_t a = subnets[i].addr;
-                        fprintf(f, "%s%u.%u.%u.%u/%u", i ? ", " : "", a >> 24, (a >> 16) & 0xff,
-                                (a >> 8) & 0xff, a & 0xff, subnets[i].len);
+                for (size_t i = 0; i < m->n_subnets; i++) {
+                        fputs(i ? ", " : "", f);
+                        put_ipv4(f, m->subnets[i].addr);
+                        fprintf(f, "/%u", m->subnets[i].len);
                 }
                 fputs(" }\n"
-                      "\t}\n"
-                      "\tchain postrouting {\n"
+                      "\t}\n", f);
+                if (m->n_ports > 0)
+                        render_ports(f, m);
+                fputs("\tchain postrouting {\n"
                       "\t\ttype nat hook postrouting priority srcnat + 1; policy accept;\n"
                       "\t\tip saddr @machines ip daddr != @machines masquerade\n"
+                      "\t\tct status dnat ip saddr 127.0.0.0/8 masquerade\n"
+                      "\t\tct status dnat ip saddr @machines ip daddr @machines masquerade\n"
                       "\t}\n"
                       "}\n", f);
         }
@@ -46,8 +84,8 @@ char *spawn_nft_render(const Ipv4Prefix *subnets, size_t n) {
         return s;
 }
 
-int spawn_nft_apply(const Ipv4Prefix *subnets, size_t n, char *err, size_t err_size) {
-        _cleanup_free_ char *script = spawn_nft_render(subnets, n);
+int spawn_nft_apply(const NftMachines *m, char *err, size_t err_size) {
+        _cleanup_free_ char *script = spawn_nft_render(m);
         char *argv[] = { (char *) "nft", (char *) "-f", (char *) "-", NULL };
         int r;
 
@@ -56,5 +94,7 @@ int spawn_nft_apply(const Ipv4Prefix *subnets, size_t n, char *err, size_t err_s
         r = run_program(argv, script, err, err_size);
         if (r < 0)
                 return r;
+        if (err_size > 0)
+                err[strcspn(err, "\n")] = 0; /* nft's first line says it; the rest quotes our script */
         return r == 0 ? 0 : -EPROTO;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "netlink-util.h"
 
@@ -9,7 +10,24 @@
  * to `nft -f -` as one transaction that replaces the old table: masquerade for traffic from a
  * machine's subnet to anywhere else. With n == 0 the table goes. Returns 0, -ENOENT when nft is not
  * installed, or -EPROTO with nft's complaint in err. */
-int spawn_nft_apply(const Ipv4Prefix *subnets, size_t n, char *err, size_t err_size);
+typedef struct NftPort {
+        uint8_t protocol; /* IPPROTO_TCP, IPPROTO_UDP */
+        uint16_t host_port, guest_port;
+        uint32_t guest_addr; /* host byte order */
+} NftPort;
+
+typedef struct NftMachines {
+        Ipv4Prefix *subnets;
+        size_t n_subnets;
+        NftPort *ports;
+        size_t n_ports;
+} NftMachines;
+
+void nft_machines_done(NftMachines *m);
+
+/* Ports (-p) are DNAT from every local address (localhost too) to the machine; connections
+ * that come from localhost or from a machine (hairpin) are masqueraded as well. */
+int spawn_nft_apply(const NftMachines *m, char *err, size_t err_size);
 
 /* The script spawn_nft_apply() would run (for the unit tests); NULL on OOM. */
-char *spawn_nft_render(const Ipv4Prefix *subnets, size_t n);
+char *spawn_nft_render(const NftMachines *m);

@@ -550,6 +550,7 @@ static int step_go(SpawnContext *c) {
 }
 
 static const SpawnStep parent_steps[] = {
+        { "network-allocate",        spawn_network_allocate        },
         { "cgroup-detect",           step_cgroup_detect            },
         { "cgroup-collect-leftovers", step_cgroup_collect_leftovers },
         { "cgroup-create",           step_cgroup_create            },
@@ -562,7 +563,6 @@ static const SpawnStep parent_steps[] = {
         { "userns-range",            spawn_acquire_uid_range       },
         { "chown-tree",              step_chown_tree               },
         { "link-journal",            spawn_journal_link            },
-        { "network-allocate",        spawn_network_allocate        },
         { "clone-child",             step_clone_child              },
         { "cgroup-attach",           step_cgroup_attach            },
         { "process-limits",          spawn_step_process_limits     },

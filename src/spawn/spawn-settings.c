@@ -251,6 +251,10 @@ static int parse_inaccessible(SpawnConfig *s, const char *key, const char *v) {
         return r < 0 ? r : strv_consume(&s->inaccessible, p);
 }
 
+static int parse_port(SpawnConfig *s, const char *key, const char *v) {
+        return expose_ports_add(&s->ports, v);
+}
+
 static int parse_virtual_ethernet(SpawnConfig *s, const char *key, const char *v) {
         return parse_bool_into(v, &s->network_veth) < 0 ? -EINVAL : 0;
 }
@@ -333,6 +337,7 @@ static const SettingKey setting_keys[] = {
         { "Files",   "OverlayReadOnly",       parse_overlay,                 SETTING_OVERLAY,               true },
         { "Network", "Private",               parse_private_network,         SETTING_PRIVATE_NETWORK },
         { "Network", "VirtualEthernet",       parse_virtual_ethernet,        SETTING_PRIVATE_NETWORK,       true },
+        { "Network", "Port",                  parse_port,                    SETTING_EXPOSE_PORTS,          true },
 };
 
 static const SettingKey *setting_key_find(const char *section, const char *key) {
@@ -464,6 +469,8 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 c->private_network = s->private_network || s->network_veth;
                 c->network_veth = s->network_veth;
         }
+        if (take & SETTING_EXPOSE_PORTS)
+                c->ports = s->ports;
         if (take & SETTING_UUID)
                 c->uuid = s->uuid;
         if (take & SETTING_PRIVATE_USERS) {

@@ -75,7 +75,10 @@ static void help(void) {
                "Networking:\n"
                "     --private-network      Give the machine its own network (loopback only)\n"
                "  -n --network-veth         A virtual Ethernet link to the host (ve-NAME/host0)\n"
-               "                            with an address, DHCP, DNS and NAT\n\n"
+               "                            with an address, DHCP, DNS and NAT\n"
+               "  -p --port=[PROTOCOL:]HOSTPORT[:CONTAINERPORT]\n"
+               "                            Expose a container IP port on the host (also on\n"
+               "                            localhost)\n\n"
                "Security:\n"
                "     --capability=CAP       Keep CAP in the bounding set (\"all\" for all)\n"
                "     --drop-capability=CAP  Drop CAP from the bounding set\n"
@@ -381,6 +384,17 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
         case 'n':
                 c->network_veth = c->private_network = true;
                 return 0;
+        case 'p':
+                r = expose_ports_add(&c->ports, arg);
+                if (r == -EEXIST)
+                        return log_error_errno(r, "Duplicate port specification '%s': its host port is already "
+                                                  "forwarded.", arg);
+                if (r == -E2BIG)
+                        return log_error_errno(r, "Too many ports (at most %d).", EXPOSE_PORTS_MAX);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid port specification '%s': use [tcp|udp:]HOST[:GUEST] "
+                                                  "with ports 1-65535.", arg);
+                return 0;
         case ARG_CONSOLE:
                 c->console_mode = console_mode_from_string(arg);
                 if (c->console_mode < 0)
@@ -437,6 +451,7 @@ static SettingMask option_setting(int opt) {
         case ARG_BIND: case ARG_BIND_RO: return SETTING_BIND;
         case ARG_TMPFS: return SETTING_TMPFS;
         case ARG_PRIVATE_NETWORK: case 'n': return SETTING_PRIVATE_NETWORK;
+        case 'p': return SETTING_EXPOSE_PORTS;
         case ARG_UUID: return SETTING_UUID;
         case 'U': case ARG_PRIVATE_USERS: return SETTING_PRIVATE_USERS;
         case ARG_PRIVATE_USERS_OWNERSHIP: return SETTING_USER_OWNERSHIP;
@@ -473,6 +488,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "shutdown-timeout", required_argument, NULL, ARG_SHUTDOWN_TIMEOUT },
                 { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
                 { "network-veth", no_argument, NULL, 'n' },
+                { "port", required_argument, NULL, 'p' },
                 { "capability", required_argument, NULL, ARG_CAPABILITY },
                 { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
                 { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },
@@ -502,7 +518,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
         c->settings_mode = SETTINGS_YES;
         c->register_mode = _SPAWN_REGISTER_INVALID;
         /* '+': options end at the first non-option, which starts the command line. */
-        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PUn" SPAWN_OPTIONS_SHORT, all, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PUnp:" SPAWN_OPTIONS_SHORT, all, NULL)) >= 0) {
                 if (opt == 'h') {
                         help();
                         return 0;
@@ -642,6 +658,9 @@ static int run(SpawnConfig *config) {
         if (r < 0)
                 return r;
         r = check_bind_sources(config);
+        if (r < 0)
+                return r;
+        r = spawn_network_verify(config);
         if (r < 0)
                 return r;
 

@@ -212,3 +212,99 @@ def test_debian_boots_with_network(debian, upstream):
         p.send_signal(signal.SIGTERM)
         p.communicate(timeout=60)
     assert p.returncode == 0
+
+
+PORT_SERVERS = """
+import socket, threading
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); t.bind(("0.0.0.0", 80)); t.listen(8)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5353))
+def udp():
+    while True:
+        d, a = u.recvfrom(100); u.sendto(b"udp " + d + b" from " + a[0].encode(), a)
+threading.Thread(target=udp, daemon=True).start()
+while True:
+    c, a = t.accept(); c.sendall(("tcp from " + a[0] + "\\n").encode()); c.close()
+"""
+
+
+def host_address():
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True).stdout
+    addrs = [l.split()[3].split("/")[0] for l in out.splitlines() if not l.split()[1].startswith(("ve-", "up-"))]
+    assert addrs, out
+    return addrs[0]
+
+
+def tcp_get(addr, port):
+    import socket
+    with socket.create_connection((addr, port), timeout=5) as s:
+        return s.recv(100).decode()
+
+
+def udp_ask(addr, port, data=b"ping"):
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(5)
+        s.sendto(data, (addr, port))
+        return s.recv(100).decode()
+
+
+def test_published_ports_from_host_address_localhost_and_other_machines(bbtree):
+    other = tempfile.mkdtemp(prefix="berth-bb2-")
+    try:
+        import guests
+        tree2 = guests.make_busybox_tree(os.path.join(other, "bb2"))
+        with Machine("-q", "-D", bbtree, "-M", "net-pub", "-n", "-p", "8080:80", "-p", "udp:5353",
+                     "/bin/sleep", "60") as m:
+            server = subprocess.Popen(["nsenter", "-t", str(m.leader), "-n", "python3", "-c", PORT_SERVERS])
+            try:
+                _wait_port(m.leader, 80)
+                guest, net = parse_probe(m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+                gateway = str(net.network_address + 1)
+                # from localhost (which nspawn refuses, systemd #6106) and from the host's address
+                assert tcp_get("127.0.0.1", 8080) == f"tcp from {gateway}\n"
+                assert tcp_get(host_address(), 8080) == f"tcp from {host_address()}\n"
+                assert udp_ask("127.0.0.1", 5353) == f"udp ping from {gateway}"
+                # hairpin: another machine, and the machine itself, through the host's address
+                r = spawn("-q", "-D", tree2, "-M", "net-pub2", "-n", "/bin/sh", "-c",
+                          f"nc {host_address()} 8080 </dev/null")
+                assert r.returncode == 0 and r.stdout.startswith("tcp from 10."), r
+                assert m.exec("sh", "-c", f"nc {host_address()} 8080 </dev/null").stdout == f"tcp from {gateway}\n"
+            finally:
+                server.kill()
+                server.wait()
+    finally:
+        shutil.rmtree(other)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-n", "-p", "tcp:80:"], "Invalid port specification 'tcp:80:': use [tcp|udp:]HOST[:GUEST] with ports 1-65535."),
+    (["-n", "-p", "sctp:80"], "Invalid port specification 'sctp:80': use [tcp|udp:]HOST[:GUEST] with ports 1-65535."),
+    (["-n", "-p", "70000"], "Invalid port specification '70000': use [tcp|udp:]HOST[:GUEST] with ports 1-65535."),
+    (["-n", "-p", "8080:80", "-p", "tcp:8080:81"],
+     "Duplicate port specification 'tcp:8080:81': its host port is already forwarded."),
+    (["-p", "8080"], "Cannot use --port= without --network-veth (-n): the machine has no address to forward to."),
+    (["--private-network", "-p", "8080"],
+     "Cannot use --port= without --network-veth (-n): the machine has no address to forward to."),
+])
+def test_bad_ports_are_refused_before_anything_is_made(bbtree, args, message):
+    r = spawn("-q", "-D", bbtree, "-M", "net-bad", *args, "/bin/true")
+    assert r.returncode == 1
+    assert r.stderr.strip() == message
+
+
+def test_port_published_by_another_machine_is_refused(bbtree):
+    other = tempfile.mkdtemp(prefix="berth-bb2-")
+    try:
+        import guests
+        tree2 = guests.make_busybox_tree(os.path.join(other, "bb2"))
+        with Machine("-q", "-D", bbtree, "-M", "net-pub", "-n", "-p", "udp:5353", "/bin/sleep", "60"):
+            time.sleep(0.5)
+            r = spawn("-q", "-D", tree2, "-M", "net-pub2", "-n", "-p", "udp:5353:53", "/bin/true")
+            assert r.returncode == 1
+            assert r.stderr.strip() == "Port udp:5353 is already published by another machine."
+            assert not os.path.exists("/run/berth/network/net-pub2.net")
+            # the same number over TCP is another port
+            r = spawn("-q", "-D", tree2, "-M", "net-pub2", "-n", "-p", "5353", "/bin/true")
+            assert r.returncode == 0, r.stderr
+    finally:
+        shutil.rmtree(other)

@@ -292,7 +292,7 @@ ISSUE_12 = "resource options (issue 12): being added in parallel; the coordinato
 NOT_YET = {
     "--network-interface": ISSUE_11, "--network-macvlan": ISSUE_11, "--network-ipvlan": ISSUE_11,
     "--network-veth-extra": ISSUE_11, "--network-bridge": ISSUE_11,
-    "--network-zone": ISSUE_11, "--network-namespace-path": ISSUE_11, "--port": ISSUE_11, "-p": ISSUE_11,
+    "--network-zone": ISSUE_11, "--network-namespace-path": ISSUE_11,
     "--resolv-conf": "DNS configuration goes with the networking of issue 11 (not in issue 10's list)",
     "--property": ISSUE_12, "--slice": ISSUE_12, "-S": ISSUE_12, "--rlimit": ISSUE_12,
     "--oom-score-adjust": ISSUE_12, "--cpu-affinity": ISSUE_12,

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "netlink-util.h"
 #include "spawn-network.h"
 #include "spawn-nft.h"
+#include "spawn-port.h"
 #include "test.h"
 
 TEST(ifname) {
@@ -48,16 +51,43 @@ TEST(prefix_overlap) {
 
 TEST(nft_render) {
         Ipv4Prefix s[] = { { 0x0a010200, 28 }, { 0x0a010210, 28 } };
-        char *t = spawn_nft_render(s, 2);
+        NftPort p[] = { { IPPROTO_TCP, 8080, 80, 0x0a010202 }, { IPPROTO_UDP, 5353, 53, 0x0a010212 } };
+        char *t = spawn_nft_render(&(NftMachines) { .subnets = s, .n_subnets = 2 });
 
         ASSERT_TRUE(t != NULL);
         ASSERT_TRUE(strncmp(t, "add table ip berth\ndelete table ip berth\ntable ip berth {\n", 58) == 0);
         ASSERT_TRUE(strstr(t, "elements = { 10.1.2.0/28, 10.1.2.16/28 }") != NULL);
         ASSERT_TRUE(strstr(t, "ip saddr @machines ip daddr != @machines masquerade") != NULL);
+        ASSERT_TRUE(strstr(t, "map ports") == NULL);
         free(t);
-        t = spawn_nft_render(NULL, 0);
+        t = spawn_nft_render(&(NftMachines) { .subnets = s, .n_subnets = 2, .ports = p, .n_ports = 2 });
+        ASSERT_TRUE(strstr(t, "elements = { tcp . 8080 : 10.1.2.2 . 80, udp . 5353 : 10.1.2.18 . 53 }") != NULL);
+        ASSERT_TRUE(strstr(t, "type nat hook output priority -99;") != NULL);
+        ASSERT_TRUE(strstr(t, "ct status dnat ip saddr 127.0.0.0/8 masquerade") != NULL);
+        free(t);
+        t = spawn_nft_render(&(NftMachines) {});
         ASSERT_STREQ(t, "add table ip berth\ndelete table ip berth\n");
         free(t);
+}
+
+TEST(port_parse) {
+        ExposePorts ports = {};
+        ExposePort p;
+
+        ASSERT_OK(expose_port_parse("8080", &p));
+        ASSERT_TRUE(p.protocol == IPPROTO_TCP && p.host_port == 8080 && p.guest_port == 8080);
+        ASSERT_OK(expose_port_parse("udp:53:5353", &p));
+        ASSERT_TRUE(p.protocol == IPPROTO_UDP && p.host_port == 53 && p.guest_port == 5353);
+        ASSERT_OK(expose_port_parse("tcp:1:65535", &p));
+        ASSERT_TRUE(p.host_port == 1 && p.guest_port == 65535);
+        static const char *const bad[] = { "", "0", "65536", "tcp:", "sctp:80", "80:", ":80", "80:90:100",
+                                           "-1", "+80", "8o", "udp:80:0", "tcp:tcp:80" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ASSERT_ERROR(expose_port_parse(bad[i], &p), EINVAL);
+        ASSERT_OK(expose_ports_add(&ports, "8080:80"));
+        ASSERT_OK(expose_ports_add(&ports, "udp:8080"));
+        ASSERT_ERROR(expose_ports_add(&ports, "tcp:8080:81"), EEXIST);
+        ASSERT_EQ(ports.n, 2u);
 }
 
 DEFINE_TEST_MAIN
