@@ -5,22 +5,13 @@
 #include <sys/random.h>
 
 #include "id128.h"
+#include "string-util.h"
 
 bool id128_is_null(Id128 id) {
         for (size_t i = 0; i < 16; i++)
                 if (id.bytes[i])
                         return false;
         return true;
-}
-
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -EINVAL;
 }
 
 int id128_from_string(const char *s, Id128 *ret) {
@@ -37,8 +28,8 @@ int id128_from_string(const char *s, Id128 *ret) {
                                 return -EINVAL;
                         continue;
                 }
-                a = unhex(s[i]);
-                b = i + 1 < l ? unhex(s[i + 1]) : -EINVAL;
+                a = unhex_char(s[i]);
+                b = i + 1 < l ? unhex_char(s[i + 1]) : -EINVAL;
                 if (a < 0 || b < 0 || n >= 16)
                         return -EINVAL;
                 id.bytes[n++] = (uint8_t) (a << 4 | b);

@@ -113,7 +113,7 @@ char *cescape(const char *s) {
         return r;
 }
 
-static int unhex_digit(char c) {
+int unhex_char(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')
@@ -147,8 +147,8 @@ int cunescape(const char *s, char **ret, size_t *ret_size) {
                 case '0': *p++ = 0; break;
                 case '\\': case '"': case '\'': *p++ = *c; break;
                 case 'x':
-                        a = unhex_digit(c[1]);
-                        b = a >= 0 ? unhex_digit(c[2]) : -EINVAL;
+                        a = unhex_char(c[1]);
+                        b = a >= 0 ? unhex_char(c[2]) : -EINVAL;
                         if (b < 0) {
                                 free(r);
                                 return -EINVAL;

@@ -20,6 +20,13 @@ char *strstrip_trailing(char *s);
 bool string_has_cc(const char *s) _pure_;
 bool utf8_is_valid(const char *s) _pure_;
 
+static inline bool streq_ptr(const char *a, const char *b) {
+        return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* The value of a hexadecimal digit, or -EINVAL. */
+int unhex_char(char c) _pure_;
+
 /* Escapes s into a printable, C-like form ("\n" -> "\\n", ESC -> "\\x1b"). */
 char *cescape(const char *s);
 /* C escapes (\n \t \r \a \b \f \v \0 \\ \" \' \xNN) undone; the result may hold NUL bytes,

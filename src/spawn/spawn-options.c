@@ -14,6 +14,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "spawn-credentials.h"
+#include "spawn-oci.h"
 #include "spawn-options.h"
 #include "spawn-overlay.h"
 #include "spawn-settings.h"
@@ -50,6 +51,7 @@ const struct option spawn_options_long[] = {
         { "link-journal", required_argument, NULL, ARG_LINK_JOURNAL },
         { "timezone", required_argument, NULL, ARG_TIMEZONE },
         { "template", required_argument, NULL, ARG_TEMPLATE },
+        { "oci-bundle", required_argument, NULL, ARG_OCI_BUNDLE },
         { "personality", required_argument, NULL, ARG_PERSONALITY },
         { "pivot-root", required_argument, NULL, ARG_PIVOT_ROOT },
         { "suppress-sync", required_argument, NULL, ARG_SUPPRESS_SYNC },
@@ -224,6 +226,8 @@ static int parse_image_source_option(SpawnConfig *c, int opt, const char *arg) {
         switch (opt) {
         case ARG_TEMPLATE:
                 return parse_path_option("template", arg, &c->template_dir);
+        case ARG_OCI_BUNDLE:
+                return parse_path_option("oci-bundle", arg, &c->oci_bundle);
         case ARG_ROOT_HASH:
                 if (isempty(arg) || strlen(arg) < 32 || strlen(arg) % 2 || strspn(arg, "0123456789abcdefABCDEF") != strlen(arg))
                         return log_error_errno(-EINVAL, "Invalid --root-hash= '%s': use at least 128 bits in hexadecimal.", arg);
@@ -301,6 +305,13 @@ static int verify_selinux(const SpawnConfig *c) {
 }
 
 int spawn_options_prepare(SpawnConfig *c) {
+        int r;
+
+        if (c->oci_bundle) {
+                r = spawn_oci_load(c);
+                if (r < 0)
+                        return r;
+        }
         if (c->template_dir)
                 return spawn_template_populate(c);
         return 0;

@@ -40,6 +40,8 @@ static void help(void) {
                "     --template=PATH        Make the --directory= tree as a copy of PATH if it\n"
                "                            does not exist yet\n"
                "  -i --image=PATH           Disk image for the machine (a filesystem, MBR or GPT)\n"
+               "     --oci-bundle=PATH      Run an OCI runtime bundle (its config.json's root,\n"
+               "                            process, hostname and mounts)\n"
                "  -x --ephemeral            Run on an overlay that is thrown away on exit\n"
                "     --volatile[=MODE]      yes, state or overlay: run on a volatile root\n"
                "     --read-only            Mount the root directory read-only\n"

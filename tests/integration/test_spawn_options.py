@@ -296,7 +296,7 @@ NOT_YET = {
     "--resolv-conf": "DNS configuration goes with the networking of issue 11 (not in issue 10's list)",
     "--property": ISSUE_12, "--slice": ISSUE_12, "-S": ISSUE_12, "--rlimit": ISSUE_12,
     "--oom-score-adjust": ISSUE_12, "--cpu-affinity": ISSUE_12,
-    "--bind-user": ISSUE_10, "--oci-bundle": ISSUE_10,
+    "--bind-user": ISSUE_10,
 }
 # berth-spawn's own options that nspawn 252 lacks, each with the reason.
 BERTH_ONLY = {
@@ -609,3 +609,113 @@ def test_template_bad_input(bbtree, tmp_path):
     assert r.returncode == 1 and f"--directory={bbtree}/sub is inside its template {bbtree}." in r.stderr
     r = spawn("-q", "--template=", "/bin/true")
     assert r.returncode == 1 and "--template= needs a path." in r.stderr
+
+
+# --oci-bundle
+
+
+def oci_config(**over):
+    cfg = {
+        "ociVersion": "1.0.2",
+        "root": {"path": "rootfs"},
+        "hostname": "ocihost",
+        "process": {"args": ["/bin/sh", "-c", "echo $GREETING; pwd; hostname; cat /data/file; "
+                                            "grep ' /scratch ' /proc/self/mountinfo | cut -d- -f2 | cut -d' ' -f2"],
+                    "env": ["PATH=/bin:/sbin", "GREETING=hello oci"], "cwd": "/tmp"},
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+            {"destination": "/data", "type": "bind", "source": "data", "options": ["rbind", "ro"]},
+            {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "size=1m"]},
+        ],
+    }
+    cfg.update(over)
+    return cfg
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    import guests
+    b = tmp_path / "ocib"
+    b.mkdir()
+    guests.make_busybox_tree(str(b / "rootfs"))
+    (b / "data").mkdir()
+    (b / "data/file").write_text("from the bundle\n")
+    return b
+
+
+def write_config(bundle, cfg):
+    import json
+    (bundle / "config.json").write_text(cfg if isinstance(cfg, str) else json.dumps(cfg))
+
+
+def test_oci_bundle(bundle):
+    write_config(bundle, oci_config())
+    r = spawn("-q", f"--oci-bundle={bundle}")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:5] == ["hello oci", "/tmp", "ocihost", "from the bundle", "tmpfs"], r.stdout
+    # the bind is read-only, as its options say; the command line wins over the bundle
+    r = spawn("-q", f"--oci-bundle={bundle}", "--hostname=cli", "-E", "GREETING=cli", "/bin/sh", "-c",
+              "echo $GREETING; hostname; touch /data/x 2>&1")
+    assert r.stdout.split("\n")[:3] == ["cli", "cli", "touch: /data/x: Read-only file system"], r.stdout + r.stderr
+    assert sorted(os.listdir(bundle / "data")) == ["file"]
+
+
+HOSTILE = [
+    ({"root": {"path": "/"}}, 'root.path "/" must be a relative path inside the bundle'),
+    ({"root": {"path": "../../.."}}, 'root.path "../../.." must be a relative path inside the bundle'),
+    ({"root": {"path": "rootfs/../.."}}, 'root.path "rootfs/../.." must be a relative path inside the bundle'),
+    ({"mounts": [{"destination": "/host", "type": "bind", "source": "/", "options": ["rbind"]}]},
+     'mount source "/" must be a relative path inside the bundle'),
+    ({"mounts": [{"destination": "/host", "type": "bind", "source": "../../etc"}]},
+     'mount source "../../etc" must be a relative path inside the bundle'),
+    ({"mounts": [{"destination": "../../etc", "type": "bind", "source": "data"}]},
+     'mount destination "../../etc" must be an absolute, normalized path other than /'),
+    ({"mounts": [{"destination": "/a/../../etc", "type": "tmpfs"}]},
+     'mount destination "/a/../../etc" must be an absolute, normalized path other than /'),
+    ({"mounts": [{"destination": "/", "type": "tmpfs"}]}, 'mount destination "/" must be an absolute'),
+    ({"mounts": [{"destination": "/proc/sys", "type": "bind", "source": "data"}]},
+     "refusing to bind over /proc/sys, one of the machine's API file systems"),
+    ({"mounts": [{"destination": "/x", "type": "nfs", "source": "server:/"}]},
+     'mounts of type "nfs" (at /x) are not supported (bind and tmpfs are)'),
+    ({"hostname": "x" * 70000}, '"hostname" is longer than 65536 bytes'),
+    ({"hostname": "bad host"}, '"hostname" is not a valid hostname'),
+    ({"process": {"args": ["/bin/true"] * 2000}}, '"args" has more than 1024 entries'),
+    ({"process": {"args": "/bin/true"}}, '"args" must be an array'),
+    ({"process": {"args": ["/bin/true", 1]}}, '"args" must hold strings'),
+    ({"process": {"args": ["/bin/true"], "env": ["NOEQUALS"]}}, '"NOEQUALS" is not a valid environment assignment'),
+    ({"process": {"args": ["/bin/true"], "cwd": "relative"}}, 'process.cwd "relative" must be an absolute'),
+    ({"process": {"args": ["/bin/true"], "user": {"uid": 1000, "gid": 1000}}}, "process.user.uid 1000 is not supported"),
+    ({"ociVersion": "2.0"}, 'ociVersion "2.0" is not supported (1.x is)'),
+    ({"root": "rootfs"}, '"root" must be an object'),
+]
+
+
+@pytest.mark.parametrize("over,msg", HOSTILE, ids=[m[:40] for _, m in HOSTILE])
+def test_oci_bundle_hostile_config(bundle, over, msg):
+    write_config(bundle, oci_config(**over))
+    r = spawn("-q", f"--oci-bundle={bundle}")
+    assert r.returncode == 1
+    assert msg in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_oci_bundle_bad_files(bundle, tmp_path):
+    for text, msg in [("{", "Failed to parse"), ("[1, 2]", "not a JSON object"), ('{"a": 1} trailing', "Failed to parse"),
+                      ("[" * 100 + "]" * 100, "Failed to parse"), ('{"ociVersion": "1.0"}', '"root": {"path": ...} is missing')]:
+        write_config(bundle, text)
+        r = spawn("-q", f"--oci-bundle={bundle}")
+        assert r.returncode == 1 and msg in r.stderr, (text[:20], r.stderr)
+    (bundle / "config.json").write_bytes(b" " * (1024 * 1024 + 1))
+    r = spawn("-q", f"--oci-bundle={bundle}")
+    assert r.returncode == 1 and f"OCI bundle {bundle}: config.json is larger than 1048576 bytes." in r.stderr
+    os.unlink(bundle / "config.json")
+    os.symlink("/etc/passwd", bundle / "config.json")
+    r = spawn("-q", f"--oci-bundle={bundle}")
+    assert r.returncode == 1 and f"OCI bundle {bundle}: config.json: Too many levels of symbolic links" in r.stderr
+    r = spawn("-q", f"--oci-bundle={tmp_path}/nope")
+    assert r.returncode == 1 and f"OCI bundle {tmp_path}/nope: No such file or directory" in r.stderr
+    os.unlink(bundle / "config.json")
+    write_config(bundle, oci_config())
+    r = spawn("-q", f"--oci-bundle={bundle}", "-D", str(bundle / "rootfs"))
+    assert r.returncode == 1 and "--oci-bundle= may not be combined with --directory= or --image=." in r.stderr

@@ -7,7 +7,10 @@
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "spawn-config.h"
+#include "spawn-credentials.h"
+#include "spawn-oci.h"
 #include "spawn-options.h"
+#include "spawn-overlay.h"
 #include "spawn-settings.h"
 #include "spawn-supervise.h"
 #include "spawn-tree.h"
@@ -143,6 +146,82 @@ TEST(options_tables_and_parsers) {
         ASSERT_ERROR(inaccessible_parse("/", &p), EINVAL);
         ASSERT_ERROR(inaccessible_parse("etc", &p), EINVAL);
         ASSERT_ERROR(inaccessible_parse("/etc/../root", &p), EINVAL);
+}
+
+TEST(overlay_and_credential_parse) {
+        OverlayMount o;
+        Credential c;
+
+        ASSERT_OK(overlay_mount_parse("/a:/b\\:c:+/img:/dest", false, &o));
+        ASSERT_EQ(strv_length(o.sources), 3);
+        ASSERT_STREQ(o.sources[1], "/b:c");
+        ASSERT_STREQ(o.sources[2], "+/img");
+        ASSERT_STREQ(o.destination, "/dest");
+        overlay_mount_done(&o);
+        ASSERT_OK(overlay_mount_parse("/low:/var", false, &o)); /* two: the second is the top and the destination */
+        ASSERT_STREQ(o.sources[1], "/var");
+        ASSERT_STREQ(o.destination, "/var");
+        overlay_mount_done(&o);
+        ASSERT_OK(overlay_mount_parse("+/var::/var", false, &o)); /* a temporary upper layer */
+        ASSERT_STREQ(o.sources[1], "");
+        overlay_mount_done(&o);
+        ASSERT_ERROR(overlay_mount_parse("+/var::/var", true, &o), EINVAL);
+        ASSERT_ERROR(overlay_mount_parse("/only", false, &o), EINVAL);
+        ASSERT_ERROR(overlay_mount_parse("/a:/b:rel", false, &o), EINVAL);
+        ASSERT_ERROR(overlay_mount_parse("/a:/b:/", false, &o), EINVAL);
+        ASSERT_ERROR(overlay_mount_parse("/a:+rel:/x", false, &o), EINVAL);
+
+        ASSERT_OK(credential_parse("k:a\\nb\\x00c", false, &c));
+        ASSERT_STREQ(c.id, "k");
+        ASSERT_EQ(c.size, 5);
+        ASSERT_TRUE(memcmp(c.data, "a\nb\0c", 5) == 0);
+        credential_done(&c);
+        ASSERT_OK(credential_parse("pw:/etc/pw", true, &c));
+        ASSERT_STREQ(c.path, "/etc/pw");
+        credential_done(&c);
+        ASSERT_ERROR(credential_parse("nocolon", false, &c), EINVAL);
+        ASSERT_ERROR(credential_parse("..:v", false, &c), EINVAL);
+        ASSERT_ERROR(credential_parse("a/b:v", false, &c), EINVAL);
+        ASSERT_ERROR(credential_parse("k:bad\\q", false, &c), EINVAL);
+        ASSERT_ERROR(credential_parse("k:trailing\\", false, &c), EINVAL);
+        ASSERT_ERROR(credential_parse("k:", true, &c), EINVAL);
+}
+
+static int oci(SpawnConfig *s, const char *json) {
+        return spawn_oci_parse(s, "/bundle", json, strlen(json));
+}
+
+TEST(oci_parse) {
+        SpawnConfig s = {};
+
+        ASSERT_OK(oci(&s, "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+                          "\"hostname\":\"h\",\"process\":{\"args\":[\"/bin/sh\"],\"env\":[\"A=1\"],\"cwd\":\"/srv\"},"
+                          "\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\"},"
+                          "{\"destination\":\"/t\",\"type\":\"tmpfs\",\"options\":[\"nosuid\",\"size=1m\",\"x,y\"]}]}"));
+        ASSERT_STREQ(s.directory, "/bundle/rootfs");
+        ASSERT_TRUE(s.read_only);
+        ASSERT_STREQ(s.hostname, "h");
+        ASSERT_STREQ(s.command[0], "/bin/sh");
+        ASSERT_STREQ(strv_env_get(s.setenv, "A"), "1");
+        ASSERT_STREQ(s.working_directory, "/srv");
+        ASSERT_EQ(s.n_tmpfs, 1);
+        ASSERT_STREQ(s.tmpfs[0].options, "size=1m"); /* flags we set ourselves and odd options dropped */
+        ASSERT_EQ(s.settings_mode, SETTINGS_NO);
+        spawn_config_done(&s);
+
+        ASSERT_ERROR(oci(&s, "{\"ociVersion\":\"1.0\",\"root\":{\"path\":\"/\"}}"), EPERM);
+        spawn_config_done(&s);
+        ASSERT_ERROR(oci(&s, "{\"ociVersion\":\"1.0\",\"root\":{\"path\":\"a/../..\"}}"), EPERM);
+        spawn_config_done(&s);
+        ASSERT_ERROR(oci(&s, "{\"ociVersion\":\"1.0\",\"root\":{\"path\":\"r\"},\"mounts\":[{\"destination\":\"x\"}]}"),
+                     EPERM);
+        spawn_config_done(&s);
+        ASSERT_ERROR(oci(&s, "{\"ociVersion\":\"1.0\",\"root\":{\"path\":\"r\"},\"hostname\":7}"), EBADMSG);
+        spawn_config_done(&s);
+        ASSERT_ERROR(oci(&s, "{\"ociVersion\":\"1.0\",\"root\":{\"path\":\"r\"},\"hostname\":\"a\\u0000b\"}"), EBADMSG);
+        spawn_config_done(&s);
+        ASSERT_ERROR(oci(&s, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"), EBADMSG);
+        spawn_config_done(&s);
 }
 
 TEST(guest_init) {
