@@ -287,15 +287,13 @@ def test_no_pager(bbtree):
 
 ISSUE_11 = "networking (issue 11): not done yet"
 ISSUE_10 = "issue 10's second half: being landed option by option this session"
-ISSUE_12 = "resource options (issue 12): being added in parallel; the coordinator reconciles this list"
 # Options of stock nspawn that berth-spawn does not offer yet, each with the reason.
 NOT_YET = {
     "--network-interface": ISSUE_11, "--network-macvlan": ISSUE_11, "--network-ipvlan": ISSUE_11,
     "--network-veth-extra": ISSUE_11, "--network-bridge": ISSUE_11,
     "--network-zone": ISSUE_11, "--network-namespace-path": ISSUE_11,
     "--resolv-conf": "DNS configuration goes with the networking of issue 11 (not in issue 10's list)",
-    "--property": ISSUE_12, "--slice": ISSUE_12, "-S": ISSUE_12, "--rlimit": ISSUE_12,
-    "--oom-score-adjust": ISSUE_12, "--cpu-affinity": ISSUE_12,
+    "-S": "the short form of --slice= (issue 12 added --slice= only); the coordinator reconciles this",
     "--bind-user": ISSUE_10,
 }
 # berth-spawn's own options that nspawn 252 lacks, each with the reason.
