@@ -46,6 +46,8 @@ static const Verb verbs[] = {
         { "poweroff", 2, ANY, verb_poweroff, "poweroff NAME...", "Shut machines down cleanly" },
         { "reboot", 2, ANY, verb_poweroff, "reboot NAME...", "Reboot machines" },
         { "terminate", 2, ANY, verb_terminate, "terminate NAME...", "Stop machines now" },
+        { "set-property", 3, ANY, verb_set_property, "set-property NAME PROPERTY=VALUE...",
+          "Set resource properties of a machine (kept for its next start unless --runtime)" },
         { "kill", 2, ANY, verb_kill, "kill NAME...", "Send a signal to processes of machines" },
         { "copy-to", 3, 4, verb_copy, "copy-to NAME PATH [PATH]", "Copy files from the host into a machine" },
         { "copy-from", 3, 4, verb_copy, "copy-from NAME PATH [PATH]", "Copy files from a machine to the host" },
@@ -91,6 +93,7 @@ static const char options_help[] =
         "  -E --setenv=VAR=VALUE   shell: set an environment variable\n"
         "     --read-only          bind: mount read-only; clone, import-*, pull-*: make the image read-only\n"
         "     --mkdir              bind: create the destination directory\n"
+        "     --runtime            set-property: change the running machine only, not its next start\n"
         "     --force              copy-to/copy-from: replace existing files; import-*, pull-*: an existing image\n"
         "     --format=FORMAT      export-*: uncompressed, gzip, xz, zstd or bzip2 (default: by suffix)\n"
         "     --verify=MODE        pull-*: no, checksum (SHA256SUMS) or signature (and SHA256SUMS.gpg;\n"
@@ -133,6 +136,7 @@ enum {
         ARG_FORCE,
         ARG_FORMAT,
         ARG_VERIFY,
+        ARG_RUNTIME,
 };
 
 static const struct option options[] = {
@@ -157,6 +161,7 @@ static const struct option options[] = {
         { "force", no_argument, NULL, ARG_FORCE },
         { "format", required_argument, NULL, ARG_FORMAT },
         { "verify", required_argument, NULL, ARG_VERIFY },
+        { "runtime", no_argument, NULL, ARG_RUNTIME },
         { "lines", required_argument, NULL, 'n' },
         { "follow", no_argument, NULL, 'f' },
         {}
@@ -185,6 +190,7 @@ static int parse_option(int c) {
         case ARG_READ_ONLY: arg.read_only = true; return 1;
         case ARG_MKDIR: arg.mkdir = true; return 1;
         case ARG_FORCE: arg.force = true; return 1;
+        case ARG_RUNTIME: arg.runtime = true; return 1;
         case ARG_UID: arg.uid = optarg; return 1;
         case ARG_FORMAT:
                 if (!strv_find((char *const[]) { "uncompressed", "gzip", "xz", "zstd", "bzip2", NULL }, optarg))

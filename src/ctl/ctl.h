@@ -27,6 +27,7 @@ typedef struct CtlArgs {
         bool mkdir;
         bool follow;
         bool force;
+        bool runtime;           /* set-property: not kept for the next start */
         JsonMode json;
         char **properties;
         const char *kill_whom;
@@ -69,4 +70,5 @@ int verb_export(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_pull(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_list_transfers(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_cancel_transfer(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_set_property(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_set_limit(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);

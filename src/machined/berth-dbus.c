@@ -14,6 +14,7 @@
 #include "log.h"
 #include "machine-dbus.h"
 #include "machine-exec.h"
+#include "machine-limits.h"
 #include "machine-start.h"
 #include "parse-util.h"
 #include "string-util.h"
@@ -94,6 +95,42 @@ static int method_set_autostart(sd_bus_message *message, Manager *m, bool enable
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to %s machine '%s': %m",
                                                enable ? "enable" : "disable", name);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_set_machine_properties(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_strv_free_ char **assignments = NULL;
+        _cleanup_free_ char *why = NULL;
+        _cleanup_(image_freep) Image *image = NULL;
+        Manager *m = userdata;
+        const char *name;
+        int runtime, r;
+
+        r = sd_bus_message_read(message, "sb", &name, &runtime);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(message, &assignments);
+        if (r < 0)
+                return r;
+        if (!machine_name_is_valid(name))
+                return bus_invalid_name(error, "machine", name);
+        if (strv_length(assignments) == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No properties given");
+        r = machine_limits_check(assignments, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", why);
+        r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        if (!manager_find_machine(m, name) && !runtime && image_find(name, &image) < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_MACHINE, "No machine or image '%s' known", name);
+        r = machine_set_properties(m, name, assignments, runtime, &why);
+        if (r == -ESRCH)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_MACHINE, "No machine '%s' known", name);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to set properties of machine '%s': %s", name,
+                                               why ?: strerror(-r));
         return sd_bus_reply_method_return(message, NULL);
 }
 
@@ -220,6 +257,9 @@ static const sd_bus_vtable berth_manager_vtable[] = {
         SD_BUS_PROPERTY("AutostartMachines", "as", property_get_autostart, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
         SD_BUS_METHOD_WITH_NAMES("StartMachine", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(machine),
                                  method_start_machine, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_NAMES("SetMachineProperties", "sbas",
+                                 SD_BUS_PARAM(name) SD_BUS_PARAM(runtime) SD_BUS_PARAM(properties), NULL, ,
+                                 method_set_machine_properties, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("EnableMachine", "s", SD_BUS_PARAM(name), NULL, , method_enable_machine,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("DisableMachine", "s", SD_BUS_PARAM(name), NULL, , method_disable_machine,

@@ -14,9 +14,11 @@
 #include "hostname-util.h"
 #include "image.h"
 #include "log.h"
+#include "machine-limits.h"
 #include "machine-start.h"
 #include "manager.h"
 #include "string-util.h"
+#include "strv.h"
 
 struct StartJob {
         Manager *manager;
@@ -161,18 +163,34 @@ char *helper_binary(const char *name, const char *env) {
 static int fork_supervisor(Manager *m, const char *name, pid_t *ret) {
         _cleanup_free_ char *supervise = helper_binary("berth-supervise", "BERTH_SUPERVISE_BINARY"), *log = machine_log_path(m, name);
         _cleanup_free_ char *machine_arg = strjoin("--machine=", name);
+        _cleanup_strv_free_ char **argv = NULL, **properties = NULL;
         pid_t pid;
+        int r;
 
         if (!supervise || !log || !machine_arg)
                 return -ENOMEM;
+        /* the resource properties kept by set-property */
+        r = machine_limits_load(m, name, &properties);
+        if (r < 0)
+                log_warning_errno(r, "Failed to read the kept properties of machine '%s', starting without: %m", name);
+        {
+                const char *fixed[] = { supervise, log, spawn_binary(), "--quiet", "--boot", "--register=yes",
+                                        "--console=read-only", machine_arg };
+                for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+                        if (strv_extend(&argv, fixed[i]) < 0)
+                                return -ENOMEM;
+        }
+        STRV_FOREACH(p, properties) {
+                r = strv_consume(&argv, strjoin("--property=", *p));
+                if (r < 0)
+                        return r;
+        }
         if (mkdir(m->log_dir, 0750) < 0 && errno != EEXIST)
                 return log_error_errno(-errno, "Failed to create %s: %m", m->log_dir);
         pid = fork();
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                char *argv[] = { supervise, log, (char *) spawn_binary(), (char *) "--quiet", (char *) "--boot",
-                                 (char *) "--register=yes", (char *) "--console=read-only", machine_arg, NULL };
                 sigset_t none;
                 (void) sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);

@@ -15,6 +15,7 @@
 #include "image-dbus.h"
 #include "log.h"
 #include "machine-dbus.h"
+#include "machine-limits.h"
 #include "machine-enter.h"
 #include "manager.h"
 #include "path-util.h"
@@ -112,7 +113,12 @@ typedef struct Registration {
         int *netifs;
         size_t n_netifs;
         int kill_signal;
+        char **properties; /* resource properties, "NAME=VALUE" */
 } Registration;
+
+static void registration_done(Registration *reg) {
+        reg->properties = strv_free(reg->properties);
+}
 
 static int read_scope_properties(sd_bus_message *message, Registration *reg, sd_bus_error *error) {
         int r;
@@ -137,6 +143,9 @@ static int read_scope_properties(sd_bus_message *message, Registration *reg, sd_
                         if (sig <= 0 || sig > SIGRTMAX)
                                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid KillSignal %" PRIi32, sig);
                         reg->kill_signal = sig;
+                } else if ((r = bus_scope_property_to_assignments(message, name, &reg->properties)) != 0) {
+                        if (r < 0)
+                                return r;
                 } else {
                         /* Slice, Controller, DevicePolicy, DeviceAllow, --property=…: tolerated */
                         r = sd_bus_message_skip(message, "v");
@@ -256,7 +265,8 @@ static pid_t find_supervisor(pid_t leader, pid_t sender) {
 
 static int register_common(sd_bus_message *message, Manager *m, bool network, bool create, sd_bus_error *error) {
         _cleanup_(machine_freep) Machine *machine = NULL;
-        Registration reg = {};
+        _cleanup_(registration_done) Registration reg = {};
+        _cleanup_free_ char *limits_error = NULL;
         MachineClass class = MACHINE_CONTAINER;
         pid_t sender = 0;
         Machine *started;
@@ -268,6 +278,11 @@ static int register_common(sd_bus_message *message, Manager *m, bool network, bo
         r = validate_registration(m, &reg, &class, error);
         if (r < 0)
                 return r;
+        r = machine_limits_check(reg.properties, &limits_error);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", limits_error);
         r = bus_verify_root(message, error);
         if (r < 0)
                 return r;
@@ -301,6 +316,12 @@ static int register_common(sd_bus_message *message, Manager *m, bool network, bo
         if (r < 0)
                 return sd_bus_error_set_errnof(error, r, "Failed to %s of machine '%s': %m",
                                                create ? "create the scope" : "determine the cgroup", reg.name);
+        if (create && reg.properties) {
+                r = machine_limits_apply(machine, reg.properties, &limits_error);
+                if (r < 0)
+                        log_warning_errno(r, "Machine %s: resource properties not applied: %s", reg.name,
+                                          limits_error ?: strerror(-r));
+        }
         started = TAKE_PTR(machine);
         r = machine_start(started);
         if (r < 0) {
