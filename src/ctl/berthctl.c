@@ -70,6 +70,7 @@ static const Verb verbs[] = {
         { "export-raw", 2, 3, verb_export, "export-raw NAME [FILE]", "Write a raw image out (compressed by FILE's suffix)" },
         { "pull-tar", 2, 3, verb_pull, "pull-tar URL [NAME]", "Download a tarball over HTTP(S) and import it" },
         { "pull-raw", 2, 3, verb_pull, "pull-raw URL [NAME]", "Download a raw disk image over HTTP(S) and import it" },
+        { "pull-oci", 2, 3, verb_pull_oci, "pull-oci REGISTRY/REPOSITORY[:TAG] [NAME]", "Download an OCI image from a registry" },
         { "list-transfers", 1, 1, verb_list_transfers, "list-transfers", "Show running imports, exports and pulls" },
         { "cancel-transfer", 2, ANY, verb_cancel_transfer, "cancel-transfer ID...", "Stop transfers; nothing they made is left" },
 };
@@ -98,6 +99,7 @@ static const char options_help[] =
         "     --format=FORMAT      export-*: uncompressed, gzip, xz, zstd or bzip2 (default: by suffix)\n"
         "     --verify=MODE        pull-*: no, checksum (SHA256SUMS) or signature (and SHA256SUMS.gpg;\n"
         "                          the default)\n"
+        "     --tls-verify=no      pull-oci: accept any certificate, and plain HTTP\n"
         "  -n --lines=N            status/logs: how many console lines to show\n"
         "  -f --follow             logs: keep printing new lines\n";
 
@@ -137,6 +139,7 @@ enum {
         ARG_FORMAT,
         ARG_VERIFY,
         ARG_RUNTIME,
+        ARG_TLS_VERIFY,
 };
 
 static const struct option options[] = {
@@ -162,6 +165,7 @@ static const struct option options[] = {
         { "format", required_argument, NULL, ARG_FORMAT },
         { "verify", required_argument, NULL, ARG_VERIFY },
         { "runtime", no_argument, NULL, ARG_RUNTIME },
+        { "tls-verify", required_argument, NULL, ARG_TLS_VERIFY },
         { "lines", required_argument, NULL, 'n' },
         { "follow", no_argument, NULL, 'f' },
         {}
@@ -202,6 +206,11 @@ static int parse_option(int c) {
                 if (!strv_find((char *const[]) { "no", "checksum", "signature", NULL }, optarg))
                         return log_error_errno(-EINVAL, "Invalid --verify= '%s' (no, checksum or signature).", optarg);
                 arg.verify = optarg;
+                return 1;
+        case ARG_TLS_VERIFY:
+                if (!streq(optarg, "yes") && !streq(optarg, "no"))
+                        return log_error_errno(-EINVAL, "Invalid --tls-verify= '%s' (yes or no).", optarg);
+                arg.tls_verify_off = streq(optarg, "no");
                 return 1;
         case 'P':
                 arg.value = true;

@@ -322,6 +322,45 @@ int verb_pull(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         return 0;
 }
 
+/* "localhost:5000/library/debian:bookworm" -> "debian" */
+static int name_from_reference(const char *ref, char **ret) {
+        const char *slash = strrchr(ref, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        size_t n = strcspn(slash + 1, ":@");
+        if (n == 0)
+                return -EINVAL;
+        *ret = strndup(slash + 1, n);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* pull-oci REFERENCE [NAME] */
+int verb_pull_oci(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_free_ char *derived = NULL, *what = NULL;
+        const char *ref = argv[1], *name = argc > 2 ? argv[2] : NULL;
+        int r;
+
+        if (!name) {
+                r = name_from_reference(ref, &derived);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot derive an image name from '%s'; give one: berthctl pull-oci %s NAME",
+                                               ref, ref);
+                name = derived;
+        }
+        if (new_call(bus, "PullOCI", &m) < 0 ||
+            sd_bus_message_append(m, "ssbbb", ref, name, args->force, args->read_only, !args->tls_verify_off) < 0)
+                return log_oom();
+        what = strjoin("pull image '", name, "'");
+        PullProgress p = { .bus = bus, .type = "pull-oci", .name = name };
+        r = transfer_call(bus, args, m, pull_progress, &p, what ?: "pull");
+        if (r < 0)
+                return r;
+        if (!args->quiet)
+                printf("Pulled image '%s'.\n", name);
+        return 0;
+}
+
 /* list-transfers */
 int verb_list_transfers(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         static const char *const cols[] = { "ID:number", "TYPE", "LOCAL", "PROGRESS", "REMOTE", NULL };

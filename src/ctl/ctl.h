@@ -38,6 +38,7 @@ typedef struct CtlArgs {
         char **setenv;
         const char *format;     /* export: compression, else from the file name */
         const char *verify;     /* pull: "no", "checksum" or "signature" (NULL: signature) */
+        bool tls_verify_off;    /* pull-oci --tls-verify=no */
 } CtlArgs;
 
 
@@ -68,6 +69,7 @@ int verb_clean(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_import(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_export(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_pull(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_pull_oci(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_list_transfers(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_cancel_transfer(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_set_property(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);

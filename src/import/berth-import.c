@@ -31,6 +31,7 @@
 #include "image-lock.h"
 #include "import-oci.h"
 #include "import-pull.h"
+#include "import-registry.h"
 #include "import-raw.h"
 #include "import-tar.h"
 #include "import-target.h"
@@ -45,6 +46,7 @@ static const char *arg_replace;
 static const char *arg_path;
 static const char *arg_format = "uncompressed";
 static PullVerify arg_verify = PULL_VERIFY_SIGNATURE;
+static bool arg_tls_verify = true;
 static volatile pid_t downloader_pid;
 
 static void on_sigterm(int sig) {
@@ -140,18 +142,16 @@ static int oci_layout_open(ImportTarget *layout, const char *name) {
         return fd;
 }
 
-static int import_oci(const char *name) {
-        _cleanup_(import_target_done) ImportTarget t = IMPORT_TARGET_NULL, layout = IMPORT_TARGET_NULL;
-        _cleanup_close_ int layout_fd = -EBADF, tree_fd = -EBADF;
+/* Applies the layout at layout_fd as image NAME (and its config as NAME.nspawn). */
+static int import_oci_layout(int layout_fd, const char *name) {
+        _cleanup_(import_target_done) ImportTarget t = IMPORT_TARGET_NULL;
+        _cleanup_close_ int tree_fd = -EBADF;
         _cleanup_free_ char *settings = strjoin(name, ".nspawn");
         OciConfig config = {};
         int r;
 
         if (!settings)
                 return log_oom();
-        layout_fd = oci_layout_open(&layout, name);
-        if (layout_fd < 0)
-                return layout_fd;
         tree_fd = make_tree(&t, name, arg_replace);
         if (tree_fd < 0)
                 return tree_fd;
@@ -162,6 +162,35 @@ static int import_oci(const char *name) {
                 (void) oci_config_write_settings(&config, t.pool_fd, settings, arg_replace);
         oci_config_done(&config);
         return r;
+}
+
+static int import_oci(const char *name) {
+        _cleanup_(import_target_done) ImportTarget layout = IMPORT_TARGET_NULL;
+        _cleanup_close_ int layout_fd = oci_layout_open(&layout, name);
+
+        if (layout_fd < 0)
+                return layout_fd;
+        return import_oci_layout(layout_fd, name);
+}
+
+/* pull-oci REFERENCE NAME: the registry's blobs go into a hidden layout next to the new image. */
+static int pull_oci(const char *reference, const char *name) {
+        _cleanup_(import_target_done) ImportTarget layout = IMPORT_TARGET_NULL;
+        _cleanup_free_ char *n = strjoin(name, ".oci-layout");
+        _cleanup_close_ int layout_fd = -EBADF;
+        int r;
+
+        if (!n)
+                return log_oom();
+        if (!reference)
+                return log_error_errno(-EINVAL, "pull-oci needs an image reference.");
+        layout_fd = make_tree(&layout, n, NULL);
+        if (layout_fd < 0)
+                return layout_fd;
+        r = registry_pull(reference, arg_tls_verify, layout_fd);
+        if (r < 0)
+                return r;
+        return import_oci_layout(layout_fd, name);
 }
 
 static int export_image(bool tar) {
@@ -327,6 +356,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "path", required_argument, NULL, 'P' },
                 { "format", required_argument, NULL, 'f' },
                 { "verify", required_argument, NULL, 'v' },
+                { "tls-verify", required_argument, NULL, 't' },
                 {}
         };
         int c;
@@ -337,6 +367,7 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'r': arg_replace = optarg; break;
                 case 'P': arg_path = optarg; break;
                 case 'f': arg_format = optarg; break;
+                case 't': arg_tls_verify = !streq(optarg, "no"); break;
                 case 'v':
                         c = pull_verify_from_string(optarg);
                         if (c < 0) {
@@ -375,6 +406,8 @@ int main(int argc, char *argv[]) {
         }
         if (startswith(mode, "export-"))
                 r = export_image(streq(mode, "export-tar"));
+        else if (streq(mode, "pull-oci"))
+                r = pull_oci(name, argv[r + 2]);
         else if (startswith(mode, "pull-"))
                 r = pull(streq(mode, "pull-tar"), name, argv[r + 2]);
         else if (!name || !filename_is_valid(name))

@@ -79,7 +79,7 @@ static json_object *json_array(json_object *o, const char *key) {
 }
 
 /* "sha256:HEX" -> "blobs/sha256/HEX"; only lowercase algorithm names and hex digests. */
-static int blob_path(const char *digest, char **ret) {
+int oci_blob_path(const char *digest, char **ret) {
         const char *colon = digest ? strchr(digest, ':') : NULL;
 
         if (!colon || colon == digest || strspn(digest, "abcdefghijklmnopqrstuvwxyz0123456789+._-") != (size_t) (colon - digest) ||
@@ -112,7 +112,7 @@ static int read_blob_json(int layout_fd, const char *digest, json_object **ret) 
         _cleanup_close_ int fd = -EBADF;
         Hasher h = {};
         size_t n = 0;
-        int r = blob_path(digest, &p);
+        int r = oci_blob_path(digest, &p);
 
         if (r < 0)
                 return r;
@@ -130,7 +130,7 @@ static int read_blob_json(int layout_fd, const char *digest, json_object **ret) 
         return r < 0 ? r : parse_json(text, p, ret);
 }
 
-static const char *oci_arch(void) {
+const char *oci_arch(void) {
         static struct utsname u;
         if (uname(&u) < 0)
                 return "amd64";
@@ -143,14 +143,17 @@ static const char *oci_arch(void) {
         return u.machine;
 }
 
-static bool descriptor_is_index(json_object *d) {
-        const char *t = json_str(d, "mediaType");
+bool oci_media_type_is_index(const char *t) {
         return t && (streq(t, "application/vnd.oci.image.index.v1+json") ||
                      streq(t, "application/vnd.docker.distribution.manifest.list.v2+json"));
 }
 
+static bool descriptor_is_index(json_object *d) {
+        return oci_media_type_is_index(json_str(d, "mediaType"));
+}
+
 /* The manifest descriptor for this architecture (or the only one without a platform). */
-static json_object *pick_manifest(json_object *index) {
+json_object *oci_pick_manifest(json_object *index) {
         json_object *manifests = json_array(index, "manifests"), *fallback = NULL;
 
         for (size_t i = 0; manifests && i < json_object_array_length(manifests); i++) {
@@ -174,7 +177,7 @@ static int find_manifest(int layout_fd, json_object **ret) {
         if (r < 0)
                 return r;
         for (unsigned depth = 0; depth < 4; depth++) {
-                json_object *d = pick_manifest(index), *next = NULL;
+                json_object *d = oci_pick_manifest(index), *next = NULL;
                 if (!d) {
                         log_error("The OCI layout has no image for linux/%s.", oci_arch());
                         return -ENOENT;
@@ -203,7 +206,7 @@ static int extract_layer(int layout_fd, int tree_fd, json_object *layer, size_t 
                 log_error("Layer %zu has media type %s; only tar layers can be applied.", n, type);
                 return -EMEDIUMTYPE;
         }
-        r = blob_path(json_str(layer, "digest"), &p);
+        r = oci_blob_path(json_str(layer, "digest"), &p);
         if (r < 0)
                 return r;
         fd = layout_open(layout_fd, p);

@@ -26,7 +26,7 @@ static const char *const transfer_type_table[_TRANSFER_TYPE_MAX] = {
         [TRANSFER_IMPORT_TAR] = "import-tar", [TRANSFER_IMPORT_RAW] = "import-raw",
         [TRANSFER_IMPORT_OCI] = "import-oci", [TRANSFER_EXPORT_TAR] = "export-tar",
         [TRANSFER_EXPORT_RAW] = "export-raw", [TRANSFER_PULL_TAR] = "pull-tar",
-        [TRANSFER_PULL_RAW] = "pull-raw",
+        [TRANSFER_PULL_RAW] = "pull-raw", [TRANSFER_PULL_OCI] = "pull-oci",
 };
 
 const char *transfer_type_to_string(TransferType t) {
@@ -51,8 +51,14 @@ bool transfer_url_is_valid(const char *url) {
         return n > 1 && path[n - 1] != '/';
 }
 
+bool transfer_reference_is_valid(const char *ref) {
+        const char *slash = ref ? strchr(ref, '/') : NULL;
+        return slash && slash != ref && slash[1] && !string_has_cc(ref) && !strchr(ref, ' ') && strlen(ref) < 1024 &&
+               !startswith(ref, "http://") && !startswith(ref, "https://");
+}
+
 static bool is_pull(TransferType t) {
-        return t == TRANSFER_PULL_TAR || t == TRANSFER_PULL_RAW;
+        return t == TRANSFER_PULL_TAR || t == TRANSFER_PULL_RAW || t == TRANSFER_PULL_OCI;
 }
 
 static bool is_export(TransferType t) {
@@ -70,6 +76,7 @@ static int transfer_argv(const TransferRequest *req, char ***ret) {
                 [TRANSFER_IMPORT_TAR] = "tar", [TRANSFER_IMPORT_RAW] = "raw", [TRANSFER_IMPORT_OCI] = "oci",
                 [TRANSFER_EXPORT_TAR] = "export-tar", [TRANSFER_EXPORT_RAW] = "export-raw",
                 [TRANSFER_PULL_TAR] = "pull-tar", [TRANSFER_PULL_RAW] = "pull-raw",
+                [TRANSFER_PULL_OCI] = "pull-oci",
         };
         _cleanup_strv_free_ char **a = NULL;
         int r;
@@ -81,7 +88,9 @@ static int transfer_argv(const TransferRequest *req, char ***ret) {
                 r = strv_extend(&a, "--pool=" IMAGE_POOL_PATH);
                 if (r >= 0 && req->replace)
                         r = extend_option(&a, "--replace=", req->replace);
-                if (r >= 0 && is_pull(req->type))
+                if (r >= 0 && req->type == TRANSFER_PULL_OCI)
+                        r = extend_option(&a, "--tls-verify=", req->tls_verify ? "yes" : "no");
+                else if (r >= 0 && is_pull(req->type))
                         r = extend_option(&a, "--verify=", req->verify);
         }
         if (r >= 0)

@@ -22,6 +22,7 @@ typedef enum TransferType {
         TRANSFER_EXPORT_RAW,
         TRANSFER_PULL_TAR,
         TRANSFER_PULL_RAW,
+        TRANSFER_PULL_OCI,
         _TRANSFER_TYPE_MAX,
 } TransferType;
 
@@ -35,7 +36,8 @@ typedef struct TransferRequest {
         const char *replace; /* imports and pulls: the path of the image replaced (--force), or NULL */
         const char *path;    /* exports: the image's path */
         const char *format;  /* exports: a compression transfer_format_is_valid() accepts */
-        const char *verify;  /* pulls: "no", "checksum" or "signature" */
+        const char *verify;  /* pull-tar, pull-raw: "no", "checksum" or "signature" */
+        bool tls_verify;     /* pull-oci: false accepts any certificate, and plain HTTP */
         int fd;              /* imports and exports: the caller's fd (stays the caller's) */
 } TransferRequest;
 
@@ -66,6 +68,9 @@ bool transfer_format_is_valid(const char *format);
 bool transfer_verify_is_valid(const char *verify);
 /* http:// or https:// with a host and a file name, no spaces or control characters. */
 bool transfer_url_is_valid(const char *url);
+
+/* "host[:port]/repository[:tag|@digest]": printable, no spaces, a host and a repository. */
+bool transfer_reference_is_valid(const char *ref);
 
 /* Starts berth-import for req; ret_id (may be NULL) gets the transfer's id. */
 int transfer_start(Manager *m, const TransferRequest *req, TransferDone done, void *userdata, uint32_t *ret_id);

@@ -18,6 +18,7 @@ int bus_method_import_oci(sd_bus_message *message, void *userdata, sd_bus_error 
 int bus_method_import_fs(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_export_tar(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_export_raw(sd_bus_message *message, void *userdata, sd_bus_error *error);
+int bus_method_pull_oci(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_pull_tar(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_pull_raw(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_method_list_transfers(sd_bus_message *message, void *userdata, sd_bus_error *error);

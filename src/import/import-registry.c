@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "fd-util.h"
+#include "fileio.h"
+#include "import-digest.h"
+#include "import-oci.h"
+#include "import-registry.h"
+#include "import-target.h"
+#include "log.h"
+#include "string-util.h"
+
+#define REGISTRY_JSON_MAX (4U * 1024 * 1024)
+#define ACCEPT_MANIFESTS                                                                                          \
+        "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "         \
+        "application/vnd.docker.distribution.manifest.list.v2+json, "                                             \
+        "application/vnd.docker.distribution.manifest.v2+json"
+
+typedef struct Registry {
+        char *host, *repository, *reference;
+        bool tls_verify;
+        const char *scheme;  /* "https", or "http" once https failed with tls_verify off */
+        char *authorization; /* "Bearer ..." or "Basic ...", once the registry asked */
+        char *basic;         /* base64 "user:password" from auth.json, or NULL */
+} Registry;
+
+static void registry_done(Registry *r) {
+        free(r->host);
+        free(r->repository);
+        free(r->reference);
+        free(r->authorization);
+        free(r->basic);
+}
+
+static void json_putp(json_object **j) {
+        if (*j)
+                (void) json_object_put(*j);
+}
+
+static const char *json_str(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+                       ? json_object_get_string(v) : NULL;
+}
+
+/* "host[:port]/repo/sitory[:tag|@sha256:HEX]"; the tag defaults to "latest". */
+static int registry_parse(const char *s, Registry *r) {
+        const char *slash = strchr(s, '/'), *at, *colon;
+
+        if (!slash || slash == s || string_has_cc(s) || strchr(s, ' ') ||
+            (!memchr(s, '.', (size_t) (slash - s)) && !memchr(s, ':', (size_t) (slash - s)) &&
+             strncmp(s, "localhost/", 10) != 0)) {
+                log_error("Invalid image reference '%s': give the registry, e.g. localhost:5000/debian:bookworm.", s);
+                return -EINVAL;
+        }
+        r->host = strndup(s, (size_t) (slash - s));
+        at = strchr(slash, '@');
+        colon = strrchr(slash, ':');
+        if (at) {
+                r->repository = strndup(slash + 1, (size_t) (at - slash - 1));
+                r->reference = strdup(at + 1);
+        } else if (colon) {
+                r->repository = strndup(slash + 1, (size_t) (colon - slash - 1));
+                r->reference = strdup(colon + 1);
+        } else {
+                r->repository = strdup(slash + 1);
+                r->reference = strdup("latest");
+        }
+        if (!r->host || !r->repository || !r->reference)
+                return log_oom();
+        if (isempty(r->repository) || isempty(r->reference) || strstr(r->repository, "..") ||
+            strspn(r->repository, "abcdefghijklmnopqrstuvwxyz0123456789._/-") != strlen(r->repository) ||
+            strspn(r->reference, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") !=
+                    strlen(r->reference)) {
+                log_error("Invalid image reference '%s'.", s);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Credentials for the host from the first auth.json that has them. */
+static void registry_load_credentials(Registry *r) {
+        const char *files[] = { getenv("REGISTRY_AUTH_FILE"), "/run/containers/0/auth.json", "/root/.docker/config.json" };
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *text = NULL, *https = strjoin("https://", r->host), *http = strjoin("http://", r->host);
+                _cleanup_(json_putp) json_object *j = NULL;
+                json_object *auths, *entry;
+
+                if (!files[i] || read_full_file_at(AT_FDCWD, files[i], REGISTRY_JSON_MAX, &text, NULL) < 0)
+                        continue;
+                j = json_tokener_parse(text);
+                if (!j || !json_object_object_get_ex(j, "auths", &auths))
+                        continue;
+                if (json_object_object_get_ex(auths, r->host, &entry) ||
+                    (https && json_object_object_get_ex(auths, https, &entry)) ||
+                    (http && json_object_object_get_ex(auths, http, &entry))) {
+                        const char *a = json_str(entry, "auth");
+                        if (a && (r->basic = strdup(a)))
+                                log_debug("Using the credentials for %s in %s.", r->host, files[i]);
+                        return;
+                }
+        }
+}
+
+/* Where a response goes: a file (a blob, hashed as it arrives) or memory (JSON, errors). */
+typedef struct Response {
+        CURL *curl;
+        int fd;            /* -1: memory */
+        Hasher *hasher;
+        char *data;
+        size_t size;
+        char *challenge;   /* WWW-Authenticate */
+        char *content_type;
+        bool too_big, write_failed;
+} Response;
+
+static void response_done(Response *x) {
+        free(x->data);
+        free(x->challenge);
+        free(x->content_type);
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *userdata) {
+        Response *x = userdata;
+        size_t len = size * n;
+        char **dst = NULL;
+        const char *v = NULL;
+
+        if (len > 17 && strncasecmp(p, "WWW-Authenticate:", 17) == 0)
+                dst = &x->challenge, v = p + 17;
+        else if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0)
+                dst = &x->content_type, v = p + 13;
+        if (dst) {
+                v += strspn(v, " ");
+                free(*dst);
+                *dst = strndup(v, len - (size_t) (v - p));
+                if (*dst)
+                        (void) strstrip_trailing(*dst);
+        }
+        return len;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *userdata) {
+        Response *x = userdata;
+        size_t len = size * n;
+        long status = 0;
+
+        (void) curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (x->fd >= 0 && status == 200) {
+                if (x->hasher)
+                        hasher_update(p, len, x->hasher);
+                for (size_t done = 0; done < len;) {
+                        ssize_t k = write(x->fd, p + done, len - done);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0) {
+                                log_error_errno(-errno, "Failed to write a blob: %m");
+                                x->write_failed = true;
+                                return 0;
+                        }
+                        done += (size_t) k;
+                }
+                return len;
+        }
+        if (x->size + len > REGISTRY_JSON_MAX) {
+                x->too_big = true;
+                return 0;
+        }
+        char *d = realloc(x->data, x->size + len + 1);
+        if (!d)
+                return 0;
+        memcpy(d + x->size, p, len);
+        x->data = d;
+        x->size += len;
+        d[x->size] = 0;
+        return len;
+}
+
+/* Stops the transfer once berth-import got SIGTERM. */
+static int on_progress(void *userdata, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
+        (void) userdata, (void) a, (void) b, (void) c, (void) d;
+        return import_cancelled ? 1 : 0;
+}
+
+static void curl_slist_free_allp(struct curl_slist **l) {
+        curl_slist_free_all(*l);
+}
+
+static int registry_perform(Registry *r, const char *url, const char *accept, Response *x, long *ret_status) {
+        _cleanup_(curl_slist_free_allp) struct curl_slist *headers = NULL;
+        _cleanup_free_ char *auth = r->authorization ? strjoin("Authorization: ", r->authorization) : NULL;
+        char errbuf[CURL_ERROR_SIZE] = "";
+        CURL *c = curl_easy_init();
+        CURLcode code;
+
+        if (!c)
+                return log_oom();
+        x->curl = c;
+        if (accept)
+                headers = curl_slist_append(headers, accept);
+        if (auth)
+                headers = curl_slist_append(headers, auth);
+        (void) curl_easy_setopt(c, CURLOPT_URL, url);
+        (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        (void) curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+        (void) curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        (void) curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_MAXREDIRS, 8L);
+        (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+        (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_USERAGENT, "berth-import/" PROJECT_VERSION);
+        (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+        (void) curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        (void) curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+        (void) curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        (void) curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        if (!r->tls_verify) {
+                (void) curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+                (void) curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        code = curl_easy_perform(c);
+        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, ret_status);
+        curl_easy_cleanup(c);
+        x->curl = NULL;
+        if (code == CURLE_OK)
+                return 0;
+        if (x->write_failed)
+                return -EIO;
+        if (code == CURLE_ABORTED_BY_CALLBACK)
+                return log_error_errno(-ECANCELED, "The transfer was cancelled.");
+        if (x->too_big) {
+                log_error("The registry's answer for %s is larger than %u bytes.", url, REGISTRY_JSON_MAX);
+                return -EFBIG;
+        }
+        log_error("Failed to fetch %s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(code));
+        return code == CURLE_SSL_CONNECT_ERROR || code == CURLE_PEER_FAILED_VERIFICATION ? -EPROTONOSUPPORT : -EIO;
+}
+
+/* The value of key in a challenge's key="value" list. */
+static char *challenge_param(const char *challenge, const char *key) {
+        size_t len = strlen(key);
+        for (const char *p = challenge; p && *p; p++) {
+                if ((p == challenge || p[-1] == ' ' || p[-1] == ',') && strncmp(p, key, len) == 0 && p[len] == '=') {
+                        const char *v = p + len + 1;
+                        bool quoted = *v == '"';
+                        v += quoted;
+                        return strndup(v, strcspn(v, quoted ? "\"" : ", "));
+                }
+        }
+        return NULL;
+}
+
+static char *url_escape(const char *s) {
+        char *e = curl_easy_escape(NULL, s, 0), *copy = e ? strdup(e) : NULL;
+        curl_free(e);
+        return copy;
+}
+
+/* Answers a 401: Basic with auth.json's credentials, or a token from the Bearer realm. */
+static int registry_authenticate(Registry *r, const char *challenge, const char *url) {
+        if (!challenge) {
+                log_error("The registry refused %s (401) without saying how to authenticate.", url);
+                return -EKEYREJECTED;
+        }
+        if (strncasecmp(challenge, "Basic", 5) == 0) {
+                if (!r->basic) {
+                        log_error("The registry %s needs credentials; put them in /run/containers/0/auth.json "
+                                  "(podman login, skopeo login) or $REGISTRY_AUTH_FILE.", r->host);
+                        return -EKEYREJECTED;
+                }
+                free(r->authorization);
+                r->authorization = strjoin("Basic ", r->basic);
+                return r->authorization ? 0 : log_oom();
+        }
+        if (strncasecmp(challenge, "Bearer", 6) != 0) {
+                log_error("The registry asks for an authentication berth does not speak: %s", challenge);
+                return -EKEYREJECTED;
+        }
+        _cleanup_free_ char *realm = challenge_param(challenge, "realm"), *service = challenge_param(challenge, "service"),
+                            *scope = challenge_param(challenge, "scope"), *es = NULL, *sc = NULL, *token_url = NULL;
+        if (!realm || !(startswith(realm, "https://") || startswith(realm, "http://"))) {
+                log_error("The registry's Bearer challenge names no usable realm: %s", challenge);
+                return -EKEYREJECTED;
+        }
+        es = service ? url_escape(service) : strdup("");
+        sc = scope ? url_escape(scope) : strdup("");
+        token_url = strjoin(realm, strchr(realm, '?') ? "&" : "?", "service=", es ?: "", "&scope=", sc ?: "");
+        if (!token_url)
+                return log_oom();
+        free(r->authorization);
+        r->authorization = r->basic ? strjoin("Basic ", r->basic) : NULL;
+        _cleanup_(response_done) Response x = { .fd = -1 };
+        long status = 0;
+        int k = registry_perform(r, token_url, NULL, &x, &status);
+        if (k < 0)
+                return k;
+        _cleanup_(json_putp) json_object *j = status == 200 && x.data ? json_tokener_parse(x.data) : NULL;
+        const char *token = j ? json_str(j, "token") ?: json_str(j, "access_token") : NULL;
+        if (!token) {
+                log_error("The token service %s refused a token (%ld)%s.", realm, status,
+                          r->basic ? "" : "; if it needs credentials, put them in auth.json");
+                return -EKEYREJECTED;
+        }
+        free(r->authorization);
+        r->authorization = strjoin("Bearer ", token);
+        return r->authorization ? 0 : log_oom();
+}
+
+/* The registry's own words from an error body: {"errors":[{"code":..,"message":..}]} */
+static void log_registry_error(const char *url, long status, const char *body) {
+        _cleanup_(json_putp) json_object *j = body ? json_tokener_parse(body) : NULL;
+        json_object *errors, *e;
+
+        if (j && json_object_object_get_ex(j, "errors", &errors) && json_object_is_type(errors, json_type_array) &&
+            (e = json_object_array_get_idx(errors, 0)))
+                log_error("The registry refused %s: %ld %s (%s).", url, status, strna(json_str(e, "message")),
+                          strna(json_str(e, "code")));
+        else
+                log_error("The registry refused %s: %ld.", url, status);
+}
+
+/* GET /v2/REPOSITORY/KIND/REF, retrying once after authenticating and once over plain HTTP. */
+static int registry_get(Registry *r, const char *kind, const char *ref, const char *accept, Response *x) {
+        for (unsigned attempt = 0; attempt < 3; attempt++) {
+                _cleanup_free_ char *url = strjoin(r->scheme, "://", r->host, "/v2/", r->repository, "/", kind, "/", ref);
+                long status = 0;
+                int k;
+
+                if (!url)
+                        return log_oom();
+                if (x->fd >= 0 && (ftruncate(x->fd, 0) < 0 || lseek(x->fd, 0, SEEK_SET) < 0))
+                        return -errno;
+                x->size = 0;
+                k = registry_perform(r, url, accept, x, &status);
+                if (k == -EPROTONOSUPPORT && !r->tls_verify && streq(r->scheme, "https")) {
+                        log_debug("%s does not speak TLS; trying plain HTTP (--tls-verify=no).", r->host);
+                        r->scheme = "http";
+                        continue;
+                }
+                if (k < 0)
+                        return k;
+                if (status == 200)
+                        return 0;
+                if (status == 401 && attempt < 2) {
+                        k = registry_authenticate(r, x->challenge, url);
+                        if (k < 0)
+                                return k;
+                        continue;
+                }
+                log_registry_error(url, status, x->data);
+                return status == 404 ? -ENOENT : status == 401 || status == 403 ? -EKEYREJECTED : -EIO;
+        }
+        log_error("The registry %s keeps refusing the credentials.", r->host);
+        return -EKEYREJECTED;
+}
+
+static int mkdir_p_at(int dir_fd, const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = strchr(p, '/'); ; s = strchr(s + 1, '/')) {
+                if (s)
+                        *s = 0;
+                if (mkdirat(dir_fd, p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!s)
+                        return 0;
+                *s = '/';
+        }
+}
+
+static int write_file_at(int dir_fd, const char *path, const char *data, size_t size) {
+        _cleanup_close_ int fd = openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        for (size_t done = 0; done < size;) {
+                ssize_t k = write(fd, data + done, size - done);
+                if (k < 0)
+                        return -errno;
+                done += (size_t) k;
+        }
+        return 0;
+}
+
+/* Fetches blob digest into the layout, checked as it streams. */
+static int fetch_blob(Registry *r, int layout_fd, const char *digest) {
+        _cleanup_free_ char *path = NULL, *dir = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        Hasher h = {};
+        char hex[DIGEST_HEX_MAX];
+        int k;
+
+        k = oci_blob_path(digest, &path);
+        if (k < 0)
+                return k;
+        dir = strndup(path, (size_t) (strrchr(path, '/') - path));
+        if (!dir || mkdir_p_at(layout_fd, dir) < 0)
+                return log_error_errno(-errno, "Failed to make %s in the layout: %m", dir);
+        fd = openat(layout_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(-errno, "Failed to create %s: %m", path);
+        k = hasher_init(&h, digest);
+        if (k < 0)
+                return k;
+        _cleanup_(response_done) Response x = { .fd = fd, .hasher = &h };
+        k = registry_get(r, "blobs", digest, NULL, &x);
+        if (k < 0) {
+                hasher_done(&h);
+                return k;
+        }
+        if (hasher_finish(&h, hex) <= 0) {
+                log_error("Blob %s from %s does not match its digest (it is sha256:%s); refusing it.", digest, r->host, hex);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+/* Fetches a manifest (or index) by tag or digest, stores it as a blob; returns it parsed and its
+ * descriptor's media type and digest. */
+static int fetch_manifest(Registry *r, int layout_fd, const char *ref, json_object **ret, char **ret_type,
+                          char **ret_digest, size_t *ret_size) {
+        _cleanup_(response_done) Response x = { .fd = -1 };
+        _cleanup_free_ char *digest = NULL, *path = NULL, *dir = NULL;
+        Hasher h = {};
+        char hex[DIGEST_HEX_MAX];
+        int k;
+
+        k = registry_get(r, "manifests", ref, ACCEPT_MANIFESTS, &x);
+        if (k < 0)
+                return k;
+        if (!x.data || hasher_init(&h, "sha256:") < 0)
+                return log_oom();
+        hasher_update(x.data, x.size, &h);
+        (void) hasher_finish(&h, hex);
+        digest = strjoin("sha256:", hex);
+        if (!digest)
+                return log_oom();
+        if (startswith(ref, "sha256:") && !streq(ref, digest)) {
+                log_error("The manifest %s from %s does not match its digest (it is %s); refusing it.", ref, r->host, digest);
+                return -EBADMSG;
+        }
+        *ret = json_tokener_parse(x.data);
+        if (!*ret || !json_object_is_type(*ret, json_type_object)) {
+                json_putp(ret);
+                log_error("The manifest %s from %s is not JSON.", ref, r->host);
+                return -EBADMSG;
+        }
+        const char *type = json_str(*ret, "mediaType") ?: x.content_type;
+        if (oci_blob_path(digest, &path) < 0 || !(dir = strndup(path, (size_t) (strrchr(path, '/') - path))) ||
+            mkdir_p_at(layout_fd, dir) < 0 || write_file_at(layout_fd, path, x.data, x.size) < 0 ||
+            !(*ret_type = strdup(type ?: "application/vnd.oci.image.manifest.v1+json")))
+                return log_error_errno(-EIO, "Failed to store the manifest in the layout.");
+        *ret_digest = TAKE_PTR(digest);
+        *ret_size = x.size;
+        return 0;
+}
+
+static int write_layout_index(int layout_fd, const char *type, const char *digest, size_t size) {
+        char buf[512];
+
+        static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+        if (write_file_at(layout_fd, "oci-layout", layout, strlen(layout)) < 0)
+                return -EIO;
+        (void) snprintf(buf, sizeof buf,
+                        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
+                        type, digest, size);
+        return write_file_at(layout_fd, "index.json", buf, strlen(buf));
+}
+
+int registry_pull(const char *reference, bool tls_verify, int layout_fd) {
+        _cleanup_(registry_done) Registry r = { .tls_verify = tls_verify, .scheme = "https" };
+        _cleanup_(json_putp) json_object *top = NULL, *manifest = NULL;
+        _cleanup_free_ char *type = NULL, *digest = NULL;
+        json_object *m = NULL, *layers, *config;
+        size_t size;
+        int k;
+
+        k = registry_parse(reference, &r);
+        if (k < 0)
+                return k;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return log_oom();
+        registry_load_credentials(&r);
+        k = fetch_manifest(&r, layout_fd, r.reference, &top, &type, &digest, &size);
+        if (k < 0)
+                return k;
+        k = write_layout_index(layout_fd, type, digest, size);
+        if (k < 0)
+                return log_error_errno(k, "Failed to write the layout's index: %m");
+        m = top;
+        if (oci_media_type_is_index(type)) {
+                json_object *d = oci_pick_manifest(top);
+                _cleanup_free_ char *t2 = NULL, *d2 = NULL;
+                if (!d || !json_str(d, "digest")) {
+                        log_error("%s has no image for linux/%s.", reference, oci_arch());
+                        return -ENOENT;
+                }
+                k = fetch_manifest(&r, layout_fd, json_str(d, "digest"), &manifest, &t2, &d2, &size);
+                if (k < 0)
+                        return k;
+                m = manifest;
+        }
+        if (json_object_object_get_ex(m, "config", &config) && json_str(config, "digest")) {
+                k = fetch_blob(&r, layout_fd, json_str(config, "digest"));
+                if (k < 0)
+                        return k;
+        }
+        if (!json_object_object_get_ex(m, "layers", &layers) || !json_object_is_type(layers, json_type_array)) {
+                log_error("The manifest of %s lists no layers (a Docker schema 1 manifest is not supported).", reference);
+                return -EBADMSG;
+        }
+        for (size_t i = 0; i < json_object_array_length(layers); i++) {
+                const char *d = json_str(json_object_array_get_idx(layers, i), "digest");
+                k = fetch_blob(&r, layout_fd, d);
+                if (k < 0)
+                        return k;
+        }
+        return 0;
+}

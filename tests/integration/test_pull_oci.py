@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""berthctl pull-oci against a real registry (Debian's docker-registry) on 127.0.0.1, filled by
+Debian's skopeo from OCI layouts this test builds: several layers with a whiteout, an image index
+with two platforms, Basic auth through the registry's htpasswd with auth.json credentials, a
+tampered blob. Images are "bt-oci-*"."""
+
+import base64
+import crypt
+import gzip
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+import uuid
+
+import pytest
+
+from conftest import SPAWN
+from test_berthctl import CTL
+from test_import import ctl, pool_entries, POOL
+from test_machined_images import purge
+
+pytestmark = pytest.mark.skipif(not shutil.which("docker-registry") or not shutil.which("skopeo"),
+                                reason="needs Debian's docker-registry and skopeo")
+
+ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Registry:
+    def __init__(self, root, htpasswd=None, tls=False):
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.root = root
+        conf = root / "config.yml"
+        auth = f"auth:\n  htpasswd:\n    realm: berth-test\n    path: {htpasswd}\n" if htpasswd else ""
+        tls_conf = ""
+        if tls:  # a certificate this test makes, trusted by nobody
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(root / "key.pem"),
+                            "-out", str(root / "cert.pem")], check=True, capture_output=True)
+            tls_conf = f"  tls:\n    certificate: {root}/cert.pem\n    key: {root}/key.pem\n"
+        conf.write_text(f"""version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: {root}/storage
+http:
+  addr: 127.0.0.1:{self.port}
+{tls_conf}{auth}""")
+        self.log = open(root / "registry.log", "wb")
+        self.proc = subprocess.Popen(["docker-registry", "serve", str(conf)], stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the registry did not start")
+
+    def requests(self, what):
+        with open(self.root / "registry.log", "rb") as f:
+            return [l for l in f.read().decode(errors="replace").splitlines() if f'"GET {what}' in l]
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture
+def registry(tmp_path):
+    (tmp_path / "reg").mkdir()
+    r = Registry(tmp_path / "reg")
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def prefix():
+    p = "bt-oci-" + uuid.uuid4().hex[:8]
+    yield p
+    purge(p)
+
+
+def layer(files):
+    """A gzipped tar layer of {path: bytes or None (a whiteout)}."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for path, data in files.items():
+            if data is None:
+                d, n = os.path.split(path)
+                path, data = os.path.join(d, ".wh." + n), b""
+            ti = tarfile.TarInfo(path)
+            ti.size = len(data)
+            ti.mode = 0o755 if path.startswith("bin/") else 0o644
+            t.addfile(ti, io.BytesIO(data))
+    return gzip.compress(buf.getvalue(), mtime=0)
+
+
+def blob(layout, data):
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    return {"digest": "sha256:" + digest, "size": len(data)}
+
+
+def image_manifest(layout, layers, cmd, arch=ARCH):
+    config = json.dumps({"architecture": arch, "os": "linux", "config": {"Cmd": cmd, "Env": ["BERTH_OCI=1"]},
+                         "rootfs": {"type": "layers", "diff_ids": [
+                             "sha256:" + hashlib.sha256(gzip.decompress(l)).hexdigest() for l in layers]}}).encode()
+    m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **blob(layout, config)},
+         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **blob(layout, l)} for l in layers]}
+    return json.dumps(m).encode()
+
+
+def busybox_layers():
+    with open("/bin/busybox", "rb") as f:
+        bb = f.read()
+    base = layer({"bin/busybox": bb, "etc/os-release": b"ID=busybox\n", "etc/gone": b"x\n"})
+    mid = layer({"etc/motd": b"middle\n", "etc/gone": None})
+    top = layer({"etc/top": b"top\n"})
+    return [base, mid, top]
+
+
+def make_layout(path, layers, two_platforms=False, cmd=("/bin/busybox", "cat", "/etc/top")):
+    """An OCI layout with one image (or an index of this platform's and another's) tagged "t"."""
+    path.mkdir()
+    (path / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    mine = image_manifest(path, layers, list(cmd))
+    desc = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **blob(path, mine),
+            "annotations": {"org.opencontainers.image.ref.name": "t"}}
+    if two_platforms:
+        other_arch = "s390x" if ARCH != "s390x" else "amd64"
+        other = image_manifest(path, [layer({"etc/wrong": b"other platform\n"})], ["/bin/false"], other_arch)
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", **blob(path, other),
+             "platform": {"os": "linux", "architecture": other_arch}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", **blob(path, mine),
+             "platform": {"os": "linux", "architecture": ARCH}}]}
+        desc = {"mediaType": "application/vnd.oci.image.index.v1+json", **blob(path, json.dumps(index).encode()),
+                "annotations": {"org.opencontainers.image.ref.name": "t"}}
+    (path / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [desc]}))
+    return path
+
+
+@pytest.fixture
+def tls_registry(tmp_path):
+    (tmp_path / "treg").mkdir()
+    r = Registry(tmp_path / "treg", tls=True)
+    yield r
+    r.close()
+
+
+def test_pull_oci_https_and_docker_schema2(bus, berthd, tls_registry, prefix, tmp_path):
+    """HTTPS with a self-signed certificate: refused unless --tls-verify=no; the image pushed as
+    a Docker v2 schema 2 manifest list."""
+    push(make_layout(tmp_path / "l1", busybox_layers(), two_platforms=True), f"{tls_registry.host}/berth/d:1",
+         "--format=v2s2")
+    ref = f"{tls_registry.host}/berth/d:1"
+    r = ctl(bus, "pull-oci", ref, prefix)
+    assert r.returncode == 1 and f"Failed to fetch https://{tls_registry.host}/v2/berth/d/manifests/1".encode() \
+        in r.stderr and b"certificate" in r.stderr, r.stderr
+    assert pool_entries(prefix) == []
+    r = ctl(bus, "pull-oci", "--tls-verify=no", ref, prefix)
+    assert r.returncode == 0, r.stderr
+    assert open(os.path.join(POOL, prefix, "etc/top")).read() == "top\n"
+    assert not os.path.exists(os.path.join(POOL, prefix, "etc/gone"))
+    manifests = [l for l in tls_registry.requests("/v2/berth/d/manifests/") if "berth-import" in l]
+    assert len(manifests) == 2, manifests  # the list, then this platform's manifest (by digest)
+    assert "/manifests/sha256:" in manifests[1], manifests
+
+
+def push(layout, dest, *extra):
+    r = subprocess.run(["skopeo", "copy", "--quiet", "--all", "--dest-tls-verify=false", *extra, f"oci:{layout}:t",
+                        f"docker://{dest}"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+def test_pull_oci_layers_whiteouts_index(bus, berthd, registry, prefix, tmp_path):
+    layers = busybox_layers()
+    push(make_layout(tmp_path / "l1", layers, two_platforms=True), f"{registry.host}/berth/multi:1")
+    r = ctl(bus, "pull-oci", "--tls-verify=no", f"{registry.host}/berth/multi:1", prefix)
+    assert r.returncode == 0, r.stderr
+    assert f"Pulled image '{prefix}'".encode() in r.stdout
+    img = os.path.join(POOL, prefix)
+    assert open(os.path.join(img, "etc/motd")).read() == "middle\n"
+    assert not os.path.exists(os.path.join(img, "etc/gone")), "the whiteout was not applied"
+    assert not os.path.exists(os.path.join(img, "etc/wrong")), "the other platform's layer was applied"
+    settings = open(os.path.join(POOL, prefix + ".nspawn")).read()
+    assert "Parameters=/bin/busybox cat /etc/top" in settings and "Environment=BERTH_OCI=1" in settings, settings
+    assert sorted(pool_entries(prefix)) == sorted([prefix, prefix + ".nspawn"]), pool_entries(prefix)
+    # every layer of this platform once, none of the other's
+    assert len(registry.requests("/v2/berth/multi/blobs/")) == 4, registry.requests("/v2/berth/multi/blobs/")
+    r = subprocess.run([SPAWN, "-q", "-M", prefix, "--register=no"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=60)
+    assert r.returncode == 0 and r.stdout == "top\n", (r.stdout, r.stderr)
+
+
+def test_pull_oci_errors(bus, berthd, registry, prefix, tmp_path):
+    layers = busybox_layers()
+    push(make_layout(tmp_path / "l1", layers), f"{registry.host}/berth/img:1")
+    cases = [
+        (f"{registry.host}/berth/img:nope", f"The registry refused http://{registry.host}/v2/berth/img/manifests/nope: "
+                                            "404 manifest unknown (MANIFEST_UNKNOWN)."),
+        (f"{registry.host}/berth/missing:1", "404"),
+        ("debian:bookworm", "Invalid image reference 'debian:bookworm'"),
+    ]
+    for ref, message in cases:
+        r = ctl(bus, "pull-oci", "--tls-verify=no", ref, prefix)
+        assert r.returncode == 1 and message.encode() in r.stderr, (ref, r.stderr)
+        assert pool_entries(prefix) == [], ref
+    # https with verification against a plain-HTTP registry fails; it does not fall back silently
+    r = ctl(bus, "pull-oci", f"{registry.host}/berth/img:1", prefix)
+    assert r.returncode == 1 and f"Failed to fetch https://{registry.host}/v2/berth/img/manifests/1".encode() in r.stderr, \
+        r.stderr
+    # a tampered layer in the registry's storage
+    data = [p for p in (registry.root / "storage").rglob("data")
+            if p.stat().st_size == len(layers[2]) and p.read_bytes() == layers[2]]
+    assert data, "the top layer is not in the registry's storage"
+    data[0].write_bytes(layers[2][:-8] + b"tampered")
+    r = ctl(bus, "pull-oci", "--tls-verify=no", f"{registry.host}/berth/img:1", prefix)
+    assert r.returncode == 1 and b"does not match its digest" in r.stderr, r.stderr
+    assert pool_entries(prefix) == []
+
+
+@pytest.fixture
+def auth_registry(tmp_path):
+    (tmp_path / "areg").mkdir()
+    ht = tmp_path / "areg" / "htpasswd"
+    ht.write_text("berth:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)) + "\n")
+    r = Registry(tmp_path / "areg", htpasswd=ht)
+    yield r
+    r.close()
+
+
+def test_pull_oci_basic_auth(bus, registry, auth_registry, prefix, tmp_path):
+    import daemon
+    auth = tmp_path / "auth.json"
+    bus.env["REGISTRY_AUTH_FILE"] = str(auth)
+    d = daemon.Berthd(bus)
+    try:
+        layers = busybox_layers()
+        push(make_layout(tmp_path / "l1", layers), f"{auth_registry.host}/berth/img:1", "--dest-creds=berth:s3cret")
+        ref = f"{auth_registry.host}/berth/img:1"
+        r = ctl(bus, "pull-oci", "--tls-verify=no", ref, prefix)
+        assert r.returncode == 1 and f"The registry {auth_registry.host} needs credentials".encode() in r.stderr, r.stderr
+        auth.write_text(json.dumps({"auths": {auth_registry.host: {
+            "auth": base64.b64encode(b"berth:wrong").decode()}}}))
+        r = ctl(bus, "pull-oci", "--tls-verify=no", ref, prefix)
+        assert r.returncode == 1 and b"401" in r.stderr, r.stderr
+        auth.write_text(json.dumps({"auths": {auth_registry.host: {
+            "auth": base64.b64encode(b"berth:s3cret").decode()}}}))
+        r = ctl(bus, "pull-oci", "--tls-verify=no", ref, prefix)
+        assert r.returncode == 0, r.stderr
+        assert open(os.path.join(POOL, prefix, "etc/top")).read() == "top\n"
+    finally:
+        d.stop()
