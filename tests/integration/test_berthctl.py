@@ -357,7 +357,8 @@ def test_bash_completion(env):
     assert {"import-tar", "import-oci"} <= set(complete(env, "berthctl imp"))
     assert "bt-ctl-comp" in complete(env, "berthctl export-tar bt-ctl")
     assert complete(env, "berthctl --format x") == ["xz"]
-    assert {"pull-tar", "pull-raw"} == set(complete(env, "berthctl pull-"))
+    assert {"pull-tar", "pull-raw", "pull-oci"} == set(complete(env, "berthctl pull-"))
+    assert complete(env, "berthctl --tls-verify n") == ["no"]
     assert complete(env, "berthctl --verify c") == ["checksum"]
     assert {"list-transfers"} == set(complete(env, "berthctl list-t"))
 
