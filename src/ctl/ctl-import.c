@@ -293,10 +293,23 @@ static int url_filename(const char *url, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+/* Sends a Pull* call and waits for the image, with the transfer's progress on a terminal. */
+static int pull_call(sd_bus *bus, const CtlArgs *args, sd_bus_message *m, const char *type, const char *name) {
+        _cleanup_free_ char *what = strjoin("pull image '", name, "'");
+        PullProgress p = { .bus = bus, .type = type, .name = name };
+        int r = transfer_call(bus, args, m, pull_progress, &p, what ?: "pull");
+
+        if (r < 0)
+                return r;
+        if (!args->quiet)
+                printf("Pulled image '%s'.\n", name);
+        return 0;
+}
+
 /* pull-tar|pull-raw URL [NAME] */
 int verb_pull(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *file = NULL, *derived = NULL, *what = NULL;
+        _cleanup_free_ char *file = NULL, *derived = NULL;
         const char *verb = argv[0], *url = argv[1], *name = argc > 2 ? argv[2] : NULL;
         int r;
 
@@ -312,14 +325,7 @@ int verb_pull(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         if (new_call(bus, streq(verb, "pull-tar") ? "PullTar" : "PullRaw", &m) < 0 ||
             sd_bus_message_append(m, "sssbb", url, name, args->verify ?: "signature", args->force, args->read_only) < 0)
                 return log_oom();
-        what = strjoin("pull image '", name, "'");
-        PullProgress p = { .bus = bus, .type = verb, .name = name };
-        r = transfer_call(bus, args, m, pull_progress, &p, what ?: "pull");
-        if (r < 0)
-                return r;
-        if (!args->quiet)
-                printf("Pulled image '%s'.\n", name);
-        return 0;
+        return pull_call(bus, args, m, verb, name);
 }
 
 /* "localhost:5000/library/debian:bookworm" -> "debian" */
@@ -337,7 +343,7 @@ static int name_from_reference(const char *ref, char **ret) {
 /* pull-oci REFERENCE [NAME] */
 int verb_pull_oci(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_free_ char *derived = NULL, *what = NULL;
+        _cleanup_free_ char *derived = NULL;
         const char *ref = argv[1], *name = argc > 2 ? argv[2] : NULL;
         int r;
 
@@ -351,14 +357,7 @@ int verb_pull_oci(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         if (new_call(bus, "PullOCI", &m) < 0 ||
             sd_bus_message_append(m, "ssbbb", ref, name, args->force, args->read_only, !args->tls_verify_off) < 0)
                 return log_oom();
-        what = strjoin("pull image '", name, "'");
-        PullProgress p = { .bus = bus, .type = "pull-oci", .name = name };
-        r = transfer_call(bus, args, m, pull_progress, &p, what ?: "pull");
-        if (r < 0)
-                return r;
-        if (!args->quiet)
-                printf("Pulled image '%s'.\n", name);
-        return 0;
+        return pull_call(bus, args, m, "pull-oci", name);
 }
 
 /* list-transfers */
