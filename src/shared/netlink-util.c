@@ -126,6 +126,49 @@ int netlink_veth_add(Netlink *nl, const char *name, const uint8_t mac[static 6],
         return call(nl, h, NULL, NULL);
 }
 
+static int add_on_link(Netlink *nl, const char *kind, const char *name, int link_index, const uint8_t *mac,
+                       pid_t pid, uint16_t mode_attr, uint32_t mode_size, uint32_t mode) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+        struct nlattr *info, *data;
+
+        mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        mnl_attr_put_u32(h, IFLA_LINK, (uint32_t) link_index);
+        mnl_attr_put_u32(h, IFLA_NET_NS_PID, (uint32_t) pid);
+        if (mac)
+                mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
+        info = mnl_attr_nest_start(h, IFLA_LINKINFO);
+        mnl_attr_put_strz(h, IFLA_INFO_KIND, kind);
+        data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
+        if (mode_size == 2)
+                mnl_attr_put_u16(h, mode_attr, (uint16_t) mode);
+        else
+                mnl_attr_put_u32(h, mode_attr, mode);
+        mnl_attr_nest_end(h, data);
+        mnl_attr_nest_end(h, info);
+        return call(nl, h, NULL, NULL);
+}
+
+int netlink_macvlan_add(Netlink *nl, const char *name, int link_index, const uint8_t *mac, pid_t pid) {
+        return add_on_link(nl, "macvlan", name, link_index, mac, pid, IFLA_MACVLAN_MODE, 4, MACVLAN_MODE_BRIDGE);
+}
+
+int netlink_ipvlan_add(Netlink *nl, const char *name, int link_index, pid_t pid) {
+        return add_on_link(nl, "ipvlan", name, link_index, NULL, pid, IFLA_IPVLAN_MODE, 2, IPVLAN_MODE_L2);
+}
+
+int netlink_link_move(Netlink *nl, int index, int netns_fd, const char *new_name) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_NEWLINK, 0, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+
+        ifi->ifi_index = index;
+        mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t) netns_fd);
+        if (new_name)
+                mnl_attr_put_strz(h, IFLA_IFNAME, new_name);
+        return call(nl, h, NULL, NULL);
+}
+
 int netlink_link_delete(Netlink *nl, const char *name) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *h = request(nl, buf, RTM_DELLINK, 0, sizeof(struct ifinfomsg));
@@ -152,15 +195,26 @@ int netlink_link_index(Netlink *nl, const char *name) {
         return index > 0 ? index : -ENODEV;
 }
 
-int netlink_link_set_up(Netlink *nl, int ifindex) {
+/* Brings link INDEX up, and puts it in MASTER when > 0. */
+static int link_up(Netlink *nl, int index, int master) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *h = request(nl, buf, RTM_NEWLINK, 0, 0);
         struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
 
-        ifi->ifi_index = ifindex;
+        ifi->ifi_index = index;
         ifi->ifi_flags = IFF_UP;
         ifi->ifi_change = IFF_UP;
+        if (master > 0)
+                mnl_attr_put_u32(h, IFLA_MASTER, (uint32_t) master);
         return call(nl, h, NULL, NULL);
+}
+
+int netlink_link_set_up(Netlink *nl, int ifindex) {
+        return link_up(nl, ifindex, 0);
+}
+
+int netlink_link_set_master_up(Netlink *nl, int index, int master) {
+        return link_up(nl, index, master);
 }
 
 static size_t family_size(int family) {

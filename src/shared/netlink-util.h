@@ -24,6 +24,14 @@ DEFINE_POINTER_CLEANUP(Netlink *, netlink_free);
  * namespace of PEER_PID. -EEXIST if NAME is taken. */
 int netlink_veth_add(Netlink *nl, const char *name, const uint8_t mac[static 6], const char *peer,
                      const uint8_t peer_mac[static 6], pid_t peer_pid);
+/* A macvlan (bridge mode) or ipvlan (L2) link on the host's LINK_INDEX, created directly in the
+ * network namespace of PID (mac NULL: the kernel's). */
+int netlink_macvlan_add(Netlink *nl, const char *name, int link_index, const uint8_t *mac, pid_t pid);
+int netlink_ipvlan_add(Netlink *nl, const char *name, int link_index, pid_t pid);
+/* Moves link INDEX into the network namespace NETNS_FD, renamed to NEW_NAME (NULL: keeps its name). */
+int netlink_link_move(Netlink *nl, int index, int netns_fd, const char *new_name);
+/* Makes MASTER (a bridge) the master of link INDEX and brings INDEX up. */
+int netlink_link_set_master_up(Netlink *nl, int index, int master);
 /* 0 when deleted, -ENODEV when there was no such link. */
 int netlink_link_delete(Netlink *nl, const char *name);
 /* The ifindex (> 0) of NAME in the socket's namespace, -ENODEV if there is none. */

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "spawn-links.h"
 #include "spawn-port.h"
 #include "id128.h"
 #include "macro.h"
@@ -166,6 +167,8 @@ typedef struct SpawnConfig {
         bool private_network;
         bool network_veth;  /* -n: a veth with address, DHCP, DNS and NAT (implies private_network) */
         ExposePorts ports;  /* -p */
+        char network_bridge[IFNAMSIZ]; /* --network-bridge= (implies network_veth: vb-NAME joins it) */
+        NetworkLinks network_interfaces, network_macvlan, network_ipvlan;
         bool notify_ready;
         bool no_new_privileges;
         char **syscall_allow, **syscall_deny; /* --system-call-filter= */

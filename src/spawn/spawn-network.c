@@ -324,12 +324,31 @@ static int ports_check_free(const ExposePorts *ports) {
         return 0;
 }
 
+/* The host links the options name must exist before anything is made. */
+static int links_verify(const SpawnConfig *config) {
+        const NetworkLinks *lists[] = { &config->network_interfaces, &config->network_macvlan, &config->network_ipvlan };
+
+        if (!isempty(config->network_bridge) && if_nametoindex(config->network_bridge) == 0)
+                return log_error_errno(-ENODEV, "Bridge '%s' does not exist: create it first, or use "
+                                                "--network-zone= for one berth makes.", config->network_bridge);
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                for (size_t j = 0; j < lists[i]->n; j++)
+                        if (if_nametoindex(lists[i]->items[j].host) == 0)
+                                return log_error_errno(-ENODEV, "Network interface '%s' does not exist.",
+                                                       lists[i]->items[j].host);
+        return 0;
+}
+
 int spawn_network_verify(const SpawnConfig *config) {
         _cleanup_close_ int lock = -EBADF;
+        int r;
 
+        r = links_verify(config);
+        if (r < 0)
+                return r;
         if (config->ports.n == 0)
                 return 0;
-        if (!config->network_veth)
+        if (!config->network_veth || !isempty(config->network_bridge))
                 return log_error_errno(-EINVAL, "Cannot use --port= without --network-veth (-n): the machine has "
                                                 "no address to forward to.");
         lock = network_lock();
@@ -339,6 +358,7 @@ int spawn_network_verify(const SpawnConfig *config) {
 }
 
 int spawn_network_allocate(SpawnContext *c) {
+        bool bridged = !isempty(c->config->network_bridge);
         SpawnNetwork *n = &c->net;
         const char *name = c->config->machine_name;
         _cleanup_close_ int lock = -EBADF;
@@ -347,18 +367,20 @@ int spawn_network_allocate(SpawnContext *c) {
 
         if (!c->config->network_veth)
                 return 0;
-        if (!program_exists("dnsmasq"))
+        if (!bridged && !program_exists("dnsmasq"))
                 return log_error_errno(-ENOENT, "dnsmasq not found: install the dnsmasq-base package for "
                                                 "-n/--network-veth.");
-        if (!program_exists("nft"))
+        if (!bridged && !program_exists("nft"))
                 return log_error_errno(-ENOENT, "nft not found: install the nftables package for "
                                                 "-n/--network-veth.");
-        if (spawn_network_ifname("ve-", name, n->ifname) > 0)
-                log_warning("Network interface name 've-%s' has been changed to '%s' to fit length constraints.",
-                            name, n->ifname);
+        if (spawn_network_ifname(bridged ? "vb-" : "ve-", name, n->ifname) > 0)
+                log_warning("Network interface name '%s%s' has been changed to '%s' to fit length constraints.",
+                            bridged ? "vb-" : "ve-", name, n->ifname);
         host_id = spawn_network_host_machine_id();
         spawn_network_mac(host_id, name, spawn_network_host_key, 0, n->mac_host);
         spawn_network_mac(host_id, name, spawn_network_guest_key, 0, n->mac_guest);
+        if (bridged)
+                return 0; /* the bridge's owner addresses it; the link goes with the machine */
 
         lock = network_lock();
         if (lock < 0)
@@ -397,6 +419,25 @@ static int setup_host_side(SpawnContext *c, Netlink *nl) {
                 r = netlink_link_set_up(nl, n->host_ifindex);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure %s: %m", n->ifname);
+        return 0;
+}
+
+/* --network-bridge=: nspawn's vb-NAME, up and in the bridge; host0 is the guest's to configure. */
+static int join_bridge(SpawnContext *c, Netlink *nl) {
+        SpawnNetwork *n = &c->net;
+        int r, master;
+
+        master = netlink_link_index(nl, c->config->network_bridge);
+        if (master < 0)
+                return log_error_errno(master, "Failed to find bridge %s: %m", c->config->network_bridge);
+        r = netlink_veth_add(nl, n->ifname, n->mac_host, "host0", n->mac_guest, c->pid);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add new veth interfaces (%s:host0): %m", n->ifname);
+        n->host_ifindex = netlink_link_index(nl, n->ifname);
+        r = n->host_ifindex < 0 ? n->host_ifindex : netlink_link_set_master_up(nl, n->host_ifindex, master);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add interface %s to bridge %s: %m", n->ifname,
+                                       c->config->network_bridge);
         return 0;
 }
 
@@ -442,6 +483,8 @@ int spawn_network_setup(SpawnContext *c) {
         r = netlink_open(-EBADF, &nl);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to netlink: %m");
+        if (!isempty(c->config->network_bridge))
+                return join_bridge(c, nl);
         r = setup_host_side(c, nl);
         if (r < 0)
                 return r;
@@ -483,7 +526,7 @@ int spawn_network_setup_guest_files(SpawnContext *c) {
         struct stat st;
         int fd;
 
-        if (!c->config->network_veth)
+        if (!c->config->network_veth || !isempty(c->config->network_bridge))
                 return 0;
         ipv4_string(c->net.subnet + 1, gw);
         (void) snprintf(text, sizeof text, "nameserver %s\n", gw);
@@ -530,8 +573,12 @@ void spawn_network_teardown(SpawnContext *c) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int lock = -EBADF;
 
-        if (!c->net.recorded)
+        if (!c->net.recorded) {
+                /* bridged: the veth goes with the namespace; take it away now all the same */
+                if (!isempty(c->net.ifname) && c->net.host_ifindex > 0 && netlink_open(-EBADF, &nl) >= 0)
+                        (void) netlink_link_delete(nl, c->net.ifname);
                 return;
+        }
         lock = network_lock();
         if (lock < 0)
                 log_warning_errno(lock, "Failed to take the network lock " NETWORK_LOCK ", going on: %m");

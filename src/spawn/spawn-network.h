@@ -23,6 +23,8 @@ typedef struct SpawnNetwork {
         uint32_t subnet;       /* host byte order; the gateway is .1, the machine .2 */
         bool recorded;         /* NAME.net written: teardown removes what it lists */
         int host_ifindex;
+        int netns_fd;          /* the machine's, held until interfaces moved in are back */
+        size_t n_moved;        /* --network-interface= links moved in so far */
 } SpawnNetwork;
 
 /* nspawn's keys (src/nspawn/nspawn-network.c): the same names and MACs as systemd-nspawn on the

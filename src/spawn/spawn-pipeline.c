@@ -24,6 +24,7 @@
 #include "spawn-child.h"
 #include "spawn-credentials.h"
 #include "spawn-journal.h"
+#include "spawn-links.h"
 #include "spawn-network.h"
 #include "spawn-overlay.h"
 #include "spawn-pipeline.h"
@@ -75,6 +76,7 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
                 .localtime_tree_fd = -EBADF,
                 .journal_fd = -EBADF,
                 .uid_lock_fd = -EBADF,
+                .net.netns_fd = -EBADF,
                 .userns = config->private_users != PRIVATE_USERS_NO,
                 .idmap_root = IN_SET(config->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED) &&
                               IN_SET(config->user_ownership, USER_OWNERSHIP_AUTO, USER_OWNERSHIP_MAP),
@@ -570,6 +572,7 @@ static const SpawnStep parent_steps[] = {
         { "receive-console",         step_receive_console          },
         { "receive-notify",          step_receive_notify           },
         { "network-setup",           spawn_network_setup           },
+        { "network-links",           spawn_network_links_setup     },
         { "await-rootfs",            step_await_rootfs             },
         { "register",                step_register                 },
         { "go",                      step_go                       },
@@ -594,6 +597,7 @@ void spawn_teardown(SpawnContext *c) {
                 (void) waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED);
                 c->pidfd = safe_close(c->pidfd);
         }
+        spawn_network_links_teardown(c);
         if (c->cgroup_created) {
                 /* With PID 1 gone the kernel kills the rest of the namespace; wait for it. */
                 r = cgroup_set_kill_and_remove(&c->cgroups, c->cgroup_path, 5 * UINT64_C(1000000));

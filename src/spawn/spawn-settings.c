@@ -255,6 +255,35 @@ static int parse_port(SpawnConfig *s, const char *key, const char *v) {
         return expose_ports_add(&s->ports, v);
 }
 
+static int parse_bridge(SpawnConfig *s, const char *key, const char *v) {
+        if (isempty(v) || strlen(v) >= IFNAMSIZ || strchr(v, '/'))
+                return -EINVAL;
+        strcpy(s->network_bridge, v);
+        s->network_veth = true;
+        return 0;
+}
+
+static int parse_network_link(SpawnConfig *s, const char *key, const char *v) {
+        int r = 0;
+
+        /* space-separated, as in nspawn's files */
+        for (const char *p = v; r >= 0 && *p;) {
+                size_t l = strcspn(p, " \t");
+                char one[64];
+                if (l > 0 && l < sizeof one) {
+                        memcpy(one, p, l);
+                        one[l] = 0;
+                        r = network_links_add(streq(key, "Interface") ? &s->network_interfaces :
+                                              streq(key, "MACVLAN") ? &s->network_macvlan : &s->network_ipvlan, one,
+                                              streq(key, "Interface") ? NULL : streq(key, "MACVLAN") ? "mv-" : "iv-");
+                } else if (l > 0)
+                        r = -EINVAL;
+                p += l;
+                p += strspn(p, " \t");
+        }
+        return r;
+}
+
 static int parse_virtual_ethernet(SpawnConfig *s, const char *key, const char *v) {
         return parse_bool_into(v, &s->network_veth) < 0 ? -EINVAL : 0;
 }
@@ -338,6 +367,10 @@ static const SettingKey setting_keys[] = {
         { "Network", "Private",               parse_private_network,         SETTING_PRIVATE_NETWORK },
         { "Network", "VirtualEthernet",       parse_virtual_ethernet,        SETTING_PRIVATE_NETWORK,       true },
         { "Network", "Port",                  parse_port,                    SETTING_EXPOSE_PORTS,          true },
+        { "Network", "Bridge",                parse_bridge,                  SETTING_PRIVATE_NETWORK,       true },
+        { "Network", "Interface",             parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
+        { "Network", "MACVLAN",               parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
+        { "Network", "IPVLAN",                parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
 };
 
 static const SettingKey *setting_key_find(const char *section, const char *key) {
@@ -466,8 +499,13 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
         if (take & SETTING_VOLATILE)
                 c->volatile_mode = s->volatile_mode;
         if (take & SETTING_PRIVATE_NETWORK) {
-                c->private_network = s->private_network || s->network_veth;
                 c->network_veth = s->network_veth;
+                memcpy(c->network_bridge, s->network_bridge, sizeof c->network_bridge);
+                c->network_interfaces = s->network_interfaces;
+                c->network_macvlan = s->network_macvlan;
+                c->network_ipvlan = s->network_ipvlan;
+                c->private_network = s->private_network || s->network_veth || s->network_interfaces.n > 0 ||
+                                     s->network_macvlan.n > 0 || s->network_ipvlan.n > 0;
         }
         if (take & SETTING_EXPOSE_PORTS)
                 c->ports = s->ports;

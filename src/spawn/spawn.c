@@ -78,6 +78,14 @@ static void help(void) {
                "     --private-network      Give the machine its own network (loopback only)\n"
                "  -n --network-veth         A virtual Ethernet link to the host (ve-NAME/host0)\n"
                "                            with an address, DHCP, DNS and NAT\n"
+               "     --network-interface=HOSTIF[:CONTAINERIF]\n"
+               "                            Move a host interface into the machine (and back)\n"
+               "     --network-macvlan=HOSTIF[:CONTAINERIF]\n"
+               "                            A macvlan link on a host interface in the machine\n"
+               "     --network-ipvlan=HOSTIF[:CONTAINERIF]\n"
+               "                            An ipvlan link on a host interface in the machine\n"
+               "     --network-bridge=INTERFACE\n"
+               "                            The veth's host side (vb-NAME) joins this bridge\n"
                "  -p --port=[PROTOCOL:]HOSTPORT[:CONTAINERPORT]\n"
                "                            Expose a container IP port on the host (also on\n"
                "                            localhost)\n\n"
@@ -137,6 +145,10 @@ enum {
         ARG_REGISTER,
         ARG_KEEP_UNIT,
         ARG_PRIVATE_NETWORK,
+        ARG_NETWORK_BRIDGE,
+        ARG_NETWORK_INTERFACE,
+        ARG_NETWORK_MACVLAN,
+        ARG_NETWORK_IPVLAN,
         ARG_CAPABILITY,
         ARG_DROP_CAPABILITY,
         ARG_BIND,
@@ -386,6 +398,27 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
         case 'n':
                 c->network_veth = c->private_network = true;
                 return 0;
+        case ARG_NETWORK_BRIDGE:
+                if (isempty(arg) || strlen(arg) >= IFNAMSIZ || strchr(arg, '/'))
+                        return log_error_errno(-EINVAL, "Invalid bridge name '%s'.", arg);
+                strcpy(c->network_bridge, arg);
+                c->network_veth = c->private_network = true;
+                return 0;
+        case ARG_NETWORK_INTERFACE:
+        case ARG_NETWORK_MACVLAN:
+        case ARG_NETWORK_IPVLAN:
+                r = network_links_add(opt == ARG_NETWORK_INTERFACE ? &c->network_interfaces :
+                                      opt == ARG_NETWORK_MACVLAN ? &c->network_macvlan : &c->network_ipvlan, arg,
+                                      opt == ARG_NETWORK_INTERFACE ? NULL : opt == ARG_NETWORK_MACVLAN ? "mv-" : "iv-");
+                if (r == -EEXIST)
+                        return log_error_errno(r, "Interface '%s' is given twice.", arg);
+                if (r == -E2BIG)
+                        return log_error_errno(r, "Too many interfaces (at most %d of a kind).", NETWORK_LINKS_MAX);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid interface specification '%s': use INTERFACE[:NAME] with "
+                                                  "names of 1-15 characters.", arg);
+                c->private_network = true;
+                return 0;
         case 'p':
                 r = expose_ports_add(&c->ports, arg);
                 if (r == -EEXIST)
@@ -452,7 +485,8 @@ static SettingMask option_setting(int opt) {
         case ARG_VOLATILE: return SETTING_VOLATILE;
         case ARG_BIND: case ARG_BIND_RO: return SETTING_BIND;
         case ARG_TMPFS: return SETTING_TMPFS;
-        case ARG_PRIVATE_NETWORK: case 'n': return SETTING_PRIVATE_NETWORK;
+        case ARG_PRIVATE_NETWORK: case 'n': case ARG_NETWORK_BRIDGE: case ARG_NETWORK_INTERFACE:
+        case ARG_NETWORK_MACVLAN: case ARG_NETWORK_IPVLAN: return SETTING_PRIVATE_NETWORK;
         case 'p': return SETTING_EXPOSE_PORTS;
         case ARG_UUID: return SETTING_UUID;
         case 'U': case ARG_PRIVATE_USERS: return SETTING_PRIVATE_USERS;
@@ -491,6 +525,10 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "private-network", no_argument, NULL, ARG_PRIVATE_NETWORK },
                 { "network-veth", no_argument, NULL, 'n' },
                 { "port", required_argument, NULL, 'p' },
+                { "network-bridge", required_argument, NULL, ARG_NETWORK_BRIDGE },
+                { "network-interface", required_argument, NULL, ARG_NETWORK_INTERFACE },
+                { "network-macvlan", required_argument, NULL, ARG_NETWORK_MACVLAN },
+                { "network-ipvlan", required_argument, NULL, ARG_NETWORK_IPVLAN },
                 { "capability", required_argument, NULL, ARG_CAPABILITY },
                 { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
                 { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },

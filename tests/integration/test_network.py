@@ -308,3 +308,83 @@ def test_port_published_by_another_machine_is_refused(bbtree):
             assert r.returncode == 0, r.stderr
     finally:
         shutil.rmtree(other)
+
+
+@pytest.fixture
+def host_links():
+    """Links a test made on the host (veths: this kernel may lack dummy), removed afterwards."""
+    made = []
+
+    def make(name, kind="veth"):
+        if kind == "veth":
+            subprocess.run(["ip", "link", "add", name, "type", "veth", "peer", "name", name + "p"], check=True)
+        else:
+            subprocess.run(["ip", "link", "add", name, "type", kind], check=True)
+        subprocess.run(["ip", "link", "set", name, "up"], check=True)
+        made.append(name)
+        return name
+    yield make
+    for name in reversed(made):
+        subprocess.run(["ip", "link", "del", name], stderr=subprocess.DEVNULL)
+
+
+def test_network_interface_moves_in_and_back(bbtree, host_links):
+    link = host_links("t-move")
+    r = spawn("-q", "-D", bbtree, "-M", "net-if", "--network-interface=t-move:inside", "/bin/sh", "-c",
+              "ls /sys/class/net")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["inside", "lo"]
+    # back on the host, under its own name
+    assert subprocess.run(["ip", "link", "show", link], capture_output=True).returncode == 0
+
+
+def test_network_macvlan_gets_nspawns_name_and_mac(bbtree, host_links):
+    host_links("t-par")
+    r = spawn("-q", "-D", bbtree, "-M", "net-mv", "--network-macvlan=t-par", "/bin/sh", "-c",
+              "ls /sys/class/net; cat /sys/class/net/mv-t-par/address")
+    assert r.returncode == 0, r.stderr
+    names, mac = r.stdout.split()[:-1], r.stdout.split()[-1]
+    assert names == ["lo", "mv-t-par"]
+    assert int(mac[:2], 16) & 3 == 2  # unicast, locally administered: derived, not the kernel's random
+    again = spawn("-q", "-D", bbtree, "-M", "net-mv", "--network-macvlan=t-par:other", "/bin/cat",
+                  "/sys/class/net/other/address")
+    assert again.stdout.strip() == mac  # stable per host and machine name
+
+
+def test_network_ipvlan(bbtree, host_links):
+    host_links("t-ipp")
+    probe = subprocess.run(["ip", "link", "add", "t-ipv-probe", "link", "t-ipp", "type", "ipvlan"], capture_output=True)
+    r = spawn("-q", "-D", bbtree, "-M", "net-iv", "--network-ipvlan=t-ipp", "/bin/sh", "-c", "ls /sys/class/net")
+    if probe.returncode == 0:
+        subprocess.run(["ip", "link", "del", "t-ipv-probe"])
+        assert r.returncode == 0 and r.stdout.split() == ["iv-t-ipp", "lo"], r
+    else:  # this kernel has no ipvlan: said so, nothing made
+        assert r.returncode == 1
+        assert r.stderr.strip() == ("Failed to add ipvlan interface iv-t-ipp on t-ipp: this kernel has no ipvlan "
+                                    "support (CONFIG_IPVLAN).")
+
+
+def test_network_bridge_joins_the_bridge(bbtree, host_links):
+    host_links("t-br", kind="bridge")
+    p = subprocess.Popen([SPAWN, "-q", "-D", bbtree, "-M", "net-br", "--network-bridge=t-br", "/bin/sh", "-c",
+                          "ls /sys/class/net; sleep 1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL)
+    assert p.stdout.readline().strip() == "host0"
+    assert os.listdir("/sys/class/net/t-br/brif") == ["vb-net-br"]
+    p.communicate(timeout=30)
+    assert p.returncode == 0
+    assert os.listdir("/sys/class/net/t-br/brif") == []
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--network-bridge=t-nobr"], "Bridge 't-nobr' does not exist: create it first, or use --network-zone= for one berth makes."),
+    (["--network-interface=t-noif"], "Network interface 't-noif' does not exist."),
+    (["--network-macvlan=t-noif"], "Network interface 't-noif' does not exist."),
+    (["--network-interface=a-very-long-name-x"],
+     "Invalid interface specification 'a-very-long-name-x': use INTERFACE[:NAME] with names of 1-15 characters."),
+    (["--network-interface=eth0", "--network-interface=eth0:x"], "Interface 'eth0:x' is given twice."),
+])
+def test_bad_links_are_refused(bbtree, args, message):
+    r = spawn("-q", "-D", bbtree, "-M", "net-bad", *args, "/bin/true")
+    assert r.returncode == 1
+    assert r.stderr.strip() == message

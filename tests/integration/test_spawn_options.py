@@ -289,8 +289,7 @@ ISSUE_11 = "networking (issue 11): not done yet"
 ISSUE_10 = "issue 10's second half: being landed option by option this session"
 # Options of stock nspawn that berth-spawn does not offer yet, each with the reason.
 NOT_YET = {
-    "--network-interface": ISSUE_11, "--network-macvlan": ISSUE_11, "--network-ipvlan": ISSUE_11,
-    "--network-veth-extra": ISSUE_11, "--network-bridge": ISSUE_11,
+    "--network-veth-extra": ISSUE_11,
     "--network-zone": ISSUE_11, "--network-namespace-path": ISSUE_11,
     "--resolv-conf": "DNS configuration goes with the networking of issue 11 (not in issue 10's list)",
     "-S": "the short form of --slice= (issue 12 added --slice= only); the coordinator reconciles this",
