@@ -253,6 +253,9 @@ static int on_image_operation_exit(sd_event_source *s, const siginfo_t *si, void
         }
         if (r < 0)
                 log_debug_errno(r, "Failed to reply to %s(): %m", sd_bus_message_get_member(o->call));
+        /* A child source that fired is only disabled: the loop's reference would keep it (and the
+         * operation slot) for ever. Dropping it runs image_operation_free() once this returns. */
+        (void) sd_event_source_set_floating(s, false);
         return 0;
 }
 

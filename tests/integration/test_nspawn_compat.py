@@ -2,6 +2,7 @@
 """Where people rely on nspawn's and machined's behaviour (issue 16): each test names the nspawn 252
 behaviour it checks, and fails on a berth that differs."""
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+import guests
 from conftest import Machine
 from test_machined import Berthd, Bus, call, machines, register, wait_for
 from test_machinectl import mctl
@@ -111,3 +113,140 @@ def test_berthd_terminate_without_launcher(bus, berthd, otherinit):
         if p.poll() is None and init:
             os.kill(init, signal.SIGKILL)  # a namespace's init outlives unshare's --kill-child
         p.wait(timeout=10)
+
+
+# ---- 1: operation slots come back on every path ----
+
+SLOT_CLIENT = r"""
+import dbus, dbus.lowlevel, json, os, signal, subprocess, sys, time
+address, berthd, src, srcdir, workdir, rounds = sys.argv[1:7]
+berthd, rounds = int(berthd), int(rounds)
+bus = dbus.bus.BusConnection(address)
+mgr = dbus.Interface(bus.get_object("org.freedesktop.machine1", "/org/freedesktop/machine1"),
+                     "org.freedesktop.machine1.Manager")
+berth = dbus.Interface(bus.get_object("org.freedesktop.machine1", "/org/freedesktop/machine1"),
+                       "io.berth.Machine1.Manager")
+counts = {}
+
+def done(kind, got, error):
+    if got != error:
+        print(json.dumps({"round": r, "kind": kind, "expected": error, "got": got}), flush=True)
+        sys.exit(1)
+    counts[kind] = counts.get(kind, 0) + 1
+
+def expect(kind, fn, *args, error=None):
+    try:
+        fn(*args, timeout=60)
+        got = None
+    except dbus.exceptions.DBusException as e:
+        got = e.get_dbus_message()
+    done(kind, got, error)
+
+def helpers():
+    with open(f"/proc/{berthd}/task/{berthd}/children") as f:
+        return {int(p) for p in f.read().split()}
+
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+def disconnect_early(method, sig, *args):
+    c = dbus.bus.BusConnection(address)
+    m = dbus.lowlevel.MethodCallMessage("org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                        "org.freedesktop.machine1.Manager", method)
+    m.append(*args, signature=sig)
+    c.send_message(m)
+    c.flush()
+    c.close()
+
+def killed_import(name):
+    # busctl waits for the answer to an import whose helper waits for data; the helper is killed
+    before = helpers()
+    rd, wr = os.pipe()
+    call = ("import dbus, sys\n"
+            "o = dbus.bus.BusConnection(sys.argv[1]).get_object('org.freedesktop.machine1', '/org/freedesktop/machine1')\n"
+            "try:\n"
+            "    o.ImportTar(dbus.types.UnixFd(int(sys.argv[2])), sys.argv[3], True, False, timeout=60,\n"
+            "                dbus_interface='io.berth.Machine1.Manager')\n"
+            "except dbus.exceptions.DBusException as e:\n"
+            "    print(e.get_dbus_message())\n")
+    p = subprocess.Popen([sys.executable, "-c", call, address, str(rd), name], pass_fds=(rd,),
+                         stdout=subprocess.PIPE, text=True)
+    os.close(rd)
+    deadline = time.monotonic() + 10
+    new = set()
+    while time.monotonic() < deadline:
+        new = {h for h in helpers() - before if comm(h) == "berth-import"}
+        if new:
+            break
+        time.sleep(0.005)
+    for h in new:
+        os.kill(h, signal.SIGKILL)
+    out, _ = p.communicate(timeout=30)
+    os.close(wr)
+    done("helper-killed", out.strip(), "The transfer of '%s' was killed." % name)
+
+with open(os.path.join(workdir, "file"), "w") as f:
+    f.write("payload\n")
+os.mkdir(os.path.join(workdir, "dir"))
+nope = os.path.join(workdir, "nope")
+back = os.path.join(workdir, "back")
+for r in range(rounds):
+    expect("clean", mgr.CleanPool, "hidden")
+    expect("clone", mgr.CloneImage, src, "bt-img-c", False)
+    expect("clone-fails", mgr.CloneImage, src, "bt-img-c", False, error="An image called 'bt-img-c' already exists.")
+    expect("remove", mgr.RemoveImage, "bt-img-c")
+    d = os.open(srcdir, os.O_RDONLY | os.O_DIRECTORY)
+    expect("import", berth.ImportFileSystem, dbus.types.UnixFd(d), "bt-img-i", True, False)
+    os.close(d)
+    rd, wr = os.pipe()
+    os.write(wr, b"this is no tarball" * 100)
+    os.close(wr)
+    expect("import-fails", berth.ImportTar, dbus.types.UnixFd(rd), "bt-img-t", True, False, error=IMPORT_ERROR)
+    os.close(rd)
+    expect("copy-to", mgr.CopyToMachine, "slots", os.path.join(workdir, "file"), "/tmp/file%d" % r)
+    if os.path.exists(back):
+        os.unlink(back)
+    expect("copy-from", mgr.CopyFromMachine, "slots", "/tmp/file%d" % r, back)
+    expect("copy-fails", mgr.CopyFromMachine, "slots", "/tmp/nope", nope, error=COPY_ERROR % nope)
+    expect("bind", mgr.BindMountMachine, "slots", os.path.join(workdir, "dir"), "/mnt/b", True, True)
+    expect("bind-fails", mgr.BindMountMachine, "slots", nope, "/mnt/c", True, True, error=BIND_ERROR % nope)
+    disconnect_early("CloneImage", "ssb", src, "bt-img-d", False)
+    killed_import("bt-img-k")
+print(json.dumps(counts), flush=True)
+"""
+
+IMPORT_ERROR = "Not a tar archive: Unrecognized archive format"
+COPY_ERROR = "Failed to copy '/tmp/nope' from machine 'slots' to '%s': No such file or directory"
+BIND_ERROR = "Failed to bind mount '%s' into machine 'slots' at '/mnt/c': No such file or directory"
+
+
+def test_operation_slots_come_back(bus, bbtree, tmp_path):
+    """berthd has 64 operation slots: every kind of image operation, 70 times over (more than
+    the slots), succeeding, failing, with a client gone early and with a killed helper, leaves
+    berthd able to do the next one (it stopped after 64 cleans)."""
+    from test_machined_images import PoolBerthd
+    d = PoolBerthd(bus, "64m")
+    try:
+        src = d.pool("bt-img-src")
+        guests.make_busybox_tree(src)
+        berthd_pid = d.proc.pid  # unshare and sh exec berthd
+        with Machine("-q", "-D", bbtree, "-M", "slots", "/bin/sleep", "1000000", env=bus.env) as m:
+            assert wait_for(lambda: "slots" in machines(bus), timeout=10)
+            fds = len(os.listdir(f"/proc/{berthd_pid}/fd"))
+            work = tmp_path / "work"
+            work.mkdir()
+            preamble = f"IMPORT_ERROR = {IMPORT_ERROR!r}\nCOPY_ERROR = {COPY_ERROR!r}\nBIND_ERROR = {BIND_ERROR!r}\n"
+            r = subprocess.run(["/usr/bin/python3", "-c", preamble + SLOT_CLIENT, bus.address, str(berthd_pid),
+                                "bt-img-src", src, str(work), os.environ.get("BERTH_SLOT_ROUNDS", "70")],
+                               capture_output=True, text=True, timeout=600, env=bus.env)
+            assert r.returncode == 0, r.stdout + r.stderr
+            counts = json.loads(r.stdout.splitlines()[-1])
+            assert min(counts.values()) == int(os.environ.get("BERTH_SLOT_ROUNDS", "70")), counts
+            assert wait_for(lambda: len(os.listdir(f"/proc/{berthd_pid}/fd")) == fds, timeout=10)
+            m.proc.send_signal(signal.SIGTERM)
+    finally:
+        d.stop()
