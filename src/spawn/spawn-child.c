@@ -24,6 +24,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "mount-util.h"
+#include "spawn-bind-user.h"
 #include "spawn-child.h"
 #include "spawn-network.h"
 #include "spawn-credentials.h"
@@ -113,6 +114,9 @@ static int step_open_host_paths(SpawnContext *c) {
                 if (r < 0)
                         return r;
         }
+        r = spawn_bind_users_open(c);
+        if (r < 0)
+                return r;
         if (c->journal_bind) {
                 r = mount_clone_tree(AT_FDCWD, c->journal_bind, false, &c->journal_fd);
                 if (r < 0)
@@ -267,14 +271,34 @@ static int step_setup_network(SpawnContext *c) {
         return spawn_network_setup_guest_files(c);
 }
 
-/* Writes "0 0 65536" to the uid_map and gid_map of pid. */
+/* Writes identity maps of our own ranges to the uid_map and gid_map of pid (a nested namespace): one
+ * line per line of ours, since a line of the nested map must fall into one line of ours (with
+ * --bind-user= ours is split around the bound users). */
 static int write_identity_maps(pid_t pid) {
         static const char *const files[] = { "uid_map", "gid_map" };
 
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                char path[64];
+                _cleanup_free_ char *own = NULL, *out = NULL;
+                char path[64], *save = NULL;
+                size_t n = 0;
+                int r;
+
+                (void) snprintf(path, sizeof path, "/proc/self/%s", files[i]);
+                r = read_full_file_at(AT_FDCWD, path, 64 * 1024, &own, NULL);
+                if (r < 0)
+                        return r;
+                out = malloc(strlen(own) * 2 + 1);
+                if (!out)
+                        return -ENOMEM;
+                out[0] = 0;
+                for (char *l = strtok_r(own, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                        unsigned inside, outside, count;
+                        if (sscanf(l, "%u %u %u", &inside, &outside, &count) != 3)
+                                return -EBADMSG;
+                        n += sprintf(out + n, "%u %u %u\n", inside, inside, count);
+                }
                 (void) snprintf(path, sizeof path, "/proc/%d/%s", (int) pid, files[i]);
-                int r = write_string_file(path, "0 0 65536\n");
+                r = write_string_file(path, out);
                 if (r < 0)
                         return r;
         }
@@ -378,6 +402,7 @@ static const SpawnStep child_steps[] = {
         { "setup-run-host",     step_setup_run_host     },
         { "setup-timezone",     spawn_timezone_setup    },
         { "setup-credentials",  spawn_credentials_setup },
+        { "bind-users",         spawn_bind_users_setup  },
         { "setup-console",      step_setup_console      },
         { "setup-notify",       step_setup_notify       },
         { "set-hostname",       step_set_hostname       },

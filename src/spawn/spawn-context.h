@@ -59,6 +59,8 @@ typedef struct SpawnContext {
         int journal_fd;        /* child: its clone */
         int *overlay_fds;      /* --overlay=: detached mounts, made by the parent, inherited by the child */
         char **overlay_dirs;   /* parent: temporary upper and work directories, removed at teardown */
+        struct BoundUser *bound_users; /* --bind-user= (spawn-bind-user.h) */
+        size_t n_bound_users;
         char **env;            /* init's environment */
         char failed_step[64];  /* parent: the child's step that failed */
 } SpawnContext;

@@ -46,6 +46,7 @@ const struct option spawn_options_long[] = {
         { "overlay", required_argument, NULL, ARG_OVERLAY },
         { "overlay-ro", required_argument, NULL, ARG_OVERLAY_RO },
         { "inaccessible", required_argument, NULL, ARG_INACCESSIBLE },
+        { "bind-user", required_argument, NULL, ARG_BIND_USER },
         { "set-credential", required_argument, NULL, ARG_SET_CREDENTIAL },
         { "load-credential", required_argument, NULL, ARG_LOAD_CREDENTIAL },
         { "link-journal", required_argument, NULL, ARG_LINK_JOURNAL },
@@ -171,6 +172,10 @@ static int parse_files_option(SpawnConfig *c, int opt, const char *arg) {
                         return log_error_errno(r, "Invalid --inaccessible= path '%s': use an absolute, normalized "
                                                   "path other than /.", arg);
                 return strv_consume(&c->inaccessible, TAKE_PTR(p)) < 0 ? log_oom() : 0;
+        case ARG_BIND_USER:
+                if (isempty(arg) || string_has_cc(arg) || strchr(arg, ':') || strchr(arg, '/'))
+                        return log_error_errno(-EINVAL, "Invalid user name '%s' for --bind-user=.", arg);
+                return strv_extend(&c->bind_users, arg) < 0 ? log_oom() : 0;
         case ARG_SET_CREDENTIAL:
         case ARG_LOAD_CREDENTIAL:
                 return spawn_credential_add_spec(c, arg, opt == ARG_LOAD_CREDENTIAL);

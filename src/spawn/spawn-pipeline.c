@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mount-util.h"
 #include "parse-util.h"
+#include "spawn-bind-user.h"
 #include "spawn-child.h"
 #include "spawn-credentials.h"
 #include "spawn-journal.h"
@@ -403,7 +404,12 @@ static int step_cgroup_attach(SpawnContext *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to move the machine into cgroup %s: %m", c->cgroup_path);
         if (c->userns) {
-                r = userns_write_maps(c->pid, c->uid_shift, USERNS_RANGE);
+                _cleanup_free_ char *uid_map = NULL, *gid_map = NULL;
+                r = spawn_bind_users_map(c, c->uid_shift, USERNS_RANGE, false, &uid_map);
+                if (r >= 0)
+                        r = spawn_bind_users_map(c, c->uid_shift, USERNS_RANGE, true, &gid_map);
+                if (r >= 0)
+                        r = userns_write_map_text(c->pid, uid_map, gid_map);
                 if (r < 0)
                         return log_error_errno(r, "Failed to write the machine's UID/GID maps: %m");
                 r = userns_chown_cgroups(&c->cgroups, c->cgroup_path, c->uid_shift);
@@ -427,6 +433,8 @@ static int child_failed(SpawnContext *c, int r) {
         if (streq(c->failed_step, "chdir"))
                 return log_error_errno(r, "Failed to change to the working directory '%s' in the machine: %m",
                                        c->config->working_directory);
+        if (streq(c->failed_step, "bind-users"))
+                return log_error_errno(r, "Failed to bind the --bind-user= homes into the machine: %m");
         if (streq(c->failed_step, "mount-overlays"))
                 return log_error_errno(r, "Failed to mount the overlays in the machine: %m");
         if (streq(c->failed_step, "setup-credentials"))
@@ -565,6 +573,7 @@ static const SpawnStep parent_steps[] = {
         { "userns-range",            spawn_acquire_uid_range       },
         { "chown-tree",              step_chown_tree               },
         { "link-journal",            spawn_journal_link            },
+        { "bind-users",              spawn_bind_users_resolve      },
         { "clone-child",             step_clone_child              },
         { "cgroup-attach",           step_cgroup_attach            },
         { "process-limits",          spawn_step_process_limits     },
@@ -620,6 +629,7 @@ void spawn_teardown(SpawnContext *c) {
         c->env = strv_free(c->env);
         c->journal_bind = mfree(c->journal_bind);
         spawn_overlay_cleanup(c);
+        spawn_bind_users_done(c);
         spawn_seccomp_done(&c->seccomp);
         spawn_seccomp_done(&c->seccomp_sync);
 }

@@ -305,6 +305,12 @@ static int parse_resource(SpawnConfig *s, const char *key, const char *v) {
         return r < 0 ? r : r == 0 ? -EINVAL : 0;
 }
 
+static int parse_bind_user(SpawnConfig *s, const char *key, const char *v) {
+        if (isempty(v) || string_has_cc(v) || strchr(v, ':') || strchr(v, '/'))
+                return -EINVAL;
+        return strv_extend(&s->bind_users, v);
+}
+
 typedef struct SettingKey {
         const char *section;
         const char *key;
@@ -363,6 +369,7 @@ static const SettingKey setting_keys[] = {
         { "Files",   "TemporaryFileSystem",   parse_temporary_file_system,   SETTING_TMPFS },
         { "Files",   "Inaccessible",          parse_inaccessible,            SETTING_INACCESSIBLE,          true },
         { "Files",   "Overlay",               parse_overlay,                 SETTING_OVERLAY,               true },
+        { "Files",   "BindUser",              parse_bind_user,               SETTING_BIND_USER,             true },
         { "Files",   "OverlayReadOnly",       parse_overlay,                 SETTING_OVERLAY,               true },
         { "Network", "Private",               parse_private_network,         SETTING_PRIVATE_NETWORK },
         { "Network", "VirtualEthernet",       parse_virtual_ethernet,        SETTING_PRIVATE_NETWORK,       true },
@@ -536,6 +543,8 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 c->suppress_sync = s->suppress_sync;
         for (size_t i = 0; (take & SETTING_INACCESSIBLE) && s->inaccessible && s->inaccessible[i] && r >= 0; i++)
                 r = strv_extend(&c->inaccessible, s->inaccessible[i]);
+        for (size_t i = 0; (take & SETTING_BIND_USER) && s->bind_users && s->bind_users[i] && r >= 0; i++)
+                r = strv_extend(&c->bind_users, s->bind_users[i]);
         for (size_t i = 0; (take & SETTING_OVERLAY) && i < s->n_overlays && r >= 0; i++)
                 r = spawn_config_add_overlay(c, &s->overlays[i]);
         for (size_t i = 0; (take & SETTING_SYSCALL_FILTER) && s->syscall_allow && s->syscall_allow[i] && r >= 0; i++)

@@ -106,6 +106,18 @@ int userns_write_maps(pid_t pid, uint32_t base, uint32_t range) {
         return write_string_file(path, map);
 }
 
+int userns_write_map_text(pid_t pid, const char *uid_map, const char *gid_map) {
+        char path[64];
+        int r;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/uid_map", (int) pid);
+        r = write_string_file(path, uid_map);
+        if (r < 0)
+                return r;
+        (void) snprintf(path, sizeof path, "/proc/%d/gid_map", (int) pid);
+        return write_string_file(path, gid_map);
+}
+
 static int chown_dir_and_files(const char *dir, uint32_t base) {
         DIR *d = opendir(dir);
         struct dirent *de;

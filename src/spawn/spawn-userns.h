@@ -20,6 +20,8 @@ int userns_range_acquire(const SpawnConfig *c, uint32_t *ret_base, int *ret_lock
 void userns_range_release(uint32_t base, int lock_fd);
 /* Writes uid_map/gid_map of pid: "0 BASE RANGE". */
 int userns_write_maps(pid_t pid, uint32_t base, uint32_t range);
+/* Writes these maps (several lines each) to pid. */
+int userns_write_map_text(pid_t pid, const char *uid_map, const char *gid_map);
 /* Hands the delegated cgroups (cgroup2 and name=systemd) to the machine's root user. */
 int userns_chown_cgroups(const CgroupSet *s, const char *rel, uint32_t base);
 /* A detached, recursive copy of path, idmapped through pid's user namespace (read-only if asked). */

@@ -109,6 +109,8 @@ static void help(void) {
                "     --bind-ro=PATH[:PATH[:OPTS]]  The same, read-only\n"
                "     --tmpfs=PATH[:OPTIONS]        Mount an empty tmpfs on PATH\n"
                "     --inaccessible=PATH           Over-mount PATH with an inaccessible node\n"
+               "     --bind-user=NAME              Map a host user into the machine (needs -U): its\n"
+               "                                   home in /run/host/home, its records for userdb\n"
                "     --overlay=PATH[:PATH...]:PATH  Stack host directories (\"+\" for the image's)\n"
                "                                   into an overlay on the last PATH; the rightmost\n"
                "                                   source takes the writes (\"\": a temporary one)\n"

@@ -286,14 +286,12 @@ def test_no_pager(bbtree):
 # --help against stock systemd-nspawn 252
 
 ISSUE_11 = "networking (issue 11): not done yet"
-ISSUE_10 = "issue 10's second half: being landed option by option this session"
 # Options of stock nspawn that berth-spawn does not offer yet, each with the reason.
 NOT_YET = {
     "--network-veth-extra": ISSUE_11,
     "--network-zone": ISSUE_11, "--network-namespace-path": ISSUE_11,
     "--resolv-conf": "DNS configuration goes with the networking of issue 11 (not in issue 10's list)",
     "-S": "the short form of --slice= (issue 12 added --slice= only); the coordinator reconciles this",
-    "--bind-user": ISSUE_10,
 }
 # berth-spawn's own options that nspawn 252 lacks, each with the reason.
 BERTH_ONLY = {
@@ -716,3 +714,61 @@ def test_oci_bundle_bad_files(bundle, tmp_path):
     write_config(bundle, oci_config())
     r = spawn("-q", f"--oci-bundle={bundle}", "-D", str(bundle / "rootfs"))
     assert r.returncode == 1 and "--oci-bundle= may not be combined with --directory= or --image=." in r.stderr
+
+
+# --bind-user (a host user with a home that exists on every Debian host: man, /var/cache/man). The
+# records are nss-systemd's; the cached bookworm tree has neither libnss-systemd nor systemd-userdbd
+# (userdbctl), so they are checked as JSON here.
+
+
+def host_user():
+    import pwd
+    try:
+        pw = pwd.getpwnam("man")
+    except KeyError:
+        pytest.skip("no user 'man' on this host")
+    if not os.path.isdir(pw.pw_dir):
+        pytest.skip("the home of 'man' is missing")
+    return pw
+
+
+def test_bind_user(bbtree):
+    import json
+    pw = host_user()
+    r = sh(bbtree, "cat /proc/self/uid_map /proc/self/gid_map | tr -s ' ' | sed 's/^ //';"
+           " stat -c '%u %g' /run/host/home/man; ls /run/host/home/man | head -1; cat /run/host/userdb/man.user;"
+           " echo; cat /run/host/userdb/60514.group", "-U", "--bind-user=man")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split("\n")
+    # the host user's UID and GID are mapped to 60514, the rest of the range around it
+    assert lines[1] == f"60514 {pw.pw_uid} 1" and lines[4] == f"60514 {pw.pw_gid} 1", r.stdout
+    assert lines[0].split()[::2] == ["0", "60514"] and lines[2].split()[::2] == ["60515", "5021"], r.stdout
+    # its home, as the host has it, owned by the mapped user
+    assert lines[6] == "60514 60514" and lines[7] == sorted(os.listdir(pw.pw_dir))[0], r.stdout
+    user, group = json.loads(lines[8]), json.loads(lines[9])
+    assert user == {"userName": "man", "uid": 60514, "gid": 60514, "realName": pw.pw_gecos,
+                    "homeDirectory": "/run/host/home/man", "shell": pw.pw_shell, "disposition": "regular"}, user
+    assert group["gid"] == 60514 and group["disposition"] == "regular"
+
+
+def test_bind_user_bad_input(bbtree, trusted_settings):
+    for args, msg in [(["--bind-user=man"], "--bind-user= needs a user namespace of the machine's own"),
+                      (["-U", "--bind-user=no-such-user-here"], "--bind-user=no-such-user-here: no such user on the host."),
+                      (["-U", "--bind-user=root"], "--bind-user=root: refusing to bind root (UID or GID 0) into a machine."),
+                      (["-U", "--bind-user=nobody"], "--bind-user=nobody: the user's home /nonexistent is not a directory"),
+                      (["-U", "--bind-user=man", "--bind-user=man"], "--bind-user=man given twice."),
+                      (["-U", "--bind-user=a:b"], "Invalid user name 'a:b' for --bind-user=."),
+                      (["--private-users=identity", "--bind-user=man"], "--bind-user= needs a user namespace")]:
+        r = spawn("-q", "-D", bbtree, *args, "/bin/true")
+        assert r.returncode == 1 and msg in r.stderr, (args, r.stderr)
+    # BindUser= is privileged
+    with open(bbtree + ".nspawn", "w") as f:
+        f.write("[Files]\nBindUser=man\n")
+    try:
+        r = sh(bbtree, "test -e /run/host/home/man || echo none", "-U")
+        assert r.stdout.strip() == "none" and "BindUser= is ignored" in r.stderr, r.stdout + r.stderr
+    finally:
+        os.unlink(bbtree + ".nspawn")
+    trusted_settings("bb", "[Files]\nBindUser=man\n")
+    host_user()
+    assert sh(bbtree, "stat -c %u /run/host/home/man", "-U").stdout.strip() == "60514"
