@@ -93,18 +93,6 @@ int userns_range_acquire(const SpawnConfig *c, uint32_t *ret_base, int *ret_lock
         return -EUSERS;
 }
 
-int userns_write_maps(pid_t pid, uint32_t base, uint32_t range) {
-        char path[64], map[64];
-        int r;
-
-        (void) snprintf(map, sizeof map, "0 %u %u\n", base, range);
-        (void) snprintf(path, sizeof path, "/proc/%d/uid_map", (int) pid);
-        r = write_string_file(path, map);
-        if (r < 0)
-                return r;
-        (void) snprintf(path, sizeof path, "/proc/%d/gid_map", (int) pid);
-        return write_string_file(path, map);
-}
 
 int userns_write_map_text(pid_t pid, const char *uid_map, const char *gid_map) {
         char path[64];
@@ -116,6 +104,13 @@ int userns_write_map_text(pid_t pid, const char *uid_map, const char *gid_map) {
                 return r;
         (void) snprintf(path, sizeof path, "/proc/%d/gid_map", (int) pid);
         return write_string_file(path, gid_map);
+}
+
+int userns_write_maps(pid_t pid, uint32_t base, uint32_t range) {
+        char map[64];
+
+        (void) snprintf(map, sizeof map, "0 %u %u\n", base, range);
+        return userns_write_map_text(pid, map, map);
 }
 
 static int chown_dir_and_files(const char *dir, uint32_t base) {
