@@ -10,6 +10,7 @@
 
 #include "alloc-util.h"
 #include "ctl-bus.h"
+#include "ctl-limits.h"
 #include "ctl-output.h"
 #include "ctl-status.h"
 #include "ctl.h"
@@ -302,6 +303,11 @@ static int status_one(sd_bus *bus, const CtlArgs *args, const char *name) {
         if (!isempty(i.root))
                 printf("            Root: %s\n", i.root);
         print_os_and_addresses(bus, i.name);
+        {
+                CgroupAccounting acc;
+                if (ctl_machine_accounting(i.name, &acc) >= 0)
+                        ctl_print_accounting(&acc);
+        }
         (void) ctl_show_cgroup_tree((pid_t) i.leader, i.unit, "                  ");
         log = ctl_machine_log_path(bus, i.name);
         if (!isempty(log) && access(log, R_OK) >= 0) {

@@ -28,6 +28,8 @@ typedef struct CtlArgs {
         bool follow;
         bool force;
         bool runtime;           /* set-property: not kept for the next start */
+        unsigned iterations;    /* top: 0 = until interrupted */
+        uint64_t delay_usec;    /* top: between refreshes, 0 = 1 s */
         JsonMode json;
         char **properties;
         const char *kill_whom;
@@ -73,4 +75,5 @@ int verb_pull_oci(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_list_transfers(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_cancel_transfer(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_set_property(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
+int verb_top(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);
 int verb_set_limit(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]);

@@ -163,24 +163,21 @@ static uint64_t read_u64(const char *mount, const char *rel, const char *file) {
         return v >= (UINT64_C(1) << 62) ? UINT64_MAX : v; /* v1's "no limit" is PAGE_COUNTER_MAX pages */
 }
 
-/* Sums "KEY=N" (v2 io.stat, cpu.stat with '=' replaced) or "MAJ:MIN Key N" (v1) fields named key. */
+/* Sums the fields named key: "KEY=N" (v2 io.stat), "key N" (cpu.stat), "MAJ:MIN Key N" (v1 blkio). */
 static uint64_t sum_keyed(const char *mount, const char *rel, const char *file, const char *key) {
         _cleanup_free_ char *p = apply_attr_path(mount, rel, file), *buf = NULL;
         uint64_t sum = 0;
         size_t klen = strlen(key);
-        bool found = false;
 
         if (!p || read_full_file_at(AT_FDCWD, p, 1024 * 1024, &buf, NULL) < 0)
                 return UINT64_MAX;
         for (char *s = buf; (s = strstr(s, key)); s += klen) {
                 bool start = s == buf || s[-1] == ' ' || s[-1] == '\n';
                 unsigned long long v;
-                if (start && (s[klen] == '=' || s[klen] == ' ') && sscanf(s + klen + 1, "%llu", &v) == 1) {
+                if (start && (s[klen] == '=' || s[klen] == ' ') && sscanf(s + klen + 1, "%llu", &v) == 1)
                         sum += v;
-                        found = true;
-                }
         }
-        return found ? sum : UINT64_MAX;
+        return sum; /* no line for a device: nothing was read or written there */
 }
 
 int cgroup_accounting_read(const CgroupControllerMap *m, const char *rel, CgroupAccounting *ret) {

@@ -4,6 +4,7 @@ start unless --runtime), bad input, and the scope properties stock systemd-nspaw
 CreateMachine."""
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -47,6 +48,11 @@ def test_set_property_running_and_kept_for_next_start(env):
     r = env.ctl("set-property", "--runtime", "bt-lim-a", "CPUWeight=200")
     assert r.returncode == 0, r.stderr
     assert read(f"{CPU}/{scope('bt-lim-a')}/cpu.shares") == "2048"
+    st = env.ctl("status", "bt-lim-a").stdout
+    assert re.search(r"^ +Memory: \S+ \(peak: \S+, max: 64(\.0)?M\)$", st, re.M), st
+    assert re.search(r"^ +Tasks: \d+ \(limit: 100\)$", st, re.M), st
+    assert re.search(r"^ +CPU: \d+\.\d{3}s$", st, re.M), st
+    assert re.search(r"^ +IO: \S+ read, \S+ written$", st, re.M), st
     kept = read(os.path.join(env.dir, "properties", "bt-lim-a")).splitlines()
     assert kept == ["MemoryMax=64M", "TasksMax=100"]
     # the next start gets what was kept, not what was --runtime

@@ -302,3 +302,35 @@ def test_device_allow_with_access_and_strict_policy(bbtree, view):
     assert run("DeviceAllow=/dev/loop-control r").stdout.split() == ["R", "noW", "null"]
     assert run("DeviceAllow=/dev/loop-control rw").stdout.split() == ["R", "W", "null"]
     assert run("DevicePolicy=strict", "DeviceAllow=/dev/loop-control r").stdout.split() == ["R", "noW", "nonull"]
+
+
+CTL = os.path.join(os.path.dirname(SPAWN), "..", "ctl", "berthctl")
+
+
+def test_top_and_accounting(bbtree):
+    # berthctl top reads the machines' cgroups (no bus needed): CPU from the second sample, memory,
+    # tasks; the JSON form has numbers
+    p = background("-D", bbtree, "-M", "lim-top", "--property=TasksMax=50", "--property=CPUQuota=30%",
+                   "/bin/sh", "-c", "sleep 1000 & while :; do :; done")
+    try:
+        assert wait_for(lambda: os.path.exists(v1("pids", scope("lim-top")) + "/pids.current") and
+                        int(read(v1("pids", scope("lim-top")) + "/pids.current")) == 2)
+        r = subprocess.run([CTL, "top", "--iterations=2", "--delay=1s", "--json=short"], capture_output=True,
+                           text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        import json
+        rows = {m["machine"]: m for m in json.loads(r.stdout)["machines"]}
+        top = rows["lim-top"]
+        assert top["tasks"] == 2
+        assert 15 < top["cpu"] < 45, top
+        assert top["memory"] > 0
+        assert top["io-read"] == 0 and top["io-write"] == 0
+        r = subprocess.run([CTL, "top", "--iterations=2", "--delay=200ms"], capture_output=True, text=True,
+                           timeout=30)
+        assert r.stdout.splitlines()[0].split() == ["MACHINE", "CPU", "MEMORY", "TASKS", "IO-READ", "IO-WRITE"]
+        line = [l for l in r.stdout.splitlines() if l.startswith("lim-top ")][0]
+        assert re.match(r"lim-top +\d+\.\d% +\S+ +2 +0B/s +0B/s$", line), line
+        r = subprocess.run([CTL, "top", "--iterations=0"], capture_output=True, text=True)
+        assert r.returncode == 1 and r.stderr.strip() == "Invalid --iterations= value '0': use a number above 0."
+    finally:
+        stop(p)
