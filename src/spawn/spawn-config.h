@@ -168,7 +168,8 @@ typedef struct SpawnConfig {
         bool network_veth;  /* -n: a veth with address, DHCP, DNS and NAT (implies private_network) */
         ExposePorts ports;  /* -p */
         char network_bridge[IFNAMSIZ]; /* --network-bridge= (implies network_veth: vb-NAME joins it) */
-        NetworkLinks network_interfaces, network_macvlan, network_ipvlan;
+        NetworkLinks network_interfaces, network_macvlan, network_ipvlan, network_veth_extra;
+        char network_namespace_path[256]; /* --network-namespace-path= */
         bool notify_ready;
         bool no_new_privileges;
         char **syscall_allow, **syscall_deny; /* --system-call-filter= */

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc-util.h"
 #include "fd-util.h"
 #include "log.h"
 #include "netlink-util.h"
@@ -13,9 +18,13 @@
 #include "spawn-network.h"
 #include "string-util.h"
 
-/* nspawn's key for macvlan MACs (src/nspawn/nspawn-network.c). */
+/* nspawn's keys for macvlan and extra veth MACs (src/nspawn/nspawn-network.c). */
 static const uint8_t macvlan_key[16] = {
         0x00, 0x13, 0x6d, 0xbc, 0x66, 0x83, 0x44, 0x81, 0xbb, 0x0c, 0xf9, 0x51, 0x1f, 0x24, 0xa6, 0x6f };
+static const uint8_t veth_extra_host_key[16] = {
+        0x48, 0xc7, 0xf6, 0xb7, 0xea, 0x9d, 0x4c, 0x9e, 0xb7, 0x28, 0xd4, 0xde, 0x91, 0xd5, 0xbf, 0x66 };
+static const uint8_t veth_extra_guest_key[16] = {
+        0xaf, 0x50, 0x17, 0x61, 0xce, 0xf9, 0x4d, 0x35, 0x84, 0x0d, 0x2b, 0x20, 0x54, 0xbe, 0xce, 0x59 };
 
 static bool ifname_valid(const char *s, size_t len) {
         if (len == 0 || len >= IFNAMSIZ)
@@ -100,6 +109,63 @@ static int make_vlans(SpawnContext *c, Netlink *nl, bool macvlan) {
         return 0;
 }
 
+/* --network-veth-extra=: more veth pairs, host sides left down (as nspawn). */
+static int make_veth_extra(SpawnContext *c, Netlink *nl) {
+        const NetworkLinks *l = &c->config->network_veth_extra;
+        Id128 host_id = spawn_network_host_machine_id();
+
+        for (size_t i = 0; i < l->n; i++) {
+                uint8_t mac_host[6], mac_guest[6];
+                int r;
+
+                spawn_network_mac(host_id, c->config->machine_name, veth_extra_host_key, i, mac_host);
+                spawn_network_mac(host_id, c->config->machine_name, veth_extra_guest_key, i, mac_guest);
+                r = netlink_veth_add(nl, l->items[i].host, mac_host, l->items[i].guest, mac_guest, c->pid);
+                if (r == -EEXIST)
+                        return log_error_errno(r, "Network interface %s already exists.", l->items[i].host);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add new veth interfaces (%s:%s): %m", l->items[i].host,
+                                               l->items[i].guest);
+                c->net.n_extra = i + 1;
+        }
+        return 0;
+}
+
+int spawn_network_namespace_verify(const SpawnConfig *config) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (isempty(config->network_namespace_path))
+                return 0;
+        fd = open(config->network_namespace_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return log_error_errno(errno, "Failed to open network namespace %s: %m", config->network_namespace_path);
+        if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET)
+                return log_error_errno(-EINVAL, "%s is not a network namespace.", config->network_namespace_path);
+        return 0;
+}
+
+int spawn_network_namespace_enter(const SpawnConfig *config) {
+        _cleanup_close_ int ours = -EBADF, target = -EBADF;
+
+        if (isempty(config->network_namespace_path))
+                return -EBADF;
+        ours = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        target = open(config->network_namespace_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (ours < 0 || target < 0)
+                return log_error_errno(errno, "Failed to open network namespace %s: %m", config->network_namespace_path);
+        if (setns(target, CLONE_NEWNET) < 0)
+                return log_error_errno(errno, "Failed to enter network namespace %s: %m", config->network_namespace_path);
+        return TAKE_FD(ours);
+}
+
+void spawn_network_namespace_leave(int saved_fd) {
+        if (saved_fd < 0)
+                return;
+        if (setns(saved_fd, CLONE_NEWNET) < 0)
+                abort(); /* the launcher must not go on in the machine's namespace */
+        safe_close(saved_fd);
+}
+
 int spawn_network_links_setup(SpawnContext *c) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         char path[64];
@@ -113,7 +179,8 @@ int spawn_network_links_setup(SpawnContext *c) {
         c->net.netns_fd = open(path, O_RDONLY | O_CLOEXEC);
         if (c->net.netns_fd < 0)
                 return log_error_errno(errno, "Failed to open the machine's network namespace: %m");
-        if (c->config->network_interfaces.n + c->config->network_macvlan.n + c->config->network_ipvlan.n == 0)
+        if (c->config->network_interfaces.n + c->config->network_macvlan.n + c->config->network_ipvlan.n +
+            c->config->network_veth_extra.n == 0)
                 return 0;
         r = netlink_open(-EBADF, &nl);
         if (r < 0)
@@ -123,6 +190,8 @@ int spawn_network_links_setup(SpawnContext *c) {
                 r = make_vlans(c, nl, true);
         if (r >= 0)
                 r = make_vlans(c, nl, false);
+        if (r >= 0)
+                r = make_veth_extra(c, nl);
         return r;
 }
 
@@ -132,6 +201,12 @@ void spawn_network_links_teardown(SpawnContext *c) {
         _cleanup_close_ int host = -EBADF;
         int r;
 
+        if (c->net.n_extra > 0 && netlink_open(-EBADF, &nl) >= 0) {
+                for (size_t i = 0; i < c->net.n_extra; i++)
+                        (void) netlink_link_delete(nl, c->config->network_veth_extra.items[i].host);
+                c->net.n_extra = 0;
+                nl = netlink_free(nl);
+        }
         if (c->net.netns_fd < 0)
                 return;
         if (c->net.n_moved > 0) {

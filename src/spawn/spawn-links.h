@@ -23,6 +23,15 @@ typedef struct NetworkLinks {
 int network_links_add(NetworkLinks *l, const char *spec, const char *prefix);
 
 typedef struct SpawnContext SpawnContext;
+typedef struct SpawnConfig SpawnConfig;
+
+/* --network-namespace-path=: the launcher steps into that namespace around the clone (the machine
+ * inherits it) and back. Returns the fd of our own namespace to go back to, or -EBADF without the
+ * option. */
+int spawn_network_namespace_enter(const SpawnConfig *config);
+void spawn_network_namespace_leave(int saved_fd);
+/* Checks the path names a network namespace; logs. */
+int spawn_network_namespace_verify(const SpawnConfig *config);
 
 /* Parent step: moves and makes the links (the machine's network namespace exists). */
 int spawn_network_links_setup(SpawnContext *c);

@@ -21,6 +21,7 @@
 #include "siphash24.h"
 #include "spawn-context.h"
 #include "spawn-dnsmasq.h"
+#include "spawn-links.h"
 #include "spawn-network.h"
 #include "spawn-nft.h"
 #include "spawn-root.h"
@@ -331,6 +332,10 @@ static int links_verify(const SpawnConfig *config) {
         if (!isempty(config->network_bridge) && if_nametoindex(config->network_bridge) == 0)
                 return log_error_errno(-ENODEV, "Bridge '%s' does not exist: create it first, or use "
                                                 "--network-zone= for one berth makes.", config->network_bridge);
+        for (size_t j = 0; j < config->network_veth_extra.n; j++)
+                if (if_nametoindex(config->network_veth_extra.items[j].host) > 0)
+                        return log_error_errno(-EEXIST, "Network interface '%s' already exists.",
+                                               config->network_veth_extra.items[j].host);
         for (size_t i = 0; i < ELEMENTSOF(lists); i++)
                 for (size_t j = 0; j < lists[i]->n; j++)
                         if (if_nametoindex(lists[i]->items[j].host) == 0)
@@ -343,6 +348,14 @@ int spawn_network_verify(const SpawnConfig *config) {
         _cleanup_close_ int lock = -EBADF;
         int r;
 
+        if (!isempty(config->network_namespace_path) &&
+            (config->private_network || config->network_interfaces.n > 0 || config->network_macvlan.n > 0 ||
+             config->network_ipvlan.n > 0 || config->network_veth_extra.n > 0))
+                return log_error_errno(-EINVAL, "--network-namespace-path= cannot be combined with other network "
+                                                "options.");
+        r = spawn_network_namespace_verify(config);
+        if (r < 0)
+                return r;
         r = links_verify(config);
         if (r < 0)
                 return r;

@@ -25,6 +25,7 @@ typedef struct SpawnNetwork {
         int host_ifindex;
         int netns_fd;          /* the machine's, held until interfaces moved in are back */
         size_t n_moved;        /* --network-interface= links moved in so far */
+        size_t n_extra;        /* --network-veth-extra= pairs made so far */
 } SpawnNetwork;
 
 /* nspawn's keys (src/nspawn/nspawn-network.c): the same names and MACs as systemd-nspawn on the

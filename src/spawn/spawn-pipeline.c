@@ -368,7 +368,7 @@ struct berth_clone_args {
 };
 
 static int step_clone_child(SpawnContext *c) {
-        int pair[2], pidfd = -EBADF, r;
+        int pair[2], pidfd = -EBADF, saved_netns, r;
         struct berth_clone_args args = {
                 .flags = CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
                          (c->config->private_network ? CLONE_NEWNET : 0) | (c->userns ? CLONE_NEWUSER : 0),
@@ -380,7 +380,15 @@ static int step_clone_child(SpawnContext *c) {
         r = sync_channel_new(pair);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the sync channel: %m");
+        saved_netns = spawn_network_namespace_enter(c->config);
+        if (saved_netns < 0 && saved_netns != -EBADF) {
+                safe_close(pair[0]);
+                safe_close(pair[1]);
+                return saved_netns;
+        }
         pid = syscall(SYS_clone3, &args, sizeof args);
+        if (pid != 0)
+                spawn_network_namespace_leave(saved_netns);
         if (pid < 0) {
                 r = -errno;
                 safe_close(pair[0]);
@@ -389,6 +397,7 @@ static int step_clone_child(SpawnContext *c) {
         }
         if (pid == 0) {
                 safe_close(pair[0]);
+                safe_close(saved_netns);
                 c->sync = pair[1];
                 spawn_child_main(c);
         }

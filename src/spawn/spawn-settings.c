@@ -274,14 +274,22 @@ static int parse_network_link(SpawnConfig *s, const char *key, const char *v) {
                         memcpy(one, p, l);
                         one[l] = 0;
                         r = network_links_add(streq(key, "Interface") ? &s->network_interfaces :
-                                              streq(key, "MACVLAN") ? &s->network_macvlan : &s->network_ipvlan, one,
-                                              streq(key, "Interface") ? NULL : streq(key, "MACVLAN") ? "mv-" : "iv-");
+                                              streq(key, "MACVLAN") ? &s->network_macvlan :
+                                              streq(key, "IPVLAN") ? &s->network_ipvlan : &s->network_veth_extra, one,
+                                              streq(key, "MACVLAN") ? "mv-" : streq(key, "IPVLAN") ? "iv-" : NULL);
                 } else if (l > 0)
                         r = -EINVAL;
                 p += l;
                 p += strspn(p, " \t");
         }
         return r;
+}
+
+static int parse_network_namespace_path(SpawnConfig *s, const char *key, const char *v) {
+        if (!path_is_absolute(v) || strlen(v) >= sizeof s->network_namespace_path)
+                return -EINVAL;
+        strcpy(s->network_namespace_path, v);
+        return 0;
 }
 
 static int parse_virtual_ethernet(SpawnConfig *s, const char *key, const char *v) {
@@ -378,6 +386,8 @@ static const SettingKey setting_keys[] = {
         { "Network", "Interface",             parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
         { "Network", "MACVLAN",               parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
         { "Network", "IPVLAN",                parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
+        { "Network", "VirtualEthernetExtra",  parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
+        { "Network", "NetworkNamespacePath",  parse_network_namespace_path,  SETTING_PRIVATE_NETWORK,       true },
 };
 
 static const SettingKey *setting_key_find(const char *section, const char *key) {
@@ -511,8 +521,10 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 c->network_interfaces = s->network_interfaces;
                 c->network_macvlan = s->network_macvlan;
                 c->network_ipvlan = s->network_ipvlan;
+                c->network_veth_extra = s->network_veth_extra;
+                memcpy(c->network_namespace_path, s->network_namespace_path, sizeof c->network_namespace_path);
                 c->private_network = s->private_network || s->network_veth || s->network_interfaces.n > 0 ||
-                                     s->network_macvlan.n > 0 || s->network_ipvlan.n > 0;
+                                     s->network_macvlan.n > 0 || s->network_ipvlan.n > 0 || s->network_veth_extra.n > 0;
         }
         if (take & SETTING_EXPOSE_PORTS)
                 c->ports = s->ports;

@@ -84,6 +84,10 @@ static void help(void) {
                "                            A macvlan link on a host interface in the machine\n"
                "     --network-ipvlan=HOSTIF[:CONTAINERIF]\n"
                "                            An ipvlan link on a host interface in the machine\n"
+               "     --network-veth-extra=HOSTIF[:CONTAINERIF]\n"
+               "                            Another veth pair between host and machine\n"
+               "     --network-namespace-path=PATH\n"
+               "                            Run the machine in this network namespace\n"
                "     --network-bridge=INTERFACE\n"
                "                            The veth's host side (vb-NAME) joins this bridge\n"
                "  -p --port=[PROTOCOL:]HOSTPORT[:CONTAINERPORT]\n"
@@ -151,6 +155,8 @@ enum {
         ARG_NETWORK_INTERFACE,
         ARG_NETWORK_MACVLAN,
         ARG_NETWORK_IPVLAN,
+        ARG_NETWORK_VETH_EXTRA,
+        ARG_NETWORK_NAMESPACE_PATH,
         ARG_CAPABILITY,
         ARG_DROP_CAPABILITY,
         ARG_BIND,
@@ -406,12 +412,20 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
                 strcpy(c->network_bridge, arg);
                 c->network_veth = c->private_network = true;
                 return 0;
+        case ARG_NETWORK_NAMESPACE_PATH:
+                if (!path_is_absolute(arg) || strlen(arg) >= sizeof c->network_namespace_path)
+                        return log_error_errno(-EINVAL, "Invalid --network-namespace-path= '%s': an absolute path "
+                                                        "is needed.", arg);
+                strcpy(c->network_namespace_path, arg);
+                return 0;
         case ARG_NETWORK_INTERFACE:
         case ARG_NETWORK_MACVLAN:
         case ARG_NETWORK_IPVLAN:
+        case ARG_NETWORK_VETH_EXTRA:
                 r = network_links_add(opt == ARG_NETWORK_INTERFACE ? &c->network_interfaces :
-                                      opt == ARG_NETWORK_MACVLAN ? &c->network_macvlan : &c->network_ipvlan, arg,
-                                      opt == ARG_NETWORK_INTERFACE ? NULL : opt == ARG_NETWORK_MACVLAN ? "mv-" : "iv-");
+                                      opt == ARG_NETWORK_MACVLAN ? &c->network_macvlan :
+                                      opt == ARG_NETWORK_IPVLAN ? &c->network_ipvlan : &c->network_veth_extra, arg,
+                                      opt == ARG_NETWORK_MACVLAN ? "mv-" : opt == ARG_NETWORK_IPVLAN ? "iv-" : NULL);
                 if (r == -EEXIST)
                         return log_error_errno(r, "Interface '%s' is given twice.", arg);
                 if (r == -E2BIG)
@@ -488,7 +502,8 @@ static SettingMask option_setting(int opt) {
         case ARG_BIND: case ARG_BIND_RO: return SETTING_BIND;
         case ARG_TMPFS: return SETTING_TMPFS;
         case ARG_PRIVATE_NETWORK: case 'n': case ARG_NETWORK_BRIDGE: case ARG_NETWORK_INTERFACE:
-        case ARG_NETWORK_MACVLAN: case ARG_NETWORK_IPVLAN: return SETTING_PRIVATE_NETWORK;
+        case ARG_NETWORK_MACVLAN: case ARG_NETWORK_IPVLAN: case ARG_NETWORK_VETH_EXTRA:
+        case ARG_NETWORK_NAMESPACE_PATH: return SETTING_PRIVATE_NETWORK;
         case 'p': return SETTING_EXPOSE_PORTS;
         case ARG_UUID: return SETTING_UUID;
         case 'U': case ARG_PRIVATE_USERS: return SETTING_PRIVATE_USERS;
@@ -531,6 +546,8 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "network-interface", required_argument, NULL, ARG_NETWORK_INTERFACE },
                 { "network-macvlan", required_argument, NULL, ARG_NETWORK_MACVLAN },
                 { "network-ipvlan", required_argument, NULL, ARG_NETWORK_IPVLAN },
+                { "network-veth-extra", required_argument, NULL, ARG_NETWORK_VETH_EXTRA },
+                { "network-namespace-path", required_argument, NULL, ARG_NETWORK_NAMESPACE_PATH },
                 { "capability", required_argument, NULL, ARG_CAPABILITY },
                 { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
                 { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },

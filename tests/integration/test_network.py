@@ -388,3 +388,42 @@ def test_bad_links_are_refused(bbtree, args, message):
     r = spawn("-q", "-D", bbtree, "-M", "net-bad", *args, "/bin/true")
     assert r.returncode == 1
     assert r.stderr.strip() == message
+
+
+def test_network_veth_extra(bbtree):
+    p = subprocess.Popen([SPAWN, "-q", "-D", bbtree, "-M", "net-vx", "--network-veth-extra=t-vx0:inner",
+                          "--network-veth-extra=t-vx1", "/bin/sh", "-c", "ls /sys/class/net; sleep 1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    names = [p.stdout.readline().strip() for _ in range(3)]
+    assert names == ["inner", "lo", "t-vx1"]
+    links = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True).stdout
+    assert ": t-vx0@" in links and ": t-vx1@" in links
+    p.communicate(timeout=30)
+    assert p.returncode == 0, p.stderr
+    r = spawn("-q", "-D", bbtree, "-M", "net-vx", "--network-veth-extra=lo", "/bin/true")
+    assert r.returncode == 1 and r.stderr.strip() == "Network interface 'lo' already exists."
+
+
+def test_network_namespace_path(bbtree):
+    holder = subprocess.Popen(["unshare", "-n", "sleep", "infinity"])
+    try:
+        for _ in range(100):
+            if os.readlink(f"/proc/{holder.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
+                break
+            time.sleep(0.01)
+        subprocess.run(["ip", "link", "add", "t-nsp", "type", "veth", "peer", "name", "in-ns", "netns", str(holder.pid)],
+                       check=True)
+        path = f"/proc/{holder.pid}/ns/net"
+        r = spawn("-q", "-D", bbtree, "-M", "net-nsp", f"--network-namespace-path={path}", "/bin/sh", "-c",
+                  "ls /sys/class/net; readlink /proc/self/ns/net")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["in-ns", "lo", os.readlink(path)]
+        r = spawn("-q", "-D", bbtree, "-M", "net-nsp", f"--network-namespace-path={path}", "-n", "/bin/true")
+        assert r.returncode == 1
+        assert r.stderr.strip() == "--network-namespace-path= cannot be combined with other network options."
+        r = spawn("-q", "-D", bbtree, "-M", "net-nsp", "--network-namespace-path=/proc/self/ns/pid", "/bin/true")
+        assert r.returncode == 1 and r.stderr.strip() == "/proc/self/ns/pid is not a network namespace."
+    finally:
+        subprocess.run(["ip", "link", "del", "t-nsp"], stderr=subprocess.DEVNULL)
+        holder.kill()
+        holder.wait()

@@ -288,8 +288,7 @@ def test_no_pager(bbtree):
 ISSUE_11 = "networking (issue 11): not done yet"
 # Options of stock nspawn that berth-spawn does not offer yet, each with the reason.
 NOT_YET = {
-    "--network-veth-extra": ISSUE_11,
-    "--network-zone": ISSUE_11, "--network-namespace-path": ISSUE_11,
+    "--network-zone": ISSUE_11,
     "--resolv-conf": "DNS configuration goes with the networking of issue 11 (not in issue 10's list)",
     "-S": "the short form of --slice= (issue 12 added --slice= only); the coordinator reconciles this",
 }
