@@ -39,12 +39,12 @@ def free_port():
 
 
 class Registry:
-    def __init__(self, root, htpasswd=None, tls=False):
+    def __init__(self, root, htpasswd=None, tls=False, extra=""):
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.root = root
         conf = root / "config.yml"
-        auth = f"auth:\n  htpasswd:\n    realm: berth-test\n    path: {htpasswd}\n" if htpasswd else ""
+        auth = f"auth:\n  htpasswd:\n    realm: berth-test\n    path: {htpasswd}\n" if htpasswd else extra
         tls_conf = ""
         if tls:  # a certificate this test makes, trusted by nobody
             subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
@@ -273,3 +273,83 @@ def test_pull_oci_basic_auth(bus, registry, auth_registry, prefix, tmp_path):
         assert open(os.path.join(POOL, prefix, "etc/top")).read() == "top\n"
     finally:
         d.stop()
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenServer:
+    """A token service as Docker's: GET /token?service=&scope= gives an RS256 JWT (signed with
+    openssl by the key whose certificate the registry trusts) granting what scope asks; with
+    creds set it wants those as Basic credentials."""
+
+    def __init__(self, root, creds=None):
+        import http.server
+        import threading
+        import urllib.parse
+        self.key, self.cert = root / "token-key.pem", root / "token-cert.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                        "/CN=berth-test-token", "-keyout", str(self.key), "-out", str(self.cert)],
+                       check=True, capture_output=True)
+        der = subprocess.run(["openssl", "x509", "-in", str(self.cert), "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        outer = self
+        self.issued = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                q = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                if creds and self.headers.get("Authorization") != "Basic " + base64.b64encode(creds).decode():
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                access = []
+                for scope in q.get("scope", []):
+                    kind, name, actions = scope.split(":")
+                    access.append({"type": kind, "name": name, "actions": actions.split(",")})
+                now = int(time.time())
+                header = {"typ": "JWT", "alg": "RS256", "x5c": [base64.b64encode(der).decode()]}
+                claims = {"iss": "berth-test-issuer", "sub": "berth", "aud": q.get("service", [""])[0],
+                          "exp": now + 600, "nbf": now - 10, "iat": now, "jti": uuid.uuid4().hex, "access": access}
+                signing = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
+                sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", str(outer.key)], input=signing.encode(),
+                                     check=True, capture_output=True).stdout
+                body = json.dumps({"token": signing + "." + b64url(sig)}).encode()
+                outer.issued.append(q.get("scope", []))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_pull_oci_bearer_token(bus, berthd, prefix, tmp_path):
+    """The registry answers 401 with a Bearer challenge; the token from its realm opens it."""
+    root = tmp_path / "breg"
+    root.mkdir()
+    tokens = TokenServer(root)
+    auth = (f"auth:\n  token:\n    realm: {tokens.url}\n    service: berth-test\n    issuer: berth-test-issuer\n"
+            f"    rootcertbundle: {tokens.cert}\n")
+    reg = Registry(root, extra=auth)
+    try:
+        push(make_layout(tmp_path / "l1", busybox_layers()), f"{reg.host}/berth/tok:1")
+        n = len(tokens.issued)
+        r = ctl(bus, "pull-oci", "--tls-verify=no", f"{reg.host}/berth/tok:1", prefix)
+        assert r.returncode == 0, r.stderr
+        assert open(os.path.join(POOL, prefix, "etc/top")).read() == "top\n"
+        assert tokens.issued[n:] == [["repository:berth/tok:pull"]], tokens.issued[n:]
+    finally:
+        reg.close()
+        tokens.close()
