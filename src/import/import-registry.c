@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
@@ -20,6 +23,7 @@
 #include "string-util.h"
 
 #define REGISTRY_JSON_MAX (4U * 1024 * 1024)
+#define REGISTRY_PARALLEL 4
 #define ACCEPT_MANIFESTS                                                                                          \
         "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "         \
         "application/vnd.docker.distribution.manifest.list.v2+json, "                                             \
@@ -469,6 +473,81 @@ static int fetch_manifest(Registry *r, int layout_fd, const char *ref, json_obje
         return 0;
 }
 
+typedef struct Fetcher {
+        pid_t pid;
+        size_t layer;
+} Fetcher;
+
+static void fetchers_kill(Fetcher *f, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (f[i].pid > 0) {
+                        (void) kill(f[i].pid, SIGKILL);
+                        (void) waitpid(f[i].pid, NULL, 0);
+                        f[i].pid = 0;
+                }
+}
+
+/* Waits for one fetcher; its -errno, or -ECANCELED after SIGTERM. */
+static int fetchers_wait(Fetcher *f, size_t n) {
+        for (;;) {
+                int status;
+                pid_t pid = waitpid(-1, &status, 0);
+
+                if (pid < 0 && errno != EINTR)
+                        return -errno;
+                if (import_cancelled)
+                        return log_error_errno(-ECANCELED, "The transfer was cancelled.");
+                for (size_t i = 0; pid > 0 && i < n; i++)
+                        if (f[i].pid == pid) {
+                                f[i].pid = 0;
+                                if (WIFEXITED(status))
+                                        return -WEXITSTATUS(status);
+                                return log_error_errno(-EPROTO, "The download of layer %zu died.", f[i].layer);
+                        }
+        }
+}
+
+/* The layers, REGISTRY_PARALLEL at a time, each in a child of its own (curl's easy interface,
+ * the credentials already negotiated); the first failure stops the others. */
+static int fetch_layers(Registry *r, int layout_fd, json_object *layers) {
+        Fetcher f[REGISTRY_PARALLEL] = {};
+        size_t n = json_object_array_length(layers), next = 0, running = 0;
+        int k = 0;
+
+        while (k >= 0 && (next < n || running > 0)) {
+                if (next < n && running < REGISTRY_PARALLEL && !import_cancelled) {
+                        const char *d = json_str(json_object_array_get_idx(layers, next), "digest");
+                        size_t slot = 0;
+                        while (f[slot].pid > 0)
+                                slot++;
+                        fflush(stderr);
+                        pid_t pid = fork();
+                        if (pid < 0) {
+                                k = log_error_errno(-errno, "Failed to start a download: %m");
+                                break;
+                        }
+                        if (pid == 0) {
+                                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                                (void) signal(SIGTERM, SIG_DFL);
+                                int e = fetch_blob(r, layout_fd, d);
+                                fflush(stderr);
+                                _exit(e < 0 ? MIN(-e, 255) : 0);
+                        }
+                        f[slot] = (Fetcher) { .pid = pid, .layer = next++ };
+                        running++;
+                        continue;
+                }
+                if (import_cancelled) {
+                        k = log_error_errno(-ECANCELED, "The transfer was cancelled.");
+                        break;
+                }
+                k = fetchers_wait(f, ELEMENTSOF(f));
+                running--;
+        }
+        fetchers_kill(f, ELEMENTSOF(f));
+        return k;
+}
+
 static int write_layout_index(int layout_fd, const char *type, const char *digest, size_t size) {
         char buf[512];
 
@@ -523,11 +602,5 @@ int registry_pull(const char *reference, bool tls_verify, int layout_fd) {
                 log_error("The manifest of %s lists no layers (a Docker schema 1 manifest is not supported).", reference);
                 return -EBADMSG;
         }
-        for (size_t i = 0; i < json_object_array_length(layers); i++) {
-                const char *d = json_str(json_object_array_get_idx(layers, i), "digest");
-                k = fetch_blob(&r, layout_fd, d);
-                if (k < 0)
-                        return k;
-        }
-        return 0;
+        return fetch_layers(&r, layout_fd, layers);
 }
