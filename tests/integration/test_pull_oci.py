@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import io
 import json
+import signal
 import os
 import platform
 import shutil
@@ -353,3 +354,113 @@ def test_pull_oci_bearer_token(bus, berthd, prefix, tmp_path):
     finally:
         reg.close()
         tokens.close()
+
+
+class SlowProxy:
+    """Forwards GETs to the registry, sending blobs at 512 KiB/s, so that a pull can be caught
+    in the middle; stop() makes it drop every connection (a registry that dies)."""
+
+    def __init__(self, upstream):
+        import http.client
+        import http.server
+        import threading
+        outer = self
+        self.dead = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                c = http.client.HTTPConnection(upstream, timeout=30)
+                c.request("GET", self.path, headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                resp = c.getresponse()
+                body = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                slow = "/blobs/" in self.path
+                try:
+                    for i in range(0, len(body), 64 << 10):
+                        if outer.dead.is_set():
+                            self.close_connection = True
+                            return
+                        self.wfile.write(body[i:i + (64 << 10)])
+                        self.wfile.flush()
+                        if slow:
+                            time.sleep(0.125)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.dead.set()
+
+    def close(self):
+        self.dead.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def big_layers():
+    return busybox_layers() + [layer({"var/big": os.urandom(6 << 20)})]
+
+
+def wait_for_layout(prefix):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        hidden = [n for n in os.listdir(POOL) if n.startswith(".#import-") and prefix in n]
+        if hidden and any(os.path.isdir(os.path.join(POOL, h, "blobs")) for h in hidden):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the pull never started fetching blobs")
+
+
+@pytest.mark.parametrize("how", ["cancel", "registry-dies", "berthd-killed"])
+def test_pull_oci_interrupted_leaves_nothing(bus, registry, prefix, tmp_path, how):
+    import daemon
+    push(make_layout(tmp_path / "l1", big_layers()), f"{registry.host}/berth/big:1")
+    proxy = SlowProxy(registry.host)
+    d = daemon.Berthd(bus)
+    p = subprocess.Popen([CTL, "pull-oci", "--tls-verify=no", f"{proxy.host}/berth/big:1", prefix], env=bus.env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for_layout(prefix)
+        if how == "cancel":
+            rows = json.loads(ctl(bus, "list-transfers", "--json=short").stdout)["transfers"]
+            assert [r["type"] for r in rows if r["local"] == prefix] == ["pull-oci"], rows
+            assert ctl(bus, "cancel-transfer", str(rows[0]["id"])).returncode == 0
+        elif how == "registry-dies":
+            proxy.stop()
+        else:
+            d.proc.send_signal(signal.SIGKILL)
+            d.proc.wait()
+        out, err = p.communicate(timeout=60)
+        deadline = time.monotonic() + 10
+        while pool_entries(prefix) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pool_entries(prefix) == [], pool_entries(prefix)
+        if how == "cancel":
+            assert f"The transfer of '{prefix}' was cancelled.".encode() in err, err
+        elif how == "registry-dies":
+            assert b"Failed to fetch http://" in err and b"/berth/big/blobs/sha256:" in err, err
+        assert p.returncode == 1
+        if how == "berthd-killed":
+            d.stop()
+            d = daemon.Berthd(bus)
+        r = ctl(bus, "pull-oci", "--tls-verify=no", f"{registry.host}/berth/big:1", prefix)
+        assert r.returncode == 0, r.stderr
+        assert os.path.getsize(os.path.join(POOL, prefix, "var/big")) == 6 << 20
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+        d.stop()
+        proxy.close()
