@@ -259,7 +259,7 @@ static int step_setup_network(SpawnContext *c) {
         struct ifreq ifr = { .ifr_name = "lo" };
 
         if (!c->config->private_network)
-                return 0;
+                return spawn_network_setup_guest_files(c);
         fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;

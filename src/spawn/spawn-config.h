@@ -6,6 +6,7 @@
 
 #include "spawn-links.h"
 #include "spawn-port.h"
+#include "spawn-resolv.h"
 #include "id128.h"
 #include "macro.h"
 #include "spawn-limits.h"
@@ -100,6 +101,7 @@ typedef enum SettingMask {
         SETTING_BIND_USER         = 1 << 28,
         SETTING_RESOURCES         = 1 << 29, /* LimitXXX=, OOMScoreAdjust=, CPUAffinity= */
         SETTING_EXPOSE_PORTS      = 1 << 30, /* -p, Port= */
+        SETTING_RESOLV_CONF       = 1u << 31, /* --resolv-conf=, ResolvConf= */
 } SettingMask;
 
 /* How a -U machine sees the tree's on-disk ownership (nspawn's --private-users-ownership=). */
@@ -170,6 +172,7 @@ typedef struct SpawnConfig {
         char network_bridge[IFNAMSIZ]; /* --network-bridge= (implies network_veth: vb-NAME joins it) */
         NetworkLinks network_interfaces, network_macvlan, network_ipvlan, network_veth_extra;
         char network_namespace_path[256]; /* --network-namespace-path= */
+        ResolvConfMode resolv_conf;
         bool notify_ready;
         bool no_new_privileges;
         char **syscall_allow, **syscall_deny; /* --system-call-filter= */

@@ -372,12 +372,20 @@ int spawn_network_verify(const SpawnConfig *config) {
 
 int spawn_network_allocate(SpawnContext *c) {
         bool bridged = !isempty(c->config->network_bridge);
+        const char *source = resolv_conf_mode_source(c->config->resolv_conf);
         SpawnNetwork *n = &c->net;
         const char *name = c->config->machine_name;
         _cleanup_close_ int lock = -EBADF;
         Id128 host_id;
         int r;
 
+        if (source) {
+                size_t size;
+                r = read_full_file_at(AT_FDCWD, source, 1024 * 1024, &n->resolv_text, &size);
+                if (r < 0 && r != -ENOENT)
+                        log_warning_errno(r, "Failed to read %s for --resolv-conf=%s, going on without: %m", source,
+                                          resolv_conf_mode_to_string(c->config->resolv_conf));
+        }
         if (!c->config->network_veth)
                 return 0;
         if (!bridged && !program_exists("dnsmasq"))
@@ -539,6 +547,8 @@ int spawn_network_setup_guest_files(SpawnContext *c) {
         struct stat st;
         int fd;
 
+        if (c->config->resolv_conf != RESOLV_CONF_AUTO)
+                return resolv_conf_apply(c->config->resolv_conf, c->net.resolv_text);
         if (!c->config->network_veth || !isempty(c->config->network_bridge))
                 return 0;
         ipv4_string(c->net.subnet + 1, gw);
@@ -585,6 +595,8 @@ static void remove_machine(Netlink *nl, const char *machine_name, const char *if
 void spawn_network_teardown(SpawnContext *c) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int lock = -EBADF;
+
+        c->net.resolv_text = mfree(c->net.resolv_text);
 
         if (!c->net.recorded) {
                 /* bridged: the veth goes with the namespace; take it away now all the same */

@@ -26,6 +26,7 @@ typedef struct SpawnNetwork {
         int netns_fd;          /* the machine's, held until interfaces moved in are back */
         size_t n_moved;        /* --network-interface= links moved in so far */
         size_t n_extra;        /* --network-veth-extra= pairs made so far */
+        char *resolv_text;     /* --resolv-conf='s source, read on the host before the clone */
 } SpawnNetwork;
 
 /* nspawn's keys (src/nspawn/nspawn-network.c): the same names and MACs as systemd-nspawn on the

@@ -292,6 +292,15 @@ static int parse_network_namespace_path(SpawnConfig *s, const char *key, const c
         return 0;
 }
 
+static int parse_resolv_conf(SpawnConfig *s, const char *key, const char *v) {
+        ResolvConfMode m = resolv_conf_mode_from_string(v);
+
+        if (m < 0)
+                return -EINVAL;
+        s->resolv_conf = m;
+        return 0;
+}
+
 static int parse_virtual_ethernet(SpawnConfig *s, const char *key, const char *v) {
         return parse_bool_into(v, &s->network_veth) < 0 ? -EINVAL : 0;
 }
@@ -388,6 +397,7 @@ static const SettingKey setting_keys[] = {
         { "Network", "IPVLAN",                parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
         { "Network", "VirtualEthernetExtra",  parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
         { "Network", "NetworkNamespacePath",  parse_network_namespace_path,  SETTING_PRIVATE_NETWORK,       true },
+        { "Exec",    "ResolvConf",            parse_resolv_conf,             SETTING_RESOLV_CONF },
 };
 
 static const SettingKey *setting_key_find(const char *section, const char *key) {
@@ -526,6 +536,8 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 c->private_network = s->private_network || s->network_veth || s->network_interfaces.n > 0 ||
                                      s->network_macvlan.n > 0 || s->network_ipvlan.n > 0 || s->network_veth_extra.n > 0;
         }
+        if (take & SETTING_RESOLV_CONF)
+                c->resolv_conf = s->resolv_conf;
         if (take & SETTING_EXPOSE_PORTS)
                 c->ports = s->ports;
         if (take & SETTING_UUID)

@@ -88,6 +88,9 @@ static void help(void) {
                "                            Another veth pair between host and machine\n"
                "     --network-namespace-path=PATH\n"
                "                            Run the machine in this network namespace\n"
+               "     --resolv-conf=MODE     What /etc/resolv.conf becomes: off, copy-host,\n"
+               "                            replace-host, bind-host (and -static, -uplink, -stub),\n"
+               "                            delete, auto (default)\n"
                "     --network-bridge=INTERFACE\n"
                "                            The veth's host side (vb-NAME) joins this bridge\n"
                "  -p --port=[PROTOCOL:]HOSTPORT[:CONTAINERPORT]\n"
@@ -157,6 +160,7 @@ enum {
         ARG_NETWORK_IPVLAN,
         ARG_NETWORK_VETH_EXTRA,
         ARG_NETWORK_NAMESPACE_PATH,
+        ARG_RESOLV_CONF,
         ARG_CAPABILITY,
         ARG_DROP_CAPABILITY,
         ARG_BIND,
@@ -412,6 +416,16 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
                 strcpy(c->network_bridge, arg);
                 c->network_veth = c->private_network = true;
                 return 0;
+        case ARG_RESOLV_CONF:
+                if (streq(arg, "help")) {
+                        for (int i = 0; i < _RESOLV_CONF_MAX; i++)
+                                puts(resolv_conf_mode_to_string(i));
+                        exit(EXIT_SUCCESS);
+                }
+                c->resolv_conf = resolv_conf_mode_from_string(arg);
+                if (c->resolv_conf < 0)
+                        return log_error_errno(-EINVAL, "Invalid --resolv-conf= mode '%s': see --resolv-conf=help.", arg);
+                return 0;
         case ARG_NETWORK_NAMESPACE_PATH:
                 if (!path_is_absolute(arg) || strlen(arg) >= sizeof c->network_namespace_path)
                         return log_error_errno(-EINVAL, "Invalid --network-namespace-path= '%s': an absolute path "
@@ -505,6 +519,7 @@ static SettingMask option_setting(int opt) {
         case ARG_NETWORK_MACVLAN: case ARG_NETWORK_IPVLAN: case ARG_NETWORK_VETH_EXTRA:
         case ARG_NETWORK_NAMESPACE_PATH: return SETTING_PRIVATE_NETWORK;
         case 'p': return SETTING_EXPOSE_PORTS;
+        case ARG_RESOLV_CONF: return SETTING_RESOLV_CONF;
         case ARG_UUID: return SETTING_UUID;
         case 'U': case ARG_PRIVATE_USERS: return SETTING_PRIVATE_USERS;
         case ARG_PRIVATE_USERS_OWNERSHIP: return SETTING_USER_OWNERSHIP;
@@ -548,6 +563,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "network-ipvlan", required_argument, NULL, ARG_NETWORK_IPVLAN },
                 { "network-veth-extra", required_argument, NULL, ARG_NETWORK_VETH_EXTRA },
                 { "network-namespace-path", required_argument, NULL, ARG_NETWORK_NAMESPACE_PATH },
+                { "resolv-conf", required_argument, NULL, ARG_RESOLV_CONF },
                 { "capability", required_argument, NULL, ARG_CAPABILITY },
                 { "drop-capability", required_argument, NULL, ARG_DROP_CAPABILITY },
                 { "ambient-capability", required_argument, NULL, ARG_AMBIENT_CAPABILITY },

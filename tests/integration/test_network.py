@@ -427,3 +427,35 @@ def test_network_namespace_path(bbtree):
         subprocess.run(["ip", "link", "del", "t-nsp"], stderr=subprocess.DEVNULL)
         holder.kill()
         holder.wait()
+
+
+def test_resolv_conf_modes(bbtree):
+    etc = os.path.join(bbtree, "etc", "resolv.conf")
+    with open("/etc/resolv.conf") as f:
+        host = f.read()
+
+    def run(mode, setup=None):
+        if os.path.lexists(etc):
+            os.unlink(etc)
+        if setup:
+            setup()
+        r = spawn("-q", "-D", bbtree, "-M", "net-rc", f"--resolv-conf={mode}", "/bin/sh", "-c",
+                  "cat /etc/resolv.conf 2>/dev/null || echo MISSING; echo x >> /etc/resolv.conf 2>/dev/null || echo NOWRITE")
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    assert run("off") == "MISSING\n"
+    assert run("copy-host") == host
+    with open(etc) as f:
+        assert f.read() == host + "x\n"  # a copy in the tree
+    # never through a link (the guest's own, dangling here)
+    assert run("copy-host", lambda: os.symlink("/nowhere/resolv.conf", etc)) == "MISSING\nNOWRITE\n"
+    assert run("replace-host", lambda: os.symlink("/nowhere/resolv.conf", etc)) == host
+    assert run("bind-host") == host + "NOWRITE\n"  # read-only
+    assert run("delete", lambda: open(etc, "w").write("nameserver 192.0.2.99\n")) == "MISSING\n"
+    with open(etc) as f:
+        assert f.read() == "x\n"  # deleted, then written afresh by the command
+    r = spawn("-q", "-D", bbtree, "--resolv-conf=sideways", "/bin/true")
+    assert r.returncode == 1 and r.stderr.strip() == "Invalid --resolv-conf= mode 'sideways': see --resolv-conf=help."
+    modes = spawn("--resolv-conf=help").stdout.split()
+    assert len(modes) == 15 and {"auto", "off", "copy-stub", "replace-uplink", "bind-static", "delete"} <= set(modes)
