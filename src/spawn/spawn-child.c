@@ -587,6 +587,13 @@ static int exec_payload(SpawnContext *c, const char **ret_step) {
         argv = payload_argv(c, &u);
         if (!argv)
                 return -ENOMEM;
+        if (c->config->selinux_context) {
+                /* -Z: the label of what we execute (libselinux's setexeccon() does the same write). */
+                *ret_step = "set-selinux-context";
+                r = write_string_file("/proc/thread-self/attr/exec", c->config->selinux_context);
+                if (r < 0)
+                        return r;
+        }
         *ret_step = "execute";
         environ = c->env;
         execvp(argv[0], argv);

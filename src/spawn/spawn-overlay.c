@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,10 +153,27 @@ int spawn_overlay_verify(const SpawnConfig *c) {
         return 0;
 }
 
-/* A directory made for this machine only (removed at teardown): dir/prefixXXXXXX. */
-static int make_private_dir(SpawnContext *c, const char *dir, const char *prefix, char **ret) {
-        _cleanup_free_ char *t = strjoin(dir, "/", prefix, "XXXXXX");
+/* Removes dir/prefixNAME@?????? that a launcher of this machine killed with SIGKILL left (we hold the
+ * machine's name lock: no other launcher of it runs; '@' is in no machine name). */
+static void remove_stale(const char *dir, const char *prefix, const char *name) {
+        _cleanup_free_ char *pattern = strjoin(dir, "/", prefix, name, "@??????");
+        glob_t g = {};
 
+        if (!pattern || glob(pattern, GLOB_NOSORT, NULL, &g) != 0)
+                return;
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+                log_debug("Removing %s, left by an earlier run of '%s'.", g.gl_pathv[i], name);
+                (void) rm_rf(g.gl_pathv[i]);
+        }
+        globfree(&g);
+}
+
+/* A directory made for this machine only (removed at teardown): dir/prefixNAME@XXXXXX. */
+static int make_private_dir(SpawnContext *c, const char *dir, const char *prefix, char **ret) {
+        _cleanup_free_ char *t = NULL;
+
+        remove_stale(dir, prefix, c->config->machine_name);
+        t = strjoin(dir, "/", prefix, c->config->machine_name, "@XXXXXX");
         if (!t)
                 return -ENOMEM;
         if (!mkdtemp(t))

@@ -107,6 +107,12 @@ def _state_files():
     return out
 
 
+def _overlay_dirs():
+    """--overlay='s temporary upper layers (below /var/tmp). Work directories beside a given upper one
+    are checked by the overlay tests."""
+    return set(glob.glob("/var/tmp/berth-overlay-*"))
+
+
 def nspawn_cgroups():
     """The payload/ and supervisor/ cgroups stock systemd-nspawn --keep-unit leaves at the roots of
     the unified and name=systemd hierarchies on a host without systemd."""
@@ -133,6 +139,7 @@ def snapshot():
         "dnsmasq": _dnsmasqs(),
         "processes": _processes(),
         "state files": _state_files(),
+        "overlay directories": _overlay_dirs(),
         "fds": {str(len(os.listdir("/proc/self/fd")))},
     }
 

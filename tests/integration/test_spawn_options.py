@@ -770,3 +770,18 @@ def test_bind_user_bad_input(bbtree, trusted_settings):
     trusted_settings("bb", "[Files]\nBindUser=man\n")
     host_user()
     assert sh(bbtree, "stat -c %u /run/host/home/man", "-U").stdout.strip() == "60514"
+
+
+def test_overlay_dirs_of_a_killed_launcher_are_collected(bbtree, layers):
+    import glob
+    low, up = layers
+    args = ["-q", "-D", bbtree, "-M", "ovkill", "--overlay=+/etc::/etc", f"--overlay={low}:{up}:/data", "/bin/true"]
+    r = spawn(*args, env=dict(os.environ, BERTH_DEBUG_KILL_AT="clone-child"))
+    assert r.returncode == -9, r
+    assert len(glob.glob("/var/tmp/berth-overlay-ovkill@??????")) == 1
+    assert len(glob.glob(f"{up.parent}/.#berth-overlay-work-ovkill@??????")) == 1
+    # the next launcher of the machine removes what the dead one left, and its own at the end
+    r = spawn(*args)
+    assert r.returncode == 0, r.stderr
+    assert glob.glob("/var/tmp/berth-overlay-ovkill@*") == []
+    assert listing(up.parent) == ["low", "up"]
