@@ -244,6 +244,16 @@ int capability_list_parse(const char *spec, uint64_t *ret) {
         return 0;
 }
 
+/* As nspawn's --capability=help: every capability name this kernel knows, one a line. */
+void capability_list_print(FILE *f) {
+        for (cap_value_t v = 0; v < (cap_value_t) cap_max_bits(); v++) {
+                char *n = cap_to_name(v);
+                if (n)
+                        fprintf(f, "%s\n", n);
+                cap_free(n);
+        }
+}
+
 uint64_t spawn_config_capabilities(const SpawnConfig *c) {
         uint64_t m = DEFAULT_CAPS;
 
@@ -315,12 +325,14 @@ static int verify_directory(SpawnConfig *c) {
         return 0;
 }
 
-static int verify_machine_name(SpawnConfig *c) {
+/* Also returns the name the settings file goes by: the machine's, before -x adds its random suffix
+ * (as nspawn: /run/systemd/nspawn/NAME.nspawn applies to "-D …/NAME -x"). */
+static int verify_machine_name(SpawnConfig *c, char **ret_settings_name) {
         _cleanup_free_ char *base = NULL;
         int r;
 
         if (c->machine_name)
-                return 0;
+                return (*ret_settings_name = strdup(c->machine_name)) ? 0 : log_oom();
         r = path_extract_filename(c->directory ?: c->image, &base);
         if (r >= 0 && c->image && endswith(base, ".raw"))
                 *endswith(base, ".raw") = 0;
@@ -329,6 +341,9 @@ static int verify_machine_name(SpawnConfig *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to determine a machine name from %s, please use -M.",
                                        c->directory ?: c->image);
+        *ret_settings_name = strdup(c->machine_name);
+        if (!*ret_settings_name)
+                return log_oom();
         if (c->ephemeral) {
                 /* As nspawn: many ephemeral machines may run from one image at once. */
                 Id128 rnd;
@@ -388,12 +403,15 @@ int spawn_config_verify(SpawnConfig *c) {
         r = verify_directory(c);
         if (r < 0)
                 return r;
-        r = verify_machine_name(c);
-        if (r < 0)
-                return r;
-        r = spawn_settings_load(c, c->settings_mode);
-        if (r < 0)
-                return r;
+        {
+                _cleanup_free_ char *settings_name = NULL;
+                r = verify_machine_name(c, &settings_name);
+                if (r < 0)
+                        return r;
+                r = spawn_settings_load(c, settings_name, c->settings_mode);
+                if (r < 0)
+                        return r;
+        }
 
         if (c->start_mode == START_BOOT && c->user)
                 return log_error_errno(-EINVAL, "--boot and --user= may not be combined.");

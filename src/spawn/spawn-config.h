@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "spawn-links.h"
 #include "spawn-port.h"
@@ -235,6 +236,7 @@ uint64_t spawn_config_capabilities(const SpawnConfig *c) _pure_;
 int bind_mount_parse(const char *spec, bool read_only, BindMount *ret);
 int tmpfs_mount_parse(const char *spec, TmpfsMount *ret);
 int capability_list_parse(const char *spec, uint64_t *ret);
+void capability_list_print(FILE *f);
 int spawn_config_add_bind(SpawnConfig *c, const BindMount *b);
 /* "pick", "yes", "no", "identity", "BASE[:N]" (N must be 65536 for now). */
 int private_users_parse(const char *s, PrivateUsers *ret_mode, uint32_t *ret_shift, uint32_t *ret_range);

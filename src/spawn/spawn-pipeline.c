@@ -18,6 +18,7 @@
 #include "alloc-util.h"
 #include "bpf-devices.h"
 #include "fd-util.h"
+#include "fileio.h"
 #include "log.h"
 #include "mount-util.h"
 #include "parse-util.h"
@@ -301,6 +302,40 @@ static int env_add(char ***env, const char *key, const char *value) {
         return a ? strv_env_replace(env, a) : -ENOMEM;
 }
 
+/* nspawn's $container_host_id, $container_host_version_id …: these host os-release fields, unquoted. */
+static int env_add_host_os_release(char ***env) {
+        static const char *const fields[][2] = {
+                { "ID", "container_host_id" },             { "VERSION_ID", "container_host_version_id" },
+                { "BUILD_ID", "container_host_build_id" }, { "VARIANT_ID", "container_host_variant_id" },
+                { "IMAGE_ID", "container_host_image_id" }, { "IMAGE_VERSION", "container_host_image_version" },
+        };
+        _cleanup_free_ char *text = NULL;
+        char *save = NULL;
+
+        if (read_full_file_at(AT_FDCWD, "/etc/os-release", 64 * 1024, &text, NULL) < 0 &&
+            read_full_file_at(AT_FDCWD, "/usr/lib/os-release", 64 * 1024, &text, NULL) < 0)
+                return 0; /* no os-release on the host: nothing to pass on, as nspawn */
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                _cleanup_strv_free_ char **words = NULL;
+                char *eq = strchr(line, '=');
+
+                if (!eq)
+                        continue;
+                *eq = 0;
+                for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                        if (!streq(line, fields[i][0]))
+                                continue;
+                        if (strv_split_quoted(eq + 1, &words) < 0 || strv_length(words) != 1 ||
+                            string_has_cc(words[0]))
+                                break; /* a malformed value is left out */
+                        if (env_add(env, fields[i][1], words[0]) < 0)
+                                return -ENOMEM;
+                        break;
+                }
+        }
+        return 0;
+}
+
 static int step_build_env(SpawnContext *c) {
         char uuid[ID128_UUID_STRING_MAX];
         const char *term = getenv("TERM");
@@ -310,6 +345,7 @@ static int step_build_env(SpawnContext *c) {
         r = r ?: env_add(&c->env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         r = r ?: env_add(&c->env, "container", "berth");
         r = r ?: env_add(&c->env, "container_uuid", uuid);
+        r = r ?: env_add_host_os_release(&c->env);
         r = r ?: env_add(&c->env, "HOME", "/root");
         r = r ?: env_add(&c->env, "USER", "root");
         r = r ?: env_add(&c->env, "LOGNAME", "root");

@@ -82,10 +82,23 @@ static int parse_parameters(SpawnConfig *s, const char *key, const char *v) {
         return 0;
 }
 
+/* As nspawn: one or more assignments, unquoted like Parameters= (BAZ="hello world" is BAZ=hello world). */
 static int parse_environment(SpawnConfig *s, const char *key, const char *v) {
-        if (!env_assignment_is_valid(v))
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = strv_split_quoted(v, &l);
+        if (r < 0)
+                return r;
+        if (strv_length(l) == 0)
                 return -EINVAL;
-        return strv_env_replace(&s->setenv, v) < 0 ? -ENOMEM : 0;
+        STRV_FOREACH(a, l)
+                if (!env_assignment_is_valid(*a))
+                        return -EINVAL;
+        STRV_FOREACH(a, l)
+                if (strv_env_replace(&s->setenv, *a) < 0)
+                        return -ENOMEM;
+        return 0;
 }
 
 static int parse_user(SpawnConfig *s, const char *key, const char *v) {
@@ -617,7 +630,7 @@ static int load_file(const char *path, bool trusted, SpawnConfig *s) {
         return settings_parse(f, path, trusted, s) < 0 ? -EINVAL : 1;
 }
 
-int spawn_settings_load(SpawnConfig *c, SettingsMode mode) {
+int spawn_settings_load(SpawnConfig *c, const char *machine_name, SettingsMode mode) {
         static const char *const trusted_dirs[] = { "/etc/systemd/nspawn", "/run/systemd/nspawn" };
         _cleanup_free_ char *name = NULL, *beside = NULL;
         SpawnConfig s = {};
@@ -626,7 +639,7 @@ int spawn_settings_load(SpawnConfig *c, SettingsMode mode) {
 
         if (mode == SETTINGS_NO)
                 return 0;
-        name = strjoin(c->machine_name, ".nspawn");
+        name = strjoin(machine_name, ".nspawn");
         if (!name)
                 return log_oom();
         for (size_t i = 0; i < ELEMENTSOF(trusted_dirs) && r == 0; i++) {

@@ -26,7 +26,7 @@ SettingsMode settings_mode_from_string(const char *s) _pure_;
 /* Parses one settings file into s, marking what it set in s->set_mask. Untrusted files cannot set
  * privileged keys. Logs problems with file:line; unknown keys are warned about and skipped. */
 int settings_parse(FILE *f, const char *filename, bool trusted, SpawnConfig *s);
-/* Finds and applies the settings file of c->machine_name according to mode. */
-int spawn_settings_load(SpawnConfig *c, SettingsMode mode);
+/* Finds and applies the settings file NAME.nspawn according to mode. */
+int spawn_settings_load(SpawnConfig *c, const char *name, SettingsMode mode);
 /* Copies what s set into c, where c does not have it from the command line (or always, override). */
 int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override);

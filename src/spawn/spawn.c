@@ -604,6 +604,10 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 }
                 if (opt == '?')
                         return -EINVAL; /* getopt said what is wrong */
+                if (IN_SET(opt, ARG_CAPABILITY, ARG_DROP_CAPABILITY, ARG_AMBIENT_CAPABILITY) && streq(optarg, "help")) {
+                        capability_list_print(stdout);
+                        return 0;
+                }
                 r = parse_one(c, opt, optarg);
                 if (r < 0)
                         return r;

@@ -4,14 +4,16 @@ behaviour it checks, and fails on a berth that differs."""
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import time
+import uuid
 
 import pytest
 
 import guests
-from conftest import Machine
+from conftest import Machine, spawn
 from test_machined import Berthd, Bus, call, machines, register, wait_for
 from test_machinectl import mctl
 
@@ -250,3 +252,68 @@ def test_operation_slots_come_back(bus, bbtree, tmp_path):
             m.proc.send_signal(signal.SIGTERM)
     finally:
         d.stop()
+
+
+# ---- 4, 5, 6, 7: the launcher's options, settings and environment ----
+
+@pytest.mark.parametrize("option", ["--capability=help", "--drop-capability=help"])
+def test_capability_help(option):
+    """nspawn lists the capability names for --capability=help and --drop-capability=help."""
+    r = spawn(option)
+    assert r.returncode == 0, r.stderr
+    stock = subprocess.run(["systemd-nspawn", option], capture_output=True, text=True).stdout
+    assert r.stdout.split()[:41] == stock.split()[:41]
+    assert r.stdout.split()[0] == "cap_chown" and "cap_sys_admin" in r.stdout.split()
+
+
+@pytest.fixture
+def named_tree(tmp_path):
+    """A busybox tree whose name is its own, with a trusted settings file for it in /run/systemd/nspawn."""
+    name = "compat-" + uuid.uuid4().hex[:8]
+    tree = guests.make_busybox_tree(str(tmp_path / name))
+    os.makedirs("/run/systemd/nspawn", exist_ok=True)
+    settings = f"/run/systemd/nspawn/{name}.nspawn"
+    try:
+        yield tree, settings
+    finally:
+        if os.path.exists(settings):
+            os.unlink(settings)
+
+
+def test_settings_environment_is_unquoted(named_tree):
+    """Environment= in a .nspawn file is unquoted as Parameters= is: BAZ="hello world" is BAZ=hello world."""
+    tree, settings = named_tree
+    with open(settings, "w") as f:
+        f.write('[Exec]\nEnvironment=BAZ="hello world" QUX=\'a b\'\nEnvironment=PLAIN=1\n')
+    r = spawn("-q", "-D", tree, "/bin/sh", "-c", 'echo "[$BAZ][$QUX][$PLAIN]"')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[hello world][a b][1]"
+
+
+def test_ephemeral_reads_the_trees_settings(named_tree):
+    """-x looks the settings file up by the tree's name, not by the machine's randomized one."""
+    tree, settings = named_tree
+    with open(settings, "w") as f:
+        f.write("[Exec]\nEnvironment=FROM_SETTINGS=yes\n")
+    r = spawn("-q", "-D", tree, "-x", "/bin/sh", "-c", 'echo "[$FROM_SETTINGS]"; hostname')
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.split()
+    assert out[0] == "[yes]"
+    assert out[1].startswith(os.path.basename(tree) + "-")  # the machine itself still has a random suffix
+
+
+def host_os_release():
+    with open("/etc/os-release") as f:
+        return dict(shlex.split(line)[0].split("=", 1) for line in f if "=" in line and not line.startswith("#"))
+
+
+def test_container_host_variables(bbtree):
+    """PID 1 gets nspawn's $container_host_id, $container_host_version_id … from the host's os-release."""
+    r = spawn("-q", "-D", bbtree, "/bin/env")
+    assert r.returncode == 0, r.stderr
+    env = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    host = host_os_release()
+    assert env["container_host_id"] == host["ID"]
+    assert env["container_host_version_id"] == host["VERSION_ID"]
+    for field in ["BUILD_ID", "VARIANT_ID", "IMAGE_ID", "IMAGE_VERSION"]:
+        assert env.get("container_host_" + field.lower()) == host.get(field)
