@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,11 +106,20 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
 }
 
 typedef bool (*ProgressFn)(void *userdata, char *line, size_t size);
+/* Called once when SIGINT interrupts the wait (only if given; else SIGINT kills as usual). */
+typedef void (*CancelFn)(sd_bus *bus, void *userdata);
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+        (void) sig;
+        interrupted = 1;
+}
 
 /* Sends the call and waits for its answer (as long as it takes), drawing a progress line meanwhile
  * when stderr is a terminal. */
-static int transfer_call(sd_bus *bus, const CtlArgs *args, sd_bus_message *m, ProgressFn fn, void *userdata,
-                         const char *what) {
+static int transfer_call(sd_bus *bus, const CtlArgs *args, sd_bus_message *m, ProgressFn fn, CancelFn cancel,
+                         void *userdata, const char *what) {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         bool progress = !args->quiet && isatty(STDERR_FILENO), shown = false;
         CallResult c = { .error = SD_BUS_ERROR_NULL };
@@ -122,6 +132,11 @@ static int transfer_call(sd_bus *bus, const CtlArgs *args, sd_bus_message *m, Pr
                 if (r != 0)
                         continue;
                 r = sd_bus_wait(bus, progress ? PROGRESS_INTERVAL_USEC : UINT64_MAX);
+                if (r == -EINTR && interrupted && cancel) {
+                        cancel(bus, userdata); /* then the call fails as cancelled */
+                        cancel = NULL;
+                        r = 0;
+                }
                 if (r >= 0 && progress && fn(userdata, line, sizeof line)) {
                         fprintf(stderr, "\r%s\033[K", line);
                         shown = true;
@@ -173,7 +188,7 @@ int verb_import(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         what = strjoin("import image '", name, "'");
         struct stat st;
         FdProgress p = { .fd = fd, .import = true, .total = fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) ? st.st_size : 0 };
-        r = transfer_call(bus, args, m, fd_progress, &p, what ?: "import");
+        r = transfer_call(bus, args, m, fd_progress, NULL, &p, what ?: "import");
         if (r < 0)
                 return r;
         if (!args->quiet)
@@ -200,7 +215,7 @@ int verb_export(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
             sd_bus_message_append(m, "shs", argv[1], fd, format_from_path(args, file)) < 0)
                 return log_oom();
         FdProgress p = { .fd = fd };
-        r = transfer_call(bus, args, m, fd_progress, &p, what ?: "export");
+        r = transfer_call(bus, args, m, fd_progress, NULL, &p, what ?: "export");
         if (r < 0) {
                 if (file)
                         (void) unlink(file); /* no partial archive under the name asked for */
@@ -261,22 +276,36 @@ static void transfer_row_format(const TransferRow *t, char *line, size_t size) {
                 (void) snprintf(line, size, "%s, %s/s", done, rate);
 }
 
-/* A progress line for a pull: its row in ListTransfers. */
-static bool pull_progress(void *userdata, char *line, size_t size) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        PullProgress *p = userdata;
-        TransferRow t;
+/* The pull's row in ListTransfers; false if it is not (or no longer) there. */
+static bool pull_find(PullProgress *p, TransferRow *t, sd_bus_message **reply) {
         bool found = false;
 
-        if (ctl_call_berth(p->bus, "ListTransfers", NULL, &reply, NULL) < 0 ||
-            sd_bus_message_enter_container(reply, 'a', "(usssdttt)") < 0)
+        if (ctl_call_berth(p->bus, "ListTransfers", NULL, reply, NULL) < 0 ||
+            sd_bus_message_enter_container(*reply, 'a', "(usssdttt)") < 0)
                 return false;
-        while (!found && transfer_row_read(reply, &t) > 0)
-                found = streq(t.type, p->type) && streq(t.local, p->name);
-        if (!found || t.bytes == 0)
+        while (!found && transfer_row_read(*reply, t) > 0)
+                found = streq(t->type, p->type) && streq(t->local, p->name);
+        return found;
+}
+
+/* A progress line for a pull. */
+static bool pull_progress(void *userdata, char *line, size_t size) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        TransferRow t;
+
+        if (!pull_find(userdata, &t, &reply) || t.bytes == 0)
                 return false;
         transfer_row_format(&t, line, size);
         return true;
+}
+
+/* Ctrl-C during a pull cancels it, as machinectl's does. */
+static void pull_cancel(sd_bus *bus, void *userdata) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        TransferRow t;
+
+        if (pull_find(userdata, &t, &reply))
+                (void) ctl_call_berth(bus, "CancelTransfer", NULL, NULL, "u", t.id);
 }
 
 /* "https://h/d/debian-12.tar.xz?x=1" -> "debian-12.tar.xz" */
@@ -297,7 +326,12 @@ static int url_filename(const char *url, char **ret) {
 static int pull_call(sd_bus *bus, const CtlArgs *args, sd_bus_message *m, const char *type, const char *name) {
         _cleanup_free_ char *what = strjoin("pull image '", name, "'");
         PullProgress p = { .bus = bus, .type = type, .name = name };
-        int r = transfer_call(bus, args, m, pull_progress, &p, what ?: "pull");
+        struct sigaction sa = { .sa_handler = on_sigint }, old;
+        int r;
+
+        (void) sigaction(SIGINT, &sa, &old);
+        r = transfer_call(bus, args, m, pull_progress, pull_cancel, &p, what ?: "pull");
+        (void) sigaction(SIGINT, &old, NULL);
 
         if (r < 0)
                 return r;

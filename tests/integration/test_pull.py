@@ -373,3 +373,22 @@ def test_pull_into_a_full_pool(bus, server, prefix):
         assert os.listdir(d.pool()) == [prefix]
     finally:
         d.stop()
+
+
+def test_ctrl_c_cancels_the_pull(bus, pull_berthd, server, prefix):
+    """SIGINT to berthctl pull-* cancels the transfer in berthd, as machinectl's does."""
+    p = start_slow_pull(bus, server, prefix)
+    try:
+        wait_for_transfer(bus, prefix)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 1 and f"The transfer of '{prefix}' was cancelled.".encode() in err, err
+    deadline = time.monotonic() + 10
+    while pool_entries(prefix) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pool_entries(prefix) == []
+    assert ctl(bus, "list-transfers").stdout == b"No transfers.\n"
