@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* berth-import's pure parts: which tar member names may be written, and size parsing. */
+/* berth-import's pure parts: which tar member names may be written, size parsing, pull URLs and
+ * SHA256SUMS lines. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc-util.h"
+#include "import-pull.h"
 #include "import-tar.h"
 #include "parse-util.h"
 #include "test.h"
@@ -54,6 +57,40 @@ TEST(parse_size) {
         ASSERT_TRUE(parse_size("", &v) == -EINVAL);
         ASSERT_TRUE(parse_size("1GG", &v) == -EINVAL);
         ASSERT_TRUE(parse_size("99999999999E", &v) == -ERANGE);
+}
+
+TEST(pull_urls) {
+        char *s = NULL;
+
+        ASSERT_TRUE(pull_url_is_valid("https://example.org/images/debian.tar.xz"));
+        ASSERT_TRUE(pull_url_is_valid("http://127.0.0.1:8080/d/x.raw?sig=1"));
+        ASSERT_TRUE(!pull_url_is_valid("ftp://example.org/x.tar"));
+        ASSERT_TRUE(!pull_url_is_valid("https://example.org/"));
+        ASSERT_TRUE(!pull_url_is_valid("https:///x.tar"));
+        ASSERT_TRUE(!pull_url_is_valid("https://example.org/a b.tar"));
+        ASSERT_TRUE(!pull_url_is_valid("https://example.org/x\n.tar"));
+        ASSERT_TRUE(pull_url_filename("http://h/d/x.tar.gz?a=b#c", &s) == 0 && strcmp(s, "x.tar.gz") == 0);
+        s = mfree(s);
+        ASSERT_TRUE(pull_url_sibling("http://h/d/x.tar.gz?a=b", "SHA256SUMS", &s) == 0 &&
+                    strcmp(s, "http://h/d/SHA256SUMS") == 0);
+        s = mfree(s);
+        ASSERT_TRUE(pull_verify_from_string("checksum") == PULL_VERIFY_CHECKSUM);
+        ASSERT_TRUE(pull_verify_from_string("yes") == -EINVAL);
+}
+
+TEST(pull_checksums) {
+        const char *sums = "0000000000000000000000000000000000000000000000000000000000000000  other.tar\n"
+                           "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789 *img.tar.xz\r\n"
+                           "bad line img.raw\n";
+        char *s = NULL;
+
+        ASSERT_TRUE(pull_checksum_find(sums, "u", "img.tar.xz", &s) == 0);
+        ASSERT_TRUE(strcmp(s, "sha256:abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789") == 0);
+        s = mfree(s);
+        ASSERT_TRUE(pull_checksum_find(sums, "u", "img.tar", &s) == -ENOENT);
+        ASSERT_TRUE(pull_checksum_find(sums, "u", "img.raw", &s) == -ENOENT);
+        ASSERT_TRUE(pull_checksum_find(sums, "u", "other.tar", &s) == 0);
+        s = mfree(s);
 }
 
 DEFINE_TEST_MAIN
