@@ -26,6 +26,7 @@
 #include "mount-util.h"
 #include "spawn-bind-user.h"
 #include "spawn-child.h"
+#include "spawn-resources.h"
 #include "spawn-network.h"
 #include "spawn-credentials.h"
 #include "spawn-mount.h"
@@ -386,11 +387,13 @@ static const SpawnStep child_steps[] = {
         { "make-mounts-private", step_mounts_private    },
         { "read-host-files",    step_read_host_files    },
         { "open-host-paths",    step_open_host_paths    },
+        { "open-lxcfs",         spawn_open_lxcfs        },
         { "become-root",        step_become_root        },
         { "bind-root",          step_bind_root          },
         { "pivot-root-option",  spawn_pivot_root_setup  },
         { "mount-proc",         spawn_mount_proc        },
         { "mount-sys",          spawn_mount_sys         },
+        { "mount-lxcfs",        spawn_mount_lxcfs       },
         { "mount-cgroup",       spawn_mount_cgroup      },
         { "mount-dev",          spawn_mount_dev         },
         { "mount-run-tmp",      spawn_mount_run_tmp     },

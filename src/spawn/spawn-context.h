@@ -22,6 +22,8 @@ typedef struct SpawnContext {
         CgroupSet cgroups;
         char *cgroup_path; /* machine.slice/machine-NAME.scope (or in --slice=) */
         CgroupControllerMap controllers; /* where each controller is, for the limits */
+        bool lxcfs;         /* lxcfs runs: bind its files (spawn-resources.c) */
+        int lxcfs_fds[8];   /* child: clones of them, opened with host privileges */
         bool cgroup_created;
         Id128 uuid;
         int shutdown_signal; /* what SIGTERM to the launcher becomes */

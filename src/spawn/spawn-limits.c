@@ -12,6 +12,15 @@
 #include "string-util.h"
 #include "strv.h"
 
+LxcfsMode lxcfs_mode_from_string(const char *s) {
+        int b;
+
+        if (s && streq(s, "auto"))
+                return LXCFS_AUTO;
+        b = s ? parse_boolean(s) : -EINVAL;
+        return b < 0 ? _LXCFS_MODE_INVALID : b ? LXCFS_YES : LXCFS_NO;
+}
+
 void spawn_limits_done(SpawnLimits *l) {
         cgroup_limits_done(&l->cgroup);
         free(l->slice);
@@ -199,6 +208,11 @@ int spawn_limits_parse_option(SpawnLimits *l, int opt, const char *arg) {
                 return parse_oom_score_adjust(l, arg);
         case ARG_CPU_AFFINITY:
                 return parse_cpu_affinity(l, arg);
+        case ARG_LXCFS:
+                l->lxcfs = lxcfs_mode_from_string(arg);
+                if (l->lxcfs < 0)
+                        return log_error_errno(-EINVAL, "Invalid --lxcfs= value '%s': use auto, yes or no.", arg);
+                return 0;
         }
         return 1;
 }

@@ -3,7 +3,7 @@
 
 /* Resource limits of a machine, with nspawn's options: --property=, --slice=, --rlimit=,
  * --oom-score-adjust=, --cpu-affinity= (and the [Exec] LimitXXX=, OOMScoreAdjust=, CPUAffinity=
- * keys of .nspawn files). Everything is checked while parsing, before anything is
+ * keys of .nspawn files), and --lxcfs=. Everything is checked while parsing, before anything is
  * created. */
 
 #include <getopt.h>
@@ -13,6 +13,16 @@
 
 #include "cgroup-limits.h"
 
+typedef enum LxcfsMode {
+        LXCFS_AUTO, /* bind lxcfs's files where lxcfs runs */
+        LXCFS_YES,  /* refuse to start without lxcfs */
+        LXCFS_NO,
+        _LXCFS_MODE_MAX,
+        _LXCFS_MODE_INVALID = -EINVAL,
+} LxcfsMode;
+
+LxcfsMode lxcfs_mode_from_string(const char *s) _pure_;
+
 typedef struct SpawnLimits {
         CgroupLimits cgroup;               /* --property= */
         char *slice;                       /* --slice=; NULL: machine.slice */
@@ -21,6 +31,7 @@ typedef struct SpawnLimits {
         bool oom_score_adjust_set;
         cpu_set_t *cpu_affinity; /* CPU_ALLOC'ed, cpu_affinity_ncpus wide */
         size_t cpu_affinity_ncpus;
+        LxcfsMode lxcfs;
 } SpawnLimits;
 
 void spawn_limits_done(SpawnLimits *l);
@@ -31,6 +42,7 @@ enum {
         ARG_RLIMIT,
         ARG_OOM_SCORE_ADJUST,
         ARG_CPU_AFFINITY,
+        ARG_LXCFS,
 };
 
 #define SPAWN_LIMITS_OPTIONS                                                         \
@@ -38,7 +50,8 @@ enum {
         { "slice", required_argument, NULL, ARG_SLICE },                             \
         { "rlimit", required_argument, NULL, ARG_RLIMIT },                           \
         { "oom-score-adjust", required_argument, NULL, ARG_OOM_SCORE_ADJUST },       \
-        { "cpu-affinity", required_argument, NULL, ARG_CPU_AFFINITY }
+        { "cpu-affinity", required_argument, NULL, ARG_CPU_AFFINITY },               \
+        { "lxcfs", required_argument, NULL, ARG_LXCFS }
 
 #define SPAWN_LIMITS_HELP                                                                              \
         "Resources:\n"                                                                                 \
@@ -46,7 +59,8 @@ enum {
         "     --slice=SLICE          Place the machine in this slice (default: machine.slice)\n"        \
         "     --rlimit=NAME=LIMIT    Set a resource limit of PID 1 (NOFILE=1024[:4096])\n"              \
         "     --oom-score-adjust=VALUE  Adjust the OOM score of PID 1 (-1000..1000)\n"                  \
-        "     --cpu-affinity=CPUS    Run the machine on these CPUs only (\"0-1,3\")\n\n"
+        "     --cpu-affinity=CPUS    Run the machine on these CPUs only (\"0-1,3\")\n"                   \
+        "     --lxcfs=MODE           Bind lxcfs's /proc and /sys files: auto, yes, no (default: auto)\n\n"
 
 /* Returns 1 for an option that is not ours, 0 if parsed, <0 (logged) for a bad value. */
 int spawn_limits_parse_option(SpawnLimits *l, int opt, const char *arg);

@@ -78,6 +78,7 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
                 .localtime_tree_fd = -EBADF,
                 .journal_fd = -EBADF,
                 .uid_lock_fd = -EBADF,
+                .lxcfs_fds = { -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF },
                 .net.netns_fd = -EBADF,
                 .userns = config->private_users != PRIVATE_USERS_NO,
                 .idmap_root = IN_SET(config->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED) &&
@@ -611,6 +612,7 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-create",           step_cgroup_create            },
         { "cgroup-devices",          step_cgroup_devices           },
         { "cgroup-limits",           spawn_step_cgroup_limits      },
+        { "lxcfs-detect",            spawn_step_lxcfs_detect       },
         { "check-inaccessible",      step_check_inaccessible       },
         { "overlay-prepare",         spawn_overlay_prepare         },
         { "seccomp-prepare",         step_seccomp_prepare          },

@@ -8,3 +8,9 @@
 
 int spawn_step_cgroup_limits(SpawnContext *c);
 int spawn_step_process_limits(SpawnContext *c);
+
+/* lxcfs: the parent decides (--lxcfs=yes without a running lxcfs is an error), the child clones
+ * lxcfs's files before it drops privileges and binds them over /proc and /sys once they exist. */
+int spawn_step_lxcfs_detect(SpawnContext *c);
+int spawn_open_lxcfs(SpawnContext *c);
+int spawn_mount_lxcfs(SpawnContext *c);

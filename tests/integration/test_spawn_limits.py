@@ -4,6 +4,7 @@ cgroup2 view, faults that stay inside the machine, process limits of PID 1, sett
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -334,3 +335,53 @@ def test_top_and_accounting(bbtree):
         assert r.returncode == 1 and r.stderr.strip() == "Invalid --iterations= value '0': use a number above 0."
     finally:
         stop(p)
+
+
+@pytest.fixture
+def lxcfs():
+    """Debian's lxcfs, started for the test on /var/lib/lxcfs (and stopped and unmounted after)."""
+    if not shutil.which("lxcfs"):
+        pytest.skip("lxcfs is not installed (Debian package lxcfs, in tools/deps.sh)")
+    if " /var/lib/lxcfs " in open("/proc/self/mountinfo").read():
+        pytest.skip("an lxcfs of the host runs already")
+    os.makedirs("/var/lib/lxcfs", exist_ok=True)
+    p = subprocess.Popen(["lxcfs", "/var/lib/lxcfs"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: os.path.exists("/var/lib/lxcfs/proc/meminfo"), timeout=10)
+        yield p
+    finally:
+        if p.poll() is None:
+            p.terminate()
+            p.wait(timeout=10)
+        subprocess.run(["umount", "-l", "/var/lib/lxcfs"], capture_output=True)
+
+
+def test_lxcfs_machine_sees_its_own_size(debian_cached, lxcfs):
+    r = spawn("-q", "-D", debian_cached, "--read-only", "-M", "lim-lxcfs", "--property=MemoryMax=256M",
+              "--property=AllowedCPUs=0", "/bin/sh", "-c", "free -m | awk '/^Mem:/ {print $2}'; nproc")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["256", "1"], r.stdout + r.stderr
+    # --lxcfs=no: the host's figures
+    r = spawn("-q", "-D", debian_cached, "--read-only", "-M", "lim-lxcfs", "--lxcfs=no",
+              "--property=MemoryMax=256M", "/bin/sh", "-c", "free -m | awk '/^Mem:/ {print $2}'")
+    assert int(r.stdout) > 256, r.stdout
+
+
+def test_lxcfs_killed_mid_run(bbtree, lxcfs):
+    p = background("-D", bbtree, "-M", "lim-lxcfs-kill", "--lxcfs=yes", "/bin/sh", "-c",
+                   "head -1 /proc/meminfo; sleep 2; echo alive; head -1 /proc/meminfo >/dev/null 2>&1; echo done")
+    time.sleep(1)
+    lxcfs.kill()
+    lxcfs.wait()
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert out.split()[-2:] == ["alive", "done"], out + err
+
+
+def test_lxcfs_yes_without_lxcfs(bbtree):
+    if " /var/lib/lxcfs " in open("/proc/self/mountinfo").read():
+        pytest.skip("lxcfs runs on this host")
+    r = spawn("-q", "-D", bbtree, "-M", "lim-lxcfs", "--lxcfs=yes", "/bin/true")
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("--lxcfs=yes, but lxcfs does not run (no lxcfs file system on /var/lib/lxcfs): "
+                                "install Debian's lxcfs package and start it.")
