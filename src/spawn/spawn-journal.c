@@ -133,6 +133,8 @@ int spawn_journal_mount(SpawnContext *c) {
         if (tree < 0)
                 return 0;
         target = mkdir_p_in_root(c->root_fd, c->journal_bind, 0755);
+        if (target < 0 && c->config->link_journal == LINK_JOURNAL_AUTO)
+                return 0; /* a read-only tree without the directory: auto links nothing */
         if (target < 0)
                 return target;
         return mount_attach(tree, target);

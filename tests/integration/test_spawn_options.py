@@ -402,6 +402,11 @@ def test_link_journal_bad_input(bbtree, host_journal):
         r = spawn("-q", "-D", bbtree, f"--uuid={JOURNAL_UUID}", *args, "/bin/sh", "-c",
                   f"grep -c ' /var/log/journal/{JOURNAL_UUID} ' /proc/self/mountinfo")
         assert r.stdout.strip() == "1", (args, r.stdout, r.stderr)
+    # a read-only tree without /var/log/journal: auto links nothing and the machine runs
+    shutil.rmtree(os.path.join(bbtree, "var/log/journal"))
+    r = spawn("-q", "-D", bbtree, f"--uuid={JOURNAL_UUID}", "--read-only", "/bin/sh", "-c",
+              f"test -e /var/log/journal/{JOURNAL_UUID} || echo unlinked")
+    assert r.returncode == 0 and r.stdout.strip() == "unlinked", r.stderr
 
 
 # --overlay, --overlay-ro
