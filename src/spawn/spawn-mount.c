@@ -389,7 +389,22 @@ static int mount_user_bind(const BindMount *b, int root_fd, int *tree_fd) {
         return mount_bind_in_root(root_fd, b->destination, tree, !S_ISDIR(st.st_mode));
 }
 
-static int split_options(const char *s, char ***ret) {
+/* --tmpfs=PATH:OPTIONS takes what mount -o takes, as nspawn: the mount flags among them become mount
+ * attributes (on top of nosuid,nodev, which "suid" and "dev" lift), the rest go to tmpfs. */
+static int tmpfs_options(const char *s, char ***ret, unsigned *attrs) {
+        static const struct {
+                const char *name;
+                unsigned set, clear;
+        } flags[] = {
+                { "ro", MOUNT_ATTR_RDONLY, 0 },          { "rw", 0, MOUNT_ATTR_RDONLY },
+                { "nosuid", MOUNT_ATTR_NOSUID, 0 },      { "suid", 0, MOUNT_ATTR_NOSUID },
+                { "nodev", MOUNT_ATTR_NODEV, 0 },        { "dev", 0, MOUNT_ATTR_NODEV },
+                { "noexec", MOUNT_ATTR_NOEXEC, 0 },      { "exec", 0, MOUNT_ATTR_NOEXEC },
+                { "noatime", MOUNT_ATTR_NOATIME, MOUNT_ATTR__ATIME },
+                { "relatime", MOUNT_ATTR_RELATIME, MOUNT_ATTR__ATIME },
+                { "strictatime", MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME },
+                { "nodiratime", MOUNT_ATTR_NODIRATIME, 0 }, { "diratime", 0, MOUNT_ATTR_NODIRATIME },
+        };
         _cleanup_strv_free_ char **l = NULL;
         _cleanup_free_ char *copy = strdup(s);
         char *save = NULL;
@@ -398,6 +413,13 @@ static int split_options(const char *s, char ***ret) {
         if (!copy)
                 return -ENOMEM;
         for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(flags) && !streq(o, flags[i].name); i++)
+                        ;
+                if (i < ELEMENTSOF(flags)) {
+                        *attrs = (*attrs & ~flags[i].clear) | flags[i].set;
+                        continue;
+                }
                 r = strv_extend(&l, o);
                 if (r < 0)
                         return r;
@@ -417,11 +439,12 @@ int spawn_mount_user(SpawnContext *c) {
         }
         for (size_t i = 0; i < cfg->n_tmpfs; i++) {
                 _cleanup_strv_free_ char **opts = NULL;
-                r = split_options(cfg->tmpfs[i].options ?: "mode=0755", &opts);
+                unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+                r = tmpfs_options(cfg->tmpfs[i].options ?: "mode=0755", &opts, &attrs);
                 if (r < 0)
                         return r;
                 r = mount_fs_in_root(c->root_fd, cfg->tmpfs[i].destination, "tmpfs", "tmpfs",
-                                     (const char *const *) opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+                                     (const char *const *) opts, attrs);
                 if (r < 0)
                         return r;
         }

@@ -317,3 +317,22 @@ def test_container_host_variables(bbtree):
     assert env["container_host_version_id"] == host["VERSION_ID"]
     for field in ["BUILD_ID", "VARIANT_ID", "IMAGE_ID", "IMAGE_VERSION"]:
         assert env.get("container_host_" + field.lower()) == host.get(field)
+
+
+# ---- 3: --tmpfs= takes mount flags ----
+
+@pytest.mark.parametrize("opts,want,unwanted", [
+    ("nosuid", {"nosuid", "nodev"}, {"noexec"}),
+    ("noexec", {"noexec"}, set()),
+    ("nodev", {"nodev"}, set()),
+    ("rw,nosuid,noexec,mode=0700", {"rw", "nosuid", "noexec", "mode=700"}, set()),
+    ("ro,size=1m", {"ro", "size=1024k"}, {"rw"}),
+])
+def test_tmpfs_mount_flags(bbtree, opts, want, unwanted):
+    """--tmpfs=PATH:OPTIONS takes what mount -o takes, as nspawn does."""
+    r = spawn("-q", "-D", bbtree, f"--tmpfs=/var:{opts}", "/bin/grep", " /var ", "/proc/self/mounts")
+    assert r.returncode == 0, r.stderr
+    fields = r.stdout.split()
+    assert fields[2] == "tmpfs", r.stdout
+    options = set(fields[3].split(","))
+    assert want <= options and not (unwanted & options), options
