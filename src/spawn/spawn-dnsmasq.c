@@ -95,10 +95,11 @@ void spawn_dnsmasq_stop(const char *machine_name) {
                 return;
         if (read_one_line_file(pid_file, &line) >= 0 && safe_atou(line, &pid) >= 0 && pid > 1 &&
             (pidfd = pidfd_open_pid((pid_t) pid)) >= 0 && is_our_dnsmasq((pid_t) pid, lease_file)) {
+                /* It keeps nothing worth a clean shutdown (its lease file goes too), and SIGTERM can
+                 * take it seconds: kill it, and wait until it has let go of the link's address. */
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };
-                (void) pidfd_signal(pidfd, SIGTERM);
-                if (poll(&p, 1, 2000) <= 0)
-                        (void) pidfd_signal(pidfd, SIGKILL);
+                (void) pidfd_signal(pidfd, SIGKILL);
+                (void) poll(&p, 1, 1000);
         }
         (void) unlink(pid_file);
         (void) unlink(lease_file);
