@@ -294,6 +294,7 @@ NOT_YET = {
 # berth-spawn's own options that nspawn 252 lacks, each with the reason.
 BERTH_ONLY = {
     "--shutdown-timeout": "how long a poweroff may take before the machine is killed (nspawn has no knob)",
+    "--lxcfs": "lxcfs's /proc and /sys files for the machine's own view of its limits (issue 12; nspawn has none)",
 }
 
 
