@@ -465,9 +465,12 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
                 if (c->console_mode < 0)
                         return log_error_errno(-EINVAL, "Invalid console mode '%s': use interactive, read-only, "
                                                         "passive or pipe.", arg);
+                if (c->console_mode == CONSOLE_PIPE)
+                        c->quiet = true; /* as nspawn 252: pipe mode prints nothing of its own */
                 return 0;
         case 'P':
                 c->console_mode = CONSOLE_PIPE;
+                c->quiet = true;
                 return 0;
         case 'q':
                 c->quiet = true;

@@ -336,3 +336,13 @@ def test_tmpfs_mount_flags(bbtree, opts, want, unwanted):
     assert fields[2] == "tmpfs", r.stdout
     options = set(fields[3].split(","))
     assert want <= options and not (unwanted & options), options
+
+
+# ---- smaller ones ----
+
+@pytest.mark.parametrize("option", ["--pipe", "-P", "--console=pipe"])
+def test_pipe_mode_is_quiet(bbtree, option):
+    """nspawn 252's pipe mode prints nothing of its own: only the command's output."""
+    r = spawn("-D", bbtree, option, "/bin/echo", "hello")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "hello\n" and r.stderr == ""
