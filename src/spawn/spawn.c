@@ -333,6 +333,7 @@ static int parse_security_option(SpawnConfig *c, int opt, const char *arg) {
                 c->private_users = PRIVATE_USERS_PICK;
                 return 0;
         case ARG_PRIVATE_USERS:
+                arg = arg ?: "yes"; /* a bare --private-users, as nspawn */
                 r = private_users_parse(arg, &c->private_users, &c->uid_shift, &c->uid_range);
                 if (r == -ERANGE)
                         return log_error_errno(r, "Invalid UID range '%s': the base must be a non-zero multiple of "
@@ -575,7 +576,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "keep-unit", no_argument, NULL, ARG_KEEP_UNIT },
                 { "no-new-privileges", required_argument, NULL, ARG_NO_NEW_PRIVILEGES },
                 { "settings", required_argument, NULL, ARG_SETTINGS },
-                { "private-users", required_argument, NULL, ARG_PRIVATE_USERS },
+                { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
                 { "system-call-filter", required_argument, NULL, ARG_SYSTEM_CALL_FILTER },
                 { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
                 SPAWN_LIMITS_OPTIONS,

@@ -346,3 +346,11 @@ def test_pipe_mode_is_quiet(bbtree, option):
     r = spawn("-D", bbtree, option, "/bin/echo", "hello")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "hello\n" and r.stderr == ""
+
+
+def test_bare_private_users_is_yes(bbtree):
+    """A bare --private-users is --private-users=yes, as in nspawn."""
+    bare = spawn("-q", "-D", bbtree, "--private-users", "/bin/cat", "/proc/self/uid_map")
+    yes = spawn("-q", "-D", bbtree, "--private-users=yes", "/bin/cat", "/proc/self/uid_map")
+    assert bare.returncode == 0 and yes.returncode == 0, bare.stderr + yes.stderr
+    assert bare.stdout.split() == yes.stdout.split() == ["0", "0", "65536"]
