@@ -257,6 +257,19 @@ static uint64_t now_msec(void) {
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
+/* Has the client closed the master? A hangup of our watch fd alone does not say so: util-linux's
+ * login (Debian 13 and later) calls vhangup() on its terminal. With the master gone the slave cannot
+ * be opened again; while it is there, a fresh fd keeps watching. */
+static bool pty_client_gone(const char *path, int *watch) {
+        int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+
+        if (fd < 0)
+                return true;
+        safe_close(*watch);
+        *watch = fd;
+        return false;
+}
+
 /* Runs login on the pty, again after each logout, until the client closes the master. */
 static _noreturn_ void run_login_loop(int number) {
         const char *login = find_login();
@@ -286,7 +299,8 @@ static _noreturn_ void run_login_loop(int number) {
                         struct pollfd p = { .fd = watch, .events = POLLIN };
                         if (waitpid(pid, NULL, WNOHANG) == pid)
                                 break;
-                        if (poll(&p, 1, 200) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL))) {
+                        if (poll(&p, 1, 200) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)) &&
+                            pty_client_gone(path, &watch)) {
                                 (void) kill(pid, SIGHUP); /* the client went away */
                                 (void) waitpid(pid, NULL, 0);
                                 _exit(EXIT_SUCCESS);
@@ -294,7 +308,7 @@ static _noreturn_ void run_login_loop(int number) {
                 }
                 quick = now_msec() - start < 1000 ? quick + 1 : 0;
                 struct pollfd p = { .fd = watch, .events = 0 };
-                if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)))
+                if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)) && pty_client_gone(path, &watch))
                         break;
         }
         _exit(EXIT_SUCCESS);

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mount-util.h"
 #include "spawn-bind-user.h"
+#include "spawn-cgroup.h"
 #include "spawn-child.h"
 #include "spawn-resources.h"
 #include "spawn-network.h"

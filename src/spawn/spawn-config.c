@@ -394,6 +394,28 @@ static int verify_private_users(SpawnConfig *c) {
         return 0;
 }
 
+/* The option wins; then nspawn's $SYSTEMD_NSPAWN_UNIFIED_HIERARCHY (a boolean, formerly
+ * $UNIFIED_CGROUP_HIERARCHY); else the tree decides (auto). */
+static int verify_cgroup_view(SpawnConfig *c) {
+        static const char *const vars[] = { "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "UNIFIED_CGROUP_HIERARCHY" };
+        int r;
+
+        if (c->cgroup_view >= 0)
+                return 0;
+        c->cgroup_view = CGROUP_VIEW_AUTO;
+        for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+                const char *e = getenv(vars[i]);
+                if (isempty(e))
+                        continue;
+                r = parse_boolean(e);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to parse $%s='%s': use yes or no.", vars[i], e);
+                c->cgroup_view = r ? CGROUP_VIEW_UNIFIED : CGROUP_VIEW_HOST;
+                return 0;
+        }
+        return 0;
+}
+
 int spawn_config_verify(SpawnConfig *c) {
         int r;
 
@@ -428,7 +450,9 @@ int spawn_config_verify(SpawnConfig *c) {
         r = spawn_options_verify(c);
         if (r < 0)
                 return r;
-
+        r = verify_cgroup_view(c);
+        if (r < 0)
+                return r;
 
         if (c->console_mode < 0)
                 /* Both terminals: interactive. A terminal on stdin only: read-only, so the machine never
@@ -511,6 +535,29 @@ UserOwnership user_ownership_from_string(const char *s) {
                 if (s && streq(s, user_ownership_table[i]))
                         return i;
         return _USER_OWNERSHIP_INVALID;
+}
+
+static const char *const cgroup_view_table[_CGROUP_VIEW_MAX] = {
+        [CGROUP_VIEW_AUTO] = "auto",
+        [CGROUP_VIEW_HOST] = "no",
+        [CGROUP_VIEW_UNIFIED] = "yes",
+};
+
+const char *cgroup_view_to_string(CgroupView v) {
+        return v >= 0 && v < _CGROUP_VIEW_MAX ? cgroup_view_table[v] : NULL;
+}
+
+CgroupView cgroup_view_from_string(const char *s) {
+        int b;
+
+        if (!s)
+                return _CGROUP_VIEW_INVALID;
+        if (streq(s, "auto"))
+                return CGROUP_VIEW_AUTO;
+        b = parse_boolean(s);
+        if (b < 0)
+                return _CGROUP_VIEW_INVALID;
+        return b ? CGROUP_VIEW_UNIFIED : CGROUP_VIEW_HOST;
 }
 
 int private_users_parse(const char *s, PrivateUsers *ret_mode, uint32_t *ret_shift, uint32_t *ret_range) {

@@ -154,6 +154,16 @@ typedef struct Credential {
         size_t size;
 } Credential;
 
+/* The /sys/fs/cgroup a machine sees on a hybrid host (--unified-cgroup-hierarchy=,
+ * $SYSTEMD_NSPAWN_UNIFIED_HIERARCHY). A pure cgroup2 host shows every machine cgroup2. */
+typedef enum CgroupView {
+        CGROUP_VIEW_AUTO,    /* cgroup2-only if the tree's systemd needs it, else the host's layout */
+        CGROUP_VIEW_HOST,    /* "no": the host's layout */
+        CGROUP_VIEW_UNIFIED, /* "yes": cgroup2 only, rooted at the machine's own v2 cgroup */
+        _CGROUP_VIEW_MAX,
+        _CGROUP_VIEW_INVALID = -EINVAL,
+} CgroupView;
+
 typedef struct SpawnConfig {
         char *directory;    /* absolute; NULL with an image */
         char *image;        /* absolute path of a disk image (-i) */
@@ -180,6 +190,7 @@ typedef struct SpawnConfig {
         PrivateUsers private_users;
         uint32_t uid_shift, uid_range; /* with PRIVATE_USERS_FIXED */
         UserOwnership user_ownership;
+        CgroupView cgroup_view;
         BindMount *binds;
         size_t n_binds;
         TmpfsMount *tmpfs;
@@ -219,6 +230,9 @@ const char *spawn_register_to_string(SpawnRegister m) _pure_;
 const char *volatile_mode_to_string(VolatileMode m) _pure_;
 const char *user_ownership_to_string(UserOwnership m) _pure_;
 UserOwnership user_ownership_from_string(const char *s) _pure_;
+const char *cgroup_view_to_string(CgroupView v) _pure_;
+/* "auto", or a boolean ("yes": cgroup2 only, "no": the host's layout). */
+CgroupView cgroup_view_from_string(const char *s) _pure_;
 VolatileMode volatile_mode_from_string(const char *s) _pure_;
 SpawnRegister spawn_register_from_string(const char *s) _pure_;
 

@@ -6,7 +6,6 @@
 /* Child side, before pivot_root: everything relative to c->root_fd. */
 int spawn_mount_proc(SpawnContext *c);
 int spawn_mount_sys(SpawnContext *c);
-int spawn_mount_cgroup(SpawnContext *c);
 int spawn_mount_dev(SpawnContext *c);
 int spawn_mount_run_tmp(SpawnContext *c);
 int spawn_mount_user(SpawnContext *c);

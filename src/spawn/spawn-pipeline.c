@@ -23,6 +23,7 @@
 #include "mount-util.h"
 #include "parse-util.h"
 #include "spawn-bind-user.h"
+#include "spawn-cgroup.h"
 #include "spawn-child.h"
 #include "spawn-credentials.h"
 #include "spawn-journal.h"
@@ -608,6 +609,7 @@ static int step_go(SpawnContext *c) {
 static const SpawnStep parent_steps[] = {
         { "network-allocate",        spawn_network_allocate        },
         { "cgroup-detect",           step_cgroup_detect            },
+        { "cgroup-view",             spawn_cgroup_pick_view        },
         { "cgroup-collect-leftovers", step_cgroup_collect_leftovers },
         { "cgroup-create",           step_cgroup_create            },
         { "cgroup-devices",          step_cgroup_devices           },

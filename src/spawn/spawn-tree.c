@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -88,6 +90,65 @@ GuestInit guest_init_classify(const char *resolved_path, bool has_inittab) {
         return GUEST_INIT_OTHER;
 }
 
+unsigned systemd_version_from_library_name(const char *name) {
+        const char *v = startswith(name, "libsystemd-shared-");
+        unsigned n = 0;
+
+        if (!v || !endswith(v, ".so") || !isdigit((unsigned char) v[0]))
+                return 0;
+        for (; isdigit((unsigned char) *v); v++) {
+                if (n > 100000)
+                        return 0;
+                n = n * 10 + (unsigned) (*v - '0');
+        }
+        return IN_SET(*v, '.', '-', '~', '+') ? n : 0;
+}
+
+static unsigned library_dir_version(int root_fd, const char *dir) {
+        int fd = open_in_root(root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+        unsigned best = 0;
+        struct dirent *de;
+        DIR *d;
+
+        if (fd < 0)
+                return 0;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return 0;
+        }
+        while ((de = readdir(d)))
+                best = MAX(best, systemd_version_from_library_name(de->d_name));
+        closedir(d);
+        return best;
+}
+
+unsigned tree_systemd_version(int root_fd) {
+        static const char *const dirs[] = { "/lib/systemd", "/lib64/systemd", "/usr/lib/systemd", "/usr/lib64/systemd" };
+        _cleanup_close_ int lib = -EBADF;
+        unsigned best = 0;
+        struct dirent *de;
+        DIR *d;
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                best = MAX(best, library_dir_version(root_fd, dirs[i]));
+        /* Debian and Ubuntu: /usr/lib/x86_64-linux-gnu/systemd. */
+        lib = open_in_root(root_fd, "/usr/lib", O_RDONLY | O_DIRECTORY, 0);
+        if (lib < 0 || !(d = fdopendir(lib)))
+                return best;
+        TAKE_FD(lib);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                if (!strstr(de->d_name, "-linux-") || de->d_name[0] == '.')
+                        continue;
+                p = strjoin("/usr/lib/", de->d_name, "/systemd");
+                if (p)
+                        best = MAX(best, library_dir_version(root_fd, p));
+        }
+        closedir(d);
+        return best;
+}
+
 void spawn_tree_done(SpawnTree *t) {
         t->root_fd = safe_close(t->root_fd);
         t->init_path = mfree(t->init_path);
@@ -172,6 +233,7 @@ int spawn_tree_open(const SpawnConfig *c, const char *path, SpawnTree *ret) {
                 }
         }
         read_machine_id(&t);
+        t.systemd_version = tree_systemd_version(t.root_fd);
         *ret = t;
         return 0;
 }

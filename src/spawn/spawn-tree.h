@@ -30,10 +30,17 @@ typedef struct SpawnTree {
         GuestInit init;
         Id128 machine_id;     /* from the tree's /etc/machine-id, or null */
         bool machine_id_file;  /* /etc/machine-id exists (possibly empty) */
+        unsigned systemd_version; /* N of the tree's libsystemd-shared-N.so (the newest), 0 if none */
 } SpawnTree;
 
 void spawn_tree_done(SpawnTree *t);
 /* Opens the tree and checks it is an OS tree with an init we can run; logs what is wrong. */
 int spawn_tree_open(const SpawnConfig *c, const char *path, SpawnTree *ret);
+/* The version of the systemd installed in the tree, as nspawn guesses it: the N of
+ * libsystemd-shared-N.so in /lib, /lib64, /usr/lib, /usr/lib64 or /usr/lib/TRIPLET (systemd/ below
+ * each), resolved inside the tree. 0 if there is none. */
+unsigned tree_systemd_version(int root_fd);
+/* "252" -> 252, "257.9-1" -> 257 (the name between "libsystemd-shared-" and ".so"); 0 if not a number. */
+unsigned systemd_version_from_library_name(const char *name) _pure_;
 /* Classifies an init binary from the name it resolves to ("systemd", "busybox", "init"...). */
 GuestInit guest_init_classify(const char *resolved_path, bool has_inittab) _pure_;

@@ -73,7 +73,10 @@ static void help(void) {
                "     --register=BOOL|auto   Register with org.freedesktop.machine1 (default: auto)\n"
                "     --keep-unit            Accepted for compatibility; berth never creates units\n"
                "     --settings=MODE        Read the .nspawn settings file: yes, no, trusted,\n"
-               "                            override (default: yes)\n\n"
+               "                            override (default: yes)\n"
+               "     --unified-cgroup-hierarchy=BOOL|auto  On a hybrid host: yes gives the\n"
+               "                            machine a cgroup2-only /sys/fs/cgroup, no the host's\n"
+               "                            layout, auto (default) cgroup2 for systemd >= 256\n\n"
                "Networking:\n"
                "     --private-network      Give the machine its own network (loopback only)\n"
                "  -n --network-veth         A virtual Ethernet link to the host (ve-NAME/host0)\n"
@@ -174,6 +177,7 @@ enum {
         ARG_PRIVATE_USERS_OWNERSHIP,
         ARG_SYSTEM_CALL_FILTER,
         ARG_AMBIENT_CAPABILITY,
+        ARG_UNIFIED_CGROUP_HIERARCHY,
 };
 
 static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
@@ -395,6 +399,12 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
                 if (c->register_mode < 0)
                         return log_error_errno(-EINVAL, "Invalid --register= value '%s': use yes, no or auto.", arg);
                 return 0;
+        case ARG_UNIFIED_CGROUP_HIERARCHY:
+                c->cgroup_view = cgroup_view_from_string(arg);
+                if (c->cgroup_view < 0)
+                        return log_error_errno(-EINVAL, "Invalid --unified-cgroup-hierarchy= value '%s': use yes, no "
+                                                        "or auto.", arg);
+                return 0;
         case ARG_SETTINGS:
                 c->settings_mode = settings_mode_from_string(arg);
                 if (c->settings_mode < 0) {
@@ -579,6 +589,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "private-users", optional_argument, NULL, ARG_PRIVATE_USERS },
                 { "system-call-filter", required_argument, NULL, ARG_SYSTEM_CALL_FILTER },
                 { "private-users-ownership", required_argument, NULL, ARG_PRIVATE_USERS_OWNERSHIP },
+                { "unified-cgroup-hierarchy", required_argument, NULL, ARG_UNIFIED_CGROUP_HIERARCHY },
                 SPAWN_LIMITS_OPTIONS,
                 {}
         };
@@ -596,6 +607,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
         c->console_mode = _CONSOLE_MODE_INVALID;
         c->settings_mode = SETTINGS_YES;
         c->register_mode = _SPAWN_REGISTER_INVALID;
+        c->cgroup_view = _CGROUP_VIEW_INVALID; /* unless given: $SYSTEMD_NSPAWN_UNIFIED_HIERARCHY or auto */
         /* '+': options end at the first non-option, which starts the command line. */
         while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PUnp:" SPAWN_OPTIONS_SHORT, all, NULL)) >= 0) {
                 if (opt == 'h') {

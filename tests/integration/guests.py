@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Guest trees for the tests: a busybox tree made in milliseconds, and Debian bookworm trees
-(systemd, sysvinit) made with debootstrap and cached outside the checkout."""
+"""Guest trees for the tests: a busybox tree made in milliseconds, and Debian trees (bookworm,
+trixie and sid with systemd; bookworm with sysvinit, OpenRC and runit) made with debootstrap and
+cached outside the checkout. `python3 guests.py [KEY...]` builds them (in parallel) ahead of a run."""
 
 import os
 import shutil
@@ -53,7 +54,11 @@ def make_busybox_tree(path, inittab=DEFAULT_INITTAB, os_release=True):
     return path
 
 
-def _debootstrap(name, include, post):
+class TreeUnavailable(Exception):
+    """The archive could not provide this tree (a suite without the package, a failed download)."""
+
+
+def _debootstrap(name, include, post, suite="bookworm"):
     final = os.path.join(CACHE, f"{name}-{RECIPE}")
     if os.path.exists(os.path.join(final, "etc/os-release")):
         return final
@@ -61,9 +66,13 @@ def _debootstrap(name, include, post):
     os.makedirs(DEBS, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{name}-", dir=CACHE)
     try:
-        subprocess.run(["debootstrap", "--variant=minbase", f"--cache-dir={DEBS}", f"--include={include}",
-                        "bookworm", tmp, MIRROR], check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
+        # debootstrap mounts /proc and /sys inside the tree: in a private mount namespace of its own,
+        # so nothing reaches the host's mount table (other tests run beside it).
+        r = subprocess.run(["unshare", "-m", "--propagation", "private",
+                            "debootstrap", "--variant=minbase", f"--cache-dir={DEBS}", f"--include={include}",
+                            suite, tmp, MIRROR], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise TreeUnavailable(f"debootstrap {suite} --include={include} failed: {r.stdout.strip()[-600:]}")
         post(tmp)
         os.chmod(tmp, 0o755)  # mkdtemp made it 0700: nobody but root could walk the guest's /
         if os.path.exists(final):
@@ -94,15 +103,145 @@ def _prepare_debian(root):
                 os.unlink(p)
 
 
+def _prepare_runit(root):
+    _prepare_debian(root)
+    # A container has no tty1..tty6: getty-run's services would respawn forever. The console is
+    # /dev/console, and login goes through berthctl login/machinectl login (a getty on a pty).
+    sv = os.path.join(root, "etc/service")
+    for name in os.listdir(sv) if os.path.isdir(sv) else []:
+        if name.startswith("getty-tty"):
+            os.unlink(os.path.join(sv, name))
+
+
+def _prepare_openrc(root):
+    # debootstrap takes sysv-rc for sysvinit-core's "sysv-rc | file-rc | openrc" (and --exclude does
+    # not stop it): OpenRC replaces it with apt, in a mount namespace of its own for the tree's /proc.
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                        'mount -t proc proc "$1/proc" && DEBIAN_FRONTEND=noninteractive chroot "$1" '
+                        'apt-get install -y -q --no-install-recommends openrc', "sh", root],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise TreeUnavailable(f"apt-get install openrc failed: {r.stdout.strip()[-600:]}")
+    subprocess.run(["chroot", root, "apt-get", "clean"], check=True)
+    _prepare_debian(root)
+
+
+_SYSTEMD = "systemd,systemd-sysv,dbus,login,passwd,iproute2,procps"
+
+
+class Guest:
+    """One tree of the guest matrix: how it is made, and what proves it is the tree asked for."""
+
+    def __init__(self, key, name, suite, include, init_package, codename, post=_prepare_debian, min_systemd=None):
+        self.key, self.name, self.suite, self.include = key, name, suite, include
+        self.init_package, self.codename, self.post, self.min_systemd = init_package, codename, post, min_systemd
+
+    def build(self):
+        return _debootstrap(self.name, self.include, self.post, self.suite)
+
+
+# The guest matrix (issue 10). bookworm's sysvinit/OpenRC/runit trees share the bookworm debs.
+GUESTS = {g.key: g for g in [
+    Guest("bookworm", "debian-bookworm-systemd", "bookworm", _SYSTEMD, "systemd-sysv", "bookworm", min_systemd=252),
+    Guest("trixie", "debian-trixie-systemd", "trixie", _SYSTEMD, "systemd-sysv", "trixie", min_systemd=257),
+    Guest("sid", "debian-sid-systemd", "sid", _SYSTEMD, "systemd-sysv", "sid", min_systemd=258),
+    Guest("sysvinit", "debian-bookworm-sysvinit", "bookworm", "sysvinit-core,login,passwd,procps", "sysvinit-core",
+          "bookworm"),
+    # sysvinit's init runs OpenRC.
+    Guest("openrc", "debian-bookworm-openrc", "bookworm", "sysvinit-core,login,passwd,procps", "openrc",
+          "bookworm", post=_prepare_openrc),
+    Guest("runit", "debian-bookworm-runit", "bookworm", "runit-init,login,passwd,procps", "runit-init", "bookworm",
+          post=_prepare_runit),
+]}
+
+
+def installed_packages(root):
+    """Package -> version of what dpkg says is installed in the tree."""
+    out, pkg, version = {}, None, None
+    with open(os.path.join(root, "var/lib/dpkg/status")) as f:
+        for line in f.read().split("\n") + [""]:
+            if line.startswith("Package: "):
+                pkg = line.split(": ", 1)[1]
+            elif line.startswith("Version: "):
+                version = line.split(": ", 1)[1]
+            elif line == "Status: install ok installed" and pkg:
+                out[pkg] = version
+            elif line == "":
+                pkg = version = None
+    return out
+
+
+def systemd_version_of_tree(root):
+    """The N of libsystemd-shared-N.so in the tree (what nspawn and berth-spawn look at), or None."""
+    for d in ["usr/lib/systemd", "usr/lib/x86_64-linux-gnu/systemd", "usr/lib64/systemd"]:
+        try:
+            names = os.listdir(os.path.join(root, d))
+        except FileNotFoundError:
+            continue
+        for n in names:
+            if n.startswith("libsystemd-shared-") and n.endswith(".so"):
+                return int(n[len("libsystemd-shared-"):-3].split(".")[0].split("-")[0])
+    return None
+
+
+def tree_identity_problems(guest, root):
+    """Why the tree at root is not the one guest names (empty when it is): the suite from
+    os-release/debian_version, the init package, and systemd's version for systemd guests."""
+    problems = []
+    with open(os.path.join(root, "etc/os-release")) as f:
+        osrel = dict(line.split("=", 1) for line in f.read().splitlines() if "=" in line)
+    codename = osrel.get("VERSION_CODENAME", "").strip('"')
+    with open(os.path.join(root, "etc/debian_version")) as f:
+        debver = f.read().strip()
+    if guest.codename == "sid":
+        if not debver.endswith("/sid"):
+            problems.append(f"/etc/debian_version is {debver!r}, not a sid tree")
+    elif codename != guest.codename:
+        problems.append(f"os-release says VERSION_CODENAME={codename!r}, not {guest.codename!r}")
+    pkgs = installed_packages(root)
+    if guest.init_package not in pkgs:
+        problems.append(f"{guest.init_package} is not installed")
+    if guest.min_systemd:
+        v = systemd_version_of_tree(root)
+        if v is None or v < guest.min_systemd:
+            problems.append(f"systemd {v} in the tree, {guest.min_systemd} or later wanted")
+    return problems
+
+
+def build_trees(keys, workers=4):
+    """Builds (or finds cached) the trees in parallel: key -> path, or key -> TreeUnavailable."""
+    from concurrent.futures import ThreadPoolExecutor
+    def one(key):
+        try:
+            return GUESTS[key].build()
+        except TreeUnavailable as e:
+            return e
+    with ThreadPoolExecutor(max_workers=workers) as ex:
+        return dict(zip(keys, ex.map(one, keys)))
+
+
 def debian_systemd_tree():
-    return _debootstrap("debian-bookworm-systemd",
-                        "systemd,systemd-sysv,dbus,login,passwd,iproute2,procps", _prepare_debian)
+    return GUESTS["bookworm"].build()
 
 
 def debian_sysvinit_tree():
-    return _debootstrap("debian-bookworm-sysvinit", "sysvinit-core,login,passwd,procps", _prepare_debian)
+    return GUESTS["sysvinit"].build()
 
 
 def copy_tree(src, dst):
     subprocess.run(["cp", "-a", "--reflink=auto", src + "/.", dst], check=True)
     return dst
+
+
+if __name__ == "__main__":
+    import sys
+    wanted = sys.argv[1:] or list(GUESTS)
+    failed = False
+    for key, res in build_trees(wanted).items():
+        if isinstance(res, TreeUnavailable):
+            print(f"{key}: skipped, {res}")
+            continue
+        problems = tree_identity_problems(GUESTS[key], res)
+        failed |= bool(problems)
+        print(f"{key}: {res}" + (" WRONG TREE: " + "; ".join(problems) if problems else ""))
+    sys.exit(1 if failed else 0)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/capability.h>
@@ -6,6 +7,7 @@
 
 #include "alloc-util.h"
 #include "fd-util.h"
+#include "rm-rf.h"
 #include "spawn-config.h"
 #include "spawn-credentials.h"
 #include "spawn-oci.h"
@@ -239,6 +241,62 @@ TEST(guest_init) {
         ASSERT_EQ(guest_init_halt_signal(GUEST_INIT_OTHER), SIGRTMIN + 3);
         ASSERT_EQ(guest_init_poweroff_signal(GUEST_INIT_OTHER), SIGRTMIN + 4);
         ASSERT_EQ(guest_init_reboot_signal(GUEST_INIT_OTHER), SIGINT);
+}
+
+TEST(cgroup_view) {
+        for (int i = 0; i < _CGROUP_VIEW_MAX; i++)
+                ASSERT_EQ(cgroup_view_from_string(cgroup_view_to_string(i)), i);
+        ASSERT_EQ(cgroup_view_from_string("1"), CGROUP_VIEW_UNIFIED);
+        ASSERT_EQ(cgroup_view_from_string("false"), CGROUP_VIEW_HOST);
+        ASSERT_EQ(cgroup_view_from_string("hybrid"), _CGROUP_VIEW_INVALID);
+        ASSERT_EQ(cgroup_view_from_string(NULL), _CGROUP_VIEW_INVALID);
+}
+
+static void touch_at(const char *root, const char *rel) {
+        char p[512];
+        int fd;
+
+        (void) snprintf(p, sizeof p, "%s/%s", root, rel);
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        ASSERT_TRUE(fd >= 0);
+        close(fd);
+}
+
+TEST(tree_systemd_version) {
+        char root[] = "/tmp/test-tree-version-XXXXXX", host[] = "/tmp/test-tree-host-XXXXXX", p[512];
+        int fd;
+
+        ASSERT_EQ(systemd_version_from_library_name("libsystemd-shared-252.so"), 252u);
+        ASSERT_EQ(systemd_version_from_library_name("libsystemd-shared-257.9-1.so"), 257u);
+        ASSERT_EQ(systemd_version_from_library_name("libsystemd-shared-262~rc1.so"), 262u);
+        ASSERT_EQ(systemd_version_from_library_name("libsystemd-shared-.so"), 0u);
+        ASSERT_EQ(systemd_version_from_library_name("libsystemd-shared-abc.so"), 0u);
+        ASSERT_EQ(systemd_version_from_library_name("libsystemd-shared-252.so.0"), 0u);
+        ASSERT_EQ(systemd_version_from_library_name("libsystemd-core-252.so"), 0u);
+        ASSERT_EQ(systemd_version_from_library_name("libsystemd-shared-99999999999999.so"), 0u);
+
+        ASSERT_TRUE(mkdtemp(root) != NULL);
+        fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(tree_systemd_version(fd), 0u);
+        /* Debian's multiarch directory, and an older copy in /usr/lib/systemd: the newest counts. */
+        (void) snprintf(p, sizeof p, "mkdir -p %s/usr/lib/x86_64-linux-gnu/systemd %s/usr/lib/systemd", root, root);
+        ASSERT_EQ(system(p), 0);
+        touch_at(root, "usr/lib/systemd/libsystemd-shared-252.so");
+        touch_at(root, "usr/lib/x86_64-linux-gnu/systemd/libsystemd-shared-262.so");
+        touch_at(root, "usr/lib/x86_64-linux-gnu/systemd/libsystemd-core-300.so");
+        ASSERT_EQ(tree_systemd_version(fd), 262u);
+        /* An absolute symlink is resolved inside the tree, never on the host (where a newer one sits). */
+        ASSERT_TRUE(mkdtemp(host) != NULL);
+        (void) snprintf(p, sizeof p, "mkdir %s/systemd", host);
+        ASSERT_EQ(system(p), 0);
+        touch_at(host, "systemd/libsystemd-shared-999.so");
+        (void) snprintf(p, sizeof p, "%s/lib64", root);
+        ASSERT_EQ(symlink(host, p), 0);
+        ASSERT_EQ(tree_systemd_version(fd), 262u);
+        close(fd);
+        ASSERT_EQ(rm_rf(root), 0);
+        ASSERT_EQ(rm_rf(host), 0);
 }
 
 TEST(exit_codes) {
