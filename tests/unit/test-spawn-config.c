@@ -231,7 +231,10 @@ TEST(guest_init) {
         ASSERT_EQ(guest_init_classify("/x/bin/busybox", true), GUEST_INIT_BUSYBOX);
         ASSERT_EQ(guest_init_classify("/x/sbin/init", true), GUEST_INIT_SYSVINIT);
         ASSERT_EQ(guest_init_classify("/x/sbin/init", false), GUEST_INIT_OTHER);
-        ASSERT_EQ(guest_init_classify("/x/sbin/runit-init", false), GUEST_INIT_OTHER);
+        ASSERT_EQ(guest_init_classify("/x/lib/runit/runit-init", false), GUEST_INIT_RUNIT);
+        ASSERT_EQ(guest_init_classify("/x/sbin/openrc-init", false), GUEST_INIT_OTHER);
+        ASSERT_EQ(guest_init_poweroff_signal(GUEST_INIT_RUNIT), 0);
+        ASSERT_EQ(guest_init_halt_signal(GUEST_INIT_RUNIT), 0);
         ASSERT_EQ(guest_init_poweroff_signal(GUEST_INIT_SYSTEMD), SIGRTMIN + 4);
         ASSERT_EQ(guest_init_reboot_signal(GUEST_INIT_SYSTEMD), SIGINT);
         ASSERT_EQ(guest_init_halt_signal(GUEST_INIT_SYSTEMD), SIGRTMIN + 3);
