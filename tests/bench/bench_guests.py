@@ -70,12 +70,12 @@ def boot_and_poweroff(tool, tree, name, timeout):
         return boot, time.monotonic() - t1
 
 
-def bench_view(trees, runs, compare):
+def bench_view(trees, runs):
     for key, tree in trees.items():
         res = {"berth": [], "nspawn": []}
         why = None
         for i in range(runs):
-            for tool in (("berth", "nspawn") if compare and why is None else ("berth",)):
+            for tool in (("berth", "nspawn") if why is None else ("berth",)):
                 t, err = try_boot(tool, tree, f"bg{key}{i}")
                 if t is None and tool == "nspawn":
                     why = err
@@ -126,7 +126,7 @@ def main():
             os.mkdir(os.path.join(d, key))
             trees[key] = guests.copy_tree(res, os.path.join(d, key))
         # this host's layout (berth, and whether nspawn can boot the tree at all), or the v2 view
-        bench_view(trees, args.runs, compare=True)
+        bench_view(trees, args.runs)
     if args.in_v2_view or layout() == "pure cgroup2":
         return
     in_v2_view([os.path.abspath(__file__), f"--runs={args.runs}"])
