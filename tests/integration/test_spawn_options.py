@@ -295,6 +295,8 @@ NOT_YET = {
 BERTH_ONLY = {
     "--shutdown-timeout": "how long a poweroff may take before the machine is killed (nspawn has no knob)",
     "--lxcfs": "lxcfs's /proc and /sys files for the machine's own view of its limits (issue 12; nspawn has none)",
+    "--unified-cgroup-hierarchy": "the cgroup view per guest; nspawn has only $SYSTEMD_NSPAWN_UNIFIED_HIERARCHY, "
+                                  "which berth reads too",
 }
 
 
