@@ -204,7 +204,7 @@ def view_run(tree, name, *opts, env_add=None):
     for var in ("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "UNIFIED_CGROUP_HIERARCHY"):
         if not env_add or var not in env_add:
             env.pop(var, None)
-    return subprocess.run([SPAWN, "-D", tree, "-M", name, "--read-only", "--console=pipe", *opts,
+    return subprocess.run([SPAWN, "-D", tree, "-M", name, "--read-only", "--console=read-only", *opts,
                            "/bin/sh", "-c", PROBE_CGROUP], capture_output=True, text=True, timeout=60, env=env,
                           stdin=subprocess.DEVNULL)
 
