@@ -9,7 +9,7 @@ berth's figure, and whether nspawn can boot the tree there at all. Not a test.
 """
 import argparse
 import os
-import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -64,7 +64,11 @@ def boot_and_poweroff(tool, tree, name, timeout):
             raise TimeoutError(f"no READY=1 within {timeout}s; it said: {(lines or ['nothing'])[0].strip()}")
         boot = time.monotonic() - t0
         t1 = time.monotonic()
-        p.terminate()
+        target = p.pid
+        if wrap:  # unshare does not pass SIGTERM on: it goes to nspawn, its child
+            with open(f"/proc/{p.pid}/task/{p.pid}/children") as f:
+                target = int(f.read().split()[0])
+        os.kill(target, signal.SIGTERM)
         p.communicate(timeout=120)
         s.close()
         return boot, time.monotonic() - t1
