@@ -56,7 +56,7 @@ enum {
 #define SPAWN_LIMITS_HELP                                                                              \
         "Resources:\n"                                                                                 \
         "     --property=NAME=VALUE  Set a resource property (MemoryMax=, CPUQuota=, TasksMax=, ...)\n"  \
-        "     --slice=SLICE          Place the machine in this slice (default: machine.slice)\n"        \
+        "  -S --slice=SLICE          Place the machine in this slice (default: machine.slice)\n"        \
         "     --rlimit=NAME=LIMIT    Set a resource limit of PID 1 (NOFILE=1024[:4096])\n"              \
         "     --oom-score-adjust=VALUE  Adjust the OOM score of PID 1 (-1000..1000)\n"                  \
         "     --cpu-affinity=CPUS    Run the machine on these CPUs only (\"0-1,3\")\n"                   \

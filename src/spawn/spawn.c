@@ -609,7 +609,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
         c->register_mode = _SPAWN_REGISTER_INVALID;
         c->cgroup_view = _CGROUP_VIEW_INVALID; /* unless given: $SYSTEMD_NSPAWN_UNIFIED_HIERARCHY or auto */
         /* '+': options end at the first non-option, which starts the command line. */
-        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PUnp:" SPAWN_OPTIONS_SHORT, all, NULL)) >= 0) {
+        while ((opt = getopt_long(argc, argv, "+hD:i:xM:baqE:u:PUnp:S:" SPAWN_OPTIONS_SHORT, all, NULL)) >= 0) {
                 if (opt == 'h') {
                         help();
                         return 0;
@@ -620,6 +620,8 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 }
                 if (opt == '?')
                         return -EINVAL; /* getopt said what is wrong */
+                if (opt == 'S')
+                        opt = ARG_SLICE; /* nspawn's short form */
                 if (IN_SET(opt, ARG_CAPABILITY, ARG_DROP_CAPABILITY, ARG_AMBIENT_CAPABILITY) && streq(optarg, "help")) {
                         capability_list_print(stdout);
                         return 0;

@@ -289,7 +289,6 @@ ISSUE_11 = "networking (issue 11): not done yet"
 # Options of stock nspawn that berth-spawn does not offer yet, each with the reason.
 NOT_YET = {
     "--network-zone": ISSUE_11,
-    "-S": "the short form of --slice= (issue 12 added --slice= only); the coordinator reconciles this",
 }
 # berth-spawn's own options that nspawn 252 lacks, each with the reason.
 BERTH_ONLY = {
