@@ -15,7 +15,7 @@
 #include "id128.h"
 #include "log.h"
 #include "parse-util.h"
-#include "spawn-register.h"
+#include "register-bus.h"
 #include "string-util.h"
 
 #define EXIT_NOT_REGISTERED 3

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Stock machinectl and systemd-nspawn 252 against berthd on a private system bus, with busybox
-machines booted by berth-spawn and registered through spawn-register (the launcher side)."""
+machines booted by berth-spawn and registered through register-bus.c (what the berth-register helper says on the bus)."""
 
 import os
 import signal
@@ -16,7 +16,7 @@ import guests
 from conftest import BUILD, SPAWN, leader_of
 from daemon import Berthd, machines, wait_for
 
-HELPER = os.path.join(BUILD, "tests", "dbus", "test-spawn-register")
+HELPER = os.path.join(BUILD, "tests", "dbus", "test-register-bus")
 
 
 def mctl(bus, *args, timeout=30, input=None):

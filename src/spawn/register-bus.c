@@ -6,7 +6,7 @@
 #include "bus-names.h"
 #include "log.h"
 #include "macro.h"
-#include "spawn-register.h"
+#include "register-bus.h"
 
 static void bus_unrefp(sd_bus **b) {
         sd_bus_flush_close_unref(*b);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The launcher's side of org.freedesktop.machine1: register the machine with whoever owns the name
- * (berthd or systemd-machined), and forget it again at the end. */
+/* What the berth-register helper says on the bus (the launcher runs that helper, see
+ * spawn-registration.c): register the machine with whoever owns org.freedesktop.machine1 (berthd or
+ * systemd-machined), and forget it again at the end. */
 
 #include <errno.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "spawn-register.h"
+#include "register-bus.h"
 #include "test.h"
 
 TEST(no_bus) {
