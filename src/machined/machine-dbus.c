@@ -304,12 +304,11 @@ static PendingReply *pending_reply_free(PendingReply *p) {
 
 /* GetAddresses and GetOSRelease: answered when the helper inside the machine is done
  * (machine-collect.h), so a guest that stalls it stalls nobody else. */
-static void pending_reply_send(PendingReply *p, sd_bus_message *reply, int r) {
+static void pending_reply_send(PendingReply *p, sd_bus_message *reply, int r, const char *enoent_message) {
         if (r >= 0)
                 r = sd_bus_send(NULL, reply, NULL);
-        else if (r == -ENOENT && strstr(sd_bus_message_get_member(p->message), "OSRelease"))
-                r = sd_bus_reply_method_errorf(p->message, SD_BUS_ERROR_FAILED,
-                                               "Machine does not contain OS release information");
+        else if (r == -ENOENT && enoent_message)
+                r = sd_bus_reply_method_errorf(p->message, SD_BUS_ERROR_FAILED, "%s", enoent_message);
         else
                 r = sd_bus_reply_method_errnof(p->message, r, "Failed to %s: %m", p->what);
         if (r < 0)
@@ -359,7 +358,7 @@ static void addresses_done(int r, char *buf, size_t size, void *userdata) {
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
-        pending_reply_send(p, reply, r);
+        pending_reply_send(p, reply, r, NULL);
 }
 
 int bus_machine_method_get_addresses(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -382,7 +381,7 @@ static void os_release_done(int r, char *buf, size_t size, void *userdata) {
                 r = sd_bus_message_append(reply, "{ss}", k[0], k[1]);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
-        pending_reply_send(p, reply, r);
+        pending_reply_send(p, reply, r, "Machine does not contain OS release information");
 }
 
 int bus_machine_method_get_os_release(sd_bus_message *message, void *userdata, sd_bus_error *error) {
@@ -499,16 +498,20 @@ static int start_copy(PendingReply *p, void *ud) {
         return machine_copy(a->machine, a->to_machine, a->source, a->destination, a->flags, pending_reply_done, p);
 }
 
-int bus_machine_method_copy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        const char *member = sd_bus_message_get_member(message);
-        CopyArgs a = { .machine = userdata, .to_machine = startswith(member, "CopyTo") };
+typedef enum CopyCall {
+        COPY_CALL_TO_MACHINE = 1 << 0, /* CopyTo*, else CopyFrom* */
+        COPY_CALL_WITH_FLAGS = 1 << 1, /* *WithFlags: a "t" of flags follows the paths */
+} CopyCall;
+
+static int method_copy(sd_bus_message *message, Machine *machine, CopyCall call, sd_bus_error *error) {
+        CopyArgs a = { .machine = machine, .to_machine = call & COPY_CALL_TO_MACHINE };
         char *what = NULL;
         int r;
 
         r = sd_bus_message_read(message, "ss", &a.source, &a.destination);
         if (r < 0)
                 return r;
-        if (endswith(member, "WithFlags")) {
+        if (call & COPY_CALL_WITH_FLAGS) {
                 r = sd_bus_message_read(message, "t", &a.flags);
                 if (r < 0)
                         return r;
@@ -536,6 +539,22 @@ int bus_machine_method_copy(sd_bus_message *message, void *userdata, sd_bus_erro
                      a.source, a.machine->name, a.destination) < 0)
                 what = NULL;
         return pending_reply_start(message, a.machine, what, error, start_copy, &a);
+}
+
+int bus_machine_method_copy_from(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_copy(message, userdata, 0, error);
+}
+
+int bus_machine_method_copy_to(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_copy(message, userdata, COPY_CALL_TO_MACHINE, error);
+}
+
+int bus_machine_method_copy_from_with_flags(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_copy(message, userdata, COPY_CALL_WITH_FLAGS, error);
+}
+
+int bus_machine_method_copy_to_with_flags(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return method_copy(message, userdata, COPY_CALL_TO_MACHINE | COPY_CALL_WITH_FLAGS, error);
 }
 
 const sd_bus_vtable machine_vtable[] = {
@@ -573,15 +592,15 @@ const sd_bus_vtable machine_vtable[] = {
                                  SD_BUS_PARAM(source) SD_BUS_PARAM(destination) SD_BUS_PARAM(read_only) SD_BUS_PARAM(mkdir),
                                  NULL, , bus_machine_method_bind_mount, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CopyFrom", "ss", SD_BUS_PARAM(source) SD_BUS_PARAM(destination), NULL, ,
-                                 bus_machine_method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 bus_machine_method_copy_from, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CopyTo", "ss", SD_BUS_PARAM(source) SD_BUS_PARAM(destination), NULL, ,
-                                 bus_machine_method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 bus_machine_method_copy_to, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CopyFromWithFlags", "sst",
                                  SD_BUS_PARAM(source) SD_BUS_PARAM(destination) SD_BUS_PARAM(flags), NULL, ,
-                                 bus_machine_method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 bus_machine_method_copy_from_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CopyToWithFlags", "sst",
                                  SD_BUS_PARAM(source) SD_BUS_PARAM(destination) SD_BUS_PARAM(flags), NULL, ,
-                                 bus_machine_method_copy, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 bus_machine_method_copy_to_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("OpenRootDirectory", NULL, , "h", SD_BUS_PARAM(fd),
                                  bus_machine_method_open_root_directory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END

@@ -385,7 +385,10 @@ REDIRECT_TO_MACHINE(method_open_machine_login, bus_machine_method_open_login)
 REDIRECT_TO_MACHINE(method_open_machine_shell, bus_machine_method_open_shell)
 REDIRECT_TO_MACHINE(method_open_machine_root_directory, bus_machine_method_open_root_directory)
 REDIRECT_TO_MACHINE(method_bind_mount_machine, bus_machine_method_bind_mount)
-REDIRECT_TO_MACHINE(method_copy_machine, bus_machine_method_copy)
+REDIRECT_TO_MACHINE(method_copy_from_machine, bus_machine_method_copy_from)
+REDIRECT_TO_MACHINE(method_copy_to_machine, bus_machine_method_copy_to)
+REDIRECT_TO_MACHINE(method_copy_from_machine_with_flags, bus_machine_method_copy_from_with_flags)
+REDIRECT_TO_MACHINE(method_copy_to_machine_with_flags, bus_machine_method_copy_to_with_flags)
 
 static int image_by_name(sd_bus_message *message, Image **ret, sd_bus_error *error) {
         const char *name;
@@ -600,15 +603,15 @@ static const sd_bus_vtable manager_vtable[] = {
                                  SD_BUS_PARAM(read_only) SD_BUS_PARAM(mkdir),
                                  NULL, , method_bind_mount_machine, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CopyFromMachine", "sss", SD_BUS_PARAM(name) SD_BUS_PARAM(source) SD_BUS_PARAM(destination),
-                                 NULL, , method_copy_machine, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 NULL, , method_copy_from_machine, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CopyToMachine", "sss", SD_BUS_PARAM(name) SD_BUS_PARAM(source) SD_BUS_PARAM(destination),
-                                 NULL, , method_copy_machine, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 NULL, , method_copy_to_machine, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CopyFromMachineWithFlags", "ssst",
                                  SD_BUS_PARAM(name) SD_BUS_PARAM(source) SD_BUS_PARAM(destination) SD_BUS_PARAM(flags),
-                                 NULL, , method_copy_machine, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 NULL, , method_copy_from_machine_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("CopyToMachineWithFlags", "ssst",
                                  SD_BUS_PARAM(name) SD_BUS_PARAM(source) SD_BUS_PARAM(destination) SD_BUS_PARAM(flags),
-                                 NULL, , method_copy_machine, SD_BUS_VTABLE_UNPRIVILEGED),
+                                 NULL, , method_copy_to_machine_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("OpenMachineRootDirectory", "s", SD_BUS_PARAM(name), "h", SD_BUS_PARAM(fd),
                                  method_open_machine_root_directory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("GetMachineUIDShift", "s", SD_BUS_PARAM(name), "u", SD_BUS_PARAM(shift),
