@@ -586,20 +586,6 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
                 r = spawn_config_add_overlay(c, &s->overlays[i]);
         for (size_t i = 0; (take & SETTING_SYSCALL_FILTER) && s->syscall_allow && s->syscall_allow[i] && r >= 0; i++)
                 r = strv_extend(&c->syscall_allow, s->syscall_allow[i]);
-        if (take & SETTING_PIVOT_ROOT) {
-                r = r ?: free_and_strdup(&c->pivot_root_new, s->pivot_root_new);
-                r = r ?: free_and_strdup(&c->pivot_root_old, s->pivot_root_old);
-        }
-        if (take & SETTING_PERSONALITY)
-                c->personality = s->personality;
-        if (take & SETTING_TIMEZONE)
-                c->timezone_mode = s->timezone_mode;
-        if (take & SETTING_LINK_JOURNAL)
-                c->link_journal = s->link_journal;
-        if (take & SETTING_SUPPRESS_SYNC)
-                c->suppress_sync = s->suppress_sync;
-        for (size_t i = 0; (take & SETTING_INACCESSIBLE) && s->inaccessible && s->inaccessible[i] && r >= 0; i++)
-                r = strv_extend(&c->inaccessible, s->inaccessible[i]);
         for (size_t i = 0; (take & SETTING_SYSCALL_FILTER) && s->syscall_deny && s->syscall_deny[i] && r >= 0; i++)
                 r = strv_extend(&c->syscall_deny, s->syscall_deny[i]);
         for (size_t i = 0; (take & SETTING_BIND) && i < s->n_binds && r >= 0; i++)
