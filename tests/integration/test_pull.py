@@ -182,9 +182,17 @@ def test_pull_raw_compressed_by_content(bus, pull_berthd, server, prefix):
     assert "/r/SHA256SUMS" not in server.requests  # --verify=no fetches no checksums
 
 
+@pytest.fixture
 def make_key(tmp_path):
-    """A throw-away signing key in its own GnuPG home; returns a signer and the public key."""
+    """A throw-away signing key in its own GnuPG home; returns a signer and the public key.
+    gpg starts an agent for that home: it is stopped at the end, so nothing keeps running."""
     home = tmp_path / "gnupg"
+    yield lambda: _make_key(home)
+    if home.exists():
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
+
+
+def _make_key(home):
     home.mkdir(mode=0o700)
     env = dict(os.environ, GNUPGHOME=str(home))
     subprocess.run(["gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "berth-test@localhost",
@@ -213,8 +221,8 @@ def host_keyring():
         os.unlink(p)
 
 
-def test_pull_signature(bus, pull_berthd, server, prefix, tmp_path, host_keyring):
-    sign, public = make_key(tmp_path)
+def test_pull_signature(bus, pull_berthd, server, prefix, tmp_path, host_keyring, make_key):
+    sign, public = make_key()
     _, data = busybox_tar(tmp_path, "gz")
     publish(server, "s", **{"img.tar.gz": data})
     url = server.url("/s/img.tar.gz")
