@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "fd-util.h"
 #include "image-dissect.h"
 #include "log.h"
+#include "macro.h"
 #include "mount-util.h"
 #include "rm-rf.h"
 #include "spawn-root.h"
@@ -205,10 +207,73 @@ static int prepare_ephemeral(const SpawnConfig *c, SpawnRoot *root, const char *
         return 0;
 }
 
+/* On a usr-merged tree /bin, /sbin, /lib… are symlinks into /usr: the volatile root gets the same
+ * links, or nothing dynamically linked can run (the loader is /lib64/ld-linux… by its ELF header). Only
+ * links that point into usr are taken; anything else in the tree's root is not part of /usr. */
+static int copy_usr_merge_links(int lower_fd, int root_fd, uint32_t shift) {
+        static const char *const names[] = { "bin", "sbin", "lib", "lib32", "lib64", "libx32" };
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                char target[PATH_MAX];
+                ssize_t n = readlinkat(lower_fd, names[i], target, sizeof target - 1);
+                if (n < 0) {
+                        if (errno == ENOENT || errno == EINVAL) /* absent, or a real directory */
+                                continue;
+                        return -errno;
+                }
+                target[n] = 0;
+                const char *t = target[0] == '/' ? target + 1 : target;
+                if (!startswith(t, "usr/"))
+                        continue;
+                if (symlinkat(target, root_fd, names[i]) < 0)
+                        return -errno;
+                if (shift != 0 && fchownat(root_fd, names[i], shift, shift, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+/* --volatile=yes: an empty root; the tree's /usr read-only inside it. */
+static int prepare_volatile_yes(SpawnRoot *root, const char *lower) {
+        _cleanup_free_ char *usr = NULL;
+        _cleanup_close_ int lower_fd = -EBADF, root_fd = -EBADF, usr_src = -EBADF;
+        int r;
+
+        if (mount("tmpfs", root->staging, "tmpfs", MS_NODEV | MS_NOSUID, "mode=755") < 0)
+                return log_error_errno(errno, "Failed to mount a tmpfs on %s: %m", root->staging);
+        r = take_over_root_dir(root->staging, lower, root->uid_shift_for_upper);
+        if (r < 0)
+                return log_error_errno(r, "Failed to prepare the volatile root: %m");
+        usr = strjoin(root->staging, "/usr");
+        if (!usr)
+                return log_oom();
+        if (make_dir(usr, 0755) < 0)
+                return log_error_errno(errno, "Failed to create %s: %m", usr);
+        lower_fd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (lower_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", lower);
+        root_fd = open(root->staging, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", root->staging);
+        r = copy_usr_merge_links(lower_fd, root_fd, root->uid_shift_for_upper);
+        if (r < 0)
+                return log_error_errno(r, "Failed to link /bin, /sbin and /lib* into the volatile root: %m");
+        r = mount_clone_tree(lower_fd, "usr", true, &usr_src);
+        if (r >= 0)
+                r = mount_set_attr(usr_src, MOUNT_ATTR_RDONLY, 0, true);
+        if (r >= 0) {
+                _cleanup_close_ int t = open(usr, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                r = t < 0 ? -errno : mount_attach(usr_src, t);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to mount the tree's /usr read-only: %m");
+        return 0;
+}
+
 static int prepare_volatile(const SpawnConfig *c, SpawnRoot *root, const char *lower) {
         static const char *const tmpfs_opts[] = { "mode=755", NULL };
-        _cleanup_free_ char *upper = NULL, *work = NULL, *usr = NULL, *var = NULL;
-        _cleanup_close_ int lower_fd = -EBADF, usr_src = -EBADF, m = -EBADF;
+        _cleanup_free_ char *upper = NULL, *work = NULL, *var = NULL;
+        _cleanup_close_ int m = -EBADF;
         int r;
 
         r = staging_path(c, ".scratch", &root->scratch);
@@ -232,30 +297,7 @@ static int prepare_volatile(const SpawnConfig *c, SpawnRoot *root, const char *l
                         return log_error_errno(r, "Failed to mount an overlay over %s: %m", lower);
                 return 0;
         case VOLATILE_YES:
-                /* An empty root; the tree's /usr read-only inside it. */
-                if (mount("tmpfs", root->staging, "tmpfs", MS_NODEV | MS_NOSUID, "mode=755") < 0)
-                        return log_error_errno(errno, "Failed to mount a tmpfs on %s: %m", root->staging);
-                r = take_over_root_dir(root->staging, lower, root->uid_shift_for_upper);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to prepare the volatile root: %m");
-                usr = strjoin(root->staging, "/usr");
-                if (!usr)
-                        return log_oom();
-                if (make_dir(usr, 0755) < 0)
-                        return log_error_errno(errno, "Failed to create %s: %m", usr);
-                lower_fd = open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                if (lower_fd < 0)
-                        return log_error_errno(errno, "Failed to open %s: %m", lower);
-                r = mount_clone_tree(lower_fd, "usr", true, &usr_src);
-                if (r >= 0)
-                        r = mount_set_attr(usr_src, MOUNT_ATTR_RDONLY, 0, true);
-                if (r >= 0) {
-                        _cleanup_close_ int t = open(usr, O_PATH | O_DIRECTORY | O_CLOEXEC);
-                        r = t < 0 ? -errno : mount_attach(usr_src, t);
-                }
-                if (r < 0)
-                        return log_error_errno(r, "Failed to mount the tree's /usr read-only: %m");
-                return 0;
+                return prepare_volatile_yes(root, lower);
         case VOLATILE_STATE:
                 /* The tree read-only, /var a tmpfs. */
                 if (mount(lower, root->staging, NULL, MS_BIND | MS_REC, NULL) < 0 ||

@@ -354,3 +354,20 @@ def test_bare_private_users_is_yes(bbtree):
     yes = spawn("-q", "-D", bbtree, "--private-users=yes", "/bin/cat", "/proc/self/uid_map")
     assert bare.returncode == 0 and yes.returncode == 0, bare.stderr + yes.stderr
     assert bare.stdout.split() == yes.stdout.split() == ["0", "0", "65536"]
+
+
+# ---- 2: --volatile=yes on a usr-merged tree ----
+
+@pytest.mark.parametrize("userns", [[], ["-U"]], ids=["root", "userns"])
+def test_volatile_yes_runs_dynamic_programs(debian_cached, userns):
+    """nspawn gives the volatile root the tree's /bin, /sbin, /lib* links into /usr, so the ELF
+    loader (/lib64/ld-linux-…) and /bin/sh are found."""
+    r = spawn("-q", "-D", debian_cached, "--volatile=yes", *userns, "/usr/bin/true")
+    assert r.returncode == 0, r.stderr
+    r = spawn("-q", "-D", debian_cached, "--volatile=yes", *userns, "/bin/sh", "-c",
+              "readlink /bin /sbin /lib /lib64; stat -c '%u %F' /bin; ls /")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:4] == ["usr/bin", "usr/sbin", "usr/lib", "usr/lib64"], r.stdout
+    assert lines[4] == "0 symbolic link", r.stdout  # root's own link, also under -U
+    assert "etc" not in lines[5:], r.stdout  # still an empty root: nothing else of the tree
