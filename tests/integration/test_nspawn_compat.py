@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 import guests
-from conftest import Machine, spawn
+from conftest import BUILD, Machine, spawn
 from test_machined import Berthd, Bus, call, machines, register, wait_for
 from test_machinectl import mctl
 
@@ -371,3 +371,47 @@ def test_volatile_yes_runs_dynamic_programs(debian_cached, userns):
     assert lines[:4] == ["usr/bin", "usr/sbin", "usr/lib", "usr/lib64"], r.stdout
     assert lines[4] == "0 symbolic link", r.stdout  # root's own link, also under -U
     assert "etc" not in lines[5:], r.stdout  # still an empty root: nothing else of the tree
+
+
+# ---- 9: D-Bus activation beside systemd-container's activation file ----
+
+STOCK_ACTIVATION = "/usr/share/dbus-1/system-services/org.freedesktop.machine1.service"
+
+# Runs in a private mount namespace: berth installed (meson install --destdir) appears at /usr/local
+# and its bus policy in system.d, /run/dbus is a tmpfs; then the stock system bus (its own
+# system.conf, its launch helper, its standard service directories) starts, and a stock client
+# calls machine1 with no berthd running.
+ACTIVATION_SCRIPT = r"""
+set -eu
+dest=$1 work=$2
+mount -t tmpfs tmpfs /run/dbus
+mount --bind "$dest/usr/local" /usr/local
+mkdir "$work/system.d"
+cp -a /usr/share/dbus-1/system.d/. "$dest/usr/share/dbus-1/system.d/." "$work/system.d/"
+mount --bind "$work/system.d" /usr/share/dbus-1/system.d
+dbus-daemon --system --fork
+bus=$(cat /run/dbus/pid)
+trap 'kill $bus; while [ -e /proc/$bus/exe ]; do sleep 0.05; done' EXIT
+machinectl -M .host list --no-legend --no-pager >"$work/list" 2>&1 || { cat "$work/list"; exit 3; }
+pid=$(busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus \
+      GetConnectionUnixProcessID s org.freedesktop.machine1 | cut -d' ' -f2)
+readlink /proc/$pid/exe
+kill $pid
+while [ -e /proc/$pid/exe ]; do sleep 0.05; done
+"""
+
+
+def test_bus_activation_beside_systemd_container(tmp_path):
+    """A client calling machine1 with no berthd running starts berthd through the system bus, even
+    with systemd-container's Exec=/bin/false activation file in /usr/share."""
+    if not os.path.exists(STOCK_ACTIVATION):
+        pytest.skip("systemd-container's activation file is not installed")
+    dest = tmp_path / "dest"
+    subprocess.run(["meson", "install", "-C", BUILD, "--destdir", str(dest), "--no-rebuild", "--quiet"],
+                   check=True, capture_output=True)
+    assert (dest / "usr/local/share/dbus-1/system-services/org.freedesktop.machine1.service").exists()
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", ACTIVATION_SCRIPT, "sh",
+                        str(dest), str(tmp_path)], capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip() == "/usr/local/sbin/berthd", r.stdout + r.stderr
