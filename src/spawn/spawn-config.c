@@ -161,7 +161,7 @@ static bool destination_is_allowed(const char *dst) {
 int bind_mount_parse(const char *spec, bool read_only, BindMount *ret) {
         _cleanup_free_ char *src = NULL, *dst = NULL, *opts = NULL, *abs_src = NULL;
         char *parts[3];
-        bool recursive = true, idmap = false;
+        bool recursive = true, idmap = false, root_idmap = false;
         int n, r;
 
         n = split_colons(spec, parts);
@@ -188,14 +188,17 @@ int bind_mount_parse(const char *spec, bool read_only, BindMount *ret) {
                                 recursive = true;
                         else if (streq(o, "norbind"))
                                 recursive = false;
-                        else if (streq(o, "idmap") || streq(o, "noidmap"))
-                                idmap = streq(o, "idmap");
+                        else if (streq(o, "idmap") || streq(o, "noidmap") || streq(o, "rootidmap")) {
+                                idmap = !streq(o, "noidmap");
+                                root_idmap = streq(o, "rootidmap");
+                        }
                         else
                                 return -EOPNOTSUPP;
                 }
         }
         *ret = (BindMount) { .source = TAKE_PTR(abs_src), .destination = TAKE_PTR(dst),
-                             .read_only = read_only, .recursive = recursive, .idmap = idmap };
+                             .read_only = read_only, .recursive = recursive, .idmap = idmap,
+                             .root_idmap = root_idmap };
         return 0;
 }
 
@@ -416,6 +419,22 @@ static int verify_cgroup_view(SpawnConfig *c) {
         return 0;
 }
 
+/* The $SYSTEMD_NSPAWN_* knobs nspawn 252 reads that berth honours (the others: berth-spawn(1)). */
+static int verify_environment_knobs(SpawnConfig *c) {
+        const char *e = getenv("SYSTEMD_NSPAWN_TMPFS_TMP");
+        int r;
+
+        if (!isempty(e)) {
+                r = parse_boolean(e);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to parse $SYSTEMD_NSPAWN_TMPFS_TMP='%s': use yes or no.", e);
+                c->no_tmpfs_tmp = !r;
+        }
+        e = getenv("SYSTEMD_NSPAWN_CONTAINER_SERVICE");
+        c->container_service = isempty(e) ? "berth" : e;
+        return 0;
+}
+
 int spawn_config_verify(SpawnConfig *c) {
         int r;
 
@@ -453,6 +472,9 @@ int spawn_config_verify(SpawnConfig *c) {
         r = verify_cgroup_view(c);
         if (r < 0)
                 return r;
+        r = verify_environment_knobs(c);
+        if (r < 0)
+                return r;
 
         if (c->console_mode < 0)
                 /* Both terminals: interactive. A terminal on stdin only: read-only, so the machine never
@@ -478,7 +500,7 @@ int spawn_config_add_bind(SpawnConfig *c, const BindMount *b) {
         c->binds = l;
         c->binds[c->n_binds] = (BindMount) { .source = strdup(b->source), .destination = strdup(b->destination),
                                              .read_only = b->read_only, .recursive = b->recursive,
-                                             .idmap = b->idmap };
+                                             .idmap = b->idmap, .root_idmap = b->root_idmap };
         if (!c->binds[c->n_binds].source || !c->binds[c->n_binds].destination) {
                 free(c->binds[c->n_binds].source);
                 free(c->binds[c->n_binds].destination);

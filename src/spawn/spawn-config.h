@@ -62,6 +62,7 @@ typedef struct BindMount {
         bool read_only;
         bool recursive;
         bool idmap;        /* with -U: the source's owners are the machine's (":idmap"; device nodes) */
+        bool root_idmap;   /* with idmap: the source's owner is the machine's root, all others nobody */
 } BindMount;
 
 typedef struct TmpfsMount {
@@ -191,6 +192,9 @@ typedef struct SpawnConfig {
         uint32_t uid_shift, uid_range; /* with PRIVATE_USERS_FIXED */
         UserOwnership user_ownership;
         CgroupView cgroup_view;
+        bool no_tmpfs_tmp;          /* $SYSTEMD_NSPAWN_TMPFS_TMP=0: the tree's own /tmp */
+        const char *container_service; /* $container and the registered service: "berth", or
+                                        * $SYSTEMD_NSPAWN_CONTAINER_SERVICE */
         BindMount *binds;
         size_t n_binds;
         TmpfsMount *tmpfs;

@@ -260,7 +260,7 @@ int spawn_mount_run_tmp(SpawnContext *c) {
         int r;
 
         r = mount_fs_in_root(c->root_fd, "/run", "tmpfs", "tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-        if (r < 0)
+        if (r < 0 || c->config->no_tmpfs_tmp)
                 return r;
         return mount_fs_in_root(c->root_fd, "/tmp", "tmpfs", "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 }

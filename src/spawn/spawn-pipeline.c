@@ -345,7 +345,7 @@ static int step_build_env(SpawnContext *c) {
 
         (void) id128_to_uuid_string(c->uuid, uuid);
         r = r ?: env_add(&c->env, "PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-        r = r ?: env_add(&c->env, "container", "berth");
+        r = r ?: env_add(&c->env, "container", c->config->container_service);
         r = r ?: env_add(&c->env, "container_uuid", uuid);
         r = r ?: env_add_host_os_release(&c->env);
         r = r ?: env_add(&c->env, "HOME", "/root");
@@ -502,7 +502,8 @@ static int child_failed(SpawnContext *c, int r) {
 }
 
 bool spawn_bind_needs_idmap(const SpawnContext *c, const BindMount *b) {
-        return b->idmap && c->userns && c->config->private_users != PRIVATE_USERS_IDENTITY;
+        /* ":rootidmap" makes the source's owner root also without -U (the machine's root is then 0) */
+        return b->idmap && ((c->userns && c->config->private_users != PRIVATE_USERS_IDENTITY) || b->root_idmap);
 }
 
 static int send_bind_trees(SpawnContext *c) {
@@ -516,6 +517,8 @@ static int send_bind_trees(SpawnContext *c) {
                         continue;
                 if (stat(b->source, &st) >= 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
                         r = userns_device_node_tree(b->source, c->uid_shift, &tree);
+                else if (b->root_idmap)
+                        r = userns_root_idmapped_tree(b->source, c->uid_shift, false, b->recursive, &tree);
                 else
                         r = userns_idmapped_tree(b->source, c->pid, false, b->recursive, &tree);
                 if (r < 0)

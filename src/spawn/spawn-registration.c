@@ -80,7 +80,7 @@ int spawn_registration_register(SpawnContext *c) {
                 char *argv[] = { (char *) "berth-register", (char *) "register",
                                  (char *) (cfg->register_mode == SPAWN_REGISTER_YES ? "yes" : "auto"), cfg->machine_name,
                                  id128_to_string(c->uuid, uuid), leader,
-                                 cfg->directory ?: (char *) "", (char *) "berth", (char *) "container", NULL };
+                                 cfg->directory ?: (char *) "", (char *) cfg->container_service, (char *) "container", NULL };
                 r = run_helper(argv);
         }
         if (r == EXIT_NO_REGISTRY) /* --register=auto, and nobody to register with */

@@ -151,7 +151,7 @@ int userns_chown_cgroups(const CgroupSet *s, const char *rel, uint32_t base) {
         return 0;
 }
 
-int userns_fd_for_range(uint32_t base, uint32_t range, int *ret_fd) {
+int userns_fd_with_maps(const char *uid_map, const char *gid_map, int *ret_fd) {
         int pipefd[2], r = 0;
         char path[64];
         pid_t pid;
@@ -182,7 +182,7 @@ int userns_fd_for_range(uint32_t base, uint32_t range, int *ret_fd) {
                         break;
                 (void) usleep(100);
         }
-        r = userns_write_maps(pid, base, range);
+        r = userns_write_map_text(pid, uid_map, gid_map);
         if (r >= 0) {
                 int fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0)
@@ -193,6 +193,38 @@ int userns_fd_for_range(uint32_t base, uint32_t range, int *ret_fd) {
         safe_close(pipefd[1]);
         (void) waitpid(pid, NULL, 0);
         return r;
+}
+
+int userns_fd_for_range(uint32_t base, uint32_t range, int *ret_fd) {
+        char map[64];
+
+        (void) snprintf(map, sizeof map, "0 %u %u\n", base, range);
+        return userns_fd_with_maps(map, map, ret_fd);
+}
+
+/* nspawn's ":rootidmap": an idmapped copy of path in which its owner (UID and GID alike) is the
+ * machine's root (host ID base) and every other ID is unmapped, so it shows as nobody. */
+int userns_root_idmapped_tree(const char *path, uint32_t base, bool read_only, bool recursive, int *ret_tree_fd) {
+        _cleanup_close_ int tree = -EBADF, userns = -EBADF;
+        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP | (read_only ? MOUNT_ATTR_RDONLY : 0) };
+        struct stat st;
+        char map[64];
+        int r;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        (void) snprintf(map, sizeof map, "%u %u 1\n", (unsigned) st.st_uid, base);
+        r = userns_fd_with_maps(map, map, &userns);
+        if (r < 0)
+                return r;
+        r = mount_clone_tree(AT_FDCWD, path, recursive, &tree);
+        if (r < 0)
+                return r;
+        a.userns_fd = (uint64_t) userns;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+                return -errno;
+        *ret_tree_fd = TAKE_FD(tree);
+        return 0;
 }
 
 int userns_idmap_onto(const char *path, int userns_fd, const char *target) {

@@ -41,5 +41,10 @@ int userns_tree_base(const char *path, uint32_t *ret_base);
 /* A user namespace with the maps "0 BASE RANGE", before the machine exists: for idmapping the layers
  * of an overlay (an overlay itself cannot be idmapped). Its fd keeps it alive. */
 int userns_fd_for_range(uint32_t base, uint32_t range, int *ret_fd);
+/* The same, with these maps (several lines each). */
+int userns_fd_with_maps(const char *uid_map, const char *gid_map, int *ret_fd);
+/* ':rootidmap': a detached copy of path, idmapped so its owner is the machine's root (host ID base)
+ * and all other IDs show as nobody. */
+int userns_root_idmapped_tree(const char *path, uint32_t base, bool read_only, bool recursive, int *ret_tree_fd);
 /* idmaps a recursive copy of path through userns_fd and mounts it on target. */
 int userns_idmap_onto(const char *path, int userns_fd, const char *target);

@@ -115,7 +115,7 @@ static void help(void) {
                "  -L --selinux-apifs-context=SECLABEL  SELinux label of its API file systems\n\n"
                "Mounts:\n"
                "     --bind=PATH[:PATH[:OPTS]]     Bind-mount a host path into the machine\n"
-               "                                   (OPTS: rbind, norbind, idmap)\n"
+               "                                   (OPTS: rbind, norbind, idmap, rootidmap)\n"
                "     --bind-ro=PATH[:PATH[:OPTS]]  The same, read-only\n"
                "     --tmpfs=PATH[:OPTIONS]        Mount an empty tmpfs on PATH\n"
                "     --inaccessible=PATH           Over-mount PATH with an inaccessible node\n"
@@ -185,7 +185,7 @@ static int add_bind(SpawnConfig *c, const char *spec, bool ro) {
         int r = bind_mount_parse(spec, ro, &b);
 
         if (r == -EOPNOTSUPP)
-                return log_error_errno(r, "Unsupported bind mount option in '%s' (supported: rbind, norbind, idmap, noidmap).", spec);
+                return log_error_errno(r, "Unsupported bind mount option in '%s' (supported: rbind, norbind, idmap, noidmap, rootidmap).", spec);
         if (r == -EPERM)
                 return log_error_errno(r, "Refusing to mount over /proc, /sys or /dev in '%s'.", spec);
         if (r < 0)

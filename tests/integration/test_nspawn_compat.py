@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 import guests
-from conftest import BUILD, Machine, spawn
+from conftest import BUILD, SPAWN, Machine, spawn
 from test_machined import Berthd, Bus, call, machines, register, wait_for
 from test_machinectl import mctl
 
@@ -415,3 +415,53 @@ def test_bus_activation_beside_systemd_container(tmp_path):
                        stdin=subprocess.DEVNULL)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip() == "/usr/local/sbin/berthd", r.stdout + r.stderr
+
+
+# ---- smaller: the rootidmap bind option ----
+
+@pytest.mark.parametrize("userns", [[], ["-U"]], ids=["root", "userns"])
+def test_bind_rootidmap(bbtree, tmp_path, userns):
+    """--bind=SRC:DST:rootidmap: the owner of SRC is the machine's root, every other owner is nobody,
+    and what the machine's root writes there belongs to SRC's owner on the host (nspawn 252)."""
+    src = tmp_path / "share"
+    src.mkdir()
+    (src / "mine").write_text("x")
+    (src / "roots").write_text("y")
+    os.chown(src, 1234, 1234)
+    os.chown(src / "mine", 1234, 1234)
+    r = spawn("-q", "-D", bbtree, *userns, f"--bind={src}:/mnt:rootidmap", "/bin/sh", "-c",
+              "stat -c '%u %g' /mnt /mnt/mine /mnt/roots && echo z > /mnt/new")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:3] == ["0 0", "0 0", "65534 65534"], r.stdout
+    st = os.stat(src / "new")
+    assert (st.st_uid, st.st_gid) == (1234, 1234)
+
+
+# ---- smaller: the $SYSTEMD_NSPAWN_* knobs berth honours ----
+
+def test_env_tmpfs_tmp_off(bbtree):
+    """$SYSTEMD_NSPAWN_TMPFS_TMP=0: the machine keeps the tree's /tmp instead of a fresh tmpfs."""
+    os.makedirs(os.path.join(bbtree, "tmp"), exist_ok=True)
+    with open(os.path.join(bbtree, "tmp", "kept"), "w") as f:
+        f.write("x")
+    script = "grep -c ' /tmp ' /proc/self/mounts; ls /tmp"
+    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c", script, env=dict(os.environ, SYSTEMD_NSPAWN_TMPFS_TMP="0"))
+    assert r.stdout.split() == ["0", "kept"], r.stdout + r.stderr
+    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c", script)
+    assert r.stdout.split() == ["1"], r.stdout + r.stderr
+    r = spawn("-q", "-D", bbtree, "/bin/true", env=dict(os.environ, SYSTEMD_NSPAWN_TMPFS_TMP="maybe"))
+    assert r.returncode == 1 and "Failed to parse $SYSTEMD_NSPAWN_TMPFS_TMP='maybe': use yes or no." in r.stderr
+
+
+def test_env_container_service(bus, berthd, bbtree):
+    """$SYSTEMD_NSPAWN_CONTAINER_SERVICE names the container manager: $container in the machine and
+    the service it is registered with."""
+    env = dict(bus.env, SYSTEMD_NSPAWN_CONTAINER_SERVICE="my-manager")
+    p = subprocess.Popen([SPAWN, "-q", "-D", bbtree, "-M", "svcname", "/bin/sh", "-c", "echo $container; read x"],
+                         env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: "svcname" in machines(bus), timeout=10)
+        assert machines(bus)["svcname"][2] == "my-manager"
+    finally:
+        out, _ = p.communicate("\n", timeout=30)
+    assert p.returncode == 0 and out.split() == ["my-manager"], out
