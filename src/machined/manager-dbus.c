@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.freedesktop.machine1.Manager (systemd 252) and berth's extension interface. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -10,12 +9,12 @@
 #include "alloc-util.h"
 #include "berth-dbus.h"
 #include "bus-names.h"
-#include "fileio.h"
 #include "hostname-util.h"
 #include "image-dbus.h"
 #include "log.h"
 #include "machine-dbus.h"
 #include "machine-limits.h"
+#include "machine-register.h"
 #include "machine-enter.h"
 #include "manager.h"
 #include "path-util.h"
@@ -220,56 +219,46 @@ static int validate_registration(Manager *m, Registration *reg, MachineClass *re
         return 0;
 }
 
-static int fill_machine(Machine *machine, const Registration *reg) {
+static int sender_pid(sd_bus_message *message, pid_t *ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         int r;
 
-        if (reg->id_size == 16)
-                memcpy(&machine->id, reg->id, 16);
-        r = free_and_strdup(&machine->service, reg->service ?: "");
-        if (r < 0)
+        *ret = 0;
+        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_PID, &creds);
+        if (r >= 0)
+                r = sd_bus_creds_get_pid(creds, ret);
+        return r;
+}
+
+static int register_failed(const Registration *reg, RegisterFailure f, int r, bool create, sd_bus_error *error) {
+        switch (f) {
+        case REGISTER_NAME_TAKEN:
+                return sd_bus_error_setf(error, BUS_ERROR_MACHINE_EXISTS, "Machine '%s' already exists", reg->name);
+        case REGISTER_NO_SENDER:
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot determine the caller's PID");
+        case REGISTER_LEADER_TAKEN:
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Leader PID %" PRIu32 " already registered",
+                                         reg->leader);
+        case REGISTER_WATCH_LEADER:
+                return sd_bus_error_set_errnof(error, r, "Failed to watch leader PID %" PRIu32 ": %m", reg->leader);
+        case REGISTER_CGROUP:
+                return sd_bus_error_set_errnof(error, r, "Failed to %s of machine '%s': %m",
+                                               create ? "create the scope" : "determine the cgroup", reg->name);
+        case REGISTER_START:
+                return sd_bus_error_set_errnof(error, r, "Failed to start machine '%s': %m", reg->name);
+        default:
                 return r;
-        r = free_and_strdup(&machine->root_directory, reg->root_directory ?: "");
-        if (r < 0)
-                return r;
-        if (reg->n_netifs > 0) {
-                machine->netifs = new(int, reg->n_netifs);
-                if (!machine->netifs)
-                        return -ENOMEM;
-                memcpy(machine->netifs, reg->netifs, reg->n_netifs * sizeof(int));
-                machine->n_netifs = reg->n_netifs;
         }
-        machine->kill_signal = reg->kill_signal;
-        return 0;
 }
 
-/* The launcher that supervises the leader: its parent, when that is berth-spawn or systemd-nspawn
- * (whoever sent the call may be a short-lived helper), or the caller when it is the leader's parent.
- * Never an unrelated caller: TerminateMachine signals the supervisor instead of the guest. */
-static pid_t find_supervisor(pid_t leader, pid_t sender) {
-        _cleanup_free_ char *status = NULL, *comm = NULL;
-        char path[64];
-        const char *p;
-        int ppid;
-
-        (void) snprintf(path, sizeof path, "/proc/%d/status", (int) leader);
-        if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &status, NULL) < 0 || !(p = strstr(status, "\nPPid:")) ||
-            sscanf(p + 7, "%d", &ppid) != 1 || ppid <= 1 || ppid == getpid())
-                return 0;
-        if (ppid == sender)
-                return sender;
-        (void) snprintf(path, sizeof path, "/proc/%d/comm", ppid);
-        if (read_one_line_file(path, &comm) >= 0 && (streq(comm, "berth-spawn") || streq(comm, "systemd-nspawn")))
-                return (pid_t) ppid;
-        return 0;
-}
-
+/* CreateMachine[WithNetwork], RegisterMachine[WithNetwork]: read → validate → authorize → act → reply. */
 static int register_common(sd_bus_message *message, Manager *m, bool network, bool create, sd_bus_error *error) {
-        _cleanup_(machine_freep) Machine *machine = NULL;
         _cleanup_(registration_done) Registration reg = {};
         _cleanup_free_ char *limits_error = NULL;
+        RegisterFailure failure = _REGISTER_FAILURE_MAX;
         MachineClass class = MACHINE_CONTAINER;
-        pid_t sender = 0;
-        Machine *started;
+        Machine *machine;
+        pid_t sender;
         int r;
 
         r = read_registration(message, network, create, &reg, error);
@@ -286,51 +275,17 @@ static int register_common(sd_bus_message *message, Manager *m, bool network, bo
         r = bus_verify_root(message, error);
         if (r < 0)
                 return r;
-        if (manager_find_machine(m, reg.name))
-                return sd_bus_error_setf(error, BUS_ERROR_MACHINE_EXISTS, "Machine '%s' already exists", reg.name);
-        {
-                _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-                if (sd_bus_query_sender_creds(message, SD_BUS_CREDS_PID, &creds) >= 0)
-                        (void) sd_bus_creds_get_pid(creds, &sender);
-        }
-        if (reg.leader == 0) {
-                if (sender <= 0)
-                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Cannot determine the caller's PID");
-                reg.leader = (uint32_t) sender;
-        }
-        if (manager_find_machine_by_leader(m, (pid_t) reg.leader))
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Leader PID %" PRIu32 " already registered",
-                                         reg.leader);
 
-        r = machine_new(m, class, reg.name, &machine);
+        (void) sender_pid(message, &sender);
+        r = manager_register_machine(m, &(MachineRegistration) {
+                        .name = reg.name, .id = reg.id_size == 16 ? reg.id : NULL, .service = reg.service,
+                        .class = class, .leader = (pid_t) reg.leader, .root_directory = reg.root_directory,
+                        .netifs = reg.netifs, .n_netifs = reg.n_netifs, .kill_signal = reg.kill_signal,
+                        .properties = reg.properties, .create = create,
+                }, sender, &machine, &failure);
         if (r < 0)
-                return r;
-        r = fill_machine(machine, &reg);
-        if (r < 0)
-                return r;
-        r = machine_set_leader(machine, (pid_t) reg.leader);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to watch leader PID %" PRIu32 ": %m", reg.leader);
-        (void) machine_set_supervisor(machine, find_supervisor((pid_t) reg.leader, sender));
-        r = create ? machine_create_scope(machine) : machine_derive_cgroup(machine);
-        if (r < 0)
-                return sd_bus_error_set_errnof(error, r, "Failed to %s of machine '%s': %m",
-                                               create ? "create the scope" : "determine the cgroup", reg.name);
-        if (create && reg.properties) {
-                r = machine_limits_apply(machine, reg.properties, &limits_error);
-                if (r < 0)
-                        log_warning_errno(r, "Machine %s: resource properties not applied: %s", reg.name,
-                                          limits_error ?: strerror(-r));
-        }
-        started = TAKE_PTR(machine);
-        r = machine_start(started);
-        if (r < 0) {
-                machine_finalize(started);
-                return sd_bus_error_set_errnof(error, r, "Failed to start machine '%s': %m", reg.name);
-        }
-        log_info("New machine %s (leader %d, %s).", started->name, (int) started->leader,
-                 create ? "own scope" : isempty(started->unit) ? "no unit" : started->unit);
-        return reply_machine_path(message, started);
+                return register_failed(&reg, failure, r, create, error);
+        return reply_machine_path(message, machine);
 }
 
 static int method_create_machine(sd_bus_message *message, void *userdata, sd_bus_error *error) {

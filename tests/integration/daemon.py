@@ -71,10 +71,13 @@ class Bus:
 
 
 class Berthd:
-    def __init__(self, bus, *args):
+    """berthd on bus, started as `berthd --terminate-timeout=2s ARGS…`, or by `command` (an argv that
+    ends up exec'ing berthd); returns once berthd answers on the bus."""
+
+    def __init__(self, bus, *args, command=None):
         self.bus = bus
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([BERTHD, "--terminate-timeout=2s", *args], env=bus.env,
+        self.proc = subprocess.Popen(command or [BERTHD, "--terminate-timeout=2s", *args], env=bus.env,
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -6,7 +6,6 @@ leave nothing half-made. Images are made under /var/lib/machines with names "bt-
 and the full-disk cases run against a berthd whose /var/lib/machines is a private tmpfs."""
 
 import os
-import signal
 import stat
 import subprocess
 import time
@@ -341,19 +340,7 @@ class PoolBerthd(Berthd):
 
     def __init__(self, bus, size, setup=""):
         script = f"mount -t tmpfs -o size={size},mode=0700 tmpfs {POOL} && {setup} exec {BERTHD} --terminate-timeout=2s"
-        self.bus = bus
-        import tempfile
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-ec", script], env=bus.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("berthd exited: " + self.output())
-            if busctl(bus, "call", *DEST, "ListMachines", check=False).returncode == 0:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("berthd did not take the name")
+        super().__init__(bus, command=["unshare", "-m", "--propagation", "private", "sh", "-ec", script])
 
     def pool(self, *names):
         return os.path.join(f"/proc/{self.proc.pid}/root{POOL}", *names)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import guests
-from conftest import SPAWN, Machine, leader_of, spawn
+from conftest import SPAWN, Machine, spawn
 
 
 def write_inittab(tree, text):

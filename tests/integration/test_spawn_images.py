@@ -66,7 +66,7 @@ def test_bare_filesystem_image(bbtree, tmp_path, fstype):
     r = spawn("-q", "-i", img, "/bin/sh", "-c", "cat /etc/os-release | head -1; grep ' / ' /proc/self/mountinfo")
     assert r.returncode == 0, r.stderr
     assert "ID=busybox" in r.stdout
-    assert f" / / " in r.stdout or fstype in r.stdout
+    assert " / / " in r.stdout or fstype in r.stdout
 
 
 @pytest.mark.parametrize("table", ["gpt", "dos"])
