@@ -192,6 +192,11 @@ static int poweroff_one(sd_bus *bus, const CtlArgs *args, const char *name, cons
                 r = kill_machine(bus, name, "leader", SIGUSR2, "power off");
                 break;
         case INIT_SYSVINIT:
+                /* berthd hands a poweroff of sysvinit to its launcher, which asks for runlevel 0. Not
+                 * TerminateMachine: that kills after berthd's --terminate-timeout, whatever --timeout says,
+                 * and a slow runlevel 0 (OpenRC's) was cut short before it halted. */
+                r = kill_machine(bus, name, "leader", SIGRTMIN + 4, "power off");
+                break;
         case INIT_OTHER:
                 /* berth-spawn (or the manager) knows how to stop this init cleanly */
                 r = terminate_machine(bus, name);

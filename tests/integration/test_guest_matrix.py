@@ -112,13 +112,8 @@ def is_up(env, name, key):
     return env.ctl("shell", name, "/bin/sh", "-c", UP[key], timeout=30).returncode == 0
 
 
-OPENRC_POWEROFF = pytest.mark.xfail(strict=True, reason=(
-    "known defect: after a reboot and a terminate, berthctl poweroff of the OpenRC guest ends with status 1 "
-    "(\"openrc shutdown\" runs, /etc/init.d/halt does not); a fresh OpenRC machine powers off with 0"))
-
-
 @pytest.mark.parametrize("view", ["host", "v2"])
-@pytest.mark.parametrize("key", [pytest.param(k, marks=OPENRC_POWEROFF) if k == "openrc" else k for k in MATRIX])
+@pytest.mark.parametrize("key", MATRIX)
 def test_guest_lifecycle(key, view, matrix_trees):
     tree_for(key, matrix_trees)
     name = f"mx-{key}-{view}"
