@@ -7,7 +7,7 @@ BERTH_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libsystemd-dev libmou
         systemd-container tmux iproute2 util-linux fdisk e2fsprogs squashfs-tools erofs-utils
         btrfs-progs xfsprogs procps bash-completion libarchive-dev libjson-c-dev libssl-dev
         libcurl4-openssl-dev gpgv gnupg openssl docker-registry skopeo zstd xz-utils bzip2 tar libmnl-dev
-        nftables dnsmasq-base lxcfs"
+        nftables dnsmasq-base lxcfs libnss-systemd"
 
 berth_install_deps() {
         local missing=() p

@@ -12,6 +12,7 @@
 
 #include "alloc-util.h"
 #include "fd-util.h"
+#include "fileio.h"
 #include "log.h"
 #include "mount-util.h"
 #include "path-util.h"
@@ -45,9 +46,64 @@ static int bound_user_lookup(const char *name, uint32_t uid, BoundUser *ret) {
         return 0;
 }
 
+/* Looks for name or id in the machine's passwd or group file (fields 1 and 3). Returns 1 and the
+ * name that holds it, 0 if free (also without the file), or a negative errno. */
+static int etc_entry_taken(int root_fd, const char *file, const char *name, uint32_t id, char **ret_holder) {
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = open_in_root(root_fd, file, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+        char *save = NULL;
+        struct stat st;
+        int r;
+
+        if (fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        r = read_full_fd(fd, 16 * 1024 * 1024, &text, NULL);
+        if (r < 0)
+                return r;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *colon = strchr(line, ':'), *idf;
+                if (!colon || !(idf = strchr(colon + 1, ':')))
+                        continue;
+                *colon = 0;
+                if (streq(line, name) || (idf[1] >= '0' && idf[1] <= '9' && strtoul(idf + 1, NULL, 10) == id)) {
+                        *ret_holder = strdup(line);
+                        return *ret_holder ? 1 : -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+/* As nspawn: a bound user or group must not exist in the machine already, by name or by ID; the
+ * machine's own entry would win over the record and the home would belong to someone else. */
+static int bound_user_check_collisions(int root_fd, const BoundUser *u) {
+        _cleanup_free_ char *holder = NULL;
+        int r;
+
+        r = etc_entry_taken(root_fd, "/etc/passwd", u->name, u->uid, &holder);
+        if (r < 0)
+                return log_error_errno(r, "--bind-user=%s: failed to read the machine's /etc/passwd: %m", u->name);
+        if (r > 0)
+                return log_error_errno(-EBUSY, "--bind-user=%s: the machine has a user '%s' with that name or "
+                                               "UID %u already.", u->name, holder, u->uid);
+        r = etc_entry_taken(root_fd, "/etc/group", u->group_name, u->uid, &holder);
+        if (r < 0)
+                return log_error_errno(r, "--bind-user=%s: failed to read the machine's /etc/group: %m", u->name);
+        if (r > 0)
+                return log_error_errno(-EBUSY, "--bind-user=%s: the machine has a group '%s' with the name '%s' or "
+                                               "GID %u already.", u->name, holder, u->group_name, u->uid);
+        return 0;
+}
+
 int spawn_bind_users_resolve(SpawnContext *c) {
         const SpawnConfig *cfg = c->config;
         size_t n = strv_length(cfg->bind_users);
+        _cleanup_close_ int root_fd = -EBADF;
 
         if (n == 0)
                 return 0;
@@ -56,6 +112,9 @@ int spawn_bind_users_resolve(SpawnContext *c) {
                                                 "(-U or --private-users=pick|yes|BASE).");
         if (n > BIND_USER_MAX)
                 return log_error_errno(-E2BIG, "--bind-user= given %zu times: at most %u.", n, BIND_USER_MAX);
+        root_fd = open(c->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return log_error_errno(errno, "Failed to open %s: %m", c->root_path);
         c->bound_users = new(BoundUser, n);
         if (!c->bound_users)
                 return log_oom();
@@ -69,6 +128,9 @@ int spawn_bind_users_resolve(SpawnContext *c) {
                 if (r < 0)
                         return r;
                 c->bound_users[i].home_fd = -EBADF;
+                r = bound_user_check_collisions(root_fd, &c->bound_users[i]);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

@@ -722,8 +722,8 @@ def test_oci_bundle_bad_files(bundle, tmp_path):
 
 
 # --bind-user (a host user with a home that exists on every Debian host: man, /var/cache/man). The
-# records are nss-systemd's; the cached bookworm tree has neither libnss-systemd nor systemd-userdbd
-# (userdbctl), so they are checked as JSON here.
+# records are nss-systemd's: checked as JSON in a busybox tree, and through the guest's own NSS in the
+# Debian tree with libnss-systemd bound in.
 
 
 def host_user():
@@ -754,6 +754,54 @@ def test_bind_user(bbtree):
     assert user == {"userName": "man", "uid": 60514, "gid": 60514, "realName": pw.pw_gecos,
                     "homeDirectory": "/run/host/home/man", "shell": pw.pw_shell, "disposition": "regular"}, user
     assert group["gid"] == 60514 and group["disposition"] == "regular"
+
+
+NSS_SYSTEMD = "/usr/lib/x86_64-linux-gnu/libnss_systemd.so.2"
+
+
+@pytest.fixture
+def nss_systemd_args(debian_cached, tmp_path):
+    """Options that make the cached bookworm tree a guest with libnss-systemd (the host's: the same
+    systemd 252, and self-contained) and "systemd" in nsswitch.conf, bound in read-only over an
+    ephemeral copy, so the cache is not written."""
+    if not os.path.exists(NSS_SYSTEMD):
+        pytest.skip("libnss-systemd is not installed on this host")
+    with open(os.path.join(debian_cached, "etc/nsswitch.conf")) as f:
+        conf = f.read()
+    nsswitch = tmp_path / "nsswitch.conf"
+    nsswitch.write_text(conf.replace("passwd:         files", "passwd:         files systemd")
+                            .replace("group:          files", "group:          files systemd"))
+    return ["-D", debian_cached, "-x", f"--bind-ro={NSS_SYSTEMD}", f"--bind-ro={nsswitch}:/etc/nsswitch.conf"]
+
+
+def test_bind_user_seen_by_the_guest(nss_systemd_args):
+    """The guest's own NSS (nss-systemd, reading /run/host/userdb as nspawn's guests do) knows the
+    bound user and group, and its home is theirs. docker-registry: a host user (from a package the
+    suite installs) with a home directory, whom the Debian tree does not have."""
+    import grp
+    import pwd
+    try:
+        pw = pwd.getpwnam("docker-registry")
+    except KeyError:
+        pytest.skip("no user 'docker-registry' on this host")
+    group = grp.getgrgid(pw.pw_gid).gr_name
+    r = spawn("-q", *nss_systemd_args, "-U", "--bind-user=docker-registry", "/bin/sh", "-c",
+              "getent passwd docker-registry; getent group 60514; id docker-registry;"
+              " stat -c '%U %G' /run/host/home/docker-registry")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        f"docker-registry:x:60514:60514:{pw.pw_gecos}:/run/host/home/docker-registry:{pw.pw_shell}",
+        f"{group}:x:60514:",
+        f"uid=60514(docker-registry) gid=60514({group}) groups=60514({group})",
+        f"docker-registry {group}"], r.stdout
+
+
+def test_bind_user_collision(nss_systemd_args):
+    """As nspawn: a user the machine has already (Debian's own 'man') is refused, not shadowed."""
+    host_user()
+    r = spawn("-q", *nss_systemd_args, "-U", "--bind-user=man", "/bin/true")
+    assert r.returncode == 1
+    assert "--bind-user=man: the machine has a user 'man' with that name or UID 60514 already." in r.stderr, r.stderr
 
 
 def test_bind_user_bad_input(bbtree, trusted_settings):
