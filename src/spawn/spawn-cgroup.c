@@ -50,8 +50,11 @@ int spawn_cgroup_pick_view(SpawnContext *c) {
                 return log_oom();
         if (!cgroup_set_unified(&c->cgroups))
                 return log_error_errno(-EOPNOTSUPP, "Machine '%s' needs a cgroup2-only /sys/fs/cgroup (%s), but this "
-                                                    "host mounts no cgroup2 hierarchy. Mount one (e.g. at "
-                                                    "/sys/fs/cgroup/unified) or pass --unified-cgroup-hierarchy=no.",
+                                                    "host mounts no cgroup2 hierarchy. berth does not change the "
+                                                    "host's cgroup layout by itself: mount one as hybrid hosts do "
+                                                    "(mkdir /sys/fs/cgroup/unified && mount -t cgroup2 "
+                                                    "cgroup2 /sys/fs/cgroup/unified), or pass "
+                                                    "--unified-cgroup-hierarchy=no.",
                                        cfg->machine_name, reason);
         c->cgroup_unified_view = true;
         controllers = v1_controllers(&c->cgroups);

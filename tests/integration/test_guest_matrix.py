@@ -263,3 +263,4 @@ def test_cgroup_view_needs_a_cgroup2_hierarchy(hybrid_host, matrix_trees):
     r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and ("Machine 'cgv-legacy' needs a cgroup2-only /sys/fs/cgroup (its systemd 262 needs "
                                   "cgroup v2), but this host mounts no cgroup2 hierarchy.") in r.stderr, r.stderr
+    assert "mkdir /sys/fs/cgroup/unified && mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified" in r.stderr
