@@ -66,6 +66,10 @@ static int set_add(CgroupSet *s, const char *mount_point, const char *name, bool
         return 0;
 }
 
+int cgroup_set_add_unified(CgroupSet *s, const char *mount_point) {
+        return set_add(s, mount_point, "", true);
+}
+
 /* Each real directory under /sys/fs/cgroup that is a cgroup mount is one hierarchy: "unified" is
  * cgroup2, "systemd" is name=systemd, "cpu,cpuacct" names its controllers (the "cpu" and "cpuacct"
  * entries beside it are symlinks). This is the layout systemd and every distribution mount, and

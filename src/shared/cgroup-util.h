@@ -39,6 +39,8 @@ typedef struct CgroupSet {
 /* Lists the hierarchies mounted under /sys/fs/cgroup (statfs), one entry each. */
 int cgroup_set_detect(CgroupSet *ret);
 void cgroup_set_done(CgroupSet *s);
+/* Adds a cgroup2 hierarchy reached at mount_point (a legacy host's private one, spawn-cgroup.c). */
+int cgroup_set_add_unified(CgroupSet *s, const char *mount_point);
 /* The cgroup2 hierarchy, or NULL on a legacy host. */
 const CgroupHierarchy *cgroup_set_unified(const CgroupSet *s) _pure_;
 /* The v1 hierarchy whose name is exactly 'name' ("name=systemd", "memory"), or NULL. */

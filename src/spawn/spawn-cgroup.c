@@ -31,6 +31,27 @@ static char *v1_controllers(const CgroupSet *s) {
         return names ? strv_join(names, ", ") : NULL;
 }
 
+/* A legacy host mounts no cgroup2, but its kernel has the hierarchy all the same. We mount it
+ * detached (in no mount table, the host's layout unchanged; gone with the launcher) and reach it
+ * through /proc/self/fd: the machine's cgroup2 cgroup is made, entered and removed there as on a
+ * hybrid host. The cgroups live in the kernel's one cgroup2 hierarchy until teardown removes them. */
+static int add_private_cgroup2(SpawnContext *c) {
+        _cleanup_close_ int fd = -EBADF;
+        char path[32];
+        int r;
+
+        r = mount_new_fs("cgroup2", "cgroup2", NULL, API_ATTRS, &fd);
+        if (r < 0)
+                return r;
+        (void) snprintf(path, sizeof path, "/proc/self/fd/%i", fd);
+        r = cgroup_set_add_unified(&c->cgroups, path);
+        if (r < 0)
+                return r;
+        c->cgroup2_fd = TAKE_FD(fd);
+        log_debug("No cgroup2 mounted on this host: using a private one at %s.", path);
+        return 0;
+}
+
 int spawn_cgroup_pick_view(SpawnContext *c) {
         const SpawnConfig *cfg = c->config;
         unsigned version = c->tree->systemd_version;
@@ -48,14 +69,14 @@ int spawn_cgroup_pick_view(SpawnContext *c) {
                 (void) asprintf(&reason, "its systemd %u needs cgroup v2", version);
         if (!reason)
                 return log_oom();
-        if (!cgroup_set_unified(&c->cgroups))
-                return log_error_errno(-EOPNOTSUPP, "Machine '%s' needs a cgroup2-only /sys/fs/cgroup (%s), but this "
-                                                    "host mounts no cgroup2 hierarchy. berth does not change the "
-                                                    "host's cgroup layout by itself: mount one as hybrid hosts do "
-                                                    "(mkdir /sys/fs/cgroup/unified && mount -t cgroup2 "
-                                                    "cgroup2 /sys/fs/cgroup/unified), or pass "
-                                                    "--unified-cgroup-hierarchy=no.",
-                                       cfg->machine_name, reason);
+        if (!cgroup_set_unified(&c->cgroups)) {
+                int r = add_private_cgroup2(c);
+                if (r < 0)
+                        return log_error_errno(r, "Machine '%s' needs a cgroup2-only /sys/fs/cgroup (%s), but this "
+                                                  "host mounts no cgroup2 hierarchy and its kernel would not give "
+                                                  "one (%m). Pass --unified-cgroup-hierarchy=no.",
+                                               cfg->machine_name, reason);
+        }
         c->cgroup_unified_view = true;
         controllers = v1_controllers(&c->cgroups);
         if (!cfg->quiet)

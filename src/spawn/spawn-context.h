@@ -25,7 +25,8 @@ typedef struct SpawnContext {
         bool lxcfs;         /* lxcfs runs: bind its files (spawn-resources.c) */
         int lxcfs_fds[8];   /* child: clones of them, opened with host privileges */
         bool cgroup_created;
-        bool cgroup_unified_view; /* a hybrid host, and the machine sees cgroup2 only (spawn-cgroup.h) */
+        bool cgroup_unified_view; /* a v1 host, and the machine sees cgroup2 only (spawn-cgroup.h) */
+        int cgroup2_fd;           /* a legacy host: our private, detached cgroup2 mount (spawn-cgroup.c) */
         Id128 uuid;
         int shutdown_signal; /* what SIGTERM to the launcher becomes */
         uint64_t caps;       /* the bounding set PID 1 gets */

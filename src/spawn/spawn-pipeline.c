@@ -79,6 +79,7 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
                 .localtime_tree_fd = -EBADF,
                 .journal_fd = -EBADF,
                 .uid_lock_fd = -EBADF,
+                .cgroup2_fd = -EBADF,
                 .lxcfs_fds = { -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF },
                 .net.netns_fd = -EBADF,
                 .userns = config->private_users != PRIVATE_USERS_NO,
@@ -677,6 +678,7 @@ void spawn_teardown(SpawnContext *c) {
         c->uid_lock_fd = -EBADF;
         c->cgroup_path = mfree(c->cgroup_path);
         cgroup_set_done(&c->cgroups);
+        c->cgroup2_fd = safe_close(c->cgroup2_fd); /* after its last user: the hierarchy's paths go through it */
         cgroup_controllers_done(&c->controllers);
         c->env = strv_free(c->env);
         c->journal_bind = mfree(c->journal_bind);

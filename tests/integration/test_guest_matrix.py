@@ -254,13 +254,41 @@ def test_cgroup_view_bad_input(opts, env_add, message, matrix_trees):
     assert r.returncode == 1 and message in r.stderr and r.stdout == "", r.stdout + r.stderr
 
 
-def test_cgroup_view_needs_a_cgroup2_hierarchy(hybrid_host, matrix_trees):
-    """A legacy host (here: the hybrid one without its unified mount, in a private mount namespace)
-    has no cgroup2 to give: a clear refusal, nothing left behind."""
+LEGACY_HOST = "mount --make-rprivate / && umount -l /sys/fs/cgroup/unified && "
+UNIFIED_MOUNTS = "grep -c ' - cgroup2 ' /proc/self/mountinfo"
+
+
+def legacy_run(command, timeout=60):
+    """command in a simulated legacy (v1-only) host: this hybrid host without its unified mount, in a
+    private mount namespace. After it, the number of cgroup2 mounts there (berth-spawn adds none)."""
+    r = subprocess.run(["unshare", "-m", "sh", "-c", f"{LEGACY_HOST}{command}; rc=$?; {UNIFIED_MOUNTS} >&2; exit $rc"],
+                       capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    lines = r.stderr.splitlines()
+    return r, lines[-1] if lines else ""
+
+
+def test_cgroup_view_on_a_legacy_host(hybrid_host, matrix_trees):
+    """A legacy host mounts no cgroup2: berth-spawn mounts the kernel's cgroup2 privately (detached,
+    in no mount table) and gives the machine the same view as on a hybrid host, rooted at its own
+    cgroup, then removes that cgroup."""
     sid = tree_for("sid", matrix_trees)
-    script = f"mount --make-rprivate / && umount -l /sys/fs/cgroup/unified && exec {SPAWN} -q -D {sid} -M cgv-legacy " \
-             "--read-only --console=pipe /bin/true"
-    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 1 and ("Machine 'cgv-legacy' needs a cgroup2-only /sys/fs/cgroup (its systemd 262 needs "
-                                  "cgroup v2), but this host mounts no cgroup2 hierarchy.") in r.stderr, r.stderr
-    assert "mkdir /sys/fs/cgroup/unified && mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified" in r.stderr
+    scope = "/sys/fs/cgroup/unified/machine.slice/machine-cgv\\x2dlegacy.scope"
+    for opts in ([], ["-U"]):
+        cmd = " ".join([SPAWN, "-D", sid, "-M", "cgv-legacy", "--read-only", "--console=read-only", *opts,
+                        "/bin/sh", "-c", f"'{PROBE_CGROUP}'"])
+        r, mounts = legacy_run(cmd)
+        assert r.returncode == 0 and r.stdout.split() == ["cgroup2fs", "0::/probe"], r.stdout + r.stderr
+        assert mounts == "0", r.stderr  # the host's layout is as it was
+        assert "Machine 'cgv-legacy' gets a cgroup2-only /sys/fs/cgroup (its systemd 262 needs cgroup v2)." in r.stderr
+        assert not os.path.exists(scope)
+
+
+def test_legacy_host_boots_systemd_that_needs_cgroup2(hybrid_host, matrix_trees):
+    """End to end: systemd 262 (which refuses cgroup v1) boots on the legacy host, reaches
+    poweroff.target and powers off with status 0."""
+    sid = tree_for("sid", matrix_trees)
+    r, _ = legacy_run(f"{SPAWN} -D {sid} -M cgv-legacy-boot -x --console=read-only -b systemd.unit=poweroff.target",
+                      timeout=90)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0 and "Detected cgroup v1" not in out, out[-3000:]
+    assert "Powering off." in out and "Container cgv-legacy-boot has been shut down." in out, out[-3000:]
