@@ -15,6 +15,7 @@
 #include "machine-copy.h"
 #include "machine-dbus.h"
 #include "machine-enter.h"
+#include "machine-peek.h"
 #include "manager.h"
 #include "path-util.h"
 #include "string-util.h"
@@ -302,51 +303,10 @@ static PendingReply *pending_reply_free(PendingReply *p) {
         return mfree(p);
 }
 
-/* GetAddresses and GetOSRelease: answered when the helper inside the machine is done
- * (machine-collect.h), so a guest that stalls it stalls nobody else. */
-static void pending_reply_send(PendingReply *p, sd_bus_message *reply, int r, const char *enoent_message) {
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
-        else if (r == -ENOENT && enoent_message)
-                r = sd_bus_reply_method_errorf(p->message, SD_BUS_ERROR_FAILED, "%s", enoent_message);
-        else
-                r = sd_bus_reply_method_errnof(p->message, r, "Failed to %s: %m", p->what);
-        if (r < 0)
-                log_debug_errno(r, "Failed to answer %s(): %m", sd_bus_message_get_member(p->message));
-        pending_reply_free(p);
-}
+/* GetAddresses and GetOSRelease: answered at once from what berthd reads itself (machine-peek.h). */
+static int append_addresses(sd_bus_message *reply, const NetlinkAddress *a, size_t n) {
+        int r = sd_bus_message_open_container(reply, 'a', "(iay)");
 
-static int start_pending(sd_bus_message *message, Machine *machine,
-                         int (*start)(Machine *, MachineCollectDone, void *), MachineCollectDone done,
-                         const char *what, sd_bus_error *error) {
-        PendingReply *p;
-        int r;
-
-        if (machine->class == MACHINE_VM)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
-        p = new0(PendingReply, 1);
-        if (!p || !(p->what = strjoin(what, " machine '", machine->name, "'")))
-                return pending_reply_free(p), -ENOMEM;
-        p->message = sd_bus_message_ref(message);
-        r = start(machine, done, p);
-        if (r >= 0)
-                return 1;
-        pending_reply_free(p);
-        if (r == -ENONET)
-                return sd_bus_error_set(error, BUS_ERROR_NO_PRIVATE_NETWORKING, "Machine does not use private networking");
-        return reply_errno(error, r, machine, what);
-}
-
-static void addresses_done(int r, char *buf, size_t size, void *userdata) {
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        PendingReply *p = userdata;
-        const MachineAddress *a = (const MachineAddress *) buf;
-        size_t n = r >= 0 ? machine_addresses_sort(buf, size) : 0;
-
-        if (r >= 0)
-                r = sd_bus_message_new_method_return(p->message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "(iay)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 r = sd_bus_message_open_container(reply, 'r', "iay");
                 if (r >= 0)
@@ -358,35 +318,54 @@ static void addresses_done(int r, char *buf, size_t size, void *userdata) {
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
-        pending_reply_send(p, reply, r, NULL);
+        return r;
 }
 
 int bus_machine_method_get_addresses(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return start_pending(message, userdata, machine_addresses_start, addresses_done, "get the addresses of",
-                             error);
-}
-
-static void os_release_done(int r, char *buf, size_t size, void *userdata) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_strv_free_ char **l = NULL;
-        PendingReply *p = userdata;
+        _cleanup_free_ NetlinkAddress *a = NULL;
+        Machine *machine = userdata;
+        size_t n = 0;
+        int r;
 
+        if (machine->class == MACHINE_VM)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
+        r = machine_get_addresses(machine, &a, &n);
+        if (r == -ENONET)
+                return sd_bus_error_set(error, BUS_ERROR_NO_PRIVATE_NETWORKING, "Machine does not use private networking");
+        if (r < 0)
+                return reply_errno(error, r, machine, "get the addresses of");
+        r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
-                r = machine_os_release_parse(buf, &l);
-        if (r >= 0)
-                r = sd_bus_message_new_method_return(p->message, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "{ss}");
-        for (char **k = l; r >= 0 && k && k[0] && k[1]; k += 2)
-                r = sd_bus_message_append(reply, "{ss}", k[0], k[1]);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        pending_reply_send(p, reply, r, "Machine does not contain OS release information");
+                r = append_addresses(reply, a, n);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 int bus_machine_method_get_os_release(sd_bus_message *message, void *userdata, sd_bus_error *error) {
-        return start_pending(message, userdata, machine_os_release_start, os_release_done, "read the OS release of",
-                             error);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        Machine *machine = userdata;
+        int r;
+
+        if (machine->class == MACHINE_VM)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
+        r = machine_get_os_release(machine, &l);
+        if (r == -ENOENT)
+                return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "Machine does not contain OS release information");
+        if (r < 0)
+                return reply_errno(error, r, machine, "read the OS release of");
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{ss}");
+        for (char **k = l; r >= 0 && k[0] && k[1]; k += 2)
+                r = sd_bus_message_append(reply, "{ss}", k[0], k[1]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
 }
 
 static void pending_reply_done(int result, void *userdata) {

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -23,14 +22,12 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "log.h"
-#include "machine-collect.h"
 #include "machine-enter.h"
 #include "manager.h"
 #include "ns-util.h"
 #include "string-util.h"
 #include "strv.h"
 
-#define OS_RELEASE_MAX (64 * 1024)
 #define HELPER_TIMEOUT_MSEC 5000
 
 /* Moves the calling process into the leader's cgroup in every hierarchy (best effort). */
@@ -103,170 +100,6 @@ int machine_wait_helper(pid_t pid, bool kill_first) {
         if (si.si_code != CLD_EXITED)
                 return -EPROTO;
         return si.si_status == 0 ? 0 : -si.si_status;
-}
-
-static int drop_to_nobody(void) {
-        if (setgroups(0, NULL) < 0 && errno != EPERM)
-                return -errno;
-        if (setresgid(65534, 65534, 65534) < 0)
-                return -errno;
-        if (setresuid(65534, 65534, 65534) < 0)
-                return -errno;
-        return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t n) {
-        const char *p = buf;
-
-        while (n > 0) {
-                ssize_t l = write(fd, p, n);
-                if (l < 0 && errno == EINTR)
-                        continue;
-                if (l < 0)
-                        return -errno;
-                p += l;
-                n -= (size_t) l;
-        }
-        return 0;
-}
-
-static int os_release_child(int fd, void *ud) {
-        static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
-        _cleanup_free_ char *buf = NULL;
-        size_t n;
-        int r = -ENOENT;
-
-        r = drop_to_nobody(); /* a root-only host file bound over it stays unreadable */
-        if (r < 0)
-                return r;
-        r = -ENOENT;
-        for (size_t i = 0; i < ELEMENTSOF(paths) && r == -ENOENT; i++) {
-                _cleanup_close_ int f = open(paths[i], O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-                struct stat st;
-                if (f < 0) {
-                        r = -errno;
-                        continue;
-                }
-                if (fstat(f, &st) < 0)
-                        return -errno;
-                if (!S_ISREG(st.st_mode))
-                        return -EBADFD; /* a FIFO or device must not block or feed us */
-                if (st.st_size > OS_RELEASE_MAX)
-                        return -E2BIG;
-                r = read_full_fd(f, OS_RELEASE_MAX, &buf, &n);
-        }
-        if (r < 0)
-                return r;
-        return write_all(fd, buf, n);
-}
-
-static char *unquote(const char *v) {
-        size_t n = strlen(v);
-
-        if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
-                char *r = malloc(n), *p = r;
-                if (!r)
-                        return NULL;
-                for (size_t i = 1; i < n - 1; i++) {
-                        if (v[0] == '"' && v[i] == '\\' && i + 1 < n - 1)
-                                i++;
-                        *p++ = v[i];
-                }
-                *p = 0;
-                return r;
-        }
-        return strdup(v);
-}
-
-static int parse_env_pairs(char *buf, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        char *save = NULL;
-        int r;
-
-        for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char *eq;
-                line += strspn(line, " \t");
-                if (line[0] == '#' || !(eq = strchr(line, '=')))
-                        continue;
-                *eq = 0;
-                if (isempty(line) || !utf8_is_valid(line) || !utf8_is_valid(eq + 1))
-                        continue;
-                r = strv_extend(&l, line);
-                if (r < 0)
-                        return r;
-                r = strv_consume(&l, unquote(strstrip_trailing(eq + 1)));
-                if (r < 0)
-                        return r;
-        }
-        if (!l) {
-                l = new0(char *, 1);
-                if (!l)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-int machine_os_release_start(Machine *machine, MachineCollectDone done, void *userdata) {
-        return machine_collect_async(machine, CLONE_NEWUSER | CLONE_NEWNS, os_release_child, NULL, OS_RELEASE_MAX,
-                                     done, userdata);
-}
-
-int machine_os_release_parse(char *buf, char ***ret) {
-        return parse_env_pairs(buf, ret);
-}
-
-static int addresses_child(int fd, void *ud) {
-        struct ifaddrs *ifa = NULL;
-        int r = 0;
-
-        if (getifaddrs(&ifa) < 0)
-                return -errno;
-        for (struct ifaddrs *i = ifa; i && r >= 0; i = i->ifa_next) {
-                MachineAddress a = {};
-                if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK))
-                        continue;
-                if (i->ifa_addr->sa_family == AF_INET) {
-                        a.family = AF_INET;
-                        memcpy(a.bytes, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, 4);
-                } else if (i->ifa_addr->sa_family == AF_INET6) {
-                        a.family = AF_INET6;
-                        memcpy(a.bytes, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, 16);
-                } else
-                        continue;
-                r = write_all(fd, &a, sizeof a);
-        }
-        freeifaddrs(ifa);
-        return r;
-}
-
-static int address_compare(const void *x, const void *y) {
-        const MachineAddress *a = x, *b = y;
-
-        if (a->family != b->family)
-                return a->family == AF_INET ? -1 : 1;
-        return memcmp(a->bytes, b->bytes, 16);
-}
-
-int machine_addresses_start(Machine *machine, MachineCollectDone done, void *userdata) {
-        int r;
-
-        if (machine->class == MACHINE_CONTAINER) {
-                r = namespace_pid_has_private_net(machine->leader);
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        return -ENONET;
-        }
-        return machine_collect_async(machine, CLONE_NEWNET, addresses_child, NULL, 1024 * sizeof(MachineAddress),
-                                     done, userdata);
-}
-
-size_t machine_addresses_sort(char *buf, size_t size) {
-        size_t n = size / sizeof(MachineAddress);
-
-        qsort(buf, n, sizeof(MachineAddress), address_compare);
-        return n;
 }
 
 /* Parses one of /proc/PID/{uid,gid}_map into (inside, outside, count) triples. */

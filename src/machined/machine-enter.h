@@ -11,16 +11,10 @@
 
 #include <sched.h>
 
-#include "machine-collect.h"
 #include "machine.h"
 
 #define ALL_NAMESPACES (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | \
                         CLONE_NEWNET | CLONE_NEWCGROUP)
-
-typedef struct MachineAddress {
-        int family;
-        uint8_t bytes[16];
-} MachineAddress;
 
 /* Forks a child that has entered the machine (the namespaces in 'wanted' that differ from ours,
  * then its root). Returns 0 in the child, the child's PID in the parent. */
@@ -31,15 +25,6 @@ int machine_wait_helper(pid_t pid, bool kill_first);
 int send_fd_with(int sock, int fd, const void *data, size_t size);
 int recv_fd_with(int sock, int *ret_fd, void *data, size_t size);
 
-/* Reads /etc/os-release (or /usr/lib/os-release) inside the machine, as 'nobody', regular files
- * only, at most 64 KiB, without blocking (machine-collect.h); done gets -ENOENT if the machine has
- * none. machine_os_release_parse() makes the text a strv of key, value, key, value … */
-int machine_os_release_start(Machine *machine, MachineCollectDone done, void *userdata);
-int machine_os_release_parse(char *buf, char ***ret);
-/* The machine's addresses (its own network namespace; -ENONET at once if it shares ours): done gets
- * an array of MachineAddress, which machine_addresses_sort() orders (IPv4 first), returning the count. */
-int machine_addresses_start(Machine *machine, MachineCollectDone done, void *userdata);
-size_t machine_addresses_sort(char *buf, size_t size);
 /* 0 without a user namespace; the base of a simple 0-based mapping of >= 65534 ids; else -EOPNOTSUPP. */
 int machine_get_uid_shift(Machine *machine, uid_t *ret);
 /* Maps an id through /proc/LEADER/{uid,gid}_map: inside -> outside (to_host) or back. -ENXIO if unmapped. */

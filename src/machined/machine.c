@@ -21,6 +21,7 @@
 #include "manager.h"
 #include "ns-util.h"
 #include "path-util.h"
+#include "strv.h"
 #include "pidfd-util.h"
 #include "string-util.h"
 
@@ -93,6 +94,7 @@ Machine *machine_free(Machine *machine) {
         free(machine->unit);
         free(machine->cgroup);
         free(machine->netifs);
+        strv_free(machine->os_release);
         return mfree(machine);
 }
 

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
@@ -68,6 +69,8 @@ struct Machine {
 
         int *netifs;
         size_t n_netifs;
+        char **os_release;           /* the guest's os-release, parsed (machine-peek.h), NULL if unread */
+        struct stat os_release_stat; /* the file it came from: read again when this changes */
         uint64_t timestamp_realtime;
         uint64_t timestamp_monotonic;
 

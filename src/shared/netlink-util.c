@@ -333,3 +333,86 @@ int netlink_ipv4_prefixes(Netlink *nl, Ipv4Prefix **ret, size_t *ret_n) {
         *ret_n = l.n;
         return 0;
 }
+
+typedef struct AddressList {
+        NetlinkAddress *items;
+        size_t n;
+        int *loopbacks;
+        size_t n_loopbacks;
+        bool oom;
+} AddressList;
+
+static int loopback_cb(const struct nlmsghdr *h, void *data) {
+        const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
+        AddressList *l = data;
+        int *p;
+
+        if (!(ifi->ifi_flags & IFF_LOOPBACK) || l->oom)
+                return MNL_CB_OK;
+        p = realloc(l->loopbacks, (l->n_loopbacks + 1) * sizeof *p);
+        if (!p)
+                l->oom = true;
+        else {
+                l->loopbacks = p;
+                l->loopbacks[l->n_loopbacks++] = ifi->ifi_index;
+        }
+        return MNL_CB_OK;
+}
+
+/* Like getifaddrs(): IFA_LOCAL when there is one (the peer is IFA_ADDRESS then), else IFA_ADDRESS. */
+static int address_cb(const struct nlmsghdr *h, void *data) {
+        const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(h);
+        const struct nlattr *a, *local = NULL, *address = NULL;
+        size_t size = family_size(ifa->ifa_family);
+        AddressList *l = data;
+        NetlinkAddress *p;
+
+        if (!IN_SET(ifa->ifa_family, AF_INET, AF_INET6) || l->oom)
+                return MNL_CB_OK;
+        for (size_t i = 0; i < l->n_loopbacks; i++)
+                if (l->loopbacks[i] == (int) ifa->ifa_index)
+                        return MNL_CB_OK;
+        mnl_attr_for_each(a, h, sizeof *ifa) {
+                if (mnl_attr_get_payload_len(a) != size)
+                        continue;
+                if (mnl_attr_get_type(a) == IFA_LOCAL)
+                        local = a;
+                else if (mnl_attr_get_type(a) == IFA_ADDRESS)
+                        address = a;
+        }
+        if (!(a = local ?: address))
+                return MNL_CB_OK;
+        p = realloc(l->items, (l->n + 1) * sizeof *p);
+        if (!p) {
+                l->oom = true;
+                return MNL_CB_OK;
+        }
+        l->items = p;
+        l->items[l->n] = (NetlinkAddress) { .family = ifa->ifa_family, .ifindex = (int) ifa->ifa_index };
+        memcpy(l->items[l->n++].bytes, mnl_attr_get_payload(a), size);
+        return MNL_CB_OK;
+}
+
+int netlink_addresses(Netlink *nl, NetlinkAddress **ret, size_t *ret_n) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        AddressList l = {};
+        struct nlmsghdr *h;
+        int r;
+
+        h = request(nl, buf, RTM_GETLINK, NLM_F_DUMP, sizeof(struct ifinfomsg));
+        r = call(nl, h, loopback_cb, &l);
+        if (r >= 0) {
+                h = request(nl, buf, RTM_GETADDR, NLM_F_DUMP, sizeof(struct ifaddrmsg));
+                r = call(nl, h, address_cb, &l);
+        }
+        free(l.loopbacks);
+        if (r >= 0 && l.oom)
+                r = -ENOMEM;
+        if (r < 0) {
+                free(l.items);
+                return r;
+        }
+        *ret = l.items;
+        *ret_n = l.n;
+        return 0;
+}

@@ -50,3 +50,13 @@ typedef struct Ipv4Prefix {
  * the socket's namespace: what a new subnet must not overlap. */
 int netlink_ipv4_prefixes(Netlink *nl, Ipv4Prefix **ret, size_t *ret_n);
 bool ipv4_prefix_overlaps(Ipv4Prefix a, Ipv4Prefix b) _pure_;
+
+typedef struct NetlinkAddress {
+        int family;        /* AF_INET or AF_INET6 */
+        int ifindex;
+        uint8_t bytes[16]; /* 4 used for AF_INET */
+} NetlinkAddress;
+
+/* Every address in the socket's namespace except those on loopback links, as getifaddrs() would
+ * give them (the local address, not the peer's), in the kernel's order. */
+int netlink_addresses(Netlink *nl, NetlinkAddress **ret, size_t *ret_n);
