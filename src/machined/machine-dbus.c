@@ -332,7 +332,8 @@ int bus_machine_method_get_addresses(sd_bus_message *message, void *userdata, sd
                 return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
         r = machine_get_addresses(machine, &a, &n);
         if (r == -ENONET)
-                return sd_bus_error_set(error, BUS_ERROR_NO_PRIVATE_NETWORKING, "Machine does not use private networking");
+                return sd_bus_error_set(error, BUS_ERROR_NO_PRIVATE_NETWORKING,
+                                        "Machine does not use private networking");
         if (r < 0)
                 return reply_errno(error, r, machine, "get the addresses of");
         r = sd_bus_message_new_method_return(message, &reply);

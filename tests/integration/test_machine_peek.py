@@ -118,7 +118,8 @@ def _berthd_addresses(bus, name):
                   for fam, b in call(bus, "GetMachineAddresses", "s", name)[0])
 
 
-@pytest.mark.skipif(not (shutil.which("dnsmasq") and shutil.which("nft")), reason="dnsmasq-base and nftables are needed")
+@pytest.mark.skipif(not (shutil.which("dnsmasq") and shutil.which("nft")),
+                    reason="dnsmasq-base and nftables are needed")
 def test_addresses_of_network_veth_and_private_network(bus, berthd, bbtree, tmp_path):
     other = guests.make_busybox_tree(str(tmp_path / "bb"))  # a tree runs one machine at a time
     with Machine("-q", "-D", bbtree, "-M", "peek-veth", "-n", "/bin/sleep", "100000", env=bus.env) as veth, \
@@ -131,12 +132,10 @@ def test_addresses_of_network_veth_and_private_network(bus, berthd, bbtree, tmp_
         got = _berthd_addresses(bus, "peek-veth")
         assert got[0][0] == 4 and ipaddress.ip_address(got[0][1]) in ipaddress.ip_network("10.0.0.0/8"), got
         assert _berthd_addresses(bus, "peek-priv") == []  # only loopback, which is skipped
-        subprocess.run(["nsenter", "-t", str(priv.leader), "-n", "ip", "link", "add", "d0", "type", "dummy"],
-                       check=True)
-        subprocess.run(["nsenter", "-t", str(priv.leader), "-n", "ip", "addr", "add", "192.0.2.7/24", "dev", "d0"],
-                       check=True)
-        subprocess.run(["nsenter", "-t", str(priv.leader), "-n", "ip", "addr", "add", "2001:db8::7/64", "dev", "d0",
-                        "nodad"], check=True)
+        inside = ["nsenter", "-t", str(priv.leader), "-n", "ip"]
+        subprocess.run([*inside, "link", "add", "d0", "type", "veth", "peer", "d1"], check=True)
+        subprocess.run([*inside, "addr", "add", "192.0.2.7/24", "dev", "d0"], check=True)
+        subprocess.run([*inside, "addr", "add", "2001:db8::7/64", "dev", "d0", "nodad"], check=True)
         assert _berthd_addresses(bus, "peek-priv") == [(4, "192.0.2.7"), (6, "2001:db8::7")]
         r = subprocess.run(["machinectl", "-M", ".host", "status", "peek-priv"], env=bus.env,
                            capture_output=True, text=True, timeout=30)
