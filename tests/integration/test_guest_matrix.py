@@ -160,9 +160,14 @@ def lifecycle(key, view, name):
 
         assert env.ctl("start", name).returncode == 0
         assert wait_for(lambda: is_up(env, name, key), timeout=90, step=0.3), env.log(name)
-        r = env.ctl("poweroff", name, "--timeout=60s")
-        assert r.returncode == 0, r.stderr + env.log(name)
-        assert name not in env.running()
+        if key == "openrc" and view == "v2":
+            # the guest's own poweroff (sysvinit's runlevel 0 running OpenRC's, ~7 s here), as a user types it
+            env.ctl("shell", name, "/sbin/poweroff", timeout=30)
+            assert wait_for(lambda: name not in env.running(), timeout=60), env.log(name)[-2000:]
+        else:
+            r = env.ctl("poweroff", name, "--timeout=60s")
+            assert r.returncode == 0, r.stderr + env.log(name)
+            assert name not in env.running()
         assert wait_for(lambda: env.log(name).rstrip().endswith("berth: the machine stopped, status 0 --"),
                         timeout=10), env.log(name)[-2000:]
     finally:
