@@ -18,15 +18,12 @@ static int pipe_pair(int p[2]) {
         return pipe2(p, O_CLOEXEC) < 0 ? -errno : 0;
 }
 
-int run_program(char *const argv[], const char *input, char *err, size_t err_size) {
+int run_program_start(char *const argv[], const char *input, RunningProgram *ret) {
         _cleanup_close_pair_ int in[2] = { -EBADF, -EBADF }, errp[2] = { -EBADF, -EBADF };
         posix_spawn_file_actions_t fa;
-        size_t got = 0;
         pid_t pid;
-        int r, status;
+        int r;
 
-        if (err_size > 0)
-                err[0] = 0;
         if ((input && (r = pipe_pair(in)) < 0) || (r = pipe_pair(errp)) < 0)
                 return r;
         posix_spawn_file_actions_init(&fa);
@@ -44,7 +41,7 @@ int run_program(char *const argv[], const char *input, char *err, size_t err_siz
         if (input) {
                 size_t l = strlen(input);
                 in[0] = safe_close(in[0]);
-                while (l > 0) {
+                while (l > 0) { /* past a pipe's 64 KiB this waits for it to read */
                         ssize_t n = write(in[1], input, l);
                         if (n < 0 && errno == EINTR)
                                 continue;
@@ -53,11 +50,20 @@ int run_program(char *const argv[], const char *input, char *err, size_t err_siz
                         input += n;
                         l -= (size_t) n;
                 }
-                in[1] = safe_close(in[1]);
         }
+        *ret = (RunningProgram) { .pid = pid, .err_fd = TAKE_FD(errp[0]) };
+        return 0;
+}
+
+int run_program_finish(RunningProgram *p, char *err, size_t err_size) {
+        size_t got = 0;
+        int status;
+
+        if (err_size > 0)
+                err[0] = 0;
         for (;;) {
                 char buf[512];
-                ssize_t n = read(errp[0], buf, sizeof buf);
+                ssize_t n = read(p->err_fd, buf, sizeof buf);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
@@ -65,17 +71,48 @@ int run_program(char *const argv[], const char *input, char *err, size_t err_siz
                 for (ssize_t i = 0; i < n && got + 1 < err_size; i++)
                         err[got++] = buf[i];
         }
+        p->err_fd = safe_close(p->err_fd);
         if (err_size > 0) {
                 err[got] = 0;
                 while (got > 0 && (err[got - 1] == '\n' || err[got - 1] == ' '))
                         err[--got] = 0;
         }
-        while (waitpid(pid, &status, 0) < 0)
+        while (waitpid(p->pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
+        p->pid = 0;
         if (WIFEXITED(status))
                 return WEXITSTATUS(status);
         return -EPROTO;
+}
+
+int run_program(char *const argv[], const char *input, char *err, size_t err_size) {
+        RunningProgram p;
+        int r = run_program_start(argv, input, &p);
+
+        if (r < 0) {
+                if (err_size > 0)
+                        err[0] = 0;
+                return r;
+        }
+        return run_program_finish(&p, err, err_size);
+}
+
+int run_program_detached(char *const argv[], pid_t *ret_pid) {
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        int r;
+
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+        r = posix_spawnp(ret_pid, argv[0], &fa, &attr, argv, environ);
+        posix_spawnattr_destroy(&attr);
+        posix_spawn_file_actions_destroy(&fa);
+        return -r;
 }
 
 bool program_exists(const char *name) {

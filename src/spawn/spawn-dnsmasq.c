@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
@@ -27,14 +28,16 @@ static char *machine_file(const char *machine_name, const char *suffix) {
         return strjoin(SPAWN_NETWORK_DIR "/", machine_name, suffix);
 }
 
-int spawn_dnsmasq_start(const DnsmasqConfig *d, char *err, size_t err_size) {
+int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
         _cleanup_free_ char *pid_file = machine_file(d->machine_name, ".pid"),
                             *lease_file = machine_file(d->machine_name, ".leases");
         char gw[16], first[16], last[16], guest[16], mask[16];
         char a_iface[64], a_listen[64], a_range[96], a_host[96], a_record[512], a_pid[512], a_lease[512];
         uint32_t m = UINT32_MAX << (32 - d->prefixlen);
         const uint8_t *mac = d->guest_mac;
-        int r;
+        char pid_text[16];
+        pid_t pid;
+        int r, fd, f;
 
         if (!pid_file || !lease_file)
                 return -ENOMEM;
@@ -53,6 +56,7 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, char *err, size_t err_size) {
         (void) snprintf(a_lease, sizeof a_lease, "--dhcp-leasefile=%s", lease_file);
         char *argv[] = {
                 (char *) "dnsmasq",
+                (char *) "--keep-in-foreground",
                 (char *) "--conf-file=/dev/null", /* never /etc/dnsmasq.conf */
                 (char *) "--bind-interfaces", a_iface, (char *) "--except-interface=lo", a_listen,
                 (char *) "--strict-order", (char *) "--no-ping", (char *) "--dhcp-rapid-commit",
@@ -62,10 +66,29 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, char *err, size_t err_size) {
                 NULL,
         };
 
-        r = run_program(argv, NULL, err, err_size);
+        r = run_program_detached(argv, &pid);
         if (r < 0)
                 return r;
-        return r == 0 ? 0 : -EPROTO;
+        fd = pidfd_open_pid(pid);
+        if (fd < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return fd;
+        }
+        /* dnsmasq writes the same pid there itself; written now, a launcher killed the next
+         * instant still leaves what the next one needs to collect it. */
+        (void) snprintf(pid_text, sizeof pid_text, "%d\n", (int) pid);
+        f = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        r = f < 0 ? -errno : write(f, pid_text, strlen(pid_text)) < 0 ? -errno : 0;
+        safe_close(f);
+        if (r < 0) {
+                (void) pidfd_signal(fd, SIGKILL);
+                (void) waitid(P_PIDFD, (id_t) fd, &(siginfo_t) {}, WEXITED);
+                safe_close(fd);
+                return r;
+        }
+        *ret_pidfd = fd;
+        return 0;
 }
 
 /* Is pid a dnsmasq serving this lease file? (The pid file may be stale and the pid reused.) */
@@ -85,7 +108,7 @@ static bool is_our_dnsmasq(pid_t pid, const char *lease_file) {
         return false;
 }
 
-void spawn_dnsmasq_stop(const char *machine_name) {
+void spawn_dnsmasq_stop(const char *machine_name, int own_pidfd) {
         _cleanup_free_ char *pid_file = machine_file(machine_name, ".pid"),
                             *lease_file = machine_file(machine_name, ".leases"), *line = NULL;
         _cleanup_close_ int pidfd = -EBADF;
@@ -93,7 +116,10 @@ void spawn_dnsmasq_stop(const char *machine_name) {
 
         if (!pid_file || !lease_file)
                 return;
-        if (read_one_line_file(pid_file, &line) >= 0 && safe_atou(line, &pid) >= 0 && pid > 1 &&
+        if (own_pidfd >= 0) {
+                (void) pidfd_signal(own_pidfd, SIGKILL);
+                (void) waitid(P_PIDFD, (id_t) own_pidfd, &(siginfo_t) {}, WEXITED);
+        } else if (read_one_line_file(pid_file, &line) >= 0 && safe_atou(line, &pid) >= 0 && pid > 1 &&
             (pidfd = pidfd_open_pid((pid_t) pid)) >= 0 && is_our_dnsmasq((pid_t) pid, lease_file)) {
                 /* It keeps nothing worth a clean shutdown (its lease file goes too), and SIGTERM can
                  * take it seconds: kill it, and wait until it has let go of the link's address. */

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* One dnsmasq per machine link: DHCPv4 (the machine's MAC always gets the same address) and DNS
  * (forwarding to the host's resolvers; the machine's name resolves to its address), bound to
@@ -15,9 +16,13 @@ typedef struct DnsmasqConfig {
         const uint8_t *guest_mac;
 } DnsmasqConfig;
 
-/* Starts it and returns once it serves (dnsmasq daemonizes after binding). -ENOENT: not
- * installed; -EPROTO: it refused, its message in err. */
-int spawn_dnsmasq_start(const DnsmasqConfig *d, char *err, size_t err_size);
-/* Stops the machine's dnsmasq (if its pid file names a dnsmasq of this machine) and removes its
- * pid and lease files. */
-void spawn_dnsmasq_stop(const char *machine_name);
+/* Starts it in the foreground of a session of its own and does not wait for it (it binds within
+ * milliseconds, long before a guest's DHCP client asks; what it cannot do it logs to nowhere and
+ * exits, and the guest, configured from outside, still has its address). Its pid is written to the
+ * pid file before this returns, and a pidfd for it is returned: the launcher is its parent.
+ * -ENOENT: not installed. */
+int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd);
+/* Stops the machine's dnsmasq: the one pidfd names (the launcher's own child, reaped here), else
+ * the one its pid file names if that is a dnsmasq of this machine; removes its pid and lease
+ * files. */
+void spawn_dnsmasq_stop(const char *machine_name, int pidfd);

@@ -196,17 +196,7 @@ static int records_list(NftMachines *ret) {
         return 0;
 }
 
-/* Re-renders berth's table from the records; logs (the caller has nothing to add). */
-static int nft_sync(void) {
-        NftMachines m;
-        char err[512];
-        int r;
-
-        r = records_list(&m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read the machines' network records: %m");
-        r = spawn_nft_apply(&m, err, sizeof err);
-        nft_machines_done(&m);
+static int nft_log(int r, const char *err) {
         if (r == -ENOENT)
                 return log_error_errno(r, "nft not found: install the nftables package for -n/--network-veth.");
         if (r == -EPROTO)
@@ -214,6 +204,33 @@ static int nft_sync(void) {
         if (r < 0)
                 return log_error_errno(r, "Failed to run nft: %m");
         return 0;
+}
+
+/* Starts re-rendering berth's table from the records (under the network lock); logs. */
+static int nft_sync_start(RunningProgram *ret) {
+        NftMachines m;
+        int r;
+
+        r = records_list(&m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the machines' network records: %m");
+        r = spawn_nft_apply_start(&m, ret);
+        nft_machines_done(&m);
+        return nft_log(r, "");
+}
+
+static int nft_sync_finish(RunningProgram *p) {
+        char err[512];
+
+        return nft_log(spawn_nft_apply_finish(p, err, sizeof err), err);
+}
+
+/* Re-renders berth's table from the records; logs (the caller has nothing to add). */
+static int nft_sync(void) {
+        RunningProgram p;
+        int r = nft_sync_start(&p);
+
+        return r < 0 ? r : nft_sync_finish(&p);
 }
 
 static int resolvers_add(Ipv4Prefix **used, size_t *n_used);
@@ -462,6 +479,24 @@ static int join_bridge(SpawnContext *c, Netlink *nl) {
         return 0;
 }
 
+static int network_sysctls(SpawnContext *c) {
+        int r;
+
+        r = write_string_file("/proc/sys/net/ipv4/ip_forward", "1\n");
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable IPv4 forwarding: %m");
+        if (c->config->ports.n > 0) {
+                /* Connections to localhost DNATed to the machine leave through this link with a
+                 * loopback source (masqueraded on the way out): the link must route them. */
+                char p[128];
+                (void) snprintf(p, sizeof p, "/proc/sys/net/ipv4/conf/%s/route_localnet", c->net.ifname);
+                r = write_string_file(p, "1\n");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set %s: %m", p);
+        }
+        return 0;
+}
+
 /* The machine's side, through a netlink socket in its namespace: it has a network before its
  * first instruction, DHCP client or not. */
 static int setup_guest_side(SpawnContext *c) {
@@ -496,7 +531,7 @@ int spawn_network_setup(SpawnContext *c) {
         SpawnNetwork *n = &c->net;
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int lock = -EBADF;
-        char err[512];
+        RunningProgram nft;
         int r;
 
         if (!c->config->network_veth)
@@ -506,38 +541,31 @@ int spawn_network_setup(SpawnContext *c) {
                 return log_error_errno(r, "Failed to connect to netlink: %m");
         if (!isempty(c->config->network_bridge))
                 return join_bridge(c, nl);
-        r = setup_host_side(c, nl);
-        if (r < 0)
-                return r;
-        r = setup_guest_side(c);
-        if (r < 0)
-                return r;
-        r = write_string_file("/proc/sys/net/ipv4/ip_forward", "1\n");
-        if (r < 0)
-                return log_error_errno(r, "Failed to enable IPv4 forwarding: %m");
-        if (c->config->ports.n > 0) {
-                /* Connections to localhost DNATed to the machine leave through this link with a
-                 * loopback source (masqueraded on the way out): the link must route them. */
-                char p[128];
-                (void) snprintf(p, sizeof p, "/proc/sys/net/ipv4/conf/%s/route_localnet", n->ifname);
-                r = write_string_file(p, "1\n");
-                if (r < 0)
-                        return log_error_errno(r, "Failed to set %s: %m", p);
-        }
-        r = spawn_dnsmasq_start(&(DnsmasqConfig) { .machine_name = c->config->machine_name, .ifname = n->ifname,
-                                                   .subnet = n->subnet, .prefixlen = SPAWN_NETWORK_PREFIXLEN,
-                                                   .guest_mac = n->mac_guest },
-                                err, sizeof err);
-        if (r == -ENOENT)
-                return log_error_errno(r, "dnsmasq not found: install the dnsmasq-base package for -n/--network-veth.");
-        if (r == -EPROTO)
-                return log_error_errno(r, "dnsmasq failed to serve %s: %s", n->ifname, err);
-        if (r < 0)
-                return log_error_errno(r, "Failed to run dnsmasq: %m");
+        /* nft runs while the links are made: the record it renders from is written already. */
         lock = network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
-        return nft_sync();
+        r = nft_sync_start(&nft);
+        if (r < 0)
+                return r;
+        r = setup_host_side(c, nl);
+        if (r >= 0)
+                r = setup_guest_side(c);
+        if (r >= 0)
+                r = network_sysctls(c);
+        if (r >= 0) {
+                r = spawn_dnsmasq_start(&(DnsmasqConfig) { .machine_name = c->config->machine_name,
+                                                           .ifname = n->ifname, .subnet = n->subnet,
+                                                           .prefixlen = SPAWN_NETWORK_PREFIXLEN,
+                                                           .guest_mac = n->mac_guest },
+                                        &n->dnsmasq_pidfd);
+                if (r == -ENOENT)
+                        log_error_errno(r, "dnsmasq not found: install the dnsmasq-base package for "
+                                           "-n/--network-veth.");
+                else if (r < 0)
+                        log_error_errno(r, "Failed to run dnsmasq: %m");
+        }
+        return nft_sync_finish(&nft) < 0 && r >= 0 ? -EPROTO : r;
 }
 
 /* Child, after pivot_root: /etc/resolv.conf names the gateway. An existing file gets a bind
@@ -578,7 +606,7 @@ int spawn_network_setup_guest_files(SpawnContext *c) {
 }
 
 /* Removes a machine's links, dnsmasq, leases and record (under the network lock). */
-static void remove_machine(Netlink *nl, const char *machine_name, const char *ifname) {
+static void remove_machine(Netlink *nl, const char *machine_name, const char *ifname, int dnsmasq_pidfd) {
         _cleanup_free_ char *path = record_path(machine_name);
         int r;
 
@@ -587,7 +615,7 @@ static void remove_machine(Netlink *nl, const char *machine_name, const char *if
                 if (r < 0 && r != -ENODEV)
                         log_warning_errno(r, "Failed to remove interface %s: %m", ifname);
         }
-        spawn_dnsmasq_stop(machine_name);
+        spawn_dnsmasq_stop(machine_name, dnsmasq_pidfd);
         if (path)
                 (void) unlink(path);
 }
@@ -595,6 +623,9 @@ static void remove_machine(Netlink *nl, const char *machine_name, const char *if
 void spawn_network_teardown(SpawnContext *c) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ char *path = NULL;
+        RunningProgram p;
+        int nft;
 
         c->net.resolv_text = mfree(c->net.resolv_text);
 
@@ -607,9 +638,16 @@ void spawn_network_teardown(SpawnContext *c) {
         lock = network_lock();
         if (lock < 0)
                 log_warning_errno(lock, "Failed to take the network lock " NETWORK_LOCK ", going on: %m");
+        /* The record goes first, so nft renders the table without it while the rest goes. */
+        path = record_path(c->config->machine_name);
+        if (path)
+                (void) unlink(path);
+        nft = nft_sync_start(&p);
         (void) netlink_open(-EBADF, &nl);
-        remove_machine(nl, c->config->machine_name, c->net.ifname);
-        (void) nft_sync();
+        remove_machine(nl, c->config->machine_name, c->net.ifname, c->net.dnsmasq_pidfd);
+        c->net.dnsmasq_pidfd = safe_close(c->net.dnsmasq_pidfd);
+        if (nft >= 0)
+                (void) nft_sync_finish(&p);
         c->net.recorded = false;
 }
 
@@ -644,7 +682,7 @@ void spawn_network_collect_stale(const char *own_machine_name) {
                 log_debug("Collecting the network that a dead launcher of '%s' left.", name);
                 if (!nl)
                         (void) netlink_open(-EBADF, &nl);
-                remove_machine(nl, name, ifname);
+                remove_machine(nl, name, ifname, -EBADF);
                 changed = true;
         }
         if (changed)

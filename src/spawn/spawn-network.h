@@ -24,6 +24,7 @@ typedef struct SpawnNetwork {
         bool recorded;         /* NAME.net written: teardown removes what it lists */
         int host_ifindex;
         int netns_fd;          /* the machine's, held until interfaces moved in are back */
+        int dnsmasq_pidfd;     /* the link's dnsmasq, the launcher's child */
         size_t n_moved;        /* --network-interface= links moved in so far */
         size_t n_extra;        /* --network-veth-extra= pairs made so far */
         char *resolv_text;     /* --resolv-conf='s source, read on the host before the clone */

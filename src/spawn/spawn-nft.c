@@ -84,17 +84,31 @@ char *spawn_nft_render(const NftMachines *m) {
         return s;
 }
 
-int spawn_nft_apply(const NftMachines *m, char *err, size_t err_size) {
+static char *nft_argv[] = { (char *) "nft", (char *) "-f", (char *) "-", NULL };
+
+int spawn_nft_apply_start(const NftMachines *m, RunningProgram *ret) {
         _cleanup_free_ char *script = spawn_nft_render(m);
-        char *argv[] = { (char *) "nft", (char *) "-f", (char *) "-", NULL };
-        int r;
 
         if (!script)
                 return -ENOMEM;
-        r = run_program(argv, script, err, err_size);
+        return run_program_start(nft_argv, script, ret);
+}
+
+int spawn_nft_apply_finish(RunningProgram *p, char *err, size_t err_size) {
+        int r = run_program_finish(p, err, err_size);
+
         if (r < 0)
                 return r;
         if (err_size > 0)
                 err[strcspn(err, "\n")] = 0; /* nft's first line says it; the rest quotes our script */
         return r == 0 ? 0 : -EPROTO;
+}
+
+int spawn_nft_apply(const NftMachines *m, char *err, size_t err_size) {
+        RunningProgram p;
+        int r = spawn_nft_apply_start(m, &p);
+
+        if (r < 0)
+                return r;
+        return spawn_nft_apply_finish(&p, err, err_size);
 }

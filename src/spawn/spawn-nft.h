@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "netlink-util.h"
+#include "run-program.h"
 
 /* berth's own nftables table ("ip berth"), rendered whole from every machine's subnet and handed
  * to `nft -f -` as one transaction that replaces the old table: masquerade for traffic from a
@@ -28,6 +29,9 @@ void nft_machines_done(NftMachines *m);
 /* Ports (-p) are DNAT from every local address (localhost too) to the machine; connections
  * that come from localhost or from a machine (hairpin) are masqueraded as well. */
 int spawn_nft_apply(const NftMachines *m, char *err, size_t err_size);
+/* The same in two halves: nft runs while the caller goes on. */
+int spawn_nft_apply_start(const NftMachines *m, RunningProgram *ret);
+int spawn_nft_apply_finish(RunningProgram *p, char *err, size_t err_size);
 
 /* The script spawn_nft_apply() would run (for the unit tests); NULL on OOM. */
 char *spawn_nft_render(const NftMachines *m);
