@@ -297,3 +297,17 @@ def test_legacy_host_boots_systemd_that_needs_cgroup2(hybrid_host, matrix_trees)
     out = r.stdout + r.stderr
     assert r.returncode == 0 and "Detected cgroup v1" not in out, out[-3000:]
     assert "Powering off." in out and "Container cgv-legacy-boot has been shut down." in out, out[-3000:]
+
+
+def test_legacy_host_collects_a_killed_launchers_cgroups(hybrid_host, matrix_trees):
+    """A launcher killed with SIGKILL leaves the machine's cgroups, its private cgroup2 one included:
+    the next run by that name removes them before it makes its own, and removes its own at the end."""
+    sid = tree_for("sid", matrix_trees)
+    base = f"{SPAWN} -D {sid} -M cgv-legacy-kill --read-only"
+    scope = "machine.slice/machine-cgv\\x2dlegacy\\x2dkill.scope"
+    legacy_run(f"{base} --console=pipe /bin/sleep 30 </dev/null & L=$!; sleep 1; kill -9 $L; wait $L")
+    assert os.path.isdir(f"/sys/fs/cgroup/unified/{scope}")  # the leftover, seen from the host
+    r, _ = legacy_run(f"{base} --console=read-only /bin/sh -c 'tail -1 /proc/self/cgroup'")
+    assert r.returncode == 0 and r.stdout.splitlines()[-1] == "0::/", r.stdout + r.stderr
+    assert not os.path.exists(f"/sys/fs/cgroup/unified/{scope}")
+    assert not os.path.exists(f"/sys/fs/cgroup/systemd/{scope}")
