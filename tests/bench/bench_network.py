@@ -1,15 +1,23 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """-n/--network-veth: berth-spawn against stock systemd-nspawn -n (--register=no --keep-unit, which
-makes the veth and nothing else), and what the network costs berth over --private-network. Not a test.
+makes the veth and nothing else), and what the network costs berth over --private-network; TCP
+throughput (iperf3, installed from Debian when missing) host -> guest over berth's veth, over
+nspawn's veth (addressed by hand: nspawn leaves it down without networkd), and through a port that
+berth publishes on localhost, each as a ratio to a bare veth pair between two network namespaces.
+Not a test.
 
-    sudo tests/bench/bench_network.py [--runs N]
+    sudo tests/bench/bench_network.py [--runs N] [--seconds S]
 """
 import argparse
 import os
+import json
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 
 from bench import NSPAWN, TOOLS, guests, report, timed
 
@@ -33,9 +41,105 @@ def bench_veth_cost(tree, runs):
           f"added {(v - p) * 1000:5.1f} ms  (target <= 10 ms: {verdict})")
 
 
+def _run(*cmd):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def _leader(pid):
+    """The first process below pid in another network namespace (the machine's payload)."""
+    own = os.readlink("/proc/self/ns/net")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        todo = [pid]
+        while todo:
+            p = todo.pop()
+            try:
+                if os.readlink(f"/proc/{p}/ns/net") != own:
+                    return p
+                with open(f"/proc/{p}/task/{p}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+            except OSError:
+                pass
+        time.sleep(0.05)
+    raise RuntimeError(f"no machine below {pid}")
+
+
+def _iperf(server_ns, addr, seconds, port=5201, server_port=5201):
+    """Gbit/s host -> server (iperf3 -s in the network namespace server_ns, a path or None)."""
+    ns = ["nsenter", f"--net={server_ns}"] if server_ns else []
+    srv = subprocess.Popen([*ns, "iperf3", "-s", "-1", "-p", str(server_port)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run(["iperf3", "-c", addr, "-p", str(port), "-t", str(seconds), "-J"],
+                               capture_output=True, text=True)
+            res = json.loads(r.stdout) if r.stdout.strip() else {}
+            if "sum_received" in res.get("end", {}):  # 3.12 says 0 on "unable to connect" too
+                return res["end"]["sum_received"]["bits_per_second"] / 1e9
+            time.sleep(0.1)
+        raise RuntimeError(r.stdout[-500:])
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+def _bare_veth(seconds):
+    _run("ip", "netns", "add", "bench-iperf")
+    try:
+        _run("ip", "link", "add", "bi-host", "type", "veth", "peer", "name", "bi-guest", "netns", "bench-iperf")
+        _run("ip", "addr", "add", "10.250.1.1/30", "dev", "bi-host")
+        _run("ip", "link", "set", "bi-host", "up")
+        _run("ip", "-n", "bench-iperf", "addr", "add", "10.250.1.2/30", "dev", "bi-guest")
+        _run("ip", "-n", "bench-iperf", "link", "set", "bi-guest", "up")
+        return _iperf("/run/netns/bench-iperf", "10.250.1.2", seconds)
+    finally:
+        subprocess.run(["ip", "link", "del", "bi-host"], stderr=subprocess.DEVNULL)
+        _run("ip", "netns", "del", "bench-iperf")
+
+
+def _machine_iperf(tool, tree, seconds, published=False):
+    extra = ["-p", "tcp:15201:5201"] if published else []
+    p = subprocess.Popen([*TOOLS[tool], "-q", "-D", tree, "-M", "bench-iperf", "-n", *extra, "/bin/sleep", "600"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        ns = f"/proc/{_leader(p.pid)}/ns/net"
+        if tool == "nspawn":  # no networkd: the veth is down and has no address
+            _run("ip", "addr", "add", "10.250.2.1/30", "dev", "ve-bench-iperf")
+            _run("ip", "link", "set", "ve-bench-iperf", "up")
+            _run("nsenter", f"--net={ns}", "ip", "addr", "add", "10.250.2.2/30", "dev", "host0")
+            _run("nsenter", f"--net={ns}", "ip", "link", "set", "host0", "up")
+            return _iperf(ns, "10.250.2.2", seconds)
+        out = subprocess.run(["nsenter", f"--net={ns}", "ip", "-4", "-o", "addr", "show", "host0"],
+                             capture_output=True, text=True, check=True).stdout
+        addr = out.split()[3].split("/")[0]
+        if published:
+            return _iperf(ns, "127.0.0.1", seconds, port=15201)
+        return _iperf(ns, addr, seconds)
+    finally:
+        p.terminate()
+        p.wait()
+
+
+def bench_throughput(tree, runs, seconds):
+    res = {"bare": [], "berth": [], "nspawn": [], "port": []}
+    for _ in range(runs):
+        res["bare"].append(_bare_veth(seconds))
+        res["berth"].append(_machine_iperf("berth", tree, seconds))
+        res["nspawn"].append(_machine_iperf("nspawn", tree, seconds))
+        res["port"].append(_machine_iperf("berth", tree, seconds, published=True))
+    m = {k: statistics.median(v) for k, v in res.items()}
+    for k, label, target in (("berth", "berth -n veth", 0.9), ("nspawn", "nspawn -n veth", None),
+                             ("port", "berth -p from localhost", 0.8)):
+        verdict = f"(target >= {target:.2f}: {'ok' if m[k] / m['bare'] >= target else 'MISSED'})" if target else ""
+        print(f"{'iperf3 host -> guest, ' + label + ' (Gbit/s)':<52} {m[k]:6.2f}  bare veth {m['bare']:6.2f}  "
+              f"ratio {m[k] / m['bare']:5.2f}  {verdict}")
+    print(f"{'iperf3 berth -n veth vs nspawn -n veth':<52} ratio {m['berth'] / m['nspawn']:5.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--seconds", type=int, default=3, help="length of each iperf3 run")
+    ap.add_argument("--iperf-runs", type=int, default=3)
     args = ap.parse_args()
     if os.geteuid() != 0 or not NSPAWN:
         sys.exit("Run as root, with systemd-container installed.")
@@ -43,6 +147,9 @@ def main():
         bb = guests.make_busybox_tree(os.path.join(d, "bb"))
         bench_veth_true(bb, args.runs)
         bench_veth_cost(bb, args.runs)
+        if not shutil.which("iperf3"):
+            subprocess.run(["apt-get", "install", "-y", "iperf3"], check=True, stdout=subprocess.DEVNULL)
+        bench_throughput(bb, args.iperf_runs, args.seconds)
 
 
 if __name__ == "__main__":
