@@ -2,7 +2,8 @@
 """The guest matrix (issue 10): every init berth boots, on this host's cgroup layout and on a pure
 cgroup2 view (a private mount namespace with cgroup2 at /sys/fs/cgroup, DESIGN.md), each as a
 persistent machine of berthd: up, `berthctl shell`/`login`, stock `machinectl -M .host shell`,
-reboot (the launcher exits 133, berthd starts it again), terminate, poweroff. The Debian trees come
+reboot (the launcher exits 133, berthd starts it again), terminate, poweroff (sid also on a legacy,
+v1-only view). The Debian trees come
 from the archive (guests.py, built in parallel and cached); one the archive cannot give is skipped
 with the reason, and a tree that is not the one asked for fails."""
 
@@ -48,13 +49,14 @@ class PureV2View:
     """This process (and what it starts) in a private mount namespace whose /sys/fs/cgroup is the
     host's cgroup2 hierarchy alone; back to the host's namespace on exit."""
 
+    COMMANDS = (["umount", "-l", "/sys/fs/cgroup"], ["mount", "-t", "cgroup2", "cgroup2", "/sys/fs/cgroup"])
+
     def __enter__(self):
         self.cwd = os.getcwd()
         self.orig = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
         if _libc.unshare(CLONE_NEWNS) != 0:
             raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS)")
-        for cmd in (["mount", "--make-rprivate", "/"], ["umount", "-l", "/sys/fs/cgroup"],
-                    ["mount", "-t", "cgroup2", "cgroup2", "/sys/fs/cgroup"]):
+        for cmd in (["mount", "--make-rprivate", "/"], *self.COMMANDS):
             subprocess.run(cmd, check=True)
         return self
 
@@ -63,6 +65,12 @@ class PureV2View:
             raise OSError(ctypes.get_errno(), "setns back to the host's mount namespace")
         os.close(self.orig)
         os.chdir(self.cwd)
+
+
+class LegacyView(PureV2View):
+    """... whose /sys/fs/cgroup is the hybrid host's v1 hierarchies alone: a legacy host."""
+
+    COMMANDS = (["umount", "-l", "/sys/fs/cgroup/unified"],)
 
 
 @pytest.fixture(scope="session")
@@ -117,17 +125,26 @@ def is_up(env, name, key):
 def test_guest_lifecycle(key, view, matrix_trees):
     tree_for(key, matrix_trees)
     name = f"mx-{key}-{view}"
-    if view == "v2" and host_is_pure_v2():
-        pytest.skip("this host is pure cgroup2: the host view is the v2 view")
+    if view != "host" and host_is_pure_v2():
+        pytest.skip(f"this host is pure cgroup2: it has no {view} view but its own")
     image = MachineImage(key, name, matrix_trees)
     try:
-        if view == "v2":
-            with PureV2View():
+        if view in VIEWS:
+            with VIEWS[view]():
                 lifecycle(key, view, name)
         else:
             lifecycle(key, view, name)
     finally:
         image.remove()
+
+
+VIEWS = {"v2": PureV2View, "legacy": LegacyView}
+
+
+def test_guest_lifecycle_on_a_legacy_host(matrix_trees):
+    """systemd 262 (needs cgroup v2) as a persistent machine of berthd on a legacy host, whose cgroup2
+    berth-spawn mounts privately: the whole lifecycle."""
+    test_guest_lifecycle("sid", "legacy", matrix_trees)
 
 
 def lifecycle(key, view, name):
@@ -137,7 +154,7 @@ def lifecycle(key, view, name):
         assert env.ctl("start", name).returncode == 0
         assert wait_for(lambda: is_up(env, name, key), timeout=90, step=0.3), env.log(name)
         if key in ("bookworm", "trixie", "sid"):
-            expect = "cgroup2fs" if view == "v2" or key in NEEDS_V2 else "tmpfs"
+            expect = "cgroup2fs" if view != "host" or key in NEEDS_V2 else "tmpfs"
             r = env.ctl("shell", name, "/usr/bin/stat", "-fc", "%T", "/sys/fs/cgroup")
             assert r.stdout.strip() == expect, r.stdout + r.stderr
         check_shells(env, name)
