@@ -201,12 +201,71 @@ static int print_machine_table(ListState *s) {
         return 0;
 }
 
+/* One row of berthd's ListMachinesWithDetails (sssoa{ss}a(iay)); 0 to skip it (.host without -a). */
+static int read_detailed_row(sd_bus_message *reply, ListState *s) {
+        const char *name, *class, *service, *path;
+        MachineRow *n, *row;
+        int r;
+
+        r = sd_bus_message_read(reply, "ssso", &name, &class, &service, &path);
+        if (r < 0)
+                return r;
+        if (name[0] == '.' && !s->args->all)
+                return sd_bus_message_skip(reply, "a{ss}a(iay)");
+        n = realloc(s->rows, (s->n + 1) * sizeof(MachineRow));
+        if (!n)
+                return -ENOMEM;
+        s->rows = n;
+        row = &s->rows[s->n++];
+        *row = (MachineRow) { .name = strdup(name), .class = strdup(class), .service = strdup(service) };
+        if (!row->name || !row->class || !row->service)
+                return -ENOMEM;
+        r = ctl_read_os_release(reply, "ID", &row->os);
+        if (r >= 0)
+                r = sd_bus_message_rewind(reply, false);
+        if (r >= 0)
+                r = sd_bus_message_skip(reply, "ssso");
+        if (r >= 0)
+                r = ctl_read_os_release(reply, "VERSION_ID", &row->version);
+        if (r >= 0)
+                r = ctl_read_addresses(reply, &row->addresses);
+        return r;
+}
+
+/* Everything in one call to berthd; 0 if the manager has no such call (stock machined), which
+ * leaves the per-machine calls to the caller. */
+static int read_detailed_list(sd_bus *bus, ListState *s) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = ctl_call_berth(bus, "ListMachinesWithDetails", &error, &reply, NULL);
+        if (r < 0 && (sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_METHOD, SD_BUS_ERROR_UNKNOWN_INTERFACE,
+                                             SD_BUS_ERROR_UNKNOWN_OBJECT)))
+                return 0;
+        if (r < 0)
+                return ctl_log_bus_error(&error, r, "list machines");
+        r = sd_bus_message_enter_container(reply, 'a', "(sssoa{ss}a(iay))");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'r', "sssoa{ss}a(iay)")) > 0) {
+                r = read_detailed_row(reply, s);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Malformed machine list: %m");
+        return 1;
+}
+
 int verb_list(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         ListState s = { .args = args };
         int r;
 
-        r = read_machine_list(bus, &s);
-        if (r >= 0)
+        r = read_detailed_list(bus, &s);
+        if (r == 0)
+                r = read_machine_list(bus, &s);
+        if (r == 0)
                 r = fetch_details(bus, &s);
         if (r >= 0) {
                 ctl_pager_open(args);

@@ -255,6 +255,8 @@ static const sd_bus_vtable berth_manager_vtable[] = {
         SD_BUS_PROPERTY("LogDirectory", "s", NULL, offsetof(Manager, log_dir), SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("NMachines", "u", property_get_n_machines, 0, 0),
         SD_BUS_PROPERTY("AutostartMachines", "as", property_get_autostart, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_METHOD_WITH_NAMES("ListMachinesWithDetails", NULL, , "a(sssoa{ss}a(iay))", SD_BUS_PARAM(machines),
+                                 bus_method_list_machines_with_details, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("StartMachine", "s", SD_BUS_PARAM(name), "o", SD_BUS_PARAM(machine),
                                  method_start_machine, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("SetMachineProperties", "sbas",

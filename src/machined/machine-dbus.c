@@ -344,6 +344,16 @@ int bus_machine_method_get_addresses(sd_bus_message *message, void *userdata, sd
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int append_os_release(sd_bus_message *reply, char **l) {
+        int r = sd_bus_message_open_container(reply, 'a', "{ss}");
+
+        for (char **k = l; r >= 0 && k && k[0] && k[1]; k += 2)
+                r = sd_bus_message_append(reply, "{ss}", k[0], k[1]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
 int bus_machine_method_get_os_release(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_strv_free_ char **l = NULL;
@@ -359,9 +369,51 @@ int bus_machine_method_get_os_release(sd_bus_message *message, void *userdata, s
                 return reply_errno(error, r, machine, "read the OS release of");
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "{ss}");
-        for (char **k = l; r >= 0 && k[0] && k[1]; k += 2)
-                r = sd_bus_message_append(reply, "{ss}", k[0], k[1]);
+                r = append_os_release(reply, l);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* One machine of ListMachinesWithDetails: what GetMachineOSRelease and GetMachineAddresses would
+ * answer, empty where they would fail. */
+static int append_machine_details(sd_bus_message *reply, Machine *machine) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ NetlinkAddress *a = NULL;
+        _cleanup_free_ char *path = machine_bus_path(machine);
+        size_t n = 0;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        if (machine->class != MACHINE_VM) {
+                (void) machine_get_os_release(machine, &l);
+                if (machine_get_addresses(machine, &a, &n) < 0)
+                        n = 0;
+        }
+        r = sd_bus_message_open_container(reply, 'r', "sssoa{ss}a(iay)");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "ssso", machine->name, machine_class_to_string(machine->class),
+                                          machine->service, path);
+        if (r >= 0)
+                r = append_os_release(reply, l);
+        if (r >= 0)
+                r = append_addresses(reply, a, n);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+int bus_method_list_machines_with_details(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sssoa{ss}a(iay))");
+        for (Machine *i = m->machines; r >= 0 && i; i = i->next)
+                r = append_machine_details(reply, i);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)

@@ -34,6 +34,9 @@ int bus_machine_method_terminate(sd_bus_message *message, void *userdata, sd_bus
 int bus_machine_method_kill(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_machine_method_get_addresses(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_machine_method_get_os_release(sd_bus_message *message, void *userdata, sd_bus_error *error);
+/* io.berth.Machine1.Manager.ListMachinesWithDetails (userdata: the Manager): ListMachines' four
+ * fields plus each machine's OS release and addresses (empty where those calls would fail). */
+int bus_method_list_machines_with_details(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_machine_method_get_uid_shift(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_machine_method_open_pty(sd_bus_message *message, void *userdata, sd_bus_error *error);
 int bus_machine_method_open_login(sd_bus_message *message, void *userdata, sd_bus_error *error);

@@ -13,8 +13,11 @@ import pytest
 
 import guests
 
-from conftest import Machine
-from daemon import call, kill_and_reap, machines, register, wait_for
+from conftest import BUILD, Machine
+from daemon import busctl, call, kill_and_reap, machines, register, wait_for
+
+
+CTL = os.path.join(BUILD, "src", "ctl", "berthctl")
 
 
 def _chrooted(root, proc=False):
@@ -140,3 +143,16 @@ def test_addresses_of_network_veth_and_private_network(bus, berthd, bbtree, tmp_
         r = subprocess.run(["machinectl", "-M", ".host", "status", "peek-priv"], env=bus.env,
                            capture_output=True, text=True, timeout=30)
         assert "Address: 192.0.2.7" in r.stdout and "2001:db8::7" in r.stdout, r.stdout + r.stderr
+        # berthd's one-call list: what the per-machine calls answer, for every machine
+        details = json.loads(busctl(bus, "call", "org.freedesktop.machine1", "/org/freedesktop/machine1",
+                                    "io.berth.Machine1.Manager", "ListMachinesWithDetails").stdout)["data"][0]
+        assert {d[0] for d in details} == {".host", "peek-veth", "peek-priv"}
+        for name, cls, service, path, os_release, addresses in details:
+            assert os_release == _os_release(bus, name), name
+            if name != ".host":
+                assert addresses == call(bus, "GetMachineAddresses", "s", name)[0], name
+        rows = json.loads(subprocess.run([CTL, "list", "--json=short"], env=bus.env, capture_output=True,
+                                         text=True, check=True).stdout)["machines"]
+        assert {r["machine"]: (r["os"], r["addresses"]) for r in rows} == {
+            "peek-veth": ("busybox", [a for _, a in _guest_addresses(veth.leader)]),
+            "peek-priv": ("busybox", ["192.0.2.7", "2001:db8::7"])}
