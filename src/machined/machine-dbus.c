@@ -365,6 +365,11 @@ int bus_machine_method_get_os_release(sd_bus_message *message, void *userdata, s
         r = machine_get_os_release(machine, &l);
         if (r == -ENOENT)
                 return sd_bus_error_set(error, SD_BUS_ERROR_FAILED, "Machine does not contain OS release information");
+        if (r == -EREMOTE)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                         "The OS release of machine '%s' lies beyond a mount point, and a FUSE file "
+                                         "system is mounted in it: not read, so that it cannot stall berthd.",
+                                         machine->name);
         if (r < 0)
                 return reply_errno(error, r, machine, "read the OS release of");
         r = sd_bus_message_new_method_return(message, &reply);

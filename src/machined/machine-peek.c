@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -51,9 +53,44 @@ void machine_forget_os_release(Machine *machine) {
         machine->os_release_stat = (struct stat) {};
 }
 
-/* Opens one os-release candidate: a regular file anyone may read, as 'nobody' inside would. */
-static int open_os_release(int root, const char *path, struct stat *st) {
-        _cleanup_close_ int fd = open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+/* Is a FUSE file system mounted anywhere in the leader's mount namespace? Its daemon (the guest's,
+ * possibly) could leave a lookup there waiting forever, and berthd with it. */
+static int machine_has_fuse_mount(Machine *machine) {
+        _cleanup_free_ char *buf = NULL;
+        char path[64], *save = NULL;
+        int r;
+
+        (void) snprintf(path, sizeof path, "/proc/%d/mountinfo", (int) machine->leader);
+        r = read_full_file_at(AT_FDCWD, path, 4 * 1024 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        r = pidfd_signal(machine->leader_pidfd, 0);
+        if (r < 0)
+                return r;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                const char *sep = strstr(l, " - "); /* then: fstype source options */
+                if (sep && startswith(sep + 3, "fuse"))
+                        return 1;
+        }
+        return 0;
+}
+
+/* Opens one os-release candidate: a regular file anyone may read, as 'nobody' inside would. Within
+ * the root's own mount first; across mount points only if no FUSE mount could stall the lookup. */
+static int open_os_release(Machine *machine, int root, const char *path, struct stat *st) {
+        _cleanup_close_ int fd = open_in_root_resolve(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0,
+                                                      RESOLVE_NO_XDEV);
+        int r;
+
+        if (fd == -EXDEV && machine->class != MACHINE_HOST) {
+                r = machine_has_fuse_mount(machine);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return -EREMOTE;
+        }
+        if (fd == -EXDEV)
+                fd = open_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
 
         if (fd < 0)
                 return fd;
@@ -79,7 +116,7 @@ int machine_get_os_release(Machine *machine, char ***ret) {
         if (root < 0)
                 return root;
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
-                fd = open_os_release(root, paths[i], &st);
+                fd = open_os_release(machine, root, paths[i], &st);
                 if (fd != -ENOENT)
                         break;
         }

@@ -16,7 +16,8 @@
 
 /* The guest's /etc/os-release (or /usr/lib/os-release) as a strv of key, value, key, value …;
  * -ENOENT if it has none, -EACCES for a file only root may read, -EBADFD for one that is not a
- * regular file. */
+ * regular file, -EREMOTE if finding it means crossing a mount point while a FUSE file system is
+ * mounted in the machine (whose daemon could make the lookup wait forever). */
 int machine_get_os_release(Machine *machine, char ***ret);
 /* Its addresses, IPv4 first, then by bytes; -ENONET if the machine shares our network namespace. */
 int machine_get_addresses(Machine *machine, NetlinkAddress **ret, size_t *ret_n);

@@ -15,10 +15,14 @@
 #include "string-util.h"
 
 int open_in_root(int root_fd, const char *path, int flags, mode_t mode) {
+        return open_in_root_resolve(root_fd, path, flags, mode, 0);
+}
+
+int open_in_root_resolve(int root_fd, const char *path, int flags, mode_t mode, uint64_t resolve) {
         struct open_how how = {
                 .flags = (uint64_t) (flags | O_CLOEXEC),
                 .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve,
         };
         int fd;
 

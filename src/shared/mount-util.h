@@ -14,6 +14,8 @@
 
 /* openat2() with RESOLVE_IN_ROOT: path is resolved as if root_fd were "/" (symlinks included). */
 int open_in_root(int root_fd, const char *path, int flags, mode_t mode);
+/* The same with more RESOLVE_* flags (RESOLVE_NO_XDEV: -EXDEV instead of crossing a mount point). */
+int open_in_root_resolve(int root_fd, const char *path, int flags, mode_t mode, uint64_t resolve);
 /* mkdir -p inside root; returns an O_PATH fd to the (existing or new) directory. */
 int mkdir_p_in_root(int root_fd, const char *path, mode_t mode);
 /* Makes sure a regular file exists at path inside root (for binding a file over it); O_PATH fd. */

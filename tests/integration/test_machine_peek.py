@@ -20,9 +20,9 @@ from daemon import busctl, call, kill_and_reap, machines, register, wait_for
 CTL = os.path.join(BUILD, "src", "ctl", "berthctl")
 
 
-def _chrooted(root, proc=False):
-    """A leader in its own mount namespace whose root is root (a busybox tree), with /proc if asked."""
-    script = (f"mount -t proc proc {root}/proc; " if proc else "") + f"exec chroot {root} /bin/sleep 100000"
+def _chrooted(root, setup=""):
+    """A leader in its own mount namespace whose root is root (a busybox tree), after setup ran there."""
+    script = setup.format(root=root) + f"exec chroot {root} /bin/sleep 100000"
     p = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                          stdin=subprocess.DEVNULL)
     assert wait_for(lambda: os.path.realpath(f"/proc/{p.pid}/root") == os.path.realpath(root))
@@ -63,6 +63,15 @@ def test_os_release_changes_inside_the_guest_are_seen(bus, berthd, bbtree):
         wait_for(lambda: set(machines(bus)) == {".host"})
 
 
+SETUP = {
+    # the guest's own /proc, whose PID/root links lead to the host (the host's PIDs: no PID namespace)
+    "magic": "mount -t proc proc {root}/proc; ",
+    # a FUSE connection over /etc whose daemon never answers: a lookup there waits forever
+    "fuse": "exec 3<>/dev/fuse; mount -i -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 hang {root}/etc; ",
+    "tmpfs": "mount -t tmpfs tmpfs {root}/etc; echo ID=mounted > {root}/etc/os-release; ",
+}
+
+
 def test_hostile_root_gives_no_host_data_and_does_not_stall(bus, berthd, tmp_path):
     def root(name, make):
         r = tmp_path / name
@@ -83,22 +92,26 @@ def test_hostile_root_gives_no_host_data_and_does_not_stall(bus, berthd, tmp_pat
                 "Machine does not contain OS release information"),
         "up": (lambda r: (r / "etc/os-release").symlink_to("../../../../../../../../etc/shadow"),
                "Machine does not contain OS release information"),
-        # the guest's own /proc, whose PID/root links lead to the host (the host's PIDs: no PID namespace)
         "magic": (lambda r: (r / "etc/os-release").symlink_to(f"/proc/{os.getpid()}/root/etc/shadow"),
                   "Too many levels of symbolic links"),
         "shadow": (guest_shadow, "Access denied"),
         "fifo": (lambda r: os.mkfifo(r / "etc/os-release"), "File descriptor in bad state"),
+        "fuse": (lambda r: None, "a FUSE file system is mounted in it"),
+        "tmpfs": (lambda r: None, None),  # a mount point crossed, no FUSE: read as usual
     }
     leaders = {}
     try:
         for name, (make, _) in cases.items():
-            leaders[name] = _chrooted(root(name, make), proc=name == "magic")
+            leaders[name] = _chrooted(root(name, make), SETUP.get(name, ""))
             register(bus, f"peek-{name}", leaders[name].pid)
         fds = berthd.fds()
         for name, (_, message) in cases.items():
             t0 = time.monotonic()
             r = call(bus, "GetMachineOSRelease", "s", f"peek-{name}", check=False)
             assert time.monotonic() - t0 < 2, name
+            if message is None:
+                assert r == [{"ID": "mounted"}], (name, r)
+                continue
             assert r.returncode == 1 and message in r.stderr, (name, r.stderr)
             assert "root:" not in r.stdout + r.stderr and "guest-secret" not in r.stdout + r.stderr
         assert berthd.fds() == fds and berthd.proc.poll() is None
