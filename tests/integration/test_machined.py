@@ -302,6 +302,8 @@ def test_unprivileged_callers(bus, berthd):
         busctl(bus, "call", *DEST, "ListMachines", user=65534)
         busctl(bus, "call", *DEST, "GetMachine", "s", "priv", user=65534)
         busctl(bus, "call", *DEST, "GetMachineOSRelease", "s", ".host", user=65534)
+        busctl(bus, "call", "org.freedesktop.machine1", "/org/freedesktop/machine1", "io.berth.Machine1.Manager",
+               "ListMachinesWithDetails", user=65534)
         q = sleeper(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
         try:
             for args in [["RegisterMachine", "sayssus", "mine", "0", "", "container", str(q.pid), ""],
