@@ -97,6 +97,19 @@ int write_string_file_at(int dir_fd, const char *path, const char *s) {
         return 0;
 }
 
+int write_string_file_create(const char *path, const char *s, mode_t mode) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+        size_t l = strlen(s);
+        ssize_t n;
+
+        if (fd < 0)
+                return -errno;
+        n = write(fd, s, l);
+        if (n < 0)
+                return -errno;
+        return (size_t) n == l ? 0 : -EIO;
+}
+
 int write_string_file(const char *path, const char *s) {
         return write_string_file_at(AT_FDCWD, path, s);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "macro.h"
 
@@ -15,3 +16,5 @@ int read_one_line_file(const char *path, char **ret);
 /* Writes s to an existing file (cgroup attributes, /proc files): no O_CREAT, no O_TRUNC. */
 int write_string_file(const char *path, const char *s);
 int write_string_file_at(int dir_fd, const char *path, const char *s);
+/* The same for a file of our own: created (mode) or truncated, never through a symlink. */
+int write_string_file_create(const char *path, const char *s, mode_t mode);

@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -122,6 +123,18 @@ int netlink_veth_add(Netlink *nl, const char *name, const uint8_t mac[static 6],
         mnl_attr_put_u32(h, IFLA_NET_NS_PID, (uint32_t) peer_pid);
         mnl_attr_nest_end(h, p);
         mnl_attr_nest_end(h, data);
+        mnl_attr_nest_end(h, info);
+        return call(nl, h, NULL, NULL);
+}
+
+int netlink_bridge_add(Netlink *nl, const char *name) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
+        struct nlattr *info;
+
+        mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        info = mnl_attr_nest_start(h, IFLA_LINKINFO);
+        mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
         mnl_attr_nest_end(h, info);
         return call(nl, h, NULL, NULL);
 }
@@ -415,4 +428,8 @@ int netlink_addresses(Netlink *nl, NetlinkAddress **ret, size_t *ret_n) {
         *ret = l.items;
         *ret_n = l.n;
         return 0;
+}
+
+void ipv4_to_string(uint32_t a, char buf[static 16]) {
+        (void) snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
 }

@@ -24,6 +24,8 @@ DEFINE_POINTER_CLEANUP(Netlink *, netlink_free);
  * namespace of PEER_PID. -EEXIST if NAME is taken. */
 int netlink_veth_add(Netlink *nl, const char *name, const uint8_t mac[static 6], const char *peer,
                      const uint8_t peer_mac[static 6], pid_t peer_pid);
+/* A bridge NAME (down, no address). */
+int netlink_bridge_add(Netlink *nl, const char *name);
 /* A macvlan (bridge mode) or ipvlan (L2) link on the host's LINK_INDEX, created directly in the
  * network namespace of PID (mac NULL: the kernel's). */
 int netlink_macvlan_add(Netlink *nl, const char *name, int link_index, const uint8_t *mac, pid_t pid);
@@ -45,6 +47,9 @@ typedef struct Ipv4Prefix {
         uint32_t addr; /* host byte order */
         unsigned len;
 } Ipv4Prefix;
+
+/* "a.b.c.d" of an address in host byte order. */
+void ipv4_to_string(uint32_t a, char buf[static 16]);
 
 /* Every IPv4 route (all tables, except default routes) and every IPv4 address with its prefix in
  * the socket's namespace: what a new subnet must not overlap. */

@@ -18,9 +18,23 @@ static int pipe_pair(int p[2]) {
         return pipe2(p, O_CLOEXEC) < 0 ? -errno : 0;
 }
 
+/* A clean signal state: our callers block the signals their event loops take (berth-spawn's SIGHUP,
+ * SIGINT, SIGTERM), and a program started here (dnsmasq, which reloads on SIGHUP) must get them. */
+static void spawnattr_init_clean(posix_spawnattr_t *attr, short flags) {
+        sigset_t none, all;
+
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawnattr_init(attr);
+        posix_spawnattr_setflags(attr, flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        posix_spawnattr_setsigmask(attr, &none);
+        posix_spawnattr_setsigdefault(attr, &all);
+}
+
 int run_program_start(char *const argv[], const char *input, RunningProgram *ret) {
         _cleanup_close_pair_ int in[2] = { -EBADF, -EBADF }, errp[2] = { -EBADF, -EBADF };
         posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
         pid_t pid;
         int r;
 
@@ -33,7 +47,9 @@ int run_program_start(char *const argv[], const char *input, RunningProgram *ret
                 posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
-        r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+        spawnattr_init_clean(&attr, 0);
+        r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+        posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         if (r != 0)
                 return -r;
@@ -107,8 +123,7 @@ int run_program_detached(char *const argv[], pid_t *ret_pid) {
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
         posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-        posix_spawnattr_init(&attr);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+        spawnattr_init_clean(&attr, POSIX_SPAWN_SETSID);
         r = posix_spawnp(ret_pid, argv[0], &fa, &attr, argv, environ);
         posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);

@@ -182,6 +182,7 @@ typedef struct SpawnConfig {
         bool network_veth;  /* -n: a veth with address, DHCP, DNS and NAT (implies private_network) */
         ExposePorts ports;  /* -p */
         char network_bridge[IFNAMSIZ]; /* --network-bridge= (implies network_veth: vb-NAME joins it) */
+        char network_zone[IFNAMSIZ];   /* --network-zone= (implies network_veth: vb-NAME joins vz-ZONE) */
         NetworkLinks network_interfaces, network_macvlan, network_ipvlan, network_veth_extra;
         char network_namespace_path[256]; /* --network-namespace-path= */
         ResolvConfMode resolv_conf;

@@ -13,16 +13,13 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "log.h"
+#include "netlink-util.h"
 #include "parse-util.h"
 #include "pidfd-util.h"
 #include "run-program.h"
 #include "spawn-dnsmasq.h"
 #include "spawn-network.h"
 #include "string-util.h"
-
-static void ipv4_string(uint32_t a, char buf[static 16]) {
-        (void) snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-}
 
 static char *machine_file(const char *machine_name, const char *suffix) {
         return strjoin(SPAWN_NETWORK_DIR "/", machine_name, suffix);
@@ -41,11 +38,11 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
 
         if (!pid_file || !lease_file)
                 return -ENOMEM;
-        ipv4_string(d->subnet + 1, gw);
-        ipv4_string(d->subnet + 2, guest);
-        ipv4_string(d->subnet + 2, first);
-        ipv4_string((d->subnet | ~m) - 1, last);
-        ipv4_string(m, mask);
+        ipv4_to_string(d->subnet + 1, gw);
+        ipv4_to_string(d->subnet + 2, guest);
+        ipv4_to_string(d->subnet + 2, first);
+        ipv4_to_string((d->subnet | ~m) - 1, last);
+        ipv4_to_string(m, mask);
         (void) snprintf(a_iface, sizeof a_iface, "--interface=%s", d->ifname);
         (void) snprintf(a_listen, sizeof a_listen, "--listen-address=%s", gw);
         (void) snprintf(a_range, sizeof a_range, "--dhcp-range=%s,%s,%s,1h", first, last, mask);
@@ -108,19 +105,35 @@ static bool is_our_dnsmasq(pid_t pid, const char *lease_file) {
         return false;
 }
 
+/* A pidfd for the dnsmasq its pid file names, if that one serves this lease file; else -ESRCH. */
+static int our_dnsmasq_pidfd(const char *pid_file, const char *lease_file) {
+        _cleanup_free_ char *line = NULL;
+        unsigned pid;
+        int fd;
+
+        if (read_one_line_file(pid_file, &line) < 0 || safe_atou(line, &pid) < 0 || pid <= 1)
+                return -ESRCH;
+        fd = pidfd_open_pid((pid_t) pid);
+        if (fd < 0)
+                return -ESRCH;
+        if (!is_our_dnsmasq((pid_t) pid, lease_file)) {
+                safe_close(fd);
+                return -ESRCH;
+        }
+        return fd;
+}
+
 void spawn_dnsmasq_stop(const char *machine_name, int own_pidfd) {
         _cleanup_free_ char *pid_file = machine_file(machine_name, ".pid"),
-                            *lease_file = machine_file(machine_name, ".leases"), *line = NULL;
+                            *lease_file = machine_file(machine_name, ".leases");
         _cleanup_close_ int pidfd = -EBADF;
-        unsigned pid;
 
         if (!pid_file || !lease_file)
                 return;
         if (own_pidfd >= 0) {
                 (void) pidfd_signal(own_pidfd, SIGKILL);
                 (void) waitid(P_PIDFD, (id_t) own_pidfd, &(siginfo_t) {}, WEXITED);
-        } else if (read_one_line_file(pid_file, &line) >= 0 && safe_atou(line, &pid) >= 0 && pid > 1 &&
-            (pidfd = pidfd_open_pid((pid_t) pid)) >= 0 && is_our_dnsmasq((pid_t) pid, lease_file)) {
+        } else if ((pidfd = our_dnsmasq_pidfd(pid_file, lease_file)) >= 0) {
                 /* It keeps nothing worth a clean shutdown (its lease file goes too), and SIGTERM can
                  * take it seconds: kill it, and wait until it has let go of the link's address. */
                 struct pollfd p = { .fd = pidfd, .events = POLLIN };
@@ -129,4 +142,55 @@ void spawn_dnsmasq_stop(const char *machine_name, int own_pidfd) {
         }
         (void) unlink(pid_file);
         (void) unlink(lease_file);
+}
+
+int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size) {
+        _cleanup_free_ char *pid_file = machine_file(z->state_name, ".pid"),
+                            *lease_file = machine_file(z->state_name, ".leases");
+        char gw[16], first[16], last[16], mask[16];
+        char a_iface[64], a_listen[64], a_range[96], a_pid[512], a_lease[512], a_dhcp[512], a_hosts[512];
+        uint32_t m = UINT32_MAX << (32 - z->prefixlen);
+        int r;
+
+        if (!pid_file || !lease_file)
+                return -ENOMEM;
+        ipv4_to_string(z->subnet + 1, gw);
+        ipv4_to_string(z->subnet + 2, first);
+        ipv4_to_string((z->subnet | ~m) - 1, last);
+        ipv4_to_string(m, mask);
+        (void) snprintf(a_iface, sizeof a_iface, "--interface=%s", z->ifname);
+        (void) snprintf(a_listen, sizeof a_listen, "--listen-address=%s", gw);
+        (void) snprintf(a_range, sizeof a_range, "--dhcp-range=%s,%s,%s,1h", first, last, mask);
+        (void) snprintf(a_pid, sizeof a_pid, "--pid-file=%s", pid_file);
+        (void) snprintf(a_lease, sizeof a_lease, "--dhcp-leasefile=%s", lease_file);
+        (void) snprintf(a_dhcp, sizeof a_dhcp, "--dhcp-hostsfile=%s", z->dhcp_hosts_file);
+        (void) snprintf(a_hosts, sizeof a_hosts, "--addn-hosts=%s", z->hosts_file);
+        char *argv[] = {
+                (char *) "dnsmasq",
+                (char *) "--conf-file=/dev/null", /* never /etc/dnsmasq.conf */
+                (char *) "--bind-interfaces", a_iface, (char *) "--except-interface=lo", a_listen,
+                (char *) "--strict-order", (char *) "--no-ping", (char *) "--dhcp-rapid-commit",
+                (char *) "--dhcp-authoritative", (char *) "--dhcp-no-override", a_range, a_dhcp, a_hosts,
+                a_pid, a_lease, (char *) "--user=nobody", (char *) "--group=nogroup",
+                (char *) "--quiet-dhcp", (char *) "--log-facility=/dev/null",
+                NULL,
+        };
+
+        r = run_program(argv, NULL, err, err_size);
+        if (r < 0)
+                return r;
+        return r == 0 ? 0 : -EPROTO;
+}
+
+int spawn_dnsmasq_reload(const char *state_name) {
+        _cleanup_free_ char *pid_file = machine_file(state_name, ".pid"),
+                            *lease_file = machine_file(state_name, ".leases");
+        _cleanup_close_ int pidfd = -EBADF;
+
+        if (!pid_file || !lease_file)
+                return -ENOMEM;
+        pidfd = our_dnsmasq_pidfd(pid_file, lease_file);
+        if (pidfd < 0)
+                return pidfd;
+        return pidfd_signal(pidfd, SIGHUP);
 }

@@ -26,3 +26,20 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd);
  * the one its pid file names if that is a dnsmasq of this machine; removes its pid and lease
  * files. */
 void spawn_dnsmasq_stop(const char *machine_name, int pidfd);
+
+/* A zone's dnsmasq (spawn-zone.c): on the zone's bridge, DHCP from dhcp_hosts_file ("MAC,ADDRESS,NAME"
+ * per machine) and DNS from hosts_file ("ADDRESS NAME"), both re-read on SIGHUP. It outlives the
+ * launcher that starts it (it daemonizes; this waits until it serves), and goes with the zone's last
+ * machine. state_name names its pid and lease files under SPAWN_NETWORK_DIR ("zones/ZONE"). -ENOENT:
+ * not installed; -EPROTO: it refused, its message in err. */
+typedef struct DnsmasqZone {
+        const char *state_name;
+        const char *ifname;
+        uint32_t subnet; /* host byte order, a /24 */
+        unsigned prefixlen;
+        const char *dhcp_hosts_file;
+        const char *hosts_file;
+} DnsmasqZone;
+int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size);
+/* Makes a running zone dnsmasq re-read its files. -ESRCH: none runs. */
+int spawn_dnsmasq_reload(const char *state_name);

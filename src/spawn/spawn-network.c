@@ -25,6 +25,7 @@
 #include "spawn-network.h"
 #include "spawn-nft.h"
 #include "spawn-root.h"
+#include "spawn-zone.h"
 #include "string-util.h"
 
 const uint8_t spawn_network_host_key[16] = {
@@ -39,7 +40,6 @@ static const uint8_t subnet_key[16] = {
 
 #define NETWORK_LOCK SPAWN_NETWORK_DIR "/.lock"
 #define POOL_BASE UINT32_C(0x0a000000) /* 10.0.0.0/8 */
-#define POOL_SUBNETS (UINT32_C(1) << (32 - 8 - (32 - SPAWN_NETWORK_PREFIXLEN)))
 
 static char urlsafe_base64_char(unsigned v) {
         static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -97,11 +97,7 @@ Id128 spawn_network_host_machine_id(void) {
         return (Id128) {};
 }
 
-static void ipv4_string(uint32_t a, char buf[static 16]) {
-        (void) snprintf(buf, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
-}
-
-static int network_lock(void) {
+int spawn_network_lock(void) {
         int fd;
 
         if (mkdir("/run/berth", 0755) < 0 && errno != EEXIST)
@@ -132,7 +128,7 @@ static int machines_add_port(NftMachines *m, const NftPort *port) {
         return 0;
 }
 
-static int machines_add_subnet(NftMachines *m, Ipv4Prefix subnet) {
+int spawn_network_machines_add_subnet(NftMachines *m, Ipv4Prefix subnet) {
         Ipv4Prefix *p = realloc(m->subnets, (m->n_subnets + 1) * sizeof *p);
 
         if (!p)
@@ -142,9 +138,10 @@ static int machines_add_subnet(NftMachines *m, Ipv4Prefix subnet) {
         return 0;
 }
 
-/* NAME.net: "SUBNET/LEN IFNAME", then a line "PROTOCOL HOSTPORT GUESTPORT" per published port.
- * The subnet and the ports are added to m (when given). */
-static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], NftMachines *m) {
+/* NAME.net: "SUBNET/LEN IFNAME", then a line "PROTOCOL HOSTPORT GUESTPORT" per published port;
+ * the subnet and the ports are added to m (when given). Or, for a member of a zone (whose subnet is
+ * the zone's), "zone ZONE IFNAME ...": its zone goes to ret_zone (when given). */
+static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], char *ret_zone, NftMachines *m) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         unsigned a, b, c, d, len, hp, gp;
         char ifname[IFNAMSIZ], proto[4], line[128];
@@ -153,7 +150,18 @@ static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], NftMa
 
         if (!f)
                 return -errno;
-        if (!fgets(line, sizeof line, f) ||
+        if (!fgets(line, sizeof line, f))
+                return -EBADMSG;
+        if (startswith(line, "zone ")) {
+                char zone[IFNAMSIZ];
+                if (sscanf(line, "zone %15s %15s", zone, ifname) != 2)
+                        return -EBADMSG;
+                memcpy(ret_ifname, ifname, IFNAMSIZ);
+                if (ret_zone)
+                        memcpy(ret_zone, zone, IFNAMSIZ);
+                return 0;
+        }
+        if (
             sscanf(line, "%u.%u.%u.%u/%u %15s", &a, &b, &c, &d, &len, ifname) != 6 || (a | b | c | d) > 255 ||
             len > 32)
                 return -EBADMSG;
@@ -161,7 +169,7 @@ static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], NftMa
         if (!m)
                 return 0;
         subnet = (Ipv4Prefix) { .addr = a << 24 | b << 16 | c << 8 | d, .len = len };
-        r = machines_add_subnet(m, subnet);
+        r = spawn_network_machines_add_subnet(m, subnet);
         while (r >= 0 && fgets(line, sizeof line, f))
                 if (sscanf(line, "%3s %u %u", proto, &hp, &gp) == 3 && hp > 0 && hp < 65536 && gp > 0 && gp < 65536)
                         r = machines_add_port(m, &(NftPort) {
@@ -176,21 +184,26 @@ static int records_list(NftMachines *ret) {
         _cleanup_(closedirp) DIR *d = opendir(SPAWN_NETWORK_DIR);
         NftMachines m = {};
         struct dirent *de;
+        int r;
 
         if (!d)
                 return errno == ENOENT ? (*ret = m, 0) : -errno;
         while ((de = readdir(d))) {
                 _cleanup_free_ char *p = NULL;
                 char ifname[IFNAMSIZ];
-                int r;
 
                 if (!endswith(de->d_name, ".net") || !(p = strjoin(SPAWN_NETWORK_DIR "/", de->d_name)))
                         continue;
-                r = record_read(p, ifname, &m);
+                r = record_read(p, ifname, NULL, &m);
                 if (r == -ENOMEM) {
                         nft_machines_done(&m);
                         return r;
                 }
+        }
+        r = spawn_zone_add_subnets(&m);
+        if (r < 0) {
+                nft_machines_done(&m);
+                return r;
         }
         *ret = m;
         return 0;
@@ -235,8 +248,8 @@ static int nft_sync(void) {
 
 static int resolvers_add(Ipv4Prefix **used, size_t *n_used);
 
-static bool subnet_taken(uint32_t subnet, const Ipv4Prefix *used, size_t n_used) {
-        Ipv4Prefix p = { .addr = subnet, .len = SPAWN_NETWORK_PREFIXLEN };
+static bool subnet_taken(uint32_t subnet, unsigned prefixlen, const Ipv4Prefix *used, size_t n_used) {
+        Ipv4Prefix p = { .addr = subnet, .len = prefixlen };
 
         for (size_t i = 0; i < n_used; i++)
                 if (ipv4_prefix_overlaps(p, used[i]))
@@ -244,9 +257,10 @@ static bool subnet_taken(uint32_t subnet, const Ipv4Prefix *used, size_t n_used)
         return false;
 }
 
-/* A /28 in 10.0.0.0/8 that overlaps no route, no address and no other machine: the search starts
- * at a place derived from the host and the machine's name, so a machine usually keeps its subnet. */
-static int subnet_pick(const char *machine_name, Id128 host_id, uint32_t *ret) {
+/* A /prefixlen in 10.0.0.0/8 that overlaps no route, no address, no other machine and no zone: the
+ * search starts at a place derived from the host and the name, so a machine (or zone) usually keeps
+ * its subnet. */
+int spawn_network_subnet_pick(const char *machine_name, Id128 host_id, unsigned prefixlen, uint32_t *ret) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_free_ Ipv4Prefix *used = NULL;
         uint8_t buf[16 + 256];
@@ -268,10 +282,12 @@ static int subnet_pick(const char *machine_name, Id128 host_id, uint32_t *ret) {
                 return r;
         memcpy(buf, host_id.bytes, 16);
         memcpy(buf + 16, machine_name, l);
-        start = (uint32_t) (siphash24(buf, 16 + l, subnet_key) % POOL_SUBNETS);
-        for (uint32_t i = 0; i < POOL_SUBNETS; i++) {
-                uint32_t s = POOL_BASE + ((start + i) % POOL_SUBNETS << (32 - SPAWN_NETWORK_PREFIXLEN));
-                if (!subnet_taken(s, used, n_used) && !subnet_taken(s, records.subnets, records.n_subnets)) {
+        const uint32_t count = UINT32_C(1) << (prefixlen - 8);
+        start = (uint32_t) (siphash24(buf, 16 + l, subnet_key) % count);
+        for (uint32_t i = 0; i < count; i++) {
+                uint32_t s = POOL_BASE + ((start + i) % count << (32 - prefixlen));
+                if (!subnet_taken(s, prefixlen, used, n_used) &&
+                    !subnet_taken(s, prefixlen, records.subnets, records.n_subnets)) {
                         nft_machines_done(&records);
                         *ret = s;
                         return 0;
@@ -313,7 +329,7 @@ static int record_write(const char *machine_name, uint32_t subnet, const char *i
         f = fopen(path, "we");
         if (!f)
                 return -errno;
-        ipv4_string(subnet, a);
+        ipv4_to_string(subnet, a);
         fprintf(f, "%s/%u %s\n", a, SPAWN_NETWORK_PREFIXLEN, ifname);
         for (size_t i = 0; i < ports->n; i++)
                 fprintf(f, "%s %u %u\n", expose_port_protocol_to_string(ports->items[i].protocol),
@@ -376,19 +392,24 @@ int spawn_network_verify(const SpawnConfig *config) {
         r = links_verify(config);
         if (r < 0)
                 return r;
+        if (!isempty(config->network_zone) && !isempty(config->network_bridge))
+                return log_error_errno(-EINVAL, "--network-zone= and --network-bridge= may not be combined.");
         if (config->ports.n == 0)
                 return 0;
+        if (!isempty(config->network_zone))
+                return log_error_errno(-EINVAL, "Cannot use --port= with --network-zone= yet: publish the port of "
+                                                "a machine with its own link (-n).");
         if (!config->network_veth || !isempty(config->network_bridge))
                 return log_error_errno(-EINVAL, "Cannot use --port= without --network-veth (-n): the machine has "
                                                 "no address to forward to.");
-        lock = network_lock();
+        lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
         return ports_check_free(&config->ports);
 }
 
 int spawn_network_allocate(SpawnContext *c) {
-        bool bridged = !isempty(c->config->network_bridge);
+        bool zone = !isempty(c->config->network_zone), bridged = zone || !isempty(c->config->network_bridge);
         const char *source = resolv_conf_mode_source(c->config->resolv_conf);
         SpawnNetwork *n = &c->net;
         const char *name = c->config->machine_name;
@@ -405,10 +426,10 @@ int spawn_network_allocate(SpawnContext *c) {
         }
         if (!c->config->network_veth)
                 return 0;
-        if (!bridged && !program_exists("dnsmasq"))
+        if ((!bridged || zone) && !program_exists("dnsmasq"))
                 return log_error_errno(-ENOENT, "dnsmasq not found: install the dnsmasq-base package for "
                                                 "-n/--network-veth.");
-        if (!bridged && !program_exists("nft"))
+        if ((!bridged || zone) && !program_exists("nft"))
                 return log_error_errno(-ENOENT, "nft not found: install the nftables package for "
                                                 "-n/--network-veth.");
         if (spawn_network_ifname(bridged ? "vb-" : "ve-", name, n->ifname) > 0)
@@ -417,20 +438,24 @@ int spawn_network_allocate(SpawnContext *c) {
         host_id = spawn_network_host_machine_id();
         spawn_network_mac(host_id, name, spawn_network_host_key, 0, n->mac_host);
         spawn_network_mac(host_id, name, spawn_network_guest_key, 0, n->mac_guest);
+        if (zone)
+                return spawn_zone_join(c, host_id);
         if (bridged)
                 return 0; /* the bridge's owner addresses it; the link goes with the machine */
 
-        lock = network_lock();
+        lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
         r = ports_check_free(&c->config->ports); /* again: another machine may have started meanwhile */
         if (r < 0)
                 return r;
-        r = subnet_pick(name, host_id, &n->subnet);
+        r = spawn_network_subnet_pick(name, host_id, SPAWN_NETWORK_PREFIXLEN, &n->subnet);
         if (r == -EADDRNOTAVAIL)
                 return log_error_errno(r, "No free /28 subnet left in 10.0.0.0/8 for machine '%s'.", name);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the host's routes and addresses: %m");
+        n->address = n->subnet + 2;
+        n->prefixlen = SPAWN_NETWORK_PREFIXLEN;
         n->recorded = true; /* even half-written, teardown removes it */
         r = record_write(name, n->subnet, n->ifname, &c->config->ports);
         if (r < 0)
@@ -460,22 +485,21 @@ static int setup_host_side(SpawnContext *c, Netlink *nl) {
         return 0;
 }
 
-/* --network-bridge=: nspawn's vb-NAME, up and in the bridge; host0 is the guest's to configure. */
-static int join_bridge(SpawnContext *c, Netlink *nl) {
+/* --network-bridge= (and a zone's bridge): nspawn's vb-NAME, up and in the bridge. */
+int spawn_network_join_bridge(SpawnContext *c, Netlink *nl, const char *bridge) {
         SpawnNetwork *n = &c->net;
         int r, master;
 
-        master = netlink_link_index(nl, c->config->network_bridge);
+        master = netlink_link_index(nl, bridge);
         if (master < 0)
-                return log_error_errno(master, "Failed to find bridge %s: %m", c->config->network_bridge);
+                return log_error_errno(master, "Failed to find bridge %s: %m", bridge);
         r = netlink_veth_add(nl, n->ifname, n->mac_host, "host0", n->mac_guest, c->pid);
         if (r < 0)
                 return log_error_errno(r, "Failed to add new veth interfaces (%s:host0): %m", n->ifname);
         n->host_ifindex = netlink_link_index(nl, n->ifname);
         r = n->host_ifindex < 0 ? n->host_ifindex : netlink_link_set_master_up(nl, n->host_ifindex, master);
         if (r < 0)
-                return log_error_errno(r, "Failed to add interface %s to bridge %s: %m", n->ifname,
-                                       c->config->network_bridge);
+                return log_error_errno(r, "Failed to add interface %s to bridge %s: %m", n->ifname, bridge);
         return 0;
 }
 
@@ -503,7 +527,7 @@ static int setup_guest_side(SpawnContext *c) {
         SpawnNetwork *n = &c->net;
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int netns = -EBADF;
-        uint32_t gw = htonl(n->subnet + 1), addr = htonl(n->subnet + 2);
+        uint32_t gw = htonl(n->subnet + 1), addr = htonl(n->address);
         char path[64];
         int index, r;
 
@@ -517,13 +541,24 @@ static int setup_guest_side(SpawnContext *c) {
         index = netlink_link_index(nl, "host0");
         if (index < 0)
                 return log_error_errno(index, "Failed to find host0 in the machine: %m");
-        r = netlink_addr_add(nl, index, AF_INET, &addr, SPAWN_NETWORK_PREFIXLEN);
+        r = netlink_addr_add(nl, index, AF_INET, &addr, n->prefixlen);
         if (r >= 0)
                 r = netlink_link_set_up(nl, index);
         if (r >= 0)
                 r = netlink_route_add_default(nl, index, AF_INET, &gw);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure host0 in the machine: %m");
+        return 0;
+}
+
+int spawn_network_connect_guest(SpawnContext *c) {
+        int r = setup_guest_side(c);
+
+        if (r < 0)
+                return r;
+        r = write_string_file("/proc/sys/net/ipv4/ip_forward", "1\n");
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable IPv4 forwarding: %m");
         return 0;
 }
 
@@ -540,9 +575,18 @@ int spawn_network_setup(SpawnContext *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to netlink: %m");
         if (!isempty(c->config->network_bridge))
-                return join_bridge(c, nl);
+                return spawn_network_join_bridge(c, nl, c->config->network_bridge);
+        if (!isempty(c->config->network_zone)) {
+                r = spawn_zone_setup(c, nl); /* under the network lock, which it takes */
+                if (r < 0)
+                        return r;
+                lock = spawn_network_lock();
+                if (lock < 0)
+                        return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
+                return nft_sync();
+        }
         /* nft runs while the links are made: the record it renders from is written already. */
-        lock = network_lock();
+        lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
         r = nft_sync_start(&nft);
@@ -578,8 +622,8 @@ int spawn_network_setup_guest_files(SpawnContext *c) {
         if (c->config->resolv_conf != RESOLV_CONF_AUTO)
                 return resolv_conf_apply(c->config->resolv_conf, c->net.resolv_text);
         if (!c->config->network_veth || !isempty(c->config->network_bridge))
-                return 0;
-        ipv4_string(c->net.subnet + 1, gw);
+                return 0; /* a zone's gateway runs its dnsmasq: it is the machine's resolver too */
+        ipv4_to_string(c->net.subnet + 1, gw);
         (void) snprintf(text, sizeof text, "nameserver %s\n", gw);
         fd = open("/run/host/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
@@ -605,8 +649,10 @@ int spawn_network_setup_guest_files(SpawnContext *c) {
         return 0;
 }
 
-/* Removes a machine's links, dnsmasq, leases and record (under the network lock). */
-static void remove_machine(Netlink *nl, const char *machine_name, const char *ifname, int dnsmasq_pidfd) {
+/* Removes a machine's links, dnsmasq, leases and record (under the network lock); a zone's member
+ * leaves its zone, the last one takes the zone's bridge and dnsmasq along. */
+static void remove_machine(Netlink *nl, const char *machine_name, const char *ifname, int dnsmasq_pidfd,
+                           const char *zone) {
         _cleanup_free_ char *path = record_path(machine_name);
         int r;
 
@@ -618,6 +664,8 @@ static void remove_machine(Netlink *nl, const char *machine_name, const char *if
         spawn_dnsmasq_stop(machine_name, dnsmasq_pidfd);
         if (path)
                 (void) unlink(path);
+        if (!isempty(zone))
+                spawn_zone_leave(nl, zone);
 }
 
 void spawn_network_teardown(SpawnContext *c) {
@@ -635,7 +683,7 @@ void spawn_network_teardown(SpawnContext *c) {
                         (void) netlink_link_delete(nl, c->net.ifname);
                 return;
         }
-        lock = network_lock();
+        lock = spawn_network_lock();
         if (lock < 0)
                 log_warning_errno(lock, "Failed to take the network lock " NETWORK_LOCK ", going on: %m");
         /* The record goes first, so nft renders the table without it while the rest goes. */
@@ -644,7 +692,7 @@ void spawn_network_teardown(SpawnContext *c) {
                 (void) unlink(path);
         nft = nft_sync_start(&p);
         (void) netlink_open(-EBADF, &nl);
-        remove_machine(nl, c->config->machine_name, c->net.ifname, c->net.dnsmasq_pidfd);
+        remove_machine(nl, c->config->machine_name, c->net.ifname, c->net.dnsmasq_pidfd, c->config->network_zone);
         c->net.dnsmasq_pidfd = safe_close(c->net.dnsmasq_pidfd);
         if (nft >= 0)
                 (void) nft_sync_finish(&p);
@@ -660,7 +708,7 @@ void spawn_network_collect_stale(const char *own_machine_name) {
 
         if (access(SPAWN_NETWORK_DIR, F_OK) < 0)
                 return;
-        lock = network_lock();
+        lock = spawn_network_lock();
         if (lock < 0)
                 return (void) log_debug_errno(lock, "Failed to take the network lock: %m");
         d = opendir(SPAWN_NETWORK_DIR);
@@ -668,7 +716,7 @@ void spawn_network_collect_stale(const char *own_machine_name) {
                 return;
         while ((de = readdir(d))) {
                 _cleanup_free_ char *name = NULL, *p = NULL;
-                char ifname[IFNAMSIZ];
+                char ifname[IFNAMSIZ], zone[IFNAMSIZ];
                 char *dot;
 
                 if (!endswith(de->d_name, ".net") || !(name = strdup(de->d_name)))
@@ -677,12 +725,13 @@ void spawn_network_collect_stale(const char *own_machine_name) {
                 *dot = 0;
                 if (!streq(name, own_machine_name) && spawn_name_is_live(name))
                         continue;
-                if (!(p = record_path(name)) || record_read(p, ifname, NULL) < 0)
+                zone[0] = 0;
+                if (!(p = record_path(name)) || record_read(p, ifname, zone, NULL) < 0)
                         ifname[0] = 0;
                 log_debug("Collecting the network that a dead launcher of '%s' left.", name);
                 if (!nl)
                         (void) netlink_open(-EBADF, &nl);
-                remove_machine(nl, name, ifname, -EBADF);
+                remove_machine(nl, name, ifname, -EBADF, zone);
                 changed = true;
         }
         if (changed)

@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 #include "id128.h"
+#include "netlink-util.h"
+#include "spawn-nft.h"
 
 /* A machine's own network (-n/--network-veth) without systemd-networkd: nspawn's veth (ve-NAME
  * here, host0 in the machine, nspawn's MACs) plus what networkd would add: a free /28, the host
@@ -20,7 +22,9 @@
 typedef struct SpawnNetwork {
         char ifname[IFNAMSIZ]; /* host side: ve-NAME (shortened as nspawn does) */
         uint8_t mac_host[6], mac_guest[6];
-        uint32_t subnet;       /* host byte order; the gateway is .1, the machine .2 */
+        uint32_t subnet;       /* host byte order; the gateway is .1 */
+        uint32_t address;      /* the machine's: .2, or in a zone the one it was given */
+        unsigned prefixlen;    /* SPAWN_NETWORK_PREFIXLEN, or a zone's 24 */
         bool recorded;         /* NAME.net written: teardown removes what it lists */
         int host_ifindex;
         int netns_fd;          /* the machine's, held until interfaces moved in are back */
@@ -57,5 +61,13 @@ int spawn_network_setup(SpawnContext *c);
 int spawn_network_setup_guest_files(SpawnContext *c);
 /* Removes what this launcher made (every exit path); logs what fails. */
 void spawn_network_teardown(SpawnContext *c);
+/* For spawn-zone.c, under the network lock where it says so. */
+int spawn_network_lock(void);
+int spawn_network_subnet_pick(const char *name, Id128 host_id, unsigned prefixlen, uint32_t *ret);
+int spawn_network_machines_add_subnet(NftMachines *m, Ipv4Prefix subnet);
+int spawn_network_join_bridge(SpawnContext *c, Netlink *nl, const char *bridge);
+/* host0 addressed and routed through the gateway (from outside), IPv4 forwarding on. */
+int spawn_network_connect_guest(SpawnContext *c);
+
 /* Collects what dead launchers left (any machine's record whose launcher is gone). */
 void spawn_network_collect_stale(const char *own_machine_name);

@@ -15,6 +15,7 @@
 #include "spawn-options.h"
 #include "spawn-overlay.h"
 #include "spawn-settings.h"
+#include "spawn-zone.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -276,6 +277,14 @@ static int parse_bridge(SpawnConfig *s, const char *key, const char *v) {
         return 0;
 }
 
+static int parse_zone(SpawnConfig *s, const char *key, const char *v) {
+        if (spawn_network_zone_name_check(v) < 0)
+                return -EINVAL;
+        strcpy(s->network_zone, v);
+        s->network_veth = true;
+        return 0;
+}
+
 static int parse_network_link(SpawnConfig *s, const char *key, const char *v) {
         int r = 0;
 
@@ -405,6 +414,7 @@ static const SettingKey setting_keys[] = {
         { "Network", "VirtualEthernet",       parse_virtual_ethernet,        SETTING_PRIVATE_NETWORK,       true },
         { "Network", "Port",                  parse_port,                    SETTING_EXPOSE_PORTS,          true },
         { "Network", "Bridge",                parse_bridge,                  SETTING_PRIVATE_NETWORK,       true },
+        { "Network", "Zone",                  parse_zone,                    SETTING_PRIVATE_NETWORK,       true },
         { "Network", "Interface",             parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
         { "Network", "MACVLAN",               parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
         { "Network", "IPVLAN",                parse_network_link,            SETTING_PRIVATE_NETWORK,       true },
@@ -541,6 +551,7 @@ int spawn_settings_merge(SpawnConfig *c, const SpawnConfig *s, bool override) {
         if (take & SETTING_PRIVATE_NETWORK) {
                 c->network_veth = s->network_veth;
                 memcpy(c->network_bridge, s->network_bridge, sizeof c->network_bridge);
+                memcpy(c->network_zone, s->network_zone, sizeof c->network_zone);
                 c->network_interfaces = s->network_interfaces;
                 c->network_macvlan = s->network_macvlan;
                 c->network_ipvlan = s->network_ipvlan;

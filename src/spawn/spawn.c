@@ -17,6 +17,7 @@
 #include "image-lock.h"
 #include "spawn-config.h"
 #include "spawn-network.h"
+#include "spawn-zone.h"
 #include "spawn-options.h"
 #include "spawn-pipeline.h"
 #include "spawn-root.h"
@@ -96,6 +97,9 @@ static void help(void) {
                "                            delete, auto (default)\n"
                "     --network-bridge=INTERFACE\n"
                "                            The veth's host side (vb-NAME) joins this bridge\n"
+               "     --network-zone=NAME    The veth joins the zone's bridge vz-NAME, which berth\n"
+               "                            makes (addresses, DHCP, DNS by machine name, NAT) with\n"
+               "                            the zone's first machine and removes with its last\n"
                "  -p --port=[PROTOCOL:]HOSTPORT[:CONTAINERPORT]\n"
                "                            Expose a container IP port on the host (also on\n"
                "                            localhost)\n\n"
@@ -158,6 +162,7 @@ enum {
         ARG_KEEP_UNIT,
         ARG_PRIVATE_NETWORK,
         ARG_NETWORK_BRIDGE,
+        ARG_NETWORK_ZONE,
         ARG_NETWORK_INTERFACE,
         ARG_NETWORK_MACVLAN,
         ARG_NETWORK_IPVLAN,
@@ -427,6 +432,13 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
                 strcpy(c->network_bridge, arg);
                 c->network_veth = c->private_network = true;
                 return 0;
+        case ARG_NETWORK_ZONE:
+                r = spawn_network_zone_name_check(arg);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid zone name '%s': use up to 12 letters, digits, '-' or '_'.", arg);
+                strcpy(c->network_zone, arg);
+                c->network_veth = c->private_network = true;
+                return 0;
         case ARG_RESOLV_CONF:
                 if (streq(arg, "help")) {
                         for (int i = 0; i < _RESOLV_CONF_MAX; i++)
@@ -529,7 +541,7 @@ static SettingMask option_setting(int opt) {
         case ARG_VOLATILE: return SETTING_VOLATILE;
         case ARG_BIND: case ARG_BIND_RO: return SETTING_BIND;
         case ARG_TMPFS: return SETTING_TMPFS;
-        case ARG_PRIVATE_NETWORK: case 'n': case ARG_NETWORK_BRIDGE: case ARG_NETWORK_INTERFACE:
+        case ARG_PRIVATE_NETWORK: case 'n': case ARG_NETWORK_BRIDGE: case ARG_NETWORK_ZONE: case ARG_NETWORK_INTERFACE:
         case ARG_NETWORK_MACVLAN: case ARG_NETWORK_IPVLAN: case ARG_NETWORK_VETH_EXTRA:
         case ARG_NETWORK_NAMESPACE_PATH: return SETTING_PRIVATE_NETWORK;
         case 'p': return SETTING_EXPOSE_PORTS;
@@ -572,6 +584,7 @@ int spawn_config_parse_argv(SpawnConfig *c, int argc, char *argv[]) {
                 { "network-veth", no_argument, NULL, 'n' },
                 { "port", required_argument, NULL, 'p' },
                 { "network-bridge", required_argument, NULL, ARG_NETWORK_BRIDGE },
+                { "network-zone", required_argument, NULL, ARG_NETWORK_ZONE },
                 { "network-interface", required_argument, NULL, ARG_NETWORK_INTERFACE },
                 { "network-macvlan", required_argument, NULL, ARG_NETWORK_MACVLAN },
                 { "network-ipvlan", required_argument, NULL, ARG_NETWORK_IPVLAN },

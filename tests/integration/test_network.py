@@ -459,3 +459,94 @@ def test_resolv_conf_modes(bbtree):
     assert r.returncode == 1 and r.stderr.strip() == "Invalid --resolv-conf= mode 'sideways': see --resolv-conf=help."
     modes = spawn("--resolv-conf=help").stdout.split()
     assert len(modes) == 15 and {"auto", "off", "copy-stub", "replace-uplink", "bind-static", "delete"} <= set(modes)
+
+
+# ---- --network-zone= ----
+
+def zone_address(out):
+    addr = re.search(r"inet (10\.\d+\.\d+\.\d+)/24", out)
+    assert addr, out
+    return addr.group(1), str(ipaddress.ip_network(f"{addr.group(1)}/24", strict=False))
+
+
+def zone_links():
+    out = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True).stdout
+    return [line.split(":")[1].strip() for line in out.splitlines()]
+
+
+@pytest.fixture
+def second_tree(tmp_path):
+    import guests
+    return guests.make_busybox_tree(str(tmp_path / "bb2"))
+
+
+def test_zone_machines_reach_each_other_by_name(bbtree, second_tree):
+    """Two machines in zone "lab": nspawn's vz-lab bridge with their vb- links, an address each in the
+    zone's /24, and the zone's dnsmasq resolves each machine's name for the other. The bridge and
+    the dnsmasq go with the zone's last machine."""
+    a = Machine("-q", "-D", bbtree, "-M", "zone-a", "--network-zone=lab", "-b")
+    b = None
+    try:
+        b = Machine("-q", "-D", second_tree, "-M", "zone-b", "--network-zone=lab", "-b")
+        time.sleep(0.5)
+        assert "vz-lab" in zone_links()
+        masters = subprocess.run(["ip", "-o", "link", "show", "master", "vz-lab"], capture_output=True, text=True).stdout
+        assert "vb-zone-a@" in masters and "vb-zone-b@" in masters, masters
+        addr_a, net = zone_address(a.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        addr_b, net_b = zone_address(b.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        assert net == net_b and addr_a != addr_b
+        table = subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True, text=True).stdout
+        assert net in table, table
+        # by name through the zone's dnsmasq (the gateway is each machine's resolver), and reachable
+        r = a.exec("/bin/busybox", "nslookup", "zone-b")
+        assert r.returncode == 0 and f"Address: {addr_b}" in r.stdout, r.stdout + r.stderr
+        r = b.exec("/bin/busybox", "nslookup", "zone-a")
+        assert r.returncode == 0 and f"Address: {addr_a}" in r.stdout, r.stdout + r.stderr
+        r = a.exec("/bin/busybox", "ping", "-c", "1", "-W", "5", addr_b)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert b.stop(signal.SIGTERM, timeout=30) == 0
+        b = None
+        # the zone stays while a machine is in it; the one that left no longer resolves
+        assert "vz-lab" in zone_links()
+        r = a.exec("/bin/busybox", "nslookup", "zone-b")
+        assert addr_b not in r.stdout, r.stdout
+    finally:
+        if b:
+            b.stop(signal.SIGTERM, timeout=30)
+        assert a.stop(signal.SIGTERM, timeout=30) == 0
+    assert "vz-lab" not in zone_links()
+    assert not os.path.exists("/run/berth/network/zones")
+    assert "vz-lab" not in subprocess.run(["pgrep", "-a", "dnsmasq"], capture_output=True, text=True).stdout
+
+
+def test_zone_of_a_killed_launcher_is_collected(bbtree):
+    m = Machine("-q", "-D", bbtree, "-M", "zone-crash", "--network-zone=crashlab", "-b")
+    time.sleep(0.5)
+    assert "vz-crashlab" in zone_links()
+    m.proc.kill()
+    m.proc.wait()
+    r = spawn("-q", "-D", bbtree, "-M", "zone-other", "/bin/true")
+    assert r.returncode == 0, r.stderr
+    assert "vz-crashlab" not in zone_links()
+    assert not os.path.exists("/run/berth/network/zone-crash.net")
+    assert spawn("-q", "-D", bbtree, "-M", "zone-crash", "/bin/true").returncode == 0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--network-zone=way-too-long-zone"], "Invalid zone name 'way-too-long-zone': use up to 12 letters, digits, '-' or '_'."),
+    (["--network-zone=a/b"], "Invalid zone name 'a/b'"),
+    (["--network-zone=lab", "-p", "8080"], "Cannot use --port= with --network-zone= yet"),
+])
+def test_bad_zones_are_refused(bbtree, args, message):
+    r = spawn("-q", "-D", bbtree, *args, "/bin/true")
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+    assert not os.path.exists("/run/berth/network/zones")
+
+
+def test_settings_file_zone_needs_trust(bbtree):
+    with open(os.path.join(os.path.dirname(bbtree), "bb.nspawn"), "w") as f:
+        f.write("[Network]\nZone=lab\n")
+    r = spawn("-D", bbtree, "/bin/sh", "-c", "ls /sys/class/net")
+    assert r.returncode == 0, r.stderr
+    assert "host0" not in r.stdout.split()
+    assert "bb.nspawn:2: Zone= is ignored in a settings file that is not in /etc/systemd/nspawn" in r.stderr

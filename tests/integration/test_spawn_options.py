@@ -285,11 +285,8 @@ def test_no_pager(bbtree):
 
 # --help against stock systemd-nspawn 252
 
-ISSUE_11 = "networking (issue 11): not done yet"
 # Options of stock nspawn that berth-spawn does not offer yet, each with the reason.
-NOT_YET = {
-    "--network-zone": ISSUE_11,
-}
+NOT_YET = {}
 # berth-spawn's own options that nspawn 252 lacks, each with the reason.
 BERTH_ONLY = {
     "--shutdown-timeout": "how long a poweroff may take before the machine is killed (nspawn has no knob)",

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* --network-zone=ZONE: nspawn's vz-ZONE bridge, made by the zone's first machine and removed with its
+ * last, each machine's vb-NAME in it. Without networkd, berth adds what networkd would: a /24 for the
+ * zone (the gateway .1 on the bridge), a fixed address per machine, set from outside as for -n, one
+ * dnsmasq per zone (DHCP, and DNS in which every machine of the zone resolves by name), masquerade
+ * out. What exists is written down under SPAWN_NETWORK_DIR, changed under the network lock:
+ *   zones/ZONE.zone                   "SUBNET/24 vz-ZONE"
+ *   NAME.net                          "zone ZONE vb-NAME ADDRESS MAC" for each machine of the zone
+ *   zones/ZONE.hosts, zones/ZONE.dhcp  rendered from those for the zone's dnsmasq (SIGHUP re-reads)
+ * A launcher that was killed leaves its record; the next launcher collects it like any other and
+ * the zone goes when no record names it. */
+
+#include "id128.h"
+#include "netlink-util.h"
+#include "spawn-nft.h"
+
+typedef struct SpawnContext SpawnContext;
+
+#define SPAWN_ZONE_PREFIXLEN 24
+
+/* 0 if NAME makes a valid vz-NAME link name (1 to 12 of [A-Za-z0-9_.-]), else -EINVAL. */
+int spawn_network_zone_name_check(const char *name);
+/* Allocation (before the clone): the zone's subnet (picked if the zone is new), this machine's
+ * address in it, its record. Takes the network lock. */
+int spawn_zone_join(SpawnContext *c, Id128 host_id);
+/* Once the machine's network namespace exists: the bridge (made if missing), vb-NAME in it, host0
+ * addressed, the zone's hosts files and dnsmasq. Takes the network lock. */
+int spawn_zone_setup(SpawnContext *c, Netlink *nl);
+/* After a member's record is gone (under the network lock): the zone's files are rendered again, or,
+ * with no member left, its dnsmasq, bridge and files are removed. */
+void spawn_zone_leave(Netlink *nl, const char *zone);
+/* Adds every zone's /24 (records_list, under the network lock). */
+int spawn_zone_add_subnets(NftMachines *m);
