@@ -690,9 +690,11 @@ void spawn_network_teardown(SpawnContext *c) {
         path = record_path(c->config->machine_name);
         if (path)
                 (void) unlink(path);
-        nft = nft_sync_start(&p);
         (void) netlink_open(-EBADF, &nl);
-        remove_machine(nl, c->config->machine_name, c->net.ifname, c->net.dnsmasq_pidfd, c->config->network_zone);
+        if (!isempty(c->config->network_zone))
+                spawn_zone_leave(nl, c->config->network_zone); /* the zone's subnet goes with its last machine */
+        nft = nft_sync_start(&p);
+        remove_machine(nl, c->config->machine_name, c->net.ifname, c->net.dnsmasq_pidfd, NULL);
         c->net.dnsmasq_pidfd = safe_close(c->net.dnsmasq_pidfd);
         if (nft >= 0)
                 (void) nft_sync_finish(&p);
