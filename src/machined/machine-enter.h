@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Everything that looks inside a machine: done in a forked child that joins the leader's
- * namespaces (pidfd + setns) and root, so symlinks and mounts resolve as the guest sees them and
- * the daemon itself never changes namespace. Results come back over a socket, with timeouts. */
+/* What acts inside a machine (shells, ptys, copies, binds): done in a forked child that joins the
+ * leader's namespaces (pidfd + setns) and root, so symlinks and mounts resolve as the guest sees
+ * them and the daemon itself never changes namespace. Results come back over a socket, with
+ * timeouts. What berthd only reads (OS release, addresses) needs no child: machine-peek.h. */
 
 #include <stdbool.h>
 #include <stdint.h>
