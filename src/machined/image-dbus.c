@@ -407,17 +407,23 @@ int bus_image_method_mark_read_only(sd_bus_message *message, void *userdata, sd_
         return sd_bus_reply_method_return(message, NULL);
 }
 
+/* SetImageLimit's and SetPoolLimit's argument, checked, from root only. */
+static int read_limit_as_root(sd_bus_message *message, uint64_t *ret, sd_bus_error *error) {
+        int r = sd_bus_message_read(message, "t", ret);
+
+        if (r < 0)
+                return r;
+        if (*ret != UINT64_MAX && *ret > INT64_MAX)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "New limit out of range");
+        return bus_verify_root(message, error);
+}
+
 int bus_image_method_set_limit(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Image *i = userdata;
         uint64_t limit;
         int r;
 
-        r = sd_bus_message_read(message, "t", &limit);
-        if (r < 0)
-                return r;
-        if (limit != UINT64_MAX && limit > INT64_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "New limit out of range");
-        r = bus_verify_root(message, error);
+        r = read_limit_as_root(message, &limit, error);
         if (r < 0)
                 return r;
         r = image_set_limit(i, limit);
@@ -432,12 +438,7 @@ int bus_manager_method_set_pool_limit(sd_bus_message *message, void *userdata, s
         uint64_t limit;
         int r;
 
-        r = sd_bus_message_read(message, "t", &limit);
-        if (r < 0)
-                return r;
-        if (limit != UINT64_MAX && limit > INT64_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "New limit out of range");
-        r = bus_verify_root(message, error);
+        r = read_limit_as_root(message, &limit, error);
         if (r < 0)
                 return r;
         r = image_pool_set_limit(limit);

@@ -476,6 +476,18 @@ static int check_path_arg(const char *path, const char *what, sd_bus_error *erro
         return 0;
 }
 
+/* BindMountMachine's and Copy*'s pair: an empty destination is the source; both absolute, normalized. */
+static int check_source_destination(const char *source, const char **destination, sd_bus_error *error) {
+        int r;
+
+        if (isempty(*destination))
+                *destination = source;
+        r = check_path_arg(source, "source", error);
+        if (r < 0)
+                return r;
+        return check_path_arg(*destination, "destination", error);
+}
+
 typedef struct BindArgs {
         Machine *machine;
         const char *source, *destination;
@@ -497,12 +509,7 @@ int bus_machine_method_bind_mount(sd_bus_message *message, void *userdata, sd_bu
         r = sd_bus_message_read(message, "ssbb", &a.source, &a.destination, &a.read_only, &a.make_directory);
         if (r < 0)
                 return r;
-        if (isempty(a.destination))
-                a.destination = a.source;
-        r = check_path_arg(a.source, "source", error);
-        if (r < 0)
-                return r;
-        r = check_path_arg(a.destination, "destination", error);
+        r = check_source_destination(a.source, &a.destination, error);
         if (r < 0)
                 return r;
         r = bus_verify_root(message, error);
@@ -553,12 +560,7 @@ static int method_copy(sd_bus_message *message, Machine *machine, CopyCall call,
                 if (r < 0)
                         return r;
         }
-        if (isempty(a.destination))
-                a.destination = a.source;
-        r = check_path_arg(a.source, "source", error);
-        if (r < 0)
-                return r;
-        r = check_path_arg(a.destination, "destination", error);
+        r = check_source_destination(a.source, &a.destination, error);
         if (r < 0)
                 return r;
         if (streq(a.source, "/") || streq(a.destination, "/"))
