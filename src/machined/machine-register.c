@@ -10,6 +10,8 @@
 #include "log.h"
 #include "machine-limits.h"
 #include "machine-register.h"
+#include "hostname-util.h"
+#include "path-util.h"
 #include "string-util.h"
 
 /* The launcher that supervises the leader: its parent, when that is berth-spawn or systemd-nspawn
@@ -52,6 +54,29 @@ static int fill_machine(Machine *machine, const MachineRegistration *reg) {
                 machine->n_netifs = reg->n_netifs;
         }
         machine->kill_signal = reg->kill_signal;
+        return 0;
+}
+
+int machine_registration_check(const char *name, const char *class, uint32_t leader, const char *root,
+                               const char *service, MachineClass *ret_class, const char **ret_message) {
+        MachineClass c = MACHINE_CONTAINER;
+
+        if (!machine_name_is_valid(name))
+                return *ret_message = "Invalid machine name", -EINVAL;
+        if (!isempty(class)) {
+                c = machine_class_from_string(class);
+                if (c < 0)
+                        return *ret_message = "Invalid machine class parameter", -EINVAL;
+        }
+        if (c == MACHINE_HOST)
+                return *ret_message = "Machines of class 'host' cannot be registered", -EOPNOTSUPP;
+        if (leader == 1 || leader > INT32_MAX)
+                return *ret_message = "Invalid leader PID", -EINVAL;
+        if (!isempty(root) && !(path_is_absolute(root) && path_is_normalized(root)))
+                return *ret_message = "Root directory must be empty or an absolute path", -EINVAL;
+        if (!isempty(service) && (strlen(service) > 256 || string_has_cc(service) || !utf8_is_valid(service)))
+                return *ret_message = "Invalid service name", -EINVAL;
+        *ret_class = c;
         return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "machine.h"
@@ -35,6 +36,11 @@ typedef enum RegisterFailure {
         REGISTER_START,
         _REGISTER_FAILURE_MAX,
 } RegisterFailure;
+
+/* The checks of a registration's fields that every adapter makes: -EINVAL, or -EOPNOTSUPP for class
+ * "host", with *ret_message saying what is wrong. */
+int machine_registration_check(const char *name, const char *class, uint32_t leader, const char *root,
+                               const char *service, MachineClass *ret_class, const char **ret_message);
 
 /* sender: the PID of whoever asked (0 if unknown). On failure, *ret_failure says which step failed;
  * nothing of the machine is left behind. */

@@ -191,31 +191,18 @@ static int read_registration(sd_bus_message *message, bool network, bool create,
         return 0;
 }
 
-static int validate_registration(Manager *m, Registration *reg, MachineClass *ret_class, sd_bus_error *error) {
-        MachineClass c;
+static int validate_registration(Registration *reg, MachineClass *ret_class, sd_bus_error *error) {
+        const char *message = NULL;
+        int r;
 
-        if (!machine_name_is_valid(reg->name))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine name");
         if (reg->id_size != 0 && reg->id_size != 16)
                 return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine ID parameter");
-        if (isempty(reg->class))
-                c = MACHINE_CONTAINER;
-        else {
-                c = machine_class_from_string(reg->class);
-                if (c < 0)
-                        return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid machine class parameter");
-        }
-        if (c == MACHINE_HOST)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Machines of class 'host' cannot be registered");
-        if (reg->leader == 1 || reg->leader > INT32_MAX)
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid leader PID");
-        if (!isempty(reg->root_directory) &&
-            !(path_is_absolute(reg->root_directory) && path_is_normalized(reg->root_directory)))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Root directory must be empty or an absolute path");
-        if (!isempty(reg->service) && (strlen(reg->service) > 256 || string_has_cc(reg->service) ||
-                                       !utf8_is_valid(reg->service)))
-                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid service name");
-        *ret_class = c;
+        r = machine_registration_check(reg->name, reg->class, reg->leader, reg->root_directory, reg->service,
+                                       ret_class, &message);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, message);
+        if (r < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, message);
         return 0;
 }
 
@@ -264,7 +251,7 @@ static int register_common(sd_bus_message *message, Manager *m, bool network, bo
         r = read_registration(message, network, create, &reg, error);
         if (r < 0)
                 return r;
-        r = validate_registration(m, &reg, &class, error);
+        r = validate_registration(&reg, &class, error);
         if (r < 0)
                 return r;
         r = machine_limits_check(reg.properties, &limits_error);

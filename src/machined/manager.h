@@ -34,6 +34,9 @@ struct Manager {
 
         struct Image *image_cache; /* images resolved for the message being processed */
         sd_event_source *image_flush;
+
+        sd_event_source *registry_source; /* registry-listen.c: berth-spawn's registrations */
+        char *registry_path;
 };
 
 int manager_new(const char *state_dir, Manager **ret);

@@ -80,6 +80,7 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
                 .journal_fd = -EBADF,
                 .uid_lock_fd = -EBADF,
                 .cgroup2_fd = -EBADF,
+                .registry_fd = -EBADF,
                 .lxcfs_fds = { -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF },
                 .net.netns_fd = -EBADF,
                 .net.dnsmasq_pidfd = -EBADF,

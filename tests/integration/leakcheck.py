@@ -87,8 +87,10 @@ def _processes():
     return {"zombie " + z for z in zombies} | {"guest process " + g for g in guests}
 
 
-# Kept on purpose: compiled seccomp filters (a cache keyed by the filter's inputs).
-CACHES = ["/run/berth/seccomp"]
+# Kept on purpose: compiled seccomp filters (a cache keyed by the filter's inputs);
+# berthd's registration sockets (one per bus address): a killed berthd's is refused and replaced by
+# the next berthd's.
+CACHES = ["/run/berth/seccomp", "/run/berth/registry"]
 # Directories berth makes once and keeps (their contents are state and are checked): the first
 # machine on a fresh host creates them, which is not a leak.
 RUNTIME_DIRS = {"/run/berth/spawn", "/run/berth/uid", "/run/berth/network", "/run/berth/network/.lock"}

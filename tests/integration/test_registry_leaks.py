@@ -26,6 +26,17 @@ def listed(bus, name):
     return f'"{name}"' in r.stdout
 
 
+def past_sysinit(pid):
+    """busybox init has run its sysinit and started the tree's long-running child: a shutdown request
+    sent before init is that far is dropped (the launcher repeats it a second later, which with
+    busybox's own shutdown time can outlast berthd's terminate timeout in these tests)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return bool(f.read().split())
+    except OSError:
+        return False
+
+
 def boot(bus, bbtree, name):
     m = Machine("-q", "-D", bbtree, "-M", name, "-b", env=bus.env)
     if not m.leader:
@@ -33,6 +44,9 @@ def boot(bus, bbtree, name):
         raise AssertionError(f"no leader: {m.stderr}")
     assert wait_for(lambda: listed(bus, name)), "not listed"
     assert scope_dirs(name), "no scope"
+    if not wait_for(lambda: past_sysinit(m.leader)):
+        m.stop()
+        raise AssertionError(f"init did not start its children: {m.stderr}")
     return m
 
 

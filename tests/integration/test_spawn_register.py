@@ -2,6 +2,7 @@
 """berth-spawn registers with whoever owns org.freedesktop.machine1 (here: berthd on a private system
 bus with berth's policy) and unregisters on exit; stock machinectl lists it."""
 import os
+import socket
 import subprocess
 import time
 
@@ -108,3 +109,46 @@ def test_userns_machine_maps_and_root_directory(bbtree, private_bus):
         assert out["user"] == f"{shift + 1000} group {shift + 1000}"
         assert out["back"] == "reg-u 1000 reg-u 1000"
         assert "marker-root" in out["root"].split() and "etc" in out["root"].split()
+
+
+def registry_socket(pid):
+    """The registration socket berthd (pid) listens on, from ss."""
+    r = subprocess.run(["ss", "-xlpn"], capture_output=True, text=True, check=True)
+    for line in r.stdout.splitlines():
+        if f"pid={pid}," in line and "/run/berth/registry/" in line:
+            return next(w for w in line.split() if w.startswith("/run/berth/registry/"))
+    return None
+
+
+def registry_request(path, *fields):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
+        s.connect(path)
+        s.send(b"\0".join(f.encode() for f in fields))
+        return s.recv(1024).split(b"\0")
+
+
+def test_registers_through_berthds_socket(bbtree, private_bus):
+    """With berthd on the bus, berth-spawn registers and unregisters with one message each on
+    berthd's socket: the bus helper (here one that would fail) is not run."""
+    env = dict(private_bus, BERTH_REGISTER_HELPER="/bin/false")
+    with Machine("-q", "-D", bbtree, "-M", "reg-sock", "--register=yes", "/bin/sleep", "60", env=env) as m:
+        assert m.leader, m.stderr
+        assert '"reg-sock" "container" "berth"' in machines(private_bus)
+        r = subprocess.run(["ps", "-o", "machine=", "-p", str(m.leader)], capture_output=True, text=True)
+        assert r.stdout.strip() == "reg-sock"
+    assert '"reg-sock"' not in machines(private_bus)
+
+
+def test_registry_socket_validates_like_the_bus(private_bus):
+    pid = int(subprocess.run(["busctl", "status", "--no-pager", "org.freedesktop.machine1"], env=private_bus,
+                             capture_output=True, text=True, check=True).stdout.split("PID=")[1].split()[0])
+    path = registry_socket(pid)
+    assert path and os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
+    assert registry_request(path, "bogus") == [b"-74", b"Malformed registration request"]
+    assert registry_request(path, "register", "bad/name", "", "1234", "", "x", "container") == \
+        [b"-22", b"Invalid machine name"]
+    assert registry_request(path, "register", "host-ish", "", "1234", "", "x", "host") == \
+        [b"-95", b"Machines of class 'host' cannot be registered"]
+    assert registry_request(path, "register", "rel", "", "1234", "tree", "x", "container") == \
+        [b"-22", b"Root directory must be empty or an absolute path"]
+    assert registry_request(path, "unregister", "not-there") == [b"0"]

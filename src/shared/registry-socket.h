@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* berthd's registration socket: berth-spawn registers its machine with one SOCK_SEQPACKET
+ * message instead of a D-Bus round trip through a helper. berthd listens on one socket per system
+ * bus address, so the berthd of a test bus never answers a launcher meant for the host's bus.
+ *
+ * Requests (fields separated by NUL bytes):
+ *   register NAME UUID(32 hex or empty) LEADER ROOT SERVICE CLASS
+ *   unregister NAME
+ * Reply: "0" done, or "-ERRNO" NUL MESSAGE. The peer must be root (SO_PEERCRED). */
+
+#include <stddef.h>
+
+#define REGISTRY_SOCKET_DIR "/run/berth/registry"
+#define REGISTRY_MESSAGE_MAX 8192
+
+/* REGISTRY_SOCKET_DIR/<hash of $DBUS_SYSTEM_BUS_ADDRESS or the default address>. */
+int registry_socket_path(char *buf, size_t size);
