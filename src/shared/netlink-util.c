@@ -190,6 +190,20 @@ int netlink_link_delete(Netlink *nl, const char *name) {
         return call(nl, h, NULL, NULL);
 }
 
+/* An alternative name (ip link property add altname): nspawn gives a shortened link its full name. */
+int netlink_link_add_altname(Netlink *nl, int index, const char *altname) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_NEWLINKPROP, NLM_F_CREATE | NLM_F_EXCL | NLM_F_APPEND, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+        struct nlattr *list;
+
+        ifi->ifi_index = index;
+        list = mnl_attr_nest_start(h, IFLA_PROP_LIST);
+        mnl_attr_put_strz(h, IFLA_ALT_IFNAME, altname);
+        mnl_attr_nest_end(h, list);
+        return call(nl, h, NULL, NULL);
+}
+
 static int link_index_cb(const struct nlmsghdr *h, void *data) {
         const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(h);
         *(int *) data = ifi->ifi_index;

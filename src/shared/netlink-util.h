@@ -37,6 +37,7 @@ int netlink_link_set_master_up(Netlink *nl, int index, int master);
 /* 0 when deleted, -ENODEV when there was no such link. */
 int netlink_link_delete(Netlink *nl, const char *name);
 /* The ifindex (> 0) of NAME in the socket's namespace, -ENODEV if there is none. */
+int netlink_link_add_altname(Netlink *nl, int index, const char *altname);
 int netlink_link_index(Netlink *nl, const char *name);
 int netlink_link_set_up(Netlink *nl, int ifindex);
 int netlink_addr_add(Netlink *nl, int ifindex, int family, const void *addr, unsigned prefixlen);

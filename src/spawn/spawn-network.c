@@ -39,6 +39,9 @@ static const uint8_t subnet_key[16] = {
         0x5e, 0x0d, 0x2b, 0x91, 0x7a, 0x44, 0x4c, 0x19, 0x93, 0x6e, 0x21, 0xd8, 0x0f, 0xb3, 0x57, 0xc6 };
 
 #define NETWORK_LOCK SPAWN_NETWORK_DIR "/.lock"
+#ifndef ALTIFNAMSIZ
+#define ALTIFNAMSIZ 128 /* <linux/if.h>, which clashes with <net/if.h> */
+#endif
 #define POOL_BASE UINT32_C(0x0a000000) /* 10.0.0.0/8 */
 
 static char urlsafe_base64_char(unsigned v) {
@@ -463,6 +466,20 @@ int spawn_network_allocate(SpawnContext *c) {
         return 0;
 }
 
+/* A shortened host-side name gets the full one as an alternative name, as nspawn does, so
+ * `ip link show ve-FULL-NAME` finds it. Best effort: older kernels have no altnames. */
+static void add_full_name(Netlink *nl, const SpawnNetwork *n, const char *prefix, const char *name) {
+        _cleanup_free_ char *full = strjoin(prefix, name);
+        int r;
+
+        if (!full || strlen(full) < IFNAMSIZ || strlen(full) >= ALTIFNAMSIZ)
+                return;
+        r = netlink_link_add_altname(nl, n->host_ifindex, full);
+        if (r < 0)
+                log_warning_errno(r, "Failed to add alternative name '%s' to interface %s, ignoring: %m", full,
+                                  n->ifname);
+}
+
 static int setup_host_side(SpawnContext *c, Netlink *nl) {
         SpawnNetwork *n = &c->net;
         uint32_t gw = htonl(n->subnet + 1);
@@ -477,6 +494,7 @@ static int setup_host_side(SpawnContext *c, Netlink *nl) {
         n->host_ifindex = netlink_link_index(nl, n->ifname);
         if (n->host_ifindex < 0)
                 return log_error_errno(n->host_ifindex, "Failed to find interface %s: %m", n->ifname);
+        add_full_name(nl, n, "ve-", c->config->machine_name);
         r = netlink_addr_add(nl, n->host_ifindex, AF_INET, &gw, SPAWN_NETWORK_PREFIXLEN);
         if (r >= 0)
                 r = netlink_link_set_up(nl, n->host_ifindex);
@@ -497,6 +515,8 @@ int spawn_network_join_bridge(SpawnContext *c, Netlink *nl, const char *bridge) 
         if (r < 0)
                 return log_error_errno(r, "Failed to add new veth interfaces (%s:host0): %m", n->ifname);
         n->host_ifindex = netlink_link_index(nl, n->ifname);
+        if (n->host_ifindex >= 0)
+                add_full_name(nl, n, "vb-", c->config->machine_name);
         r = n->host_ifindex < 0 ? n->host_ifindex : netlink_link_set_master_up(nl, n->host_ifindex, master);
         if (r < 0)
                 return log_error_errno(r, "Failed to add interface %s to bridge %s: %m", n->ifname, bridge);

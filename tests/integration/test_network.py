@@ -129,6 +129,9 @@ def test_links_macs_and_names_are_nspawns(bbtree):
         mac = p.stdout.readline().strip()
         links = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True).stdout
         host = [l.split(":")[1].strip().split("@")[0] for l in links.splitlines() if ": ve-a-rather" in l]
+        # the full name is the shortened link's alternative name (nspawn's NAMING_NSPAWN_LONG_HASH)
+        alt = subprocess.run(["ip", "-o", "link", "show", "dev", "ve-" + name], capture_output=True, text=True)
+        host.append(alt.stdout.split(":")[1].strip().split("@")[0] if alt.returncode == 0 else alt.stderr.strip())
         p.communicate(timeout=30)
         leakcheck.remove_nspawn_cgroups(before)
         assert p.returncode == 0, p.stderr
@@ -136,6 +139,7 @@ def test_links_macs_and_names_are_nspawns(bbtree):
     assert re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", out["berth"][0]), out
     assert out["berth"] == out["nspawn"]
     assert len(out["berth"][1][0]) == 15 and out["berth"][1][0].startswith("ve-a-rather")
+    assert out["berth"][1][1] == out["berth"][1][0], out
 
 
 def test_rules_while_running_and_nothing_after(bbtree):
