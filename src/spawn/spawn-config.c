@@ -430,6 +430,17 @@ static int verify_environment_knobs(SpawnConfig *c) {
                         return log_error_errno(r, "Failed to parse $SYSTEMD_NSPAWN_TMPFS_TMP='%s': use yes or no.", e);
                 c->no_tmpfs_tmp = !r;
         }
+        /* nspawn's debugging knob: true leaves /sys, /proc/sys and the rest writable, "network" only
+         * /proc/sys/net (which a private network gets anyway). */
+        e = getenv("SYSTEMD_NSPAWN_API_VFS_WRITABLE");
+        if (streq_ptr(e, "network"))
+                c->api_vfs_net_writable = true;
+        else if (!isempty(e)) {
+                r = parse_boolean(e);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to parse $SYSTEMD_NSPAWN_API_VFS_WRITABLE='%s': use yes, no or network.", e);
+                c->api_vfs_writable = r;
+        }
         e = getenv("SYSTEMD_NSPAWN_CONTAINER_SERVICE");
         c->container_service = isempty(e) ? "berth" : e;
         return 0;

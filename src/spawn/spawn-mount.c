@@ -125,24 +125,26 @@ int spawn_mount_proc(SpawnContext *c) {
                 if (r < 0)
                         return r;
         }
+        if (c->config->api_vfs_writable)
+                return 0;
         for (size_t i = 0; i < ELEMENTSOF(proc_read_only); i++) {
                 bool sys = streq(proc_read_only[i], "/proc/sys");
-                r = bind_read_only(c->root_fd, proc_read_only[i],
-                                   sys && c->config->private_network ? "net" : NULL);
+                bool net = c->config->private_network || c->config->api_vfs_net_writable;
+                r = bind_read_only(c->root_fd, proc_read_only[i], sys && net ? "net" : NULL);
                 if (r < 0)
                         return r;
         }
         return 0;
 }
 
-static int bind_host_sys(int root_fd) {
+static int bind_host_sys(int root_fd, uint64_t ro) {
         _cleanup_close_ int tree = -EBADF, target = -EBADF;
         int r;
 
         r = mount_clone_tree(AT_FDCWD, "/sys", true, &tree);
         if (r < 0)
                 return r;
-        r = mount_set_attr(tree, MOUNT_ATTR_RDONLY | API_ATTRS, 0, true);
+        r = mount_set_attr(tree, ro | API_ATTRS, 0, true);
         if (r < 0)
                 return r;
         target = mkdir_p_in_root(root_fd, "/sys", 0755);
@@ -157,10 +159,11 @@ int spawn_mount_sys(SpawnContext *c) {
 
         /* A fresh sysfs needs the network namespace to be ours: in a user namespace without a private
          * network, the host's /sys is bound read-only instead (as nspawn does). */
+        uint64_t ro = c->config->api_vfs_writable ? 0 : MOUNT_ATTR_RDONLY;
         if (!c->userns || c->config->private_network)
-                r = mount_fs_in_root(c->root_fd, "/sys", "sysfs", "sysfs", NULL, API_ATTRS | MOUNT_ATTR_RDONLY);
+                r = mount_fs_in_root(c->root_fd, "/sys", "sysfs", "sysfs", NULL, API_ATTRS | ro);
         else
-                r = bind_host_sys(c->root_fd);
+                r = bind_host_sys(c->root_fd, ro);
         if (r < 0)
                 return r;
         /* The firmware's tables (ACPI, the memory map) are the host's: hidden, as runc and LXC do. */

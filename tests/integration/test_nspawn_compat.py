@@ -453,6 +453,34 @@ def test_env_tmpfs_tmp_off(bbtree):
     assert r.returncode == 1 and "Failed to parse $SYSTEMD_NSPAWN_TMPFS_TMP='maybe': use yes or no." in r.stderr
 
 
+
+@pytest.mark.parametrize("value, want", [
+    (None, ["ro", "ro", "ro", "no"]),
+    ("1", ["rw", "rw", "rw", "yes"]),
+    ("network", ["ro", "ro", "rw", "no"]),
+])
+def test_env_api_vfs_writable(bbtree, value, want):
+    """$SYSTEMD_NSPAWN_API_VFS_WRITABLE: true leaves /sys and /proc/sys writable (the machine's root
+    sets its own domain name through /proc/sys), "network" only /proc/sys/net; unset, all read-only.
+    The per-mount flag is read (mountinfo's 6th field): a host may have a read-only sysfs superblock."""
+    script = ("for m in /sys /proc/sys /proc/sys/net; do "
+              "awk -v p=$m '{ if ($5 == \"/\" || index(p \"/\", $5 \"/\") == 1) if (length($5) >= l) "
+              "{ l = length($5); o = $6 } } END { split(o, a, \",\"); print a[1] }' /proc/self/mountinfo; done; "
+              "echo berth-test > /proc/sys/kernel/domainname 2>/dev/null && echo yes || echo no")
+    env = dict(os.environ)
+    if value is not None:
+        env["SYSTEMD_NSPAWN_API_VFS_WRITABLE"] = value
+    r = spawn("-q", "-D", bbtree, "/bin/sh", "-c", script, env=env)
+    assert r.returncode == 0 and r.stdout.split() == want, r.stdout + r.stderr
+
+
+def test_env_api_vfs_writable_bad_value(bbtree):
+    env = dict(os.environ, SYSTEMD_NSPAWN_API_VFS_WRITABLE="sometimes")
+    r = spawn("-q", "-D", bbtree, "/bin/true", env=env)
+    assert r.returncode == 1
+    assert "Failed to parse $SYSTEMD_NSPAWN_API_VFS_WRITABLE='sometimes': use yes, no or network." in r.stderr
+
+
 def test_env_container_service(bus, berthd, bbtree):
     """$SYSTEMD_NSPAWN_CONTAINER_SERVICE names the container manager: $container in the machine and
     the service it is registered with."""
