@@ -21,6 +21,7 @@
 #include "siphash24.h"
 #include "spawn-context.h"
 #include "spawn-dnsmasq.h"
+#include "spawn-forward-check.h"
 #include "spawn-links.h"
 #include "spawn-network.h"
 #include "spawn-nft.h"
@@ -603,7 +604,10 @@ int spawn_network_setup(SpawnContext *c) {
                 lock = spawn_network_lock();
                 if (lock < 0)
                         return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
-                return nft_sync();
+                r = nft_sync();
+                if (r >= 0)
+                        spawn_forward_check();
+                return r;
         }
         /* nft runs while the links are made: the record it renders from is written already. */
         lock = spawn_network_lock();
@@ -629,6 +633,8 @@ int spawn_network_setup(SpawnContext *c) {
                 else if (r < 0)
                         log_error_errno(r, "Failed to run dnsmasq: %m");
         }
+        if (r >= 0)
+                spawn_forward_check();
         return nft_sync_finish(&nft) < 0 && r >= 0 ? -EPROTO : r;
 }
 

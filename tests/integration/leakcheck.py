@@ -93,7 +93,8 @@ def _processes():
 CACHES = ["/run/berth/seccomp", "/run/berth/registry"]
 # Directories berth makes once and keeps (their contents are state and are checked): the first
 # machine on a fresh host creates them, which is not a leak.
-RUNTIME_DIRS = {"/run/berth/spawn", "/run/berth/uid", "/run/berth/network", "/run/berth/network/.lock"}
+RUNTIME_DIRS = {"/run/berth/spawn", "/run/berth/uid", "/run/berth/network", "/run/berth/network/.lock",
+                "/run/berth/network/.forward-checked"}  # the once-per-boot forward-policy check
 
 
 def _state_files():

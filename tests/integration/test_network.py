@@ -554,3 +554,22 @@ def test_settings_file_zone_needs_trust(bbtree):
     assert r.returncode == 0, r.stderr
     assert "host0" not in r.stdout.split()
     assert "bb.nspawn:2: Zone= is ignored in a settings file that is not in /etc/systemd/nspawn" in r.stderr
+
+
+def test_forward_drop_elsewhere_is_named_once(bbtree):
+    """Another tool's forward chain with policy drop (Docker's FORWARD DROP) overrides berth's
+    accepts: the first networked machine of the boot names it, later ones stay quiet."""
+    marker = "/run/berth/network/.forward-checked"
+    subprocess.run(["nft", "-f", "-"], check=True, text=True,
+                   input="table ip berth-test-fw {\n chain fw { type filter hook forward priority 0; policy drop; }\n}\n")
+    try:
+        if os.path.exists(marker):
+            os.unlink(marker)
+        first = spawn("-q", "-D", bbtree, "-M", "net-fwdrop", "-n", "/bin/true")
+        second = spawn("-q", "-D", bbtree, "-M", "net-fwdrop", "-n", "/bin/true")
+    finally:
+        subprocess.run(["nft", "delete", "table", "ip", "berth-test-fw"], check=True)
+    assert first.returncode == 0 and second.returncode == 0, (first.stderr, second.stderr)
+    assert ("The host's firewall drops forwarded traffic (a forward chain with policy drop in nftables table "
+            "'ip berth-test-fw'): machines with -n cannot reach beyond the host.") in first.stderr, first.stderr
+    assert "drops forwarded traffic" not in second.stderr, second.stderr

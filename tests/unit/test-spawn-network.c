@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "netlink-util.h"
+#include "spawn-forward-check.h"
 #include "spawn-network.h"
 #include "spawn-nft.h"
 #include "spawn-port.h"
@@ -88,6 +89,24 @@ TEST(port_parse) {
         ASSERT_OK(expose_ports_add(&ports, "udp:8080"));
         ASSERT_ERROR(expose_ports_add(&ports, "tcp:8080:81"), EEXIST);
         ASSERT_EQ(ports.n, 2u);
+}
+
+TEST(forward_drop) {
+        const char *table = NULL;
+
+        ASSERT_TRUE(spawn_forward_drop_in_nft("table ip berth {\n\tchain forward {\n\t\ttype filter hook forward "
+                                              "priority filter; policy drop;\n\t}\n}\ntable ip filter {\n\tchain "
+                                              "FORWARD {\n\t\ttype filter hook forward priority filter; policy "
+                                              "drop;\n\t}\n}\n", &table));
+        ASSERT_STREQ(table, "ip filter");
+        ASSERT_FALSE(spawn_forward_drop_in_nft("table ip berth {\n\tchain forward {\n\t\ttype filter hook forward "
+                                               "priority filter; policy drop;\n\t}\n}\ntable inet f {\n\tchain "
+                                               "fw {\n\t\ttype filter hook forward priority filter; policy "
+                                               "accept;\n\t}\n\tchain in {\n\t\ttype filter hook input priority "
+                                               "filter; policy drop;\n\t}\n}\n", &table));
+        ASSERT_FALSE(spawn_forward_drop_in_nft("", &table));
+        ASSERT_TRUE(spawn_forward_drop_in_iptables("-P INPUT ACCEPT\n-P FORWARD DROP\n-N DOCKER-USER\n"));
+        ASSERT_FALSE(spawn_forward_drop_in_iptables("-P FORWARD ACCEPT\n-A FORWARD -j DROP\n"));
 }
 
 DEFINE_TEST_MAIN
