@@ -5,6 +5,7 @@ behaviour it checks, and fails on a berth that differs."""
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -372,6 +373,28 @@ def test_volatile_yes_runs_dynamic_programs(debian_cached, userns):
     assert lines[4] == "0 symbolic link", r.stdout  # root's own link, also under -U
     assert "etc" not in lines[5:], r.stdout  # still an empty root: nothing else of the tree
 
+
+
+def test_volatile_usr_merged_busybox_and_state(bbtree, debian_cached):
+    """The busybox tree made usr-merged (/bin -> usr/bin, /sbin -> /usr/sbin) runs under
+    --volatile=yes; a link that does not point into usr (/lib -> opt/lib) is not taken; and
+    --volatile=state still runs the Debian tree's programs with a fresh /var."""
+    os.rmdir(os.path.join(bbtree, "usr/bin"))  # empty: bin takes its place
+    for d in ("bin", "sbin"):
+        shutil.move(os.path.join(bbtree, d), os.path.join(bbtree, "usr", d))
+    os.symlink("usr/bin", os.path.join(bbtree, "bin"))
+    os.symlink("/usr/sbin", os.path.join(bbtree, "sbin"))
+    os.makedirs(os.path.join(bbtree, "opt/lib"))
+    with open(os.path.join(bbtree, "usr/lib/os-release"), "w") as f:  # --volatile=yes needs it in /usr
+        f.write("ID=busybox\n")
+    os.symlink("opt/lib", os.path.join(bbtree, "lib"))
+    r = spawn("-q", "-D", bbtree, "--volatile=yes", "/bin/sh", "-c", "readlink /bin; readlink /sbin; ls -a /")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.split()
+    assert lines[:2] == ["usr/bin", "/usr/sbin"], r.stdout
+    assert "lib" not in lines[2:] and "opt" not in lines[2:], r.stdout
+    r = spawn("-q", "-D", debian_cached, "--volatile=state", "/bin/sh", "-c", "/usr/bin/true && ls -A /var | wc -l")
+    assert r.returncode == 0 and r.stdout.split() == ["0"], r.stdout + r.stderr
 
 # ---- 9: D-Bus activation beside systemd-container's activation file ----
 
