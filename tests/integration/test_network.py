@@ -573,3 +573,25 @@ def test_forward_drop_elsewhere_is_named_once(bbtree):
     assert ("The host's firewall drops forwarded traffic (a forward chain with policy drop in nftables table "
             "'ip berth-test-fw'): machines with -n cannot reach beyond the host.") in first.stderr, first.stderr
     assert "drops forwarded traffic" not in second.stderr, second.stderr
+
+
+def test_flushed_ruleset_is_rebuilt_by_the_next_machine(bbtree, second_tree):
+    """`nft flush ruleset` (a firewall restart) while a machine runs: the next machine's start
+    renders berth's table afresh from the records, the running machine's NAT included."""
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
+    if set(tables.split("\n")) - {"", "table ip berth"}:
+        pytest.skip(f"the host has nftables tables of its own, which a flush would destroy: {tables}")
+    m = Machine("-q", "-D", bbtree, "-M", "net-flush", "-n", "-b")
+    try:
+        _, net = parse_probe(m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        subprocess.run(["nft", "flush", "ruleset"], check=True)
+        assert subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True).returncode != 0
+        r = spawn("-q", "-D", second_tree, "-M", "net-flush2", "-n", "/bin/sh", "-c", "ip -4 -o addr show host0")
+        assert r.returncode == 0, r.stderr
+        _, net2 = parse_probe(r.stdout)
+        table = subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True, text=True).stdout
+        assert f"elements = {{ {net} }}" in table, table  # net-flush2 has gone: net-flush's alone
+        assert str(net2) not in table and "ip saddr @machines ip daddr != @machines masquerade" in table
+    finally:
+        assert m.stop(signal.SIGTERM, timeout=30) == 0
+    assert subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True).returncode != 0
