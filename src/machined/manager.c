@@ -63,6 +63,7 @@ Manager *manager_free(Manager *m) {
         image_list_free(m->image_cache);
         sd_event_source_disable_unref(m->image_flush);
         manager_unlisten_registry(m);
+        sd_event_source_disable_unref(m->bus_retry);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
         if (m->have_cgroups)
@@ -299,34 +300,90 @@ static int manager_request_name(Manager *m) {
         return -EEXIST;
 }
 
-int manager_startup(Manager *m, sd_bus *bus) {
+static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error);
+
+/* The system bus connection with our objects on it, a watch for its loss, and the name. */
+static int manager_connect_bus(Manager *m) {
         int r;
 
-        if (mkdir(m->state_dir, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Failed to create %s: %m", m->state_dir);
-        if (bus)
-                m->bus = sd_bus_ref(bus);
-        else {
-                r = sd_bus_open_system(&m->bus);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to connect to the system bus: %m");
-        }
+        r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the system bus: %m");
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
         r = manager_add_bus_objects(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add D-Bus objects: %m");
+        r = sd_bus_match_signal(m->bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                                "org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the bus connection: %m");
+        /* Take the name first: when someone else owns it, their machines' state (and their imports
+         * in progress) must stay. */
+        return manager_request_name(m);
+}
+
+/* The bus went away (dbus-daemon restarted): keep every machine, connect again until a bus answers,
+ * take the name back. Retried every half second; a reconnection that fails on the name (someone
+ * else took it meanwhile) ends berthd, as at start-up. */
+static int on_bus_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        m->bus = sd_bus_flush_close_unref(m->bus);
+        r = manager_connect_bus(m);
+        if (r == -EEXIST)
+                return sd_event_exit(m->event, r);
+        if (r < 0) {
+                m->bus = sd_bus_flush_close_unref(m->bus);
+                (void) sd_event_source_set_time_relative(s, 500 * 1000);
+                return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        log_info("Reconnected to the system bus, %s taken back, %zu machine(s) kept.", MACHINE1_BUS_NAME,
+                 m->n_machines - 1);
+        m->bus_retry = sd_event_source_disable_unref(m->bus_retry);
+        return 0;
+}
+
+static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        int r;
+
+        log_warning("Lost the system bus connection; reconnecting.");
+        if (m->bus_retry)
+                return 0;
+        /* not here: the connection is still being processed */
+        r = sd_event_add_time_relative(m->event, &m->bus_retry, CLOCK_MONOTONIC, 100 * 1000, 0, on_bus_retry, m);
+        if (r < 0)
+                return sd_event_exit(m->event, r);
+        return 0;
+}
+
+int manager_startup(Manager *m, sd_bus *bus) {
+        int r;
+
+        if (mkdir(m->state_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Failed to create %s: %m", m->state_dir);
+        if (bus) { /* a private test connection: no name to take, no sweep */
+                m->bus = sd_bus_ref(bus);
+                r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+                r = manager_add_bus_objects(m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add D-Bus objects: %m");
+                r = manager_add_host_machine(m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add the host machine: %m");
+                return manager_load_state(m);
+        }
+        r = manager_connect_bus(m);
+        if (r < 0)
+                return r;
         r = manager_add_host_machine(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the host machine: %m");
-        if (bus)
-                return manager_load_state(m); /* a private test connection: no name to take, no sweep */
-        /* Take the name first: when someone else owns it, their machines' state (and their imports
-         * in progress) must stay. */
-        r = manager_request_name(m);
-        if (r < 0)
-                return r;
         r = manager_listen_registry(m);
         if (r < 0)
                 log_warning_errno(r, "Failed to listen on the registration socket, launchers register over the bus: %m");

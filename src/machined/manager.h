@@ -15,6 +15,7 @@
 struct Manager {
         sd_event *event;
         sd_bus *bus;
+        sd_event_source *bus_retry; /* reconnecting after the bus went away */
         CgroupSet cgroups;
         bool have_cgroups;
         char *state_dir;

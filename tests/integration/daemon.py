@@ -54,13 +54,27 @@ class Bus:
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
             f.write(BUS_CONF.format(sock=sock, policy=POLICY, extra=extra))
-        # what it activates inherits this environment: the address of this bus, not the host's
-        out = subprocess.run(["dbus-daemon", f"--config-file={conf}", "--fork", "--print-pid"],
-                             capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL,
-                             env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={sock}"))
-        self.pid = int(out.stdout.split()[0])
+        self.conf, self.sock = conf, sock
         self.address = f"unix:path={sock}"
         self.env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address, SYSTEMD_LOG_LEVEL="err")
+        self.start()
+
+    def start(self):
+        # what it activates inherits this environment: the address of this bus, not the host's
+        out = subprocess.run(["dbus-daemon", f"--config-file={self.conf}", "--fork", "--print-pid"],
+                             capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL,
+                             env=dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.address))
+        self.pid = int(out.stdout.split()[0])
+
+    def restart(self):
+        """Stops this dbus-daemon and starts a new one on the same address (everyone loses the bus)."""
+        os.kill(self.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{self.pid}") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        self.start()
 
     def close(self):
         try:

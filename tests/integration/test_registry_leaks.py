@@ -155,3 +155,21 @@ def test_launcher_killed_between_steps_with_berthd(bbtree, bus, berthd, step):
                            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         assert r.returncode == 0, r.stderr
         assert_gone(bus, "lk-step")
+
+
+def test_berthd_keeps_its_machines_across_a_bus_restart(bbtree, bus, berthd):
+    """dbus-daemon restarts while a registered machine runs: berthd reconnects, takes its name back and
+    lists the machine again (stock machinectl too); TerminateMachine over the new bus still works."""
+    m = boot(bus, bbtree, "lk-bus")
+    try:
+        bus.restart()
+        assert wait_for(lambda: listed(bus, "lk-bus")), f"not listed after the restart: {berthd.output()}"
+        r = subprocess.run(["machinectl", "-M", ".host", "list", "--no-legend"], env=bus.env,
+                           capture_output=True, text=True)
+        assert "lk-bus" in r.stdout, r.stderr
+        assert berthd.proc.poll() is None
+        busctl(bus, "call", *DEST, "TerminateMachine", "s", "lk-bus")
+        assert m.proc.wait(timeout=20) == 0, m.proc.stderr.read()
+    finally:
+        m.stop()
+    assert_gone(bus, "lk-bus")
