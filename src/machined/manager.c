@@ -302,6 +302,18 @@ static int manager_request_name(Manager *m) {
 
 static int on_bus_disconnected(sd_bus_message *message, void *userdata, sd_bus_error *error);
 
+static int manager_attach_bus(Manager *m) {
+        int r;
+
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        r = manager_add_bus_objects(m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add D-Bus objects: %m");
+        return 0;
+}
+
 /* The system bus connection with our objects on it, a watch for its loss, and the name. */
 static int manager_connect_bus(Manager *m) {
         int r;
@@ -309,12 +321,9 @@ static int manager_connect_bus(Manager *m) {
         r = sd_bus_open_system(&m->bus);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to the system bus: %m");
-        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        r = manager_attach_bus(m);
         if (r < 0)
-                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-        r = manager_add_bus_objects(m);
-        if (r < 0)
-                return log_error_errno(r, "Failed to add D-Bus objects: %m");
+                return r;
         r = sd_bus_match_signal(m->bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
                                 "org.freedesktop.DBus.Local", "Disconnected", on_bus_disconnected, m);
         if (r < 0)
@@ -367,12 +376,9 @@ int manager_startup(Manager *m, sd_bus *bus) {
                 return log_error_errno(errno, "Failed to create %s: %m", m->state_dir);
         if (bus) { /* a private test connection: no name to take, no sweep */
                 m->bus = sd_bus_ref(bus);
-                r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+                r = manager_attach_bus(m);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
-                r = manager_add_bus_objects(m);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to add D-Bus objects: %m");
+                        return r;
                 r = manager_add_host_machine(m);
                 if (r < 0)
                         return log_error_errno(r, "Failed to add the host machine: %m");
