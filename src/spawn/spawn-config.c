@@ -441,6 +441,13 @@ static int verify_environment_knobs(SpawnConfig *c) {
                         return log_error_errno(r, "Failed to parse $SYSTEMD_NSPAWN_API_VFS_WRITABLE='%s': use yes, no or network.", e);
                 c->api_vfs_writable = r;
         }
+        e = getenv("SYSTEMD_NSPAWN_LOCK");
+        if (!isempty(e)) {
+                r = parse_boolean(e);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to parse $SYSTEMD_NSPAWN_LOCK='%s': use yes or no.", e);
+                c->no_image_lock = !r;
+        }
         e = getenv("SYSTEMD_NSPAWN_CONTAINER_SERVICE");
         c->container_service = isempty(e) ? "berth" : e;
         return 0;

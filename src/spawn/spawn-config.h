@@ -196,6 +196,7 @@ typedef struct SpawnConfig {
         bool no_tmpfs_tmp;          /* $SYSTEMD_NSPAWN_TMPFS_TMP=0: the tree's own /tmp */
         bool api_vfs_writable;      /* $SYSTEMD_NSPAWN_API_VFS_WRITABLE=1: /sys, /proc/sys… writable */
         bool api_vfs_net_writable;  /* …=network: /proc/sys/net writable (also shared network) */
+        bool no_image_lock;         /* $SYSTEMD_NSPAWN_LOCK=0: the tree or image is not locked */
         const char *container_service; /* $container and the registered service: "berth", or
                                         * $SYSTEMD_NSPAWN_CONTAINER_SERVICE */
         BindMount *binds;

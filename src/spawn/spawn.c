@@ -695,11 +695,16 @@ static int shutdown_signal(const SpawnConfig *c, const SpawnTree *t) {
         return guest_init_halt_signal(t->init);
 }
 
-/* nspawn's image locks: a machine that writes its tree holds it exclusively; readers share it. */
+/* nspawn's image locks: a machine that writes its tree holds it exclusively; readers share it.
+ * $SYSTEMD_NSPAWN_LOCK=0 takes none (the per-name lock stays). */
 static int lock_image(const SpawnConfig *c, ImageLock *ret) {
         const char *path = c->directory ?: c->image;
         bool shared = c->read_only || c->ephemeral || c->volatile_mode != VOLATILE_NO;
-        int r = image_lock(path, shared ? LOCK_SH : LOCK_EX, ret);
+        int r;
+
+        if (c->no_image_lock)
+                return 0;
+        r = image_lock(path, shared ? LOCK_SH : LOCK_EX, ret);
 
         if (r == -EBUSY)
                 return log_error_errno(r, "%s %s is currently busy (in use by another machine).",

@@ -504,6 +504,17 @@ def test_env_api_vfs_writable_bad_value(bbtree):
     assert "Failed to parse $SYSTEMD_NSPAWN_API_VFS_WRITABLE='sometimes': use yes, no or network." in r.stderr
 
 
+
+def test_env_lock_off(bbtree):
+    """$SYSTEMD_NSPAWN_LOCK=0: a second machine on a tree in use is not refused as busy."""
+    with Machine("-q", "-D", bbtree, "-M", "locked", "/bin/sleep", "30"):
+        r = spawn("-q", "-D", bbtree, "-M", "other", "/bin/true")
+        assert r.returncode == 1 and "is currently busy (in use by another machine)." in r.stderr, r.stderr
+        r = spawn("-q", "-D", bbtree, "-M", "other", "/bin/true", env=dict(os.environ, SYSTEMD_NSPAWN_LOCK="0"))
+        assert r.returncode == 0, r.stderr
+    r = spawn("-q", "-D", bbtree, "/bin/true", env=dict(os.environ, SYSTEMD_NSPAWN_LOCK="maybe"))
+    assert r.returncode == 1 and "Failed to parse $SYSTEMD_NSPAWN_LOCK='maybe': use yes or no." in r.stderr
+
 def test_env_container_service(bus, berthd, bbtree):
     """$SYSTEMD_NSPAWN_CONTAINER_SERVICE names the container manager: $container in the machine and
     the service it is registered with."""
