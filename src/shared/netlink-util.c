@@ -257,6 +257,8 @@ int netlink_addr_add(Netlink *nl, int ifindex, int family, const void *addr, uns
         ifa->ifa_prefixlen = (uint8_t) prefixlen;
         ifa->ifa_scope = RT_SCOPE_UNIVERSE;
         ifa->ifa_index = (unsigned) ifindex;
+        if (family == AF_INET6)
+                ifa->ifa_flags = IFA_F_NODAD; /* usable at once (a link of two ends berth made) */
         mnl_attr_put(h, IFA_LOCAL, family_size(family), addr);
         mnl_attr_put(h, IFA_ADDRESS, family_size(family), addr);
         if (family == AF_INET) {

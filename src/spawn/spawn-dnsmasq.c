@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,6 +30,8 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
         _cleanup_free_ char *pid_file = machine_file(d->machine_name, ".pid"),
                             *lease_file = machine_file(d->machine_name, ".leases");
         char gw[16], first[16], last[16], guest[16], mask[16];
+        /* without IPv6, its three arguments repeat one that is given anyway */
+        char a_listen6[80] = "--no-ping", a_range6[160] = "--no-ping", *a_ra = (char *) "--no-ping";
         char a_iface[64], a_listen[64], a_range[96], a_host[96], a_record[512], a_pid[512], a_lease[512];
         uint32_t m = UINT32_MAX << (32 - d->prefixlen);
         const uint8_t *mac = d->guest_mac;
@@ -51,6 +54,20 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
         (void) snprintf(a_record, sizeof a_record, "--host-record=%s,%s", d->machine_name, guest);
         (void) snprintf(a_pid, sizeof a_pid, "--pid-file=%s", pid_file);
         (void) snprintf(a_lease, sizeof a_lease, "--dhcp-leasefile=%s", lease_file);
+        if (d->subnet6) {
+                uint8_t a[16];
+                char gw6[INET6_ADDRSTRLEN], guest6[INET6_ADDRSTRLEN];
+                memcpy(a, d->subnet6, 16);
+                a[15] = 1;
+                (void) inet_ntop(AF_INET6, a, gw6, sizeof gw6);
+                a[15] = 2;
+                (void) inet_ntop(AF_INET6, a, guest6, sizeof guest6);
+                a_ra = (char *) "--enable-ra";
+                (void) snprintf(a_listen6, sizeof a_listen6, "--listen-address=%s", gw6);
+                (void) snprintf(a_range6, sizeof a_range6, "--dhcp-range=%s,%s,64,1h", guest6, guest6);
+                (void) snprintf(a_record, sizeof a_record, "--host-record=%s,%s,%s", d->machine_name, guest,
+                                guest6);
+        }
         char *argv[] = {
                 (char *) "dnsmasq",
                 (char *) "--keep-in-foreground",
@@ -58,7 +75,7 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
                 (char *) "--bind-interfaces", a_iface, (char *) "--except-interface=lo", a_listen,
                 (char *) "--strict-order", (char *) "--no-ping", (char *) "--dhcp-rapid-commit",
                 (char *) "--dhcp-authoritative", (char *) "--dhcp-no-override", a_range, a_host, a_record,
-                a_pid, a_lease, (char *) "--user=nobody", (char *) "--group=nogroup",
+                a_pid, a_lease, a_listen6, a_range6, a_ra, (char *) "--user=nobody", (char *) "--group=nogroup",
                 (char *) "--quiet-dhcp", (char *) "--log-facility=/dev/null",
                 NULL,
         };

@@ -14,6 +14,7 @@ typedef struct DnsmasqConfig {
         uint32_t subnet; /* host byte order, a /28 */
         unsigned prefixlen;
         const uint8_t *guest_mac;
+        const uint8_t *subnet6; /* the link's /64 (NULL: IPv4 only): RA and DHCPv6 of ::2 */
 } DnsmasqConfig;
 
 /* Starts it in the foreground of a session of its own and does not wait for it (it binds within

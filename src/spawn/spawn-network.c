@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,37 @@ Id128 spawn_network_host_machine_id(void) {
         return (Id128) {};
 }
 
+/* berth's own: the 36 bits of a host's ULA global ID (fd00::/8) for its machines' /64s. */
+static const uint8_t ula_key[16] = {
+        0x8b, 0x21, 0x6c, 0x3e, 0xd4, 0x07, 0x4f, 0xa2, 0x95, 0x1b, 0x70, 0xce, 0x36, 0x58, 0xe9, 0x14 };
+
+bool spawn_network_ipv6_supported(void) {
+        _cleanup_free_ char *line = NULL;
+
+        if (access("/proc/net/if_inet6", F_OK) < 0)
+                return false;
+        return read_one_line_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", &line) < 0 || streq(line, "0");
+}
+
+/* fd00::/8, 36 bits from the host's machine id, the /28's 20-bit index in 10.0.0.0/8: as stable
+ * and as free as the IPv4 subnet. */
+void spawn_network_subnet6(uint32_t subnet, uint8_t ret[static 16]) {
+        static Id128 host_id;
+        static bool have_id;
+        uint64_t h, prefix;
+
+        if (!have_id) {
+                host_id = spawn_network_host_machine_id();
+                have_id = true;
+        }
+        h = siphash24(host_id.bytes, sizeof host_id.bytes, ula_key);
+        prefix = UINT64_C(0xfd) << 56 | (h & ((UINT64_C(1) << 36) - 1)) << 20 |
+                 (((subnet - POOL_BASE) >> (32 - SPAWN_NETWORK_PREFIXLEN)) & 0xfffff);
+        memset(ret, 0, 16);
+        for (unsigned i = 0; i < 8; i++)
+                ret[i] = (uint8_t) (prefix >> (56 - 8 * i));
+}
+
 int spawn_network_lock(void) {
         int fd;
 
@@ -128,7 +160,9 @@ static int machines_add_port(NftMachines *m, const NftPort *port) {
         if (!p)
                 return -ENOMEM;
         m->ports = p;
-        m->ports[m->n_ports++] = *port;
+        m->ports[m->n_ports] = *port;
+        spawn_network_subnet6(port->guest_addr - 2, m->ports[m->n_ports].guest_addr6);
+        m->ports[m->n_ports++].guest_addr6[15] = 2;
         return 0;
 }
 
@@ -138,6 +172,13 @@ int spawn_network_machines_add_subnet(NftMachines *m, Ipv4Prefix subnet) {
         if (!p)
                 return -ENOMEM;
         m->subnets = p;
+        if (spawn_network_ipv6_supported()) {
+                uint8_t (*p6)[16] = realloc(m->subnets6, (m->n_subnets + 1) * sizeof *p6);
+                if (!p6)
+                        return -ENOMEM;
+                m->subnets6 = p6;
+                spawn_network_subnet6(subnet.addr, m->subnets6[m->n_subnets]);
+        }
         m->subnets[m->n_subnets++] = subnet;
         return 0;
 }
@@ -460,6 +501,9 @@ int spawn_network_allocate(SpawnContext *c) {
                 return log_error_errno(r, "Failed to read the host's routes and addresses: %m");
         n->address = n->subnet + 2;
         n->prefixlen = SPAWN_NETWORK_PREFIXLEN;
+        n->ipv6 = spawn_network_ipv6_supported();
+        if (n->ipv6)
+                spawn_network_subnet6(n->subnet, n->subnet6);
         n->recorded = true; /* even half-written, teardown removes it */
         r = record_write(name, n->subnet, n->ifname, &c->config->ports);
         if (r < 0)
@@ -497,6 +541,12 @@ static int setup_host_side(SpawnContext *c, Netlink *nl) {
                 return log_error_errno(n->host_ifindex, "Failed to find interface %s: %m", n->ifname);
         add_full_name(nl, n, "ve-", c->config->machine_name);
         r = netlink_addr_add(nl, n->host_ifindex, AF_INET, &gw, SPAWN_NETWORK_PREFIXLEN);
+        if (r >= 0 && n->ipv6) {
+                uint8_t gw6[16];
+                memcpy(gw6, n->subnet6, 16);
+                gw6[15] = 1;
+                r = netlink_addr_add(nl, n->host_ifindex, AF_INET6, gw6, 64);
+        }
         if (r >= 0)
                 r = netlink_link_set_up(nl, n->host_ifindex);
         if (r < 0)
@@ -524,12 +574,38 @@ int spawn_network_join_bridge(SpawnContext *c, Netlink *nl, const char *bridge) 
         return 0;
 }
 
+/* IPv6 forwarding makes a link with accept_ra=1 ignore router advertisements: the host's own
+ * links that take them are switched to 2 (take them even when forwarding) first. */
+static int ipv6_forwarding(void) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_free_ char *line = NULL;
+        struct dirent *de;
+
+        if (read_one_line_file("/proc/sys/net/ipv6/conf/all/forwarding", &line) >= 0 && streq(line, "1"))
+                return 0;
+        d = opendir("/proc/sys/net/ipv6/conf");
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *v = NULL;
+                char p[PATH_MAX];
+
+                if (de->d_name[0] == '.' || streq(de->d_name, "all"))
+                        continue;
+                (void) snprintf(p, sizeof p, "/proc/sys/net/ipv6/conf/%s/accept_ra", de->d_name);
+                if (read_one_line_file(p, &v) >= 0 && streq(v, "1"))
+                        (void) write_string_file(p, "2\n");
+        }
+        return write_string_file("/proc/sys/net/ipv6/conf/all/forwarding", "1\n");
+}
+
 static int network_sysctls(SpawnContext *c) {
         int r;
 
         r = write_string_file("/proc/sys/net/ipv4/ip_forward", "1\n");
         if (r < 0)
                 return log_error_errno(r, "Failed to enable IPv4 forwarding: %m");
+        r = c->net.ipv6 ? ipv6_forwarding() : 0;
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable IPv6 forwarding: %m");
         if (c->config->ports.n > 0) {
                 /* Connections to localhost DNATed to the machine leave through this link with a
                  * loopback source (masqueraded on the way out): the link must route them. */
@@ -567,6 +643,16 @@ static int setup_guest_side(SpawnContext *c) {
                 r = netlink_link_set_up(nl, index);
         if (r >= 0)
                 r = netlink_route_add_default(nl, index, AF_INET, &gw);
+        if (r >= 0 && n->ipv6) {
+                uint8_t gw6[16], addr6[16];
+                memcpy(gw6, n->subnet6, 16);
+                memcpy(addr6, n->subnet6, 16);
+                gw6[15] = 1;
+                addr6[15] = 2;
+                r = netlink_addr_add(nl, index, AF_INET6, addr6, 64);
+                if (r >= 0)
+                        r = netlink_route_add_default(nl, index, AF_INET6, gw6);
+        }
         if (r < 0)
                 return log_error_errno(r, "Failed to configure host0 in the machine: %m");
         return 0;
@@ -625,7 +711,8 @@ int spawn_network_setup(SpawnContext *c) {
                 r = spawn_dnsmasq_start(&(DnsmasqConfig) { .machine_name = c->config->machine_name,
                                                            .ifname = n->ifname, .subnet = n->subnet,
                                                            .prefixlen = SPAWN_NETWORK_PREFIXLEN,
-                                                           .guest_mac = n->mac_guest },
+                                                           .guest_mac = n->mac_guest,
+                                                           .subnet6 = n->ipv6 ? n->subnet6 : NULL },
                                         &n->dnsmasq_pidfd);
                 if (r == -ENOENT)
                         log_error_errno(r, "dnsmasq not found: install the dnsmasq-base package for "

@@ -25,6 +25,8 @@ typedef struct SpawnNetwork {
         uint32_t subnet;       /* host byte order; the gateway is .1 */
         uint32_t address;      /* the machine's: .2, or in a zone the one it was given */
         unsigned prefixlen;    /* SPAWN_NETWORK_PREFIXLEN, or a zone's 24 */
+        uint8_t subnet6[16];   /* a veth's /64 (spawn_network_subnet6()), when ipv6 */
+        bool ipv6;
         bool recorded;         /* NAME.net written: teardown removes what it lists */
         int host_ifindex;
         int netns_fd;          /* the machine's, held until interfaces moved in are back */
@@ -44,6 +46,11 @@ int spawn_network_ifname(const char *prefix, const char *name, char ret[static I
 /* siphash24(machine_id || name [|| le64 idx], key) → a locally administered unicast MAC. */
 void spawn_network_mac(Id128 machine_id, const char *name, const uint8_t key[static 16], uint64_t idx,
                        uint8_t ret[static 6]);
+/* The machine's IPv6 /64 for its IPv4 /28 SUBNET (host byte order): a ULA prefix (fd00::/8)
+ * whose global ID comes from the host's machine id. The gateway is ::1, the machine ::2. */
+void spawn_network_subnet6(uint32_t subnet, uint8_t ret[static 16]);
+/* Does the host do IPv6 (and new links get it)? Without, -n is IPv4 only. */
+bool spawn_network_ipv6_supported(void);
 /* The host's machine id (/etc/machine-id, else D-Bus's), null when it has none. */
 Id128 spawn_network_host_machine_id(void);
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +12,11 @@
 #include "spawn-nft.h"
 
 #define BERTH_NFT_TABLE "ip berth"
+#define BERTH_NFT_TABLE6 "ip6 berth"
 
 void nft_machines_done(NftMachines *m) {
         free(m->subnets);
+        free(m->subnets6);
         free(m->ports);
         *m = (NftMachines) {};
 }
@@ -21,26 +25,68 @@ static void put_ipv4(FILE *f, uint32_t a) {
         fprintf(f, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
 }
 
-static void render_ports(FILE *f, const NftMachines *m) {
-        fputs("\tmap ports {\n"
-              "\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n"
-              "\t\telements = { ", f);
+static void put_ipv6(FILE *f, const uint8_t a[static 16]) {
+        char buf[INET6_ADDRSTRLEN];
+
+        fputs(inet_ntop(AF_INET6, a, buf, sizeof buf) ?: "::", f);
+}
+
+/* The DNAT map and chains; ipv6: to the machines' ::2, and not from ::1. */
+static void render_ports(FILE *f, const NftMachines *m, bool ipv6) {
+        const char *fam = ipv6 ? "ip6" : "ip";
+
+        fprintf(f, "\tmap ports {\n"
+                   "\t\ttype inet_proto . inet_service : %s . inet_service\n"
+                   "\t\telements = { ", ipv6 ? "ipv6_addr" : "ipv4_addr");
         for (size_t i = 0; i < m->n_ports; i++) {
                 const NftPort *p = &m->ports[i];
                 fprintf(f, "%s%s . %u : ", i ? ", " : "", p->protocol == IPPROTO_UDP ? "udp" : "tcp", p->host_port);
-                put_ipv4(f, p->guest_addr);
+                if (ipv6)
+                        put_ipv6(f, p->guest_addr6);
+                else
+                        put_ipv4(f, p->guest_addr);
                 fprintf(f, " . %u", p->guest_port);
         }
+        fprintf(f, " }\n"
+                   "\t}\n"
+                   "\tchain prerouting {\n"
+                   "\t\ttype nat hook prerouting priority -99; policy accept;\n"
+                   "\t\tfib daddr type local dnat %s addr . port to meta l4proto . th dport map @ports\n"
+                   "\t}\n"
+                   "\tchain output {\n"
+                   "\t\ttype nat hook output priority -99; policy accept;\n"
+                   "\t\t%sfib daddr type local dnat %s addr . port to meta l4proto . th dport map @ports\n"
+                   "\t}\n", fam, ipv6 ? "ip6 daddr != ::1 " : "", fam);
+}
+
+/* One family's table: the machines' subnets, masquerade out of them, the published ports. */
+static void render_table(FILE *f, const NftMachines *m, bool ipv6) {
+        const char *fam = ipv6 ? "ip6" : "ip";
+
+        fprintf(f, "table %s {\n"
+                   "\tset machines {\n"
+                   "\t\ttype %s\n"
+                   "\t\tflags interval\n"
+                   "\t\telements = { ", ipv6 ? BERTH_NFT_TABLE6 : BERTH_NFT_TABLE, ipv6 ? "ipv6_addr" : "ipv4_addr");
+        for (size_t i = 0; i < m->n_subnets; i++) {
+                fputs(i ? ", " : "", f);
+                if (ipv6)
+                        put_ipv6(f, m->subnets6[i]);
+                else
+                        put_ipv4(f, m->subnets[i].addr);
+                fprintf(f, "/%u", ipv6 ? 64 : m->subnets[i].len);
+        }
         fputs(" }\n"
-              "\t}\n"
-              "\tchain prerouting {\n"
-              "\t\ttype nat hook prerouting priority -99; policy accept;\n"
-              "\t\tfib daddr type local dnat ip addr . port to meta l4proto . th dport map @ports\n"
-              "\t}\n"
-              "\tchain output {\n"
-              "\t\ttype nat hook output priority -99; policy accept;\n"
-              "\t\tfib daddr type local dnat ip addr . port to meta l4proto . th dport map @ports\n"
               "\t}\n", f);
+        if (m->n_ports > 0)
+                render_ports(f, m, ipv6);
+        fprintf(f, "\tchain postrouting {\n"
+                   "\t\ttype nat hook postrouting priority srcnat + 1; policy accept;\n"
+                   "\t\t%s saddr @machines %s daddr != @machines masquerade\n"
+                   "%s"
+                   "\t\tct status dnat %s saddr @machines %s daddr @machines masquerade\n"
+                   "\t}\n"
+                   "}\n", fam, fam, ipv6 ? "" : "\t\tct status dnat ip saddr 127.0.0.0/8 masquerade\n", fam, fam);
 }
 
 /* "add; delete" first, so the delete cannot fail on a missing table (LXC's trick), then the
@@ -54,29 +100,12 @@ char *spawn_nft_render(const NftMachines *m) {
                 return NULL;
         fputs("add table " BERTH_NFT_TABLE "\n"
               "delete table " BERTH_NFT_TABLE "\n", f);
-        if (m->n_subnets > 0) {
-                fputs("table " BERTH_NFT_TABLE " {\n"
-                      "\tset machines {\n"
-                      "\t\ttype ipv4_addr\n"
-                      "\t\tflags interval\n"
-                      "\t\telements = { ", f);
-                for (size_t i = 0; i < m->n_subnets; i++) {
-                        fputs(i ? ", " : "", f);
-                        put_ipv4(f, m->subnets[i].addr);
-                        fprintf(f, "/%u", m->subnets[i].len);
-                }
-                fputs(" }\n"
-                      "\t}\n", f);
-                if (m->n_ports > 0)
-                        render_ports(f, m);
-                fputs("\tchain postrouting {\n"
-                      "\t\ttype nat hook postrouting priority srcnat + 1; policy accept;\n"
-                      "\t\tip saddr @machines ip daddr != @machines masquerade\n"
-                      "\t\tct status dnat ip saddr 127.0.0.0/8 masquerade\n"
-                      "\t\tct status dnat ip saddr @machines ip daddr @machines masquerade\n"
-                      "\t}\n"
-                      "}\n", f);
-        }
+        fputs("add table " BERTH_NFT_TABLE6 "\n"
+              "delete table " BERTH_NFT_TABLE6 "\n", f);
+        if (m->n_subnets > 0)
+                render_table(f, m, false);
+        if (m->n_subnets > 0 && m->subnets6)
+                render_table(f, m, true);
         if (fclose(f) != 0) {
                 free(s);
                 return NULL;

@@ -15,10 +15,12 @@ typedef struct NftPort {
         uint8_t protocol; /* IPPROTO_TCP, IPPROTO_UDP */
         uint16_t host_port, guest_port;
         uint32_t guest_addr; /* host byte order */
+        uint8_t guest_addr6[16];
 } NftPort;
 
 typedef struct NftMachines {
         Ipv4Prefix *subnets;
+        uint8_t (*subnets6)[16]; /* each subnet's IPv6 /64, in the same order */
         size_t n_subnets;
         NftPort *ports;
         size_t n_ports;
@@ -27,7 +29,9 @@ typedef struct NftMachines {
 void nft_machines_done(NftMachines *m);
 
 /* Ports (-p) are DNAT from every local address (localhost too) to the machine; connections
- * that come from localhost or from a machine (hairpin) are masqueraded as well. */
+ * that come from localhost or from a machine (hairpin) are masqueraded as well. The same in
+ * "ip6 berth" for the machines' /64s, except from ::1 (IPv6 has no route_localnet: a packet from
+ * ::1 never leaves the host). */
 int spawn_nft_apply(const NftMachines *m, char *err, size_t err_size);
 /* The same in two halves: nft runs while the caller goes on. */
 int spawn_nft_apply_start(const NftMachines *m, RunningProgram *ret);

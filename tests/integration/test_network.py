@@ -39,18 +39,24 @@ def _wait_port(pid, port):
     raise AssertionError(f"nothing listens on port {port} upstream")
 
 
+def _netns_holder():
+    """A process in a network namespace of its own (once it is there)."""
+    holder = subprocess.Popen(["unshare", "-n", "sleep", "infinity"])
+    for _ in range(100):
+        if os.readlink(f"/proc/{holder.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
+            break
+        time.sleep(0.01)
+    return holder
+
+
 @pytest.fixture
 def upstream(tmp_path):
     """A network namespace linked to the host (up-PID on the host, 198.18.0.0/30) with a TCP
     server and a DNS server; yields a resolv.conf naming that server, for the launcher's dnsmasq."""
-    holder = subprocess.Popen(["unshare", "-n", "sleep", "infinity"])
+    holder = _netns_holder()
     link = f"up-{os.getpid() % 100000}"
     procs = []
     try:
-        for _ in range(100):
-            if os.readlink(f"/proc/{holder.pid}/ns/net") != os.readlink("/proc/self/ns/net"):
-                break
-            time.sleep(0.01)
         ns = ["nsenter", "-t", str(holder.pid), "-n"]
         subprocess.run(["ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns",
                         str(holder.pid)], check=True)
@@ -579,7 +585,7 @@ def test_flushed_ruleset_is_rebuilt_by_the_next_machine(bbtree, second_tree):
     """`nft flush ruleset` (a firewall restart) while a machine runs: the next machine's start
     renders berth's table afresh from the records, the running machine's NAT included."""
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
-    if set(tables.split("\n")) - {"", "table ip berth"}:
+    if set(tables.split("\n")) - {"", "table ip berth", "table ip6 berth"}:
         pytest.skip(f"the host has nftables tables of its own, which a flush would destroy: {tables}")
     m = Machine("-q", "-D", bbtree, "-M", "net-flush", "-n", "-b")
     try:
@@ -595,3 +601,74 @@ def test_flushed_ruleset_is_rebuilt_by_the_next_machine(bbtree, second_tree):
     finally:
         assert m.stop(signal.SIGTERM, timeout=30) == 0
     assert subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True).returncode != 0
+
+
+UP6_HOST, UP6_ADDR = "fd18:18::1", "fd18:18::2"
+SERVER6 = f"""
+import socket
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("{UP6_ADDR}", {UP_PORT})); s.listen(8)
+while True:
+    c, a = s.accept(); c.sendall(("upstream saw " + a[0] + "\\n").encode()); c.close()
+"""
+GUEST_SERVER6 = """
+import socket
+t = socket.socket(socket.AF_INET6); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("::", 80)); t.listen(8)
+while True:
+    c, a = t.accept(); c.sendall(("tcp from " + a[0] + "\\n").encode()); c.close()
+"""
+
+
+@pytest.fixture
+def upstream6():
+    """An IPv6-only "internet": a network namespace behind up6-PID (fd18:18::/64) with a TCP server."""
+    holder = _netns_holder()
+    link = f"up6-{os.getpid() % 100000}"
+    server = None
+    try:
+        ns = ["nsenter", "-t", str(holder.pid), "-n"]
+        subprocess.run(["ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns",
+                        str(holder.pid)], check=True)
+        subprocess.run(["ip", "addr", "add", f"{UP6_HOST}/64", "dev", link, "nodad"], check=True)
+        subprocess.run(["ip", "link", "set", link, "up"], check=True)
+        for cmd in (["ip", "addr", "add", f"{UP6_ADDR}/64", "dev", "eth0", "nodad"], ["ip", "link", "set", "eth0", "up"]):
+            subprocess.run(ns + cmd, check=True)
+        server = subprocess.Popen(ns + ["python3", "-c", SERVER6])
+        _wait_port(holder.pid, UP_PORT)
+        yield
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        subprocess.run(["ip", "link", "del", link], stderr=subprocess.DEVNULL)
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/if_inet6"), reason="the host has no IPv6")
+def test_ipv6_ula_nat66_and_published_port(bbtree, upstream6):
+    with Machine("-q", "-D", bbtree, "-M", "net-v6", "-n", "-p", "8086:80", "/bin/sleep", "60") as m:
+        out = m.exec("sh", "-c", "ip -6 -o addr show dev host0 scope global; ip -6 route show default").stdout
+        addr = re.search(r"inet6 (fd[0-9a-f:]+::2)/64", out)
+        assert addr, out
+        prefix = ipaddress.ip_network(f"{addr.group(1)}/64", strict=False)
+        assert f"default via {prefix.network_address + 1} dev host0" in out
+        # the same /64 on every start: derived from the host's machine id and the /28
+        v4, _ = parse_probe(m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        assert int(prefix.network_address) >> 64 & 0xfffff == (int(v4) - 0x0a000000) >> 4
+        # NAT66: the upstream sees the host's address on its link
+        r = m.exec("sh", "-c", f"nc {UP6_ADDR} {UP_PORT} </dev/null")
+        assert r.stdout == f"upstream saw {UP6_HOST}\n", r
+        rules = subprocess.run(["nft", "list", "table", "ip6", "berth"], capture_output=True, text=True).stdout
+        assert f"{prefix}" in rules and "masquerade" in rules, rules
+        # the published port on the host's IPv6 address
+        server = subprocess.Popen(["nsenter", "-t", str(m.leader), "-n", "python3", "-c", GUEST_SERVER6])
+        try:
+            _wait_port(m.leader, 80)
+            assert tcp_get(UP6_HOST, 8086) == f"tcp from {UP6_HOST}\n"
+        finally:
+            server.kill()
+            server.wait()
+    r = subprocess.run(["nft", "list", "table", "ip6", "berth"], capture_output=True, text=True)
+    assert str(prefix) not in r.stdout

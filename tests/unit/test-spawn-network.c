@@ -56,19 +56,45 @@ TEST(nft_render) {
         char *t = spawn_nft_render(&(NftMachines) { .subnets = s, .n_subnets = 2 });
 
         ASSERT_TRUE(t != NULL);
-        ASSERT_TRUE(strncmp(t, "add table ip berth\ndelete table ip berth\ntable ip berth {\n", 58) == 0);
+        ASSERT_TRUE(strncmp(t, "add table ip berth\ndelete table ip berth\nadd table ip6 berth\ndelete table ip6 berth\n"
+                               "table ip berth {\n", 98) == 0);
         ASSERT_TRUE(strstr(t, "elements = { 10.1.2.0/28, 10.1.2.16/28 }") != NULL);
         ASSERT_TRUE(strstr(t, "ip saddr @machines ip daddr != @machines masquerade") != NULL);
         ASSERT_TRUE(strstr(t, "map ports") == NULL);
+        ASSERT_TRUE(strstr(t, "table ip6 berth {") == NULL); /* no IPv6 prefixes given */
         free(t);
+        {
+                uint8_t s6[2][16] = { { 0xfd, 0x12, [15] = 0 }, { 0xfd, 0x13 } };
+                NftPort p6[] = { { IPPROTO_TCP, 8080, 80, 0x0a010202, { 0xfd, 0x12, [15] = 2 } } };
+                t = spawn_nft_render(&(NftMachines) { .subnets = s, .subnets6 = s6, .n_subnets = 2, .ports = p6,
+                                                      .n_ports = 1 });
+                ASSERT_TRUE(strstr(t, "table ip6 berth {") != NULL);
+                ASSERT_TRUE(strstr(t, "elements = { fd12::/64, fd13::/64 }") != NULL);
+                ASSERT_TRUE(strstr(t, "ip6 saddr @machines ip6 daddr != @machines masquerade") != NULL);
+                ASSERT_TRUE(strstr(t, "elements = { tcp . 8080 : fd12::2 . 80 }") != NULL);
+                ASSERT_TRUE(strstr(t, "ip6 daddr != ::1 fib daddr type local dnat ip6 addr . port") != NULL);
+                free(t);
+        }
         t = spawn_nft_render(&(NftMachines) { .subnets = s, .n_subnets = 2, .ports = p, .n_ports = 2 });
         ASSERT_TRUE(strstr(t, "elements = { tcp . 8080 : 10.1.2.2 . 80, udp . 5353 : 10.1.2.18 . 53 }") != NULL);
         ASSERT_TRUE(strstr(t, "type nat hook output priority -99;") != NULL);
         ASSERT_TRUE(strstr(t, "ct status dnat ip saddr 127.0.0.0/8 masquerade") != NULL);
         free(t);
         t = spawn_nft_render(&(NftMachines) {});
-        ASSERT_STREQ(t, "add table ip berth\ndelete table ip berth\n");
+        ASSERT_STREQ(t, "add table ip berth\ndelete table ip berth\nadd table ip6 berth\ndelete table ip6 berth\n");
         free(t);
+}
+
+TEST(subnet6) {
+        uint8_t a[16], b[16], c[16];
+
+        spawn_network_subnet6(0x0a000000, a);
+        spawn_network_subnet6(0x0a000010, b);
+        spawn_network_subnet6(0x0afffff0, c);
+        ASSERT_TRUE(a[0] == 0xfd);
+        ASSERT_TRUE(memcmp(a, b, 7) == 0 && (a[5] >> 4) == (c[5] >> 4)); /* one global ID per host */
+        ASSERT_TRUE(a[7] == 0 && b[7] == 1 && (c[5] & 0xf) == 0xf && c[6] == 0xff && c[7] == 0xff); /* the /28's index */
+        ASSERT_TRUE(memcmp(a + 8, (uint8_t[8]) {}, 8) == 0);
 }
 
 TEST(port_parse) {
