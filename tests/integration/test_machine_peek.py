@@ -164,8 +164,12 @@ def test_addresses_of_network_veth_and_private_network(bus, berthd, bbtree, tmp_
             assert os_release == _os_release(bus, name), name
             if name != ".host":
                 assert addresses == call(bus, "GetMachineAddresses", "s", name)[0], name
-        rows = json.loads(subprocess.run([CTL, "list", "--json=short"], env=bus.env, capture_output=True,
-                                         text=True, check=True).stdout)["machines"]
-        assert {r["machine"]: (r["os"], r["addresses"]) for r in rows} == {
-            "peek-veth": ("busybox", [a for _, a in _guest_addresses(veth.leader)]),
-            "peek-priv": ("busybox", ["192.0.2.7", "2001:db8::7"])}
+        def listed():  # in the kernel's order; the guest's IPv6 link-local address may come meanwhile
+            rows = json.loads(subprocess.run([CTL, "list", "--json=short"], env=bus.env, capture_output=True,
+                                             text=True, check=True).stdout)["machines"]
+            return {r["machine"]: (r["os"], sorted(r["addresses"], key=lambda a: (":" in a, a))) for r in rows}
+
+        def expected():
+            return {"peek-veth": ("busybox", [a for _, a in _guest_addresses(veth.leader)]),
+                    "peek-priv": ("busybox", ["192.0.2.7", "2001:db8::7"])}
+        assert wait_for(lambda: listed() == expected(), timeout=5), (listed(), expected())
