@@ -649,8 +649,13 @@ def upstream6():
 @pytest.mark.skipif(not os.path.exists("/proc/net/if_inet6"), reason="the host has no IPv6")
 def test_ipv6_ula_nat66_and_published_port(bbtree, upstream6):
     with Machine("-q", "-D", bbtree, "-M", "net-v6", "-n", "-p", "8086:80", "/bin/sleep", "60") as m:
-        out = m.exec("sh", "-c", "ip -6 -o addr show dev host0 scope global; ip -6 route show default").stdout
-        addr = re.search(r"inet6 (fd[0-9a-f:]+::2)/64", out)
+        # the machine runs once its links are there, but exec may enter it a moment before
+        for _ in range(100):
+            out = m.exec("sh", "-c", "ip -6 -o addr show dev host0 scope global; ip -6 route show default").stdout
+            addr = re.search(r"inet6 (fd[0-9a-f:]+::2)/64", out)
+            if addr and "default via" in out:
+                break
+            time.sleep(0.05)
         assert addr, out
         prefix = ipaddress.ip_network(f"{addr.group(1)}/64", strict=False)
         assert f"default via {prefix.network_address + 1} dev host0" in out
