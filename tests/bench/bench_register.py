@@ -19,7 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 os.environ.setdefault("BERTH_BUILD_DIR", os.path.join(HERE, "..", "..", "build"))
 import guests  # noqa: E402
-from daemon import Berthd, Bus  # noqa: E402
+from daemon import private_berthd  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 BERTH = os.environ.get("BERTH_SPAWN_BINARY", os.path.join(REPO, "build", "src", "spawn", "berth-spawn"))
@@ -41,9 +41,7 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="berth-bench-reg-") as d:
         tree = guests.make_busybox_tree(os.path.join(d, "bb"))
-        bus = Bus()
-        daemon = Berthd(bus)
-        try:
+        with private_berthd() as (bus, _):
             env = bus.env
             runs = {
                 "berth --register=no": [BERTH, "--register=no", "-q", "-D", tree, "/bin/true"],
@@ -67,9 +65,6 @@ def main():
                 n_added = med["nspawn registered"] - med["nspawn --register=no"]
                 print(f"{'nspawn: registration adds':<24} {n_added:7.1f} ms")
                 print(f"{'registered, berth/nspawn':<24} {med['berth registered'] / med['nspawn registered']:7.2f}")
-        finally:
-            daemon.stop()
-            bus.close()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 policy (Bus), berthd on it (Berthd), and busctl-based calls. The bus and berthd fixtures that use
 these are in conftest.py."""
 
+import contextlib
 import json
 import os
 import signal
@@ -171,3 +172,17 @@ def wait_for(pred, timeout=5.0, step=0.02):
             return True
         time.sleep(step)
     return pred()
+
+
+@contextlib.contextmanager
+def private_berthd():
+    """A private bus with berthd on it, for the benches and load scripts: yields (bus, berthd)."""
+    bus = Bus()
+    try:
+        daemon = Berthd(bus)
+        try:
+            yield bus, daemon
+        finally:
+            daemon.stop()
+    finally:
+        bus.close()

@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 os.environ.setdefault("BERTH_BUILD_DIR", os.path.join(HERE, "..", "..", "build"))
 import guests  # noqa: E402
-from daemon import DEST, STATE, Berthd, Bus, busctl  # noqa: E402
+from daemon import DEST, STATE, busctl, private_berthd  # noqa: E402
 
 SPAWN = os.path.join(os.environ["BERTH_BUILD_DIR"], "src", "spawn", "berth-spawn")
 RSS_SLACK_KB = 512  # allocator noise; a leak of a few hundred bytes a cycle shows over 500 cycles
@@ -36,18 +36,16 @@ def listed(bus):
     return {m[0] for m in json.loads(r.stdout)["data"][0] if m[0].startswith("lt-")}
 
 
-def daemon_figures(pid):
-    with open(f"/proc/{pid}/status") as f:
-        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
-    return len(os.listdir(f"/proc/{pid}/fd")), rss
-
-
 def rss_kb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
             return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
     except (OSError, StopIteration):
         return 0
+
+
+def daemon_figures(pid):
+    return len(os.listdir(f"/proc/{pid}/fd")), rss_kb(pid)
 
 
 def leftovers():
@@ -113,6 +111,8 @@ def soak(bus, daemon, tree, cycles):
             break
         if i == min(9, cycles - 1):
             first = daemon_figures(daemon.proc.pid)  # after the allocator's first growth
+    # the last launcher's connection closes as it exits; berthd reads the hang-up a moment later
+    wait_for(lambda: daemon_figures(daemon.proc.pid)[0] <= first[0], 3)
     last = daemon_figures(daemon.proc.pid)
     print(f"soak: {cycles} registered -x runs in {time.monotonic() - t0:.1f} s; berthd fds {first[0]} -> {last[0]}, "
           f"RSS {first[1]} -> {last[1]} kB")
@@ -132,15 +132,10 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="berth-load-") as d:
         tree = guests.make_busybox_tree(os.path.join(d, "bb"))
-        bus = Bus()
-        daemon = Berthd(bus)
-        try:
+        with private_berthd() as (bus, daemon):
             before = daemon_figures(daemon.proc.pid)
             print(f"berthd at start: fds {before[0]}, RSS {before[1]} kB")
             errors = load(bus, daemon, tree, args.machines) + soak(bus, daemon, tree, args.cycles)
-        finally:
-            daemon.stop()
-            bus.close()
     for e in errors:
         print("FAILED:", e)
     return 1 if errors else 0
