@@ -85,6 +85,10 @@ def load(bus, daemon, tree, n):
     errors = []
     if not ok:
         errors.append(f"lost {sorted(set(names) - seen)}, phantom {sorted(seen - set(names))}")
+        for name in sorted(set(names) - seen):
+            p = procs[name]
+            if p.poll() is not None:
+                errors.append(f"{name}: launcher exited {p.returncode}: {p.stderr.read().decode().strip()}")
     for name in names:
         busctl(bus, "call", *DEST, "TerminateMachine", "s", name, check=False)
     for name, p in procs.items():
