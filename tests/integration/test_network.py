@@ -589,7 +589,12 @@ def test_flushed_ruleset_is_rebuilt_by_the_next_machine(bbtree, second_tree):
         pytest.skip(f"the host has nftables tables of its own, which a flush would destroy: {tables}")
     m = Machine("-q", "-D", bbtree, "-M", "net-flush", "-n", "-b")
     try:
-        _, net = parse_probe(m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        for _ in range(100):  # exec may enter the machine a moment before its links are configured
+            out = m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout
+            if "inet 10." in out:
+                break
+            time.sleep(0.05)
+        _, net = parse_probe(out)
         subprocess.run(["nft", "flush", "ruleset"], check=True)
         assert subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True).returncode != 0
         r = spawn("-q", "-D", second_tree, "-M", "net-flush2", "-n", "/bin/sh", "-c", "ip -4 -o addr show host0")

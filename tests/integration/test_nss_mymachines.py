@@ -45,7 +45,13 @@ def test_getent_hosts_resolves_a_networked_machine(bbtree, tmp_path):
     daemon = Berthd(bus)
     try:
         with Machine("-q", "-D", bbtree, "-M", "nss-web", "-n", "-b", env=bus.env) as m:
-            addr = re.search(r"inet (10\.[\d.]+)/", m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout).group(1)
+            for _ in range(100):  # exec may enter the machine a moment before its links are configured
+                found = re.search(r"inet (10\.[\d.]+)/", m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+                if found:
+                    break
+                time.sleep(0.05)
+            assert found, "host0 got no IPv4 address"
+            addr = found.group(1)
             argv = ["unshare", "-m", "--propagation", "private", "sh", "-c",
                     f"mount --bind {tmp_path}/nsswitch.conf /etc/nsswitch.conf && exec getent \"$0\" \"$1\"", "ahostsv4", "nss-web"]
             env = dict(bus.env, LD_LIBRARY_PATH=lib)
