@@ -30,10 +30,15 @@ int open_in_root_resolve(int root_fd, const char *path, int flags, mode_t mode, 
                 path++;
         if (*path == 0)
                 path = ".";
-        fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
-        if (fd < 0)
-                return -errno;
-        return fd;
+        /* With RESOLVE_IN_ROOT the kernel answers EAGAIN when a rename or mount anywhere on the host
+         * raced with the lookup (many machines starting at once do that): look up again. */
+        for (unsigned attempt = 0;; attempt++) {
+                fd = (int) syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EAGAIN || attempt >= 32)
+                        return -errno;
+        }
 }
 
 int mkdir_p_in_root(int root_fd, const char *path, mode_t mode) {
