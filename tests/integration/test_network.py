@@ -101,6 +101,17 @@ def parse_probe(out):
     return guest, net
 
 
+def host0_ipv4(m, pattern=r"inet 10\.\d+\.\d+\.\d+/", timeout=10):
+    """`ip -4 -o addr show host0` in machine m once host0 has its address: Machine() hands a machine
+    over as soon as its leader exists, which can be before the launcher has set up its links."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout
+        if re.search(pattern, out) or time.monotonic() > deadline:
+            return out
+        time.sleep(0.05)
+
+
 def test_busybox_command_has_network_from_first_instruction(bbtree, upstream):
     r = subprocess.run(with_resolv(upstream, "-q", "-D", bbtree, "-M", "net-bb", "-n", "/bin/sh", "-c",
                                    GUEST_PROBE), capture_output=True, text=True, timeout=60,
@@ -155,7 +166,7 @@ def test_rules_while_running_and_nothing_after(bbtree):
     try:
         time.sleep(0.5)
         table = subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True, text=True).stdout
-        _, net = parse_probe(m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        _, net = parse_probe(host0_ipv4(m))
         assert f"elements = {{ {net} }}" in table, table
         assert "ip saddr @machines ip daddr != @machines masquerade" in table
         procs = subprocess.run(["pgrep", "-a", "dnsmasq"], capture_output=True, text=True).stdout
@@ -268,7 +279,7 @@ def test_published_ports_from_host_address_localhost_and_other_machines(bbtree):
             server = subprocess.Popen(["nsenter", "-t", str(m.leader), "-n", "python3", "-c", PORT_SERVERS])
             try:
                 _wait_port(m.leader, 80)
-                guest, net = parse_probe(m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+                guest, net = parse_probe(host0_ipv4(m))
                 gateway = str(net.network_address + 1)
                 # from localhost (which nspawn refuses, systemd #6106) and from the host's address
                 assert tcp_get("127.0.0.1", 8080) == f"tcp from {gateway}\n"
@@ -502,8 +513,8 @@ def test_zone_machines_reach_each_other_by_name(bbtree, second_tree):
         assert "vz-lab" in zone_links()
         masters = subprocess.run(["ip", "-o", "link", "show", "master", "vz-lab"], capture_output=True, text=True).stdout
         assert "vb-zone-a@" in masters and "vb-zone-b@" in masters, masters
-        addr_a, net = zone_address(a.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
-        addr_b, net_b = zone_address(b.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        addr_a, net = zone_address(host0_ipv4(a))
+        addr_b, net_b = zone_address(host0_ipv4(b))
         assert net == net_b and addr_a != addr_b
         table = subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True, text=True).stdout
         assert net in table, table
@@ -665,7 +676,7 @@ def test_ipv6_ula_nat66_and_published_port(bbtree, upstream6):
         prefix = ipaddress.ip_network(f"{addr.group(1)}/64", strict=False)
         assert f"default via {prefix.network_address + 1} dev host0" in out
         # the same /64 on every start: derived from the host's machine id and the /28
-        v4, _ = parse_probe(m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout)
+        v4, _ = parse_probe(host0_ipv4(m))
         assert int(prefix.network_address) >> 64 & 0xfffff == (int(v4) - 0x0a000000) >> 4
         # NAT66: the upstream sees the host's address on its link
         r = m.exec("sh", "-c", f"nc {UP6_ADDR} {UP_PORT} </dev/null")
