@@ -83,6 +83,9 @@ def _iperf(server_ns, addr, seconds, port=5201, server_port=5201):
 
 
 def _bare_veth(seconds):
+    # iproute2 mounts /run/netns on its first "netns add" and never unmounts it: if that mount was
+    # not there before, the bench takes it away again after.
+    had_mount = os.path.ismount("/run/netns")
     _run("ip", "netns", "add", "bench-iperf")
     try:
         _run("ip", "link", "add", "bi-host", "type", "veth", "peer", "name", "bi-guest", "netns", "bench-iperf")
@@ -94,6 +97,8 @@ def _bare_veth(seconds):
     finally:
         subprocess.run(["ip", "link", "del", "bi-host"], stderr=subprocess.DEVNULL)
         _run("ip", "netns", "del", "bench-iperf")
+        if not had_mount and not os.listdir("/run/netns"):
+            subprocess.run(["umount", "/run/netns"], stderr=subprocess.DEVNULL)
 
 
 def _machine_iperf(tool, tree, seconds, published=False):
