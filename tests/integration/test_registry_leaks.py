@@ -70,11 +70,21 @@ def test_guest_init_sigkill_leaves_no_scope(bbtree, bus, berthd):
     assert_gone(bus, "lk-init")
 
 
-def test_terminate_machine_from_another_client(bbtree, bus, berthd):
-    m = boot(bus, bbtree, "lk-term")
-    busctl(bus, "call", *DEST, "TerminateMachine", "s", "lk-term")
-    assert m.proc.wait(timeout=20) == 0, m.proc.stderr.read()
-    assert_gone(bus, "lk-term")
+def test_terminate_machine_from_another_client(bbtree, bus):
+    # busybox init's own shutdown waits a second between SIGTERM and SIGKILL to all: on a loaded
+    # machine that outlasts the fixtures' 2 s terminate timeout, and berthd's kill makes it status 1.
+    # This test is about who cleans up, not about that timeout: berthd gets machined's margin.
+    d = Berthd(bus, "--terminate-timeout=30s")
+    try:
+        m = boot(bus, bbtree, "lk-term")
+        busctl(bus, "call", *DEST, "TerminateMachine", "s", "lk-term")
+        rc = m.proc.wait(timeout=40)
+        err = m.proc.stderr.read()
+        m.proc.stderr.close()
+        assert rc == 0, err
+        assert_gone(bus, "lk-term")
+    finally:
+        d.stop()
 
 
 def test_berthd_sigkill_before_the_launcher(bbtree, bus):
