@@ -849,6 +849,8 @@ void spawn_network_collect_stale(const char *own_machine_name) {
                 remove_machine(nl, name, ifname, -EBADF, zone);
                 changed = true;
         }
+        if (spawn_zone_collect_empty(&nl) > 0)
+                changed = true;
         if (changed)
                 (void) nft_sync();
 }

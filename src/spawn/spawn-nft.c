@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc-util.h"
+#include "netlink-util.h"
 #include "run-program.h"
 #include "spawn-nft.h"
 
@@ -22,7 +23,10 @@ void nft_machines_done(NftMachines *m) {
 }
 
 static void put_ipv4(FILE *f, uint32_t a) {
-        fprintf(f, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+        char buf[16];
+
+        ipv4_to_string(a, buf);
+        fputs(buf, f);
 }
 
 static void put_ipv6(FILE *f, const uint8_t a[static 16]) {

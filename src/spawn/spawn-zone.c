@@ -212,6 +212,9 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id) {
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock: %m");
+        /* From here teardown leaves the zone: a zone this launcher creates and then fails to join
+         * (full, unreadable records) goes again with it. */
+        n->recorded = true;
         r = zone_read(zone_file, &n->subnet);
         if (r == -ENOENT)
                 r = zone_create(zone, zone_file, host_id, &n->subnet);
@@ -225,7 +228,6 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id) {
         if (r < 0)
                 return log_error_errno(r, "Failed to read the records of zone '%s': %m", zone);
         n->prefixlen = SPAWN_ZONE_PREFIXLEN;
-        n->recorded = true; /* even half-written, teardown removes it (and the zone, if it is the last) */
         ipv4_to_string(n->address, a);
         (void) snprintf(text, sizeof text, "zone %s %s %s %02x:%02x:%02x:%02x:%02x:%02x\n", zone, n->ifname, a, m[0],
                         m[1], m[2], m[3], m[4], m[5]);
@@ -354,4 +356,31 @@ int spawn_zone_add_subnets(NftMachines *m) {
                         return r;
         }
         return 0;
+}
+
+int spawn_zone_collect_empty(Netlink **nl) {
+        _cleanup_(closedirp) DIR *d = opendir(ZONE_DIR);
+        char zone[IFNAMSIZ];
+        int removed = 0;
+
+        if (!d)
+                return 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                _cleanup_free_ ZoneMember *members = NULL;
+                const char *dot = endswith(de->d_name, ".zone");
+                size_t l = dot ? (size_t) (dot - de->d_name) : 0, n;
+
+                if (l == 0 || l >= sizeof zone)
+                        continue;
+                memcpy(zone, de->d_name, l);
+                zone[l] = 0;
+                if (zone_members(zone, &members, &n) >= 0 && n == 0) {
+                        log_debug("Collecting zone '%s', which a killed launcher made and left empty.", zone);
+                        if (!*nl)
+                                (void) netlink_open(-EBADF, nl);
+                        spawn_zone_leave(*nl, zone);
+                        removed++;
+                }
+        }
+        return removed;
 }

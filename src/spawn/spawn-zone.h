@@ -31,5 +31,8 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl);
 /* After a member's record is gone (under the network lock): the zone's files are rendered again, or,
  * with no member left, its dnsmasq, bridge and files are removed. */
 void spawn_zone_leave(Netlink *nl, const char *zone);
+/* Removes zones no record names (a launcher killed between making a zone and joining it; under the
+ * network lock); opens *nl if it has to. Returns how many. */
+int spawn_zone_collect_empty(Netlink **nl);
 /* Adds every zone's /24 (records_list, under the network lock). */
 int spawn_zone_add_subnets(NftMachines *m);

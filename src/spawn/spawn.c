@@ -435,7 +435,7 @@ static int parse_identity_option(SpawnConfig *c, int opt, const char *arg) {
         case ARG_NETWORK_ZONE:
                 r = spawn_network_zone_name_check(arg);
                 if (r < 0)
-                        return log_error_errno(r, "Invalid zone name '%s': use up to 12 letters, digits, '-' or '_'.", arg);
+                        return log_error_errno(r, "Invalid zone name '%s': use up to 12 letters, digits, '-', '_' or '.'.", arg);
                 strcpy(c->network_zone, arg);
                 c->network_veth = c->private_network = true;
                 return 0;
