@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Networked machines and berthd: a persistent machine (berthctl start) keeps its address and MAC
+across a restart, a machine outlives a SIGKILLed berthd and is re-adopted, and the network of a
+machine whose launcher was killed is collected by berthd without another berth-spawn starting."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from conftest import Machine
+from daemon import wait_for
+from test_berthctl import Env, booted
+
+pytestmark = pytest.mark.skipif(not (shutil.which("dnsmasq") and shutil.which("nft")),
+                                reason="dnsmasq-base and nftables are needed")
+
+SETTINGS_DIR = "/etc/systemd/nspawn"
+NETDIR = "/run/berth/network"
+
+
+@pytest.fixture
+def env():
+    e = Env()
+    e.start_berthd()
+    yield e
+    e.close()
+
+
+@pytest.fixture
+def veth_settings():
+    """Writes /etc/systemd/nspawn/NAME.nspawn with [Network] VirtualEthernet=yes for the names asked
+    for (a trusted place: its [Network] applies), removed again at the end."""
+    made = []
+
+    def write(name):
+        os.makedirs(SETTINGS_DIR, exist_ok=True)
+        path = os.path.join(SETTINGS_DIR, name + ".nspawn")
+        with open(path, "w") as f:
+            f.write("[Network]\nVirtualEthernet=yes\n")
+        made.append(path)
+    yield write
+    for p in made:
+        os.unlink(p)
+
+
+def guest_network(env, name):
+    """(IPv4 address/prefix, MAC) of host0 in machine NAME, once the launcher has set them."""
+    out = {}
+
+    def probe():
+        r = env.ctl("shell", name, "/bin/sh", "-c", "ip -4 -o addr show host0; cat /sys/class/net/host0/address")
+        addr = re.search(r"inet (10\.\d+\.\d+\.\d+/\d+)", r.stdout)
+        mac = re.search(r"^([0-9a-f]{2}(:[0-9a-f]{2}){5})$", r.stdout, re.M)
+        out["r"] = r
+        if addr and mac:
+            out["v"] = (addr.group(1), mac.group(1))
+        return "v" in out
+    assert wait_for(probe, timeout=15), out["r"]
+    return out["v"]
+
+
+def dnsmasqs():
+    return subprocess.run(["pgrep", "-a", "dnsmasq"], capture_output=True, text=True).stdout
+
+
+def links():
+    return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+
+
+def test_persistent_machine_keeps_its_address_across_a_restart(env, veth_settings):
+    name = "bt-net-keep"
+    env.image(name)
+    veth_settings(name)
+    assert env.ctl("start", name).returncode == 0
+    assert booted(env, name), env.log(name)
+    first = guest_network(env, name)
+    assert f": ve-{name}@" in links()
+    assert env.ctl("poweroff", name, "--timeout=20s").returncode == 0
+    assert wait_for(lambda: not os.path.exists(f"{NETDIR}/{name}.net"), timeout=10)
+    r = env.ctl("start", name)
+    assert r.returncode == 0, r.stderr
+    assert booted(env, name), env.log(name)
+    assert guest_network(env, name) == first
+    assert env.ctl("poweroff", name, "--timeout=20s").returncode == 0
+    assert wait_for(lambda: f"ve-{name}" not in links(), timeout=10)
+
+
+def test_machine_outlives_a_killed_berthd_and_leaves_nothing(env, veth_settings):
+    name = "bt-net-surv"
+    env.image(name)
+    veth_settings(name)
+    assert env.ctl("start", name).returncode == 0
+    assert booted(env, name), env.log(name)
+    leader = env.leader(name)
+    before = guest_network(env, name)
+    env.berthd.stop(signal.SIGKILL)
+    env.start_berthd()
+    # re-adopted, its network untouched by the new berthd
+    assert env.leader(name) == leader
+    assert guest_network(env, name) == before
+    assert f"--interface=ve-{name}" in dnsmasqs()
+    assert os.path.exists(f"{NETDIR}/{name}.net")
+    assert env.ctl("poweroff", name, "--timeout=20s").returncode == 0
+    assert wait_for(lambda: f"ve-{name}" not in links() and not os.path.exists(f"{NETDIR}/{name}.net"), timeout=10)
+    assert f"ve-{name}" not in dnsmasqs()
+    assert not os.path.exists(f"{NETDIR}/{name}.leases")
+    # the leak check that follows covers berth's nftables tables and everything else
