@@ -175,9 +175,10 @@ def wait_for(pred, timeout=5.0, step=0.02):
 
 
 @contextlib.contextmanager
-def private_berthd():
-    """A private bus with berthd on it, for the benches and load scripts: yields (bus, berthd)."""
-    bus = Bus()
+def private_berthd(bus_extra=""):
+    """A private bus with berthd on it, for the benches and load scripts: yields (bus, berthd).
+    bus_extra: more of the bus's configuration (limits)."""
+    bus = Bus(bus_extra)
     try:
         daemon = Berthd(bus)
         try:

@@ -62,6 +62,21 @@ def wait_for(pred, timeout):
     return pred()
 
 
+def wait_launchers(procs):
+    """Waits for every launcher of {name: Popen} to exit (a minute each); errors for those that did not."""
+    errors = []
+    for name, p in procs.items():
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            errors.append(f"{name}: launcher did not stop")
+        if p.stderr:
+            p.stderr.close()
+    return errors
+
+
 def load(bus, daemon, tree, n):
     names = [f"lt-{i}" for i in range(n)]
     procs = {}
@@ -91,13 +106,7 @@ def load(bus, daemon, tree, n):
                 errors.append(f"{name}: launcher exited {p.returncode}: {p.stderr.read().decode().strip()}")
     for name in names:
         busctl(bus, "call", *DEST, "TerminateMachine", "s", name, check=False)
-    for name, p in procs.items():
-        try:
-            p.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            errors.append(f"{name}: launcher did not stop")
+    errors += wait_launchers(procs)
     if not wait_for(lambda: not listed(bus) and not leftovers(), 30):
         errors.append(f"left behind: listed {sorted(listed(bus))}, {leftovers()}")
     return errors
