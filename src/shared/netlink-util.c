@@ -222,6 +222,31 @@ int netlink_link_index(Netlink *nl, const char *name) {
         return index > 0 ? index : -ENODEV;
 }
 
+typedef struct PortCount {
+        uint32_t master;
+        int n;
+} PortCount;
+
+static int port_cb(const struct nlmsghdr *h, void *data) {
+        const struct nlattr *a;
+        PortCount *c = data;
+
+        mnl_attr_for_each(a, h, sizeof(struct ifinfomsg))
+                if (mnl_attr_get_type(a) == IFLA_MASTER && mnl_attr_get_payload_len(a) == 4 &&
+                    mnl_attr_get_u32(a) == c->master)
+                        c->n++;
+        return MNL_CB_OK;
+}
+
+int netlink_link_count_ports(Netlink *nl, int master) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_GETLINK, NLM_F_DUMP, sizeof(struct ifinfomsg));
+        PortCount c = { .master = (uint32_t) master };
+        int r = call(nl, h, port_cb, &c);
+
+        return r < 0 ? r : c.n;
+}
+
 /* Brings link INDEX up, and puts it in MASTER when > 0. */
 static int link_up(Netlink *nl, int index, int master) {
         char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -39,6 +39,8 @@ int netlink_link_delete(Netlink *nl, const char *name);
 /* The ifindex (> 0) of NAME in the socket's namespace, -ENODEV if there is none. */
 int netlink_link_add_altname(Netlink *nl, int index, const char *altname);
 int netlink_link_index(Netlink *nl, const char *name);
+/* How many links have MASTER (a bridge's index) as their master. */
+int netlink_link_count_ports(Netlink *nl, int master);
 int netlink_link_set_up(Netlink *nl, int ifindex);
 int netlink_addr_add(Netlink *nl, int ifindex, int family, const void *addr, unsigned prefixlen);
 /* A default route through GATEWAY on IFINDEX. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "spawn-links.h"
+#include "spawn-networkd.h"
 #include "spawn-port.h"
 #include "spawn-resolv.h"
 #include "id128.h"
@@ -186,6 +187,7 @@ typedef struct SpawnConfig {
         NetworkLinks network_interfaces, network_macvlan, network_ipvlan, network_veth_extra;
         char network_namespace_path[256]; /* --network-namespace-path= */
         ResolvConfMode resolv_conf;
+        NetworkSetup network_setup; /* --network-setup=: who addresses ve-NAME/vz-ZONE */
         bool notify_ready;
         bool no_new_privileges;
         char **syscall_allow, **syscall_deny; /* --system-call-filter= */

@@ -447,6 +447,11 @@ int spawn_network_verify(const SpawnConfig *config) {
         if (!config->network_veth || !isempty(config->network_bridge))
                 return log_error_errno(-EINVAL, "Cannot use --port= without --network-veth (-n): the machine has "
                                                 "no address to forward to.");
+        if (config->network_setup != NETWORK_SETUP_BERTH &&
+            spawn_network_setup_resolve(config->network_setup, "ve-") == NETWORK_SETUP_NETWORKD)
+                return log_error_errno(-EOPNOTSUPP, "Cannot use --port= while systemd-networkd addresses the "
+                                                    "machine's link: use --network-setup=berth (and mask "
+                                                    "80-container-ve.network for it).");
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
@@ -471,10 +476,15 @@ int spawn_network_allocate(SpawnContext *c) {
         }
         if (!c->config->network_veth)
                 return 0;
-        if ((!bridged || zone) && !program_exists("dnsmasq"))
+        if (!bridged || zone)
+                n->external = spawn_network_setup_resolve(c->config->network_setup, zone ? "vz-" : "ve-") ==
+                              NETWORK_SETUP_NETWORKD;
+        if (n->external)
+                log_debug("systemd-networkd addresses the machine's link: berth only makes it.");
+        else if ((!bridged || zone) && !program_exists("dnsmasq"))
                 return log_error_errno(-ENOENT, "dnsmasq not found: install the dnsmasq-base package for "
                                                 "-n/--network-veth.");
-        if ((!bridged || zone) && !program_exists("nft"))
+        else if ((!bridged || zone) && !program_exists("nft"))
                 return log_error_errno(-ENOENT, "nft not found: install the nftables package for "
                                                 "-n/--network-veth.");
         if (spawn_network_ifname(bridged ? "vb-" : "ve-", name, n->ifname) > 0)
@@ -483,6 +493,8 @@ int spawn_network_allocate(SpawnContext *c) {
         host_id = spawn_network_host_machine_id();
         spawn_network_mac(host_id, name, spawn_network_host_key, 0, n->mac_host);
         spawn_network_mac(host_id, name, spawn_network_guest_key, 0, n->mac_guest);
+        if (n->external)
+                return 0;
         if (zone)
                 return spawn_zone_join(c, host_id);
         if (bridged)
@@ -525,9 +537,9 @@ static void add_full_name(Netlink *nl, const SpawnNetwork *n, const char *prefix
                                   n->ifname);
 }
 
-static int setup_host_side(SpawnContext *c, Netlink *nl) {
+/* ve-NAME and host0 (moved into the machine), as nspawn makes them. */
+static int veth_create(SpawnContext *c, Netlink *nl) {
         SpawnNetwork *n = &c->net;
-        uint32_t gw = htonl(n->subnet + 1);
         int r;
 
         r = netlink_veth_add(nl, n->ifname, n->mac_host, "host0", n->mac_guest, c->pid);
@@ -540,6 +552,17 @@ static int setup_host_side(SpawnContext *c, Netlink *nl) {
         if (n->host_ifindex < 0)
                 return log_error_errno(n->host_ifindex, "Failed to find interface %s: %m", n->ifname);
         add_full_name(nl, n, "ve-", c->config->machine_name);
+        return 0;
+}
+
+static int setup_host_side(SpawnContext *c, Netlink *nl) {
+        SpawnNetwork *n = &c->net;
+        uint32_t gw = htonl(n->subnet + 1);
+        int r;
+
+        r = veth_create(c, nl);
+        if (r < 0)
+                return r;
         r = netlink_addr_add(nl, n->host_ifindex, AF_INET, &gw, SPAWN_NETWORK_PREFIXLEN);
         if (r >= 0 && n->ipv6) {
                 uint8_t gw6[16];
@@ -595,6 +618,45 @@ static int ipv6_forwarding(void) {
                         (void) write_string_file(p, "2\n");
         }
         return write_string_file("/proc/sys/net/ipv6/conf/all/forwarding", "1\n");
+}
+
+/* systemd-networkd addresses the links (its 80-container-*.network files): berth makes them as
+ * nspawn does, a zone's bridge too (under the network lock, as its last member removes it). */
+static int setup_external(SpawnContext *c, Netlink *nl) {
+        _cleanup_close_ int lock = -EBADF;
+        char bridge[IFNAMSIZ];
+        int index, r;
+
+        if (isempty(c->config->network_zone))
+                return veth_create(c, nl);
+        spawn_zone_bridge_name(c->config->network_zone, bridge);
+        lock = spawn_network_lock();
+        if (lock < 0)
+                return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
+        index = netlink_link_index(nl, bridge);
+        if (index < 0) {
+                r = netlink_bridge_add(nl, bridge);
+                index = r < 0 ? r : netlink_link_index(nl, bridge);
+                r = index < 0 ? index : netlink_link_set_up(nl, index);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create bridge %s for zone '%s': %m", bridge,
+                                               c->config->network_zone);
+        }
+        return spawn_network_join_bridge(c, nl, bridge);
+}
+
+/* A zone's bridge that networkd addresses goes with its last member, as nspawn removes it. */
+static void teardown_external_zone(Netlink *nl, const char *zone) {
+        char bridge[IFNAMSIZ];
+        int index, r;
+
+        spawn_zone_bridge_name(zone, bridge);
+        index = netlink_link_index(nl, bridge);
+        if (index < 0 || netlink_link_count_ports(nl, index) != 0)
+                return; /* gone already, or another machine is in it */
+        r = netlink_link_delete(nl, bridge);
+        if (r < 0 && r != -ENODEV)
+                log_warning_errno(r, "Failed to remove bridge %s: %m", bridge);
 }
 
 static int network_sysctls(SpawnContext *c) {
@@ -681,6 +743,8 @@ int spawn_network_setup(SpawnContext *c) {
         r = netlink_open(-EBADF, &nl);
         if (r < 0)
                 return log_error_errno(r, "Failed to connect to netlink: %m");
+        if (n->external)
+                return setup_external(c, nl);
         if (!isempty(c->config->network_bridge))
                 return spawn_network_join_bridge(c, nl, c->config->network_bridge);
         if (!isempty(c->config->network_zone)) {
@@ -734,8 +798,9 @@ int spawn_network_setup_guest_files(SpawnContext *c) {
 
         if (c->config->resolv_conf != RESOLV_CONF_AUTO)
                 return resolv_conf_apply(c->config->resolv_conf, c->net.resolv_text);
-        if (!c->config->network_veth || !isempty(c->config->network_bridge))
-                return 0; /* a zone's gateway runs its dnsmasq: it is the machine's resolver too */
+        if (!c->config->network_veth || !isempty(c->config->network_bridge) || c->net.external)
+                return 0; /* a zone's gateway runs its dnsmasq: it is the machine's resolver too; with
+                           * networkd, nspawn's auto: private networking leaves the file alone */
         ipv4_to_string(c->net.subnet + 1, gw);
         (void) snprintf(text, sizeof text, "nameserver %s\n", gw);
         fd = open("/run/host/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -794,6 +859,10 @@ void spawn_network_teardown(SpawnContext *c) {
                 /* bridged: the veth goes with the namespace; take it away now all the same */
                 if (!isempty(c->net.ifname) && c->net.host_ifindex > 0 && netlink_open(-EBADF, &nl) >= 0)
                         (void) netlink_link_delete(nl, c->net.ifname);
+                if (c->net.external && !isempty(c->config->network_zone) && nl) {
+                        lock = spawn_network_lock();
+                        teardown_external_zone(nl, c->config->network_zone);
+                }
                 return;
         }
         lock = spawn_network_lock();

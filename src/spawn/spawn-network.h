@@ -28,6 +28,7 @@ typedef struct SpawnNetwork {
         uint8_t subnet6[16];   /* a veth's /64 (spawn_network_subnet6()), when ipv6 */
         bool ipv6;
         bool recorded;         /* NAME.net written: teardown removes what it lists */
+        bool external;         /* systemd-networkd addresses it (--network-setup=): berth makes links only */
         int host_ifindex;
         int netns_fd;          /* the machine's, held until interfaces moved in are back */
         int dnsmasq_pidfd;     /* the link's dnsmasq, the launcher's child */

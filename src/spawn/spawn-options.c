@@ -40,6 +40,7 @@ enum {
         ARG_ROOT_HASH,
         ARG_ROOT_HASH_SIG,
         ARG_VERITY_DATA,
+        ARG_NETWORK_SETUP,
 };
 
 const struct option spawn_options_long[] = {
@@ -60,6 +61,7 @@ const struct option spawn_options_long[] = {
         { "root-hash", required_argument, NULL, ARG_ROOT_HASH },
         { "root-hash-sig", required_argument, NULL, ARG_ROOT_HASH_SIG },
         { "verity-data", required_argument, NULL, ARG_VERITY_DATA },
+        { "network-setup", required_argument, NULL, ARG_NETWORK_SETUP },
         { "selinux-context", required_argument, NULL, 'Z' },
         { "selinux-apifs-context", required_argument, NULL, 'L' },
         {}
@@ -222,6 +224,12 @@ static int parse_integration_option(SpawnConfig *c, int opt, const char *arg) {
                 return 0;
         case ARG_NO_PAGER:
                 return 0; /* nothing of ours pages */
+        case ARG_NETWORK_SETUP:
+                c->network_setup = network_setup_from_string(arg);
+                if (c->network_setup < 0)
+                        return log_error_errno(-EINVAL, "Invalid --network-setup= '%s': use auto, berth or "
+                                                        "networkd.", arg);
+                return 0;
         }
         return 1;
 }

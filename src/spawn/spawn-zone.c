@@ -45,8 +45,7 @@ static char *zone_path(const char *zone, const char *suffix) {
         return strjoin(ZONE_DIR "/", zone, suffix);
 }
 
-/* vz-ZONE: the zone's name is checked to fit (spawn_network_zone_name_check()). */
-static void bridge_name(const char *zone, char ret[static IFNAMSIZ]) {
+void spawn_zone_bridge_name(const char *zone, char ret[static IFNAMSIZ]) {
         size_t l = strnlen(zone, IFNAMSIZ - 4);
 
         memcpy(ret, "vz-", 3);
@@ -186,7 +185,7 @@ static int zone_create(const char *zone, const char *path, Id128 host_id, uint32
         char bridge[IFNAMSIZ], a[16], text[64];
         int r;
 
-        bridge_name(zone, bridge);
+        spawn_zone_bridge_name(zone, bridge);
         r = spawn_network_subnet_pick(bridge, host_id, SPAWN_ZONE_PREFIXLEN, ret_subnet);
         if (r < 0)
                 return r;
@@ -283,7 +282,7 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl) {
         char bridge[IFNAMSIZ];
         int r;
 
-        bridge_name(zone, bridge);
+        spawn_zone_bridge_name(zone, bridge);
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock: %m");
@@ -322,7 +321,7 @@ void spawn_zone_leave(Netlink *nl, const char *zone) {
         }
         /* the last machine of the zone has gone: so does the zone */
         spawn_dnsmasq_stop(state, -EBADF);
-        bridge_name(zone, bridge);
+        spawn_zone_bridge_name(zone, bridge);
         r = nl ? netlink_link_delete(nl, bridge) : -ENOTCONN;
         if (r < 0 && r != -ENODEV)
                 log_warning_errno(r, "Failed to remove bridge %s: %m", bridge);

@@ -20,6 +20,8 @@ typedef struct SpawnContext SpawnContext;
 
 #define SPAWN_ZONE_PREFIXLEN 24
 
+/* vz-ZONE: the zone's name is checked to fit (spawn_network_zone_name_check()). */
+void spawn_zone_bridge_name(const char *zone, char ret[static IFNAMSIZ]);
 /* 0 if NAME makes a valid vz-NAME link name (1 to 12 of [A-Za-z0-9_.-]), else -EINVAL. */
 int spawn_network_zone_name_check(const char *name);
 /* Allocation (before the clone): the zone's subnet (picked if the zone is new), this machine's

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "netlink-util.h"
 #include "spawn-forward-check.h"
 #include "spawn-network.h"
+#include "spawn-networkd.h"
 #include "spawn-nft.h"
 #include "spawn-port.h"
 #include "test.h"
@@ -133,6 +138,58 @@ TEST(forward_drop) {
         ASSERT_FALSE(spawn_forward_drop_in_nft("", &table));
         ASSERT_TRUE(spawn_forward_drop_in_iptables("-P INPUT ACCEPT\n-P FORWARD DROP\n-N DOCKER-USER\n"));
         ASSERT_FALSE(spawn_forward_drop_in_iptables("-P FORWARD ACCEPT\n-A FORWARD -j DROP\n"));
+}
+
+static void write_file(const char *path, const char *text) {
+        FILE *f = fopen(path, "we");
+        ASSERT_TRUE(f != NULL);
+        fputs(text, f);
+        fclose(f);
+}
+
+TEST(networkd_file) {
+        char root[] = "/tmp/test-networkd-XXXXXX", etc[128], lib[128], file[192];
+
+        ASSERT_EQ(network_setup_from_string("networkd"), NETWORK_SETUP_NETWORKD);
+        ASSERT_EQ(network_setup_from_string("berth"), NETWORK_SETUP_BERTH);
+        ASSERT_EQ(network_setup_from_string("yes"), _NETWORK_SETUP_INVALID);
+        ASSERT_STREQ(network_setup_to_string(NETWORK_SETUP_AUTO), "auto");
+        ASSERT_STREQ(spawn_networkd_file_for("ve-"), "80-container-ve.network");
+        ASSERT_STREQ(spawn_networkd_file_for("vz-"), "80-container-vz.network");
+        ASSERT_STREQ(spawn_networkd_file_for("vb-"), "");
+
+        ASSERT_TRUE(mkdtemp(root) != NULL);
+        ASSERT_FALSE(spawn_networkd_file_active(root, "ve-")); /* no file: nothing configures ve-* */
+        snprintf(etc, sizeof etc, "%s/etc", root);
+        ASSERT_EQ(mkdir(etc, 0755), 0);
+        snprintf(etc, sizeof etc, "%s/etc/systemd", root);
+        ASSERT_EQ(mkdir(etc, 0755), 0);
+        snprintf(etc, sizeof etc, "%s/etc/systemd/network", root);
+        ASSERT_EQ(mkdir(etc, 0755), 0);
+        snprintf(lib, sizeof lib, "%s/lib", root);
+        ASSERT_EQ(mkdir(lib, 0755), 0);
+        snprintf(lib, sizeof lib, "%s/lib/systemd", root);
+        ASSERT_EQ(mkdir(lib, 0755), 0);
+        snprintf(lib, sizeof lib, "%s/lib/systemd/network", root);
+        ASSERT_EQ(mkdir(lib, 0755), 0);
+
+        snprintf(file, sizeof file, "%s/80-container-ve.network", lib);
+        write_file(file, "[Match]\nName=ve-*\n");
+        ASSERT_TRUE(spawn_networkd_file_active(root, "ve-"));
+        ASSERT_FALSE(spawn_networkd_file_active(root, "vz-"));
+
+        snprintf(file, sizeof file, "%s/80-container-ve.network", etc); /* masked in /etc */
+        ASSERT_EQ(symlink("/dev/null", file), 0);
+        ASSERT_FALSE(spawn_networkd_file_active(root, "ve-"));
+        ASSERT_EQ(unlink(file), 0);
+        write_file(file, ""); /* an empty file masks too */
+        ASSERT_FALSE(spawn_networkd_file_active(root, "ve-"));
+        ASSERT_EQ(unlink(file), 0);
+        write_file(file, "[Match]\nName=ve-*\n[Network]\nDHCPServer=no\n"); /* overridden, still networkd's */
+        ASSERT_TRUE(spawn_networkd_file_active(root, "ve-"));
+
+        snprintf(file, sizeof file, "rm -rf %s", root);
+        ASSERT_EQ(system(file), 0);
 }
 
 DEFINE_TEST_MAIN

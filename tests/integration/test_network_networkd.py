@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""A host where systemd-networkd configures ve-*/vz-* links (its stock 80-container-*.network): berth
+makes the links as nspawn does and leaves addresses, DHCP and NAT to networkd; --network-setup=berth
+or a masked file gives berth's own. A real systemd-networkd runs in a network and mount namespace
+of the test's own (its /run/systemd/netif private), and the launcher runs there too: the host's
+network and files are not touched."""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import SPAWN
+
+NETWORKD = next((p for p in ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd")
+                 if os.path.exists(p)), None)
+
+pytestmark = pytest.mark.skipif(not (NETWORKD and shutil.which("dnsmasq") and shutil.which("nft")
+                                     and os.path.isdir("/run/systemd")),
+                                reason="systemd-networkd (package systemd), dnsmasq-base and nftables are needed")
+
+# Waits for networkd, runs the launcher in the background with the guest's script, and once the
+# guest says READY shows the host side; the launcher's exit status and the links afterwards.
+SCRIPT = r"""
+set -u
+mount -t tmpfs tmpfs /run/systemd
+{mask}
+ip link set lo up
+{networkd} >/tmp/networkd-$$.log 2>&1 &
+ND=$!
+trap 'kill $ND 2>/dev/null; wait $ND 2>/dev/null; rm -f /tmp/networkd-$$.log' EXIT
+i=0; while [ ! -e /run/systemd/netif/state ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+OUT=$(mktemp)
+{spawn} -q -D {tree} -M {name} --register=no {args} /bin/sh -c '{guest}; echo READY; sleep 1' >$OUT 2>&1 &
+P=$!
+i=0; while ! grep -q READY $OUT && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+echo "== host"
+ip -o link show {link}
+ip -4 -o addr show {link}
+ls /run/berth/network 2>/dev/null
+pgrep -a dnsmasq | grep -c "interface={link}"
+wait $P; echo "== rc $?"
+echo "== guest"; cat $OUT; rm -f $OUT
+echo "== after"; ip -o link show {link} 2>&1
+"""
+
+GUEST_DHCP = "ip link set host0 up; udhcpc -i host0 -n -q -t 20 -T 1 -s /bin/true 2>&1; ip -4 -o addr show host0"
+MASK = ("mount -t tmpfs tmpfs /etc/systemd/network && "
+        "ln -s /dev/null /etc/systemd/network/80-container-ve.network")
+
+
+def run_with_networkd(tree, name, args, link, guest=GUEST_DHCP, mask=False):
+    script = SCRIPT.format(mask=MASK if mask else "", networkd=NETWORKD, spawn=SPAWN, tree=tree, name=name,
+                           args=" ".join(args), guest=guest, link=link)
+    r = subprocess.run(["unshare", "-m", "-n", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    parts = dict(re.findall(r"^== (\w+)\n(.*?)(?=^== |\Z)", r.stdout + "\n== end\n", re.S | re.M))
+    rc = re.search(r"^== rc (\d+)$", r.stdout, re.M)
+    assert rc, (r.stdout, r.stderr)
+    return int(rc.group(1)), parts, r
+
+
+def host_addresses(text, prefixlen):
+    """The IPv4 addresses networkd gave the host side (it may give a link more than one)."""
+    return re.findall(rf"inet (\d+\.\d+\.\d+\.\d+)/{prefixlen} ", text)
+
+
+def lease_server(guest):
+    m = re.search(r"lease of \d+\.\d+\.\d+\.\d+ obtained from (\d+\.\d+\.\d+\.\d+)", guest)
+    assert m, guest
+    return m.group(1)
+
+
+def test_networkd_addresses_the_link(bbtree):
+    rc, parts, r = run_with_networkd(bbtree, "nd-veth", ["-n"], "ve-nd-veth")
+    assert rc == 0, r.stdout
+    host = parts["host"]
+    # networkd, not berth: its address on the host side (from its pool), no record, no dnsmasq
+    assert re.search(r"inet 10\.", host) is None, r.stdout
+    assert "nd-veth.net" not in host and host.rstrip().endswith("0"), r.stdout
+    # the guest's DHCP client gets its lease from networkd's DHCP server on that link
+    assert lease_server(parts["guest"]) in host_addresses(host, 28), r.stdout
+    assert "networkd configures" not in parts["guest"]
+    assert "does not exist" in parts["after"] or "not found" in parts["after"].lower(), r.stdout
+
+
+def test_network_setup_berth_forces_berths_own(bbtree):
+    rc, parts, r = run_with_networkd(bbtree, "nd-berth", ["-n", "--network-setup=berth"], "ve-nd-berth",
+                                     guest="ip -4 -o addr show host0")
+    assert rc == 0, r.stdout
+    assert ("systemd-networkd configures ve-* links here too (80-container-ve.network): mask it with "
+            "'ln -s /dev/null /etc/systemd/network/80-container-ve.network' to leave them to berth.") in parts["guest"]
+    assert re.search(r"host0\s+inet 10\.\d+\.\d+\.\d+/28", parts["guest"]), r.stdout  # berth's, from outside
+    assert "nd-berth.net" in parts["host"] and parts["host"].rstrip().endswith("1"), r.stdout
+
+
+def test_masked_file_leaves_the_link_to_berth(bbtree):
+    rc, parts, r = run_with_networkd(bbtree, "nd-mask", ["-n"], "ve-nd-mask", guest="ip -4 -o addr show host0",
+                                     mask=True)
+    assert rc == 0, r.stdout
+    assert "networkd" not in parts["guest"], r.stdout  # no warning: nothing else configures it
+    assert re.search(r"host0\s+inet 10\.\d+\.\d+\.\d+/28", parts["guest"]), r.stdout
+    assert "nd-mask.net" in parts["host"], r.stdout
+
+
+def test_port_is_refused_while_networkd_addresses_the_link(bbtree):
+    rc, parts, r = run_with_networkd(bbtree, "nd-port", ["-n", "-p", "8080:80"], "ve-nd-port")
+    assert rc == 1, r.stdout
+    assert ("Cannot use --port= while systemd-networkd addresses the machine's link: use "
+            "--network-setup=berth (and mask 80-container-ve.network for it).") in parts["guest"], r.stdout
+    assert "ve-nd-port" not in parts["host"].split("\n")[0]
+
+
+def test_zone_bridge_for_networkd_goes_with_its_last_machine(bbtree):
+    rc, parts, r = run_with_networkd(bbtree, "nd-zone", ["--network-zone=ndz"], "vz-ndz")
+    assert rc == 0, r.stdout
+    host = parts["host"]
+    # 80-container-vz.network's address on the bridge serves the lease
+    assert lease_server(parts["guest"]) in host_addresses(host, 24), r.stdout
+    assert "zones" not in host, r.stdout  # no zone of berth's
+    assert "does not exist" in parts["after"] or "not found" in parts["after"].lower(), r.stdout
