@@ -148,7 +148,7 @@ static void write_file(const char *path, const char *text) {
 }
 
 TEST(networkd_file) {
-        char root[] = "/tmp/test-networkd-XXXXXX", etc[128], lib[128], file[192];
+        char root[] = "/tmp/test-networkd-XXXXXX", etc[160], lib[128], file[192];
 
         ASSERT_EQ(network_setup_from_string("networkd"), NETWORK_SETUP_NETWORKD);
         ASSERT_EQ(network_setup_from_string("berth"), NETWORK_SETUP_BERTH);
@@ -160,18 +160,10 @@ TEST(networkd_file) {
 
         ASSERT_TRUE(mkdtemp(root) != NULL);
         ASSERT_FALSE(spawn_networkd_file_active(root, "ve-")); /* no file: nothing configures ve-* */
-        snprintf(etc, sizeof etc, "%s/etc", root);
-        ASSERT_EQ(mkdir(etc, 0755), 0);
-        snprintf(etc, sizeof etc, "%s/etc/systemd", root);
-        ASSERT_EQ(mkdir(etc, 0755), 0);
+        snprintf(etc, sizeof etc, "mkdir -p %s/etc/systemd/network %s/lib/systemd/network", root, root);
+        ASSERT_EQ(system(etc), 0);
         snprintf(etc, sizeof etc, "%s/etc/systemd/network", root);
-        ASSERT_EQ(mkdir(etc, 0755), 0);
-        snprintf(lib, sizeof lib, "%s/lib", root);
-        ASSERT_EQ(mkdir(lib, 0755), 0);
-        snprintf(lib, sizeof lib, "%s/lib/systemd", root);
-        ASSERT_EQ(mkdir(lib, 0755), 0);
         snprintf(lib, sizeof lib, "%s/lib/systemd/network", root);
-        ASSERT_EQ(mkdir(lib, 0755), 0);
 
         snprintf(file, sizeof file, "%s/80-container-ve.network", lib);
         write_file(file, "[Match]\nName=ve-*\n");
