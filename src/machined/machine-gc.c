@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Whoever notices a machine gone removes its cgroups: berthd when the leader exits, a restarted
- * berthd when it finds the leader gone, and the next berth-spawn of the name. A launcher that still
- * runs tears down its own cgroups; should it die first, berthd does it when it notices. */
+/* Whoever notices a machine gone removes its cgroups and its network: berthd when the leader exits,
+ * a restarted berthd when it finds the leader gone, and the next berth-spawn of the name (the next
+ * of any name, for the network). A launcher that still runs tears down its own; should it die
+ * first, berthd does it when it notices. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "image-lock.h"
 #include "log.h"
+#include "machine-start.h"
 #include "manager.h"
 #include "pidfd-util.h"
 #include "string-util.h"
@@ -48,6 +54,55 @@ static int remove_cgroup(Manager *m, const char *cgroup) {
         return 1;
 }
 
+static int on_network_collected(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        if (si->si_code != CLD_EXITED || si->si_status != EXIT_SUCCESS)
+                log_warning("berth-network-collect failed (%s %d).", si->si_code == CLD_EXITED ? "status" : "signal",
+                            si->si_status);
+        sd_event_source_disable_unref(s);
+        return 0;
+}
+
+/* A machine's network record outlives a killed launcher (its dnsmasq, leases, nftables entries, a
+ * zone's bridge): berth-network-collect removes it as the next launcher would, without berthd
+ * waiting for it. It checks each record's launcher lock itself: one that starts the name anew
+ * meanwhile keeps its own. */
+static int collect_network(Manager *m, const char *name) {
+        _cleanup_free_ char *record = strjoin(MACHINE_NETWORK_DIR "/", name, ".net");
+        _cleanup_free_ char *helper = helper_binary("berth-network-collect", "BERTH_NETWORK_COLLECT_BINARY");
+        sd_event_source *s = NULL;
+        pid_t pid;
+        int r;
+
+        if (!record || !helper)
+                return -ENOMEM;
+        if (access(record, F_OK) < 0)
+                return 0; /* its launcher took it down */
+        pid = fork();
+        if (pid < 0)
+                return log_warning_errno(-errno, "Failed to fork for berth-network-collect: %m");
+        if (pid == 0) {
+                sigset_t none;
+                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                (void) sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                if (null < 0 || dup2(null, STDIN_FILENO) < 0)
+                        _exit(EXIT_FAILURE);
+                execl(helper, helper, (char *) NULL);
+                log_error_errno(-errno, "Failed to execute %s: %m", helper);
+                _exit(EXIT_FAILURE);
+        }
+        log_debug("Collecting the network that the dead launcher of '%s' left (pid %d).", name, (int) pid);
+        r = sd_event_add_child(m->event, &s, pid, WEXITED, on_network_collected, NULL);
+        if (r < 0) {
+                (void) waitpid(pid, NULL, 0);
+                return log_warning_errno(r, "Failed to watch berth-network-collect: %m");
+        }
+        (void) sd_event_source_set_description(s, "network-collect");
+        r = sd_event_source_set_floating(s, true);
+        sd_event_source_unref(s);
+        return r;
+}
+
 static int remove_leftovers(Manager *m, const char *name, const char *cgroup) {
         int fd, r;
 
@@ -61,6 +116,7 @@ static int remove_leftovers(Manager *m, const char *name, const char *cgroup) {
                 log_debug_errno(r, "Failed to take the launcher lock of '%s': %m", name);
         r = remove_cgroup(m, cgroup);
         machine_name_lock_drop(name, fd);
+        (void) collect_network(m, name);
         return r;
 }
 

@@ -138,6 +138,8 @@ static const char *helper_build_dir(const char *name) {
                 return "src/import";
         if (streq(name, "berth-supervise"))
                 return "src/supervise";
+        if (streq(name, "berth-network-collect"))
+                return "src/spawn";
         return NULL;
 }
 

@@ -22,6 +22,8 @@ void image_lock_release(ImageLock *l);
 
 /* The per-name lock every berth-spawn holds (an flock) while it runs. */
 #define MACHINE_NAME_LOCK_DIR "/run/berth/spawn"
+/* Where a launcher with a network of its own writes down what it made (NAME.net, spawn-network.h). */
+#define MACHINE_NETWORK_DIR "/run/berth/network"
 /* Takes a name's lock that no launcher holds (its file left by a launcher that was killed): 1 and
  * the fd, 0 if there is no lock file, -EBUSY if a launcher holds it. machine_name_lock_drop()
  * removes the file and releases it. */

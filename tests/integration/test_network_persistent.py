@@ -11,22 +11,14 @@ import subprocess
 import pytest
 
 from conftest import Machine
-from daemon import wait_for
-from test_berthctl import Env, booted
+from daemon import machines, wait_for
+from test_berthctl import booted, env  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(not (shutil.which("dnsmasq") and shutil.which("nft")),
                                 reason="dnsmasq-base and nftables are needed")
 
 SETTINGS_DIR = "/etc/systemd/nspawn"
 NETDIR = "/run/berth/network"
-
-
-@pytest.fixture
-def env():
-    e = Env()
-    e.start_berthd()
-    yield e
-    e.close()
 
 
 @pytest.fixture
@@ -70,19 +62,22 @@ def links():
     return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
 
 
+def start_booted(env, name):
+    r = env.ctl("start", name)
+    assert r.returncode == 0, r.stderr
+    assert booted(env, name), env.log(name)
+
+
 def test_persistent_machine_keeps_its_address_across_a_restart(env, veth_settings):
     name = "bt-net-keep"
     env.image(name)
     veth_settings(name)
-    assert env.ctl("start", name).returncode == 0
-    assert booted(env, name), env.log(name)
+    start_booted(env, name)
     first = guest_network(env, name)
     assert f": ve-{name}@" in links()
     assert env.ctl("poweroff", name, "--timeout=20s").returncode == 0
     assert wait_for(lambda: not os.path.exists(f"{NETDIR}/{name}.net"), timeout=10)
-    r = env.ctl("start", name)
-    assert r.returncode == 0, r.stderr
-    assert booted(env, name), env.log(name)
+    start_booted(env, name)
     assert guest_network(env, name) == first
     assert env.ctl("poweroff", name, "--timeout=20s").returncode == 0
     assert wait_for(lambda: f"ve-{name}" not in links(), timeout=10)
@@ -92,8 +87,7 @@ def test_machine_outlives_a_killed_berthd_and_leaves_nothing(env, veth_settings)
     name = "bt-net-surv"
     env.image(name)
     veth_settings(name)
-    assert env.ctl("start", name).returncode == 0
-    assert booted(env, name), env.log(name)
+    start_booted(env, name)
     leader = env.leader(name)
     before = guest_network(env, name)
     env.berthd.stop(signal.SIGKILL)
@@ -104,7 +98,47 @@ def test_machine_outlives_a_killed_berthd_and_leaves_nothing(env, veth_settings)
     assert f"--interface=ve-{name}" in dnsmasqs()
     assert os.path.exists(f"{NETDIR}/{name}.net")
     assert env.ctl("poweroff", name, "--timeout=20s").returncode == 0
-    assert wait_for(lambda: f"ve-{name}" not in links() and not os.path.exists(f"{NETDIR}/{name}.net"), timeout=10)
-    assert f"ve-{name}" not in dnsmasqs()
+    # the launcher's teardown: the record first, then the link and the dnsmasq
+    assert wait_for(lambda: f"ve-{name}" not in links() + dnsmasqs(), timeout=10)
+    assert not os.path.exists(f"{NETDIR}/{name}.net")
     assert not os.path.exists(f"{NETDIR}/{name}.leases")
     # the leak check that follows covers berth's nftables tables and everything else
+
+
+def nft_ruleset():
+    return subprocess.run(["nft", "list", "ruleset"], capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize("network", ["-n", "--network-zone=killzone"])
+def test_killed_launcher_network_is_collected_by_berthd(bus, berthd, bbtree, network):
+    """berth-spawn SIGKILLed: its machine dies with it (PR_SET_PDEATHSIG), and berthd, noticing the
+    leader gone with its launcher, removes the rest without another berth-spawn starting."""
+    name = "net-kill"
+    zone = network.startswith("--network-zone")
+    m = Machine("-q", "-D", bbtree, "-M", name, network, "-b", env=bus.env)
+    try:
+        assert wait_for(lambda: name in machines(bus), timeout=15), m.proc.stderr.read()
+        assert wait_for(lambda: os.path.exists(f"{NETDIR}/{name}.net"), timeout=10)
+        assert wait_for(lambda: "inet 10." in m.exec("ip", "-4", "-o", "addr", "show", "host0").stdout, timeout=10)
+        if zone:
+            with open(f"{NETDIR}/zones/killzone.zone") as f:
+                subnet = f.read().split()[0]
+            lease, interface, link = f"{NETDIR}/zones/killzone.leases", "--interface=vz-killzone", "vz-killzone"
+        else:
+            with open(f"{NETDIR}/{name}.net") as f:
+                subnet = f.read().split()[0]
+            lease, interface, link = f"{NETDIR}/{name}.leases", f"--interface=ve-{name}", f"ve-{name}"
+        assert os.path.exists(lease) and interface in dnsmasqs() and subnet in nft_ruleset()
+        assert f": {link}" in links()
+    finally:
+        m.proc.kill()
+        m.proc.wait()
+    assert wait_for(lambda: name not in machines(bus), timeout=10)
+    assert wait_for(lambda: not os.path.exists(f"{NETDIR}/{name}.net"), timeout=10), berthd.output()
+    # the helper's last step is berth's nftables table, rendered without the machine
+    assert wait_for(lambda: subnet not in nft_ruleset(), timeout=5), nft_ruleset()
+    assert interface not in dnsmasqs()
+    assert not os.path.exists(lease)
+    assert f": {link}" not in links()
+    assert f": vb-{name}" not in links()
+    assert not os.path.exists(f"{NETDIR}/zones")
