@@ -3,6 +3,8 @@
  * answered in any order (machinectl makes them one after another). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,6 +325,24 @@ static char *leader_comm(pid_t pid) {
         return strdup(buf);
 }
 
+/* "Iface: ve-web" as machinectl prints it: the host-side links the launcher registered. */
+static void print_interfaces(sd_bus *bus, const char *path) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const int32_t *ifindices;
+        size_t size;
+
+        if (sd_bus_get_property(bus, MACHINE1_BUS_NAME, path, MACHINE1_MACHINE_IFACE, "NetworkInterfaces", NULL,
+                                &reply, "ai") < 0 ||
+            sd_bus_message_read_array(reply, 'i', (const void **) &ifindices, &size) < 0)
+                return;
+        for (size_t k = 0; k < size / sizeof(int32_t); k++) {
+                char ifname[IF_NAMESIZE] = "";
+                if (!if_indextoname((unsigned) ifindices[k], ifname))
+                        (void) snprintf(ifname, sizeof ifname, "%" PRIi32, ifindices[k]);
+                printf("%s %s\n", k == 0 ? "           Iface:" : "                 ", ifname);
+        }
+}
+
 static void print_os_and_addresses(sd_bus *bus, const char *name) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *os = NULL, *addr = NULL;
         _cleanup_free_ char *pretty = NULL;
@@ -362,6 +382,7 @@ static int status_one(sd_bus *bus, const CtlArgs *args, const char *name) {
         printf("         Service: %s; class %s\n", isempty(i.service) ? "n/a" : i.service, i.class);
         if (!isempty(i.root))
                 printf("            Root: %s\n", i.root);
+        print_interfaces(bus, path);
         print_os_and_addresses(bus, i.name);
         {
                 CgroupAccounting acc;

@@ -3,6 +3,7 @@
  * with the same beats as RegisterMachine: read → validate → authorize → act → reply. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "string-util.h"
 
 #define REQUEST_FIELDS_MAX 8
+#define NETIFS_MAX 64
 
 typedef struct Peer {
         Manager *manager;
@@ -51,8 +53,31 @@ static size_t split_fields(char *buf, size_t size, char *fields[static REQUEST_F
         return n;
 }
 
-static int handle_register(Peer *peer, char **f, const char **ret_message) {
+/* "3 7": positive interface indices, at most NETIFS_MAX. */
+static int parse_netifs(const char *s, int netifs[static NETIFS_MAX], size_t *ret_n) {
+        size_t n = 0;
+
+        while (*s) {
+                char *end;
+                long v;
+
+                if (n >= NETIFS_MAX)
+                        return -E2BIG;
+                errno = 0;
+                v = strtol(s, &end, 10);
+                if (errno != 0 || end == s || v <= 0 || v > INT_MAX || (*end && *end != ' '))
+                        return -EINVAL;
+                netifs[n++] = (int) v;
+                s = *end ? end + 1 : end;
+        }
+        *ret_n = n;
+        return 0;
+}
+
+static int handle_register(Peer *peer, char **f, size_t n_fields, const char **ret_message) {
         static char message[256];
+        int netifs[NETIFS_MAX];
+        size_t n_netifs = 0;
         RegisterFailure failure = _REGISTER_FAILURE_MAX;
         MachineClass class = MACHINE_CONTAINER;
         Id128 id = {};
@@ -60,15 +85,17 @@ static int handle_register(Peer *peer, char **f, const char **ret_message) {
         unsigned leader;
         int r;
 
-        /* f: NAME UUID LEADER ROOT SERVICE CLASS */
+        /* f: NAME UUID LEADER ROOT SERVICE CLASS [NETIFS] */
         if (safe_atou(f[2], &leader) < 0 || (!isempty(f[1]) && id128_from_string(f[1], &id) < 0))
                 return *ret_message = "Invalid machine ID or leader PID", -EINVAL;
+        if (n_fields > 6 && parse_netifs(f[6], netifs, &n_netifs) < 0)
+                return *ret_message = "Invalid network interface index", -EINVAL;
         r = machine_registration_check(f[0], f[5], leader, f[3], f[4], &class, ret_message);
         if (r < 0)
                 return r;
         r = manager_register_machine(peer->manager, &(MachineRegistration) {
                         .name = f[0], .id = isempty(f[1]) ? NULL : id.bytes, .service = f[4], .class = class,
-                        .leader = (pid_t) leader, .root_directory = f[3],
+                        .leader = (pid_t) leader, .root_directory = f[3], .netifs = netifs, .n_netifs = n_netifs,
                 }, peer->pid, &machine, &failure);
         if (r >= 0)
                 return 0;
@@ -112,8 +139,8 @@ static int on_request(sd_event_source *s, int fd, uint32_t revents, void *userda
         k = split_fields(buf, (size_t) n, f);
         if (peer->uid != 0)
                 r = -EPERM, message = "Access denied: only root registers machines";
-        else if (k == 7 && streq(f[0], "register"))
-                r = handle_register(peer, f + 1, &message);
+        else if ((k == 7 || k == 8) && streq(f[0], "register"))
+                r = handle_register(peer, f + 1, k - 1, &message);
         else if (k == 2 && streq(f[0], "unregister"))
                 r = handle_unregister(peer, f[1], &message);
         else

@@ -6,7 +6,8 @@
  * bus address, so the berthd of a test bus never answers a launcher meant for the host's bus.
  *
  * Requests (fields separated by NUL bytes):
- *   register NAME UUID(32 hex or empty) LEADER ROOT SERVICE CLASS
+ *   register NAME UUID(32 hex or empty) LEADER ROOT SERVICE CLASS [NETIFS]
+ *     NETIFS: the host-side interface indices, separated by spaces (as CreateMachineWithNetwork's)
  *   unregister NAME
  * Reply: "0" done, or "-ERRNO" NUL MESSAGE. The peer must be root (SO_PEERCRED). */
 

@@ -39,22 +39,24 @@ int spawn_registry_is_berthd(sd_bus *bus) {
         return r >= 0;
 }
 
-static int call_register(sd_bus *bus, bool berthd, const char *name, const uint8_t uuid[16], pid_t leader,
-                         const char *root, const char *service, const char *class, sd_bus_error *error) {
+static int call_register(sd_bus *bus, bool berthd, const SpawnRegistration *reg, sd_bus_error *error) {
         static const uint8_t zero[16] = {};
         sd_bus_message *m = NULL;
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, MACHINE1_BUS_NAME, MACHINE1_PATH, MACHINE1_MANAGER_IFACE,
-                                           berthd ? "RegisterMachine" : "CreateMachine");
+                                           berthd ? "RegisterMachineWithNetwork" : "CreateMachineWithNetwork");
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(m, "s", name);
+        r = sd_bus_message_append(m, "s", reg->name);
         if (r >= 0)
-                r = sd_bus_message_append_array(m, 'y', uuid ?: zero,
-                                                uuid && memcmp(uuid, zero, 16) != 0 ? 16 : 0);
+                r = sd_bus_message_append_array(m, 'y', reg->uuid ?: zero,
+                                                reg->uuid && memcmp(reg->uuid, zero, 16) != 0 ? 16 : 0);
         if (r >= 0)
-                r = sd_bus_message_append(m, "ssus", service, class, (uint32_t) leader, root);
+                r = sd_bus_message_append(m, "ssus", reg->service ?: "berth", reg->class ?: "container",
+                                          (uint32_t) reg->leader, reg->root_directory ?: "");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'i', &reg->netif, reg->netif > 0 ? sizeof(int) : 0);
         if (r >= 0 && !berthd)
                 /* machined makes machine-NAME.scope in machine.slice; no extra unit properties */
                 r = sd_bus_message_append(m, "a(sv)", 0);
@@ -64,17 +66,17 @@ static int call_register(sd_bus *bus, bool berthd, const char *name, const uint8
         return r;
 }
 
-int spawn_register(const char *name, const uint8_t uuid[16], pid_t leader, const char *root_directory,
-                   const char *service, const char *class, RegisterMode mode, sd_bus **ret_bus) {
+int spawn_register(const SpawnRegistration *reg, RegisterMode mode, sd_bus **ret_bus) {
         _cleanup_(bus_unrefp) sd_bus *bus = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *name = reg->name;
         bool berthd;
         int r;
 
         *ret_bus = NULL;
         if (mode == REGISTER_NO)
                 return 0;
-        if (!name || leader <= 1)
+        if (!name || reg->leader <= 1)
                 return log_error_errno(-EINVAL, "Cannot register a machine without a name and leader.");
 
         r = sd_bus_open_system(&bus);
@@ -92,8 +94,7 @@ int spawn_register(const char *name, const uint8_t uuid[16], pid_t leader, const
         }
         /* with --register=yes an unowned name may still be activatable: just call */
         berthd = r > 0 && spawn_registry_is_berthd(bus);
-        r = call_register(bus, berthd, name, uuid, leader, root_directory ?: "", service ?: "berth",
-                          class ?: "container", &error);
+        r = call_register(bus, berthd, reg, &error);
         if (r < 0) {
                 log_error_errno(r, "Failed to register machine %s: %s", name, error.message ?: strerror(-r));
                 sd_bus_error_free(&error);

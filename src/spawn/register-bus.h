@@ -18,16 +18,25 @@ typedef enum RegisterMode {
         _REGISTER_MODE_INVALID = -EINVAL,
 } RegisterMode;
 
-/* Registers 'name' with leader = the guest's PID 1 in host PID terms. Call it once the leader sits
- * in its cgroup (machine.slice/machine-NAME.scope) and before it execs init.
- *   - berthd owns the name: RegisterMachine (the leader stays where it is);
- *   - systemd-machined owns it: CreateMachine (machined makes the scope and moves the leader).
- * uuid may be all zero; root_directory may be NULL or ""; service defaults to "berth", class to
- * "container". With REGISTER_AUTO and no bus or no owner: returns 0 with *ret_bus = NULL, silently.
- * On success *ret_bus holds the connection to pass to spawn_unregister() (and then to
+typedef struct SpawnRegistration {
+        const char *name;
+        const uint8_t *uuid;        /* 16 bytes; NULL or all zero: none */
+        pid_t leader;               /* the guest's PID 1 in host PID terms */
+        const char *root_directory; /* NULL or "": none */
+        const char *service;        /* NULL: "berth" */
+        const char *class;          /* NULL: "container" */
+        int netif;                  /* the veth's host-side interface index, 0: none */
+} SpawnRegistration;
+
+/* Registers the machine. Call it once the leader sits in its cgroup (machine.slice/
+ * machine-NAME.scope) and before it execs init.
+ *   - berthd owns the name: RegisterMachineWithNetwork (the leader stays where it is);
+ *   - systemd-machined owns it: CreateMachineWithNetwork (machined makes the scope and moves the
+ *     leader), as systemd-nspawn calls it.
+ * With REGISTER_AUTO and no bus or no owner: returns 0 with *ret_bus = NULL, silently. On success
+ * *ret_bus holds the connection to pass to spawn_unregister() (and then to
  * sd_bus_flush_close_unref()); returns 1 if registered. Errors are logged. */
-int spawn_register(const char *name, const uint8_t uuid[16], pid_t leader, const char *root_directory,
-                   const char *service, const char *class, RegisterMode mode, sd_bus **ret_bus);
+int spawn_register(const SpawnRegistration *reg, RegisterMode mode, sd_bus **ret_bus);
 
 /* Forgets the machine (UnregisterMachine). A machine that is already gone is not an error: berthd
  * notices a dead leader by itself. bus may be NULL (nothing to do). */

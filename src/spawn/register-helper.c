@@ -3,7 +3,7 @@
  * systemd-machined), and unregisters it. berth-spawn runs it as a short-lived helper, so the
  * launcher that stays with the machine does not carry libsystemd and its dependencies around.
  *
- *   berth-register register yes|auto NAME UUID LEADER ROOT SERVICE CLASS
+ *   berth-register register yes|auto NAME UUID LEADER ROOT SERVICE CLASS [NETIF]
  *   berth-register unregister NAME
  *
  * Exit status: 0 done; 3 not registered (auto: no bus, or nobody owns the name);
@@ -24,14 +24,18 @@ static int do_register(int argc, char **argv) {
         sd_bus *bus = NULL;
         Id128 uuid = {};
         unsigned leader;
+        int netif = 0;
         int r;
 
-        if (argc != 9 || !(streq(argv[2], "yes") || streq(argv[2], "auto")) || id128_from_string(argv[4], &uuid) < 0 ||
-            safe_atou(argv[5], &leader) < 0) {
-                log_error("Usage: berth-register register yes|auto NAME UUID LEADER ROOT SERVICE CLASS");
+        if ((argc != 9 && argc != 10) || !(streq(argv[2], "yes") || streq(argv[2], "auto")) ||
+            id128_from_string(argv[4], &uuid) < 0 || safe_atou(argv[5], &leader) < 0 ||
+            (argc == 10 && !isempty(argv[9]) && safe_atoi(argv[9], &netif) < 0)) {
+                log_error("Usage: berth-register register yes|auto NAME UUID LEADER ROOT SERVICE CLASS [NETIF]");
                 return 1;
         }
-        r = spawn_register(argv[3], uuid.bytes, (pid_t) leader, argv[6], argv[7], argv[8],
+        r = spawn_register(&(SpawnRegistration) { .name = argv[3], .uuid = uuid.bytes, .leader = (pid_t) leader,
+                                                  .root_directory = argv[6], .service = argv[7], .class = argv[8],
+                                                  .netif = netif },
                            streq(argv[2], "yes") ? REGISTER_YES : REGISTER_AUTO, &bus);
         sd_bus_flush_close_unref(bus);
         if (r < 0)

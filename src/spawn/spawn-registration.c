@@ -107,10 +107,10 @@ static int registry_connect(void) {
 }
 
 /* 1 registered through berthd's socket, 0 no socket (use the bus), -errno failed (logged). */
-static int register_by_socket(SpawnContext *c, const char *uuid, const char *leader) {
+static int register_by_socket(SpawnContext *c, const char *uuid, const char *leader, const char *netifs) {
         const SpawnConfig *cfg = c->config;
         const char *fields[] = { "register", cfg->machine_name, uuid, leader, cfg->directory ?: "",
-                                 cfg->container_service, "container" };
+                                 cfg->container_service, "container", netifs };
         char request[REGISTRY_MESSAGE_MAX], reply[1024];
         const char *message;
         size_t size = 0;
@@ -139,7 +139,7 @@ static int register_by_socket(SpawnContext *c, const char *uuid, const char *lea
 
 int spawn_registration_register(SpawnContext *c) {
         const SpawnConfig *cfg = c->config;
-        char uuid[ID128_STRING_MAX], leader[16];
+        char uuid[ID128_STRING_MAX], leader[16], netifs[16] = "";
         int r;
 
         if (cfg->register_mode == SPAWN_REGISTER_NO)
@@ -151,7 +151,9 @@ int spawn_registration_register(SpawnContext *c) {
                                                "dbus-daemon --system and berthd, or use --register=no).");
         }
         (void) snprintf(leader, sizeof leader, "%d", (int) c->pid);
-        r = register_by_socket(c, id128_is_null(c->uuid) ? "" : id128_to_string(c->uuid, uuid), leader);
+        if (c->net.host_ifindex > 0) /* the veth's host side, as nspawn's CreateMachineWithNetwork */
+                (void) snprintf(netifs, sizeof netifs, "%d", c->net.host_ifindex);
+        r = register_by_socket(c, id128_is_null(c->uuid) ? "" : id128_to_string(c->uuid, uuid), leader, netifs);
         if (r != 0) {
                 c->registered = r > 0;
                 return r < 0 ? r : 0;
@@ -160,7 +162,8 @@ int spawn_registration_register(SpawnContext *c) {
                 char *argv[] = { (char *) "berth-register", (char *) "register",
                                  (char *) (cfg->register_mode == SPAWN_REGISTER_YES ? "yes" : "auto"), cfg->machine_name,
                                  id128_to_string(c->uuid, uuid), leader,
-                                 cfg->directory ?: (char *) "", (char *) cfg->container_service, (char *) "container", NULL };
+                                 cfg->directory ?: (char *) "", (char *) cfg->container_service, (char *) "container",
+                                 netifs, NULL };
                 r = run_helper(argv);
         }
         if (r == EXIT_NO_REGISTRY) /* --register=auto, and nobody to register with */

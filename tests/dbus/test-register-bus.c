@@ -14,13 +14,15 @@ TEST(no_bus) {
 
         if (getenv("BERTH_LIVE"))
                 return;
+        SpawnRegistration x = { .name = "x", .leader = 1234, .root_directory = "/" };
+
         ASSERT_OK(setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/berth-test.sock", 1));
-        ASSERT_EQ(spawn_register("x", NULL, 1234, NULL, NULL, NULL, REGISTER_NO, &bus), 0);
+        ASSERT_EQ(spawn_register(&(SpawnRegistration) { .name = "x", .leader = 1234 }, REGISTER_NO, &bus), 0);
         ASSERT_TRUE(bus == NULL);
         bus = (sd_bus *) 0x1;
-        ASSERT_EQ(spawn_register("x", NULL, 1234, "/", "berth", "container", REGISTER_AUTO, &bus), 0);
+        ASSERT_EQ(spawn_register(&x, REGISTER_AUTO, &bus), 0);
         ASSERT_TRUE(bus == NULL);
-        ASSERT_TRUE(spawn_register("x", NULL, 1234, "/", "berth", "container", REGISTER_YES, &bus) < 0);
+        ASSERT_TRUE(spawn_register(&x, REGISTER_YES, &bus) < 0);
         ASSERT_TRUE(bus == NULL);
         ASSERT_EQ(spawn_unregister(NULL, "x"), 0);
 }
@@ -32,7 +34,9 @@ int main(int argc, char **argv) {
                 char line[16];
                 int r;
 
-                r = spawn_register(argv[2], uuid, (pid_t) atoi(argv[3]), "/", "berth", "container", REGISTER_AUTO, &bus);
+                r = spawn_register(&(SpawnRegistration) { .name = argv[2], .uuid = uuid, .leader = (pid_t) atoi(argv[3]),
+                                                          .root_directory = "/", .netif = 1 },
+                                   REGISTER_AUTO, &bus);
                 printf("registered=%d berthd=%d\n", r, bus ? spawn_registry_is_berthd(bus) : -1);
                 fflush(stdout);
                 if (r < 0)

@@ -10,11 +10,12 @@ import time
 
 import pytest
 
-from conftest import Machine
+from conftest import BUILD, Machine
 
 from daemon import BERTHD, Berthd, Bus
 
 CACHE = "/var/cache/berth/nss-mymachines"
+CTL = os.path.join(BUILD, "src", "ctl", "berthctl")
 
 
 def nss_dir():
@@ -66,6 +67,10 @@ def test_getent_hosts_resolves_a_networked_machine(bbtree, tmp_path):
             assert r.stdout.splitlines()[0].split() == [addr, "STREAM", "nss-web"], r.stdout
             r = subprocess.run(argv[:-1] + ["nss-none"], env=env, capture_output=True, text=True)
             assert (r.returncode, r.stdout) == (2, ""), r
+            # the launcher registered the veth's host side: stock machinectl and berthctl name it
+            for tool in (["machinectl", "-M", ".host", "--no-pager"], [CTL]):
+                st = subprocess.run(tool + ["status", "nss-web"], env=bus.env, capture_output=True, text=True)
+                assert re.search(r"^\s+Iface: ve-nss-web$", st.stdout, re.M), (tool, st.stdout, st.stderr)
             assert m.stop() == 0
     finally:
         daemon.stop()
