@@ -85,12 +85,18 @@ int event_add_io(EventLoop *l, int fd, uint32_t events, event_io_fn fn, void *us
         return source_new(l, SOURCE_IO, fd, events, fn, userdata, ret);
 }
 
+/* A disabled source leaves the epoll set: with no events asked for, epoll would still report
+ * EPOLLHUP and EPOLLERR (a pidfd of a reaped process, a hung-up pty) on every wait. */
 static int source_update(EventSource *s) {
         struct epoll_event ev = { .events = s->events, .data.ptr = s };
 
-        if (!s->enabled)
-                ev.events = 0;
-        if (epoll_ctl(s->loop->epoll_fd, EPOLL_CTL_MOD, s->fd, &ev) < 0)
+        if (!s->enabled) {
+                if (epoll_ctl(s->loop->epoll_fd, EPOLL_CTL_DEL, s->fd, NULL) < 0 && errno != ENOENT)
+                        return -errno;
+                return 0;
+        }
+        if (epoll_ctl(s->loop->epoll_fd, EPOLL_CTL_MOD, s->fd, &ev) < 0 &&
+            (errno != ENOENT || epoll_ctl(s->loop->epoll_fd, EPOLL_CTL_ADD, s->fd, &ev) < 0))
                 return -errno;
         return 0;
 }

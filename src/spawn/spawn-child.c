@@ -27,6 +27,7 @@
 #include "spawn-bind-user.h"
 #include "spawn-cgroup.h"
 #include "spawn-child.h"
+#include "spawn-lxcfs.h"
 #include "spawn-resources.h"
 #include "spawn-network.h"
 #include "spawn-credentials.h"

@@ -22,7 +22,8 @@ typedef struct SpawnContext {
         CgroupSet cgroups;
         char *cgroup_path; /* machine.slice/machine-NAME.scope (or in --slice=) */
         CgroupControllerMap controllers; /* where each controller is, for the limits */
-        bool lxcfs;         /* lxcfs runs: bind its files (spawn-resources.c) */
+        bool lxcfs;         /* lxcfs runs: bind its files (spawn-lxcfs.h) */
+        dev_t lxcfs_dev;    /* its file system, whose files the machine gets */
         int lxcfs_fds[8];   /* child: clones of them, opened with host privileges */
         bool cgroup_created;
         bool cgroup_unified_view; /* a v1 host, and the machine sees cgroup2 only (spawn-cgroup.h) */

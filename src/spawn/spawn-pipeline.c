@@ -32,6 +32,7 @@
 #include "spawn-overlay.h"
 #include "spawn-pipeline.h"
 #include "spawn-registration.h"
+#include "spawn-lxcfs.h"
 #include "spawn-resources.h"
 #include "spawn-userns.h"
 #include "string-util.h"

@@ -4,7 +4,6 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/resource.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
@@ -75,68 +74,5 @@ int spawn_step_process_limits(SpawnContext *c) {
         }
         if (l->cpu_affinity && sched_setaffinity(c->pid, CPU_ALLOC_SIZE(l->cpu_affinity_ncpus), l->cpu_affinity) < 0)
                 return log_error_errno(errno, "Failed to set the CPU affinity of the machine (are the CPUs online?): %m");
-        return 0;
-}
-
-#define LXCFS_DIR "/var/lib/lxcfs"
-#define FUSE_SUPER_MAGIC 0x65735546
-
-/* What LXC binds: the files lxcfs computes from the reader's cgroup. */
-static const char *const lxcfs_files[] = {
-        "/proc/meminfo", "/proc/cpuinfo", "/proc/stat", "/proc/uptime", "/proc/loadavg", "/proc/diskstats",
-        "/proc/swaps", "/sys/devices/system/cpu/online",
-};
-
-static bool lxcfs_running(void) {
-        struct statfs sfs;
-        return statfs(LXCFS_DIR, &sfs) >= 0 && (unsigned long) sfs.f_type == FUSE_SUPER_MAGIC &&
-               access(LXCFS_DIR "/proc/meminfo", R_OK) >= 0;
-}
-
-int spawn_step_lxcfs_detect(SpawnContext *c) {
-        LxcfsMode mode = c->config->limits.lxcfs;
-
-        if (mode == LXCFS_NO)
-                return 0;
-        c->lxcfs = lxcfs_running();
-        if (!c->lxcfs && mode == LXCFS_YES)
-                return log_error_errno(-ENOENT, "--lxcfs=yes, but lxcfs does not run (no lxcfs file system on "
-                                                LXCFS_DIR "): install Debian's lxcfs package and start it.");
-        log_debug("lxcfs %s.", c->lxcfs ? "runs: binding its files" : "does not run");
-        return 0;
-}
-
-int spawn_open_lxcfs(SpawnContext *c) {
-        _Static_assert(ELEMENTSOF(lxcfs_files) <= 8, "lxcfs_fds is too small");
-        for (size_t i = 0; c->lxcfs && i < ELEMENTSOF(lxcfs_files); i++) {
-                _cleanup_free_ char *p = strjoin(LXCFS_DIR, lxcfs_files[i]);
-                int r;
-                if (!p)
-                        return -ENOMEM;
-                if (access(p, F_OK) < 0)
-                        continue; /* an older lxcfs has no sys/devices/system/cpu/online */
-                r = mount_clone_tree(AT_FDCWD, p, false, &c->lxcfs_fds[i]);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-int spawn_mount_lxcfs(SpawnContext *c) {
-        for (size_t i = 0; i < ELEMENTSOF(lxcfs_files); i++) {
-                _cleanup_close_ int fd = TAKE_FD(c->lxcfs_fds[i]), target = -EBADF;
-                int r;
-                if (fd < 0)
-                        continue;
-                /* an existing file of the machine's /proc or (read-only) /sys: nothing is created */
-                target = open_in_root(c->root_fd, lxcfs_files[i], O_PATH | O_NOFOLLOW, 0);
-                if (target == -ENOENT)
-                        continue;
-                if (target < 0)
-                        return target;
-                r = mount_attach(fd, target);
-                if (r < 0)
-                        return r;
-        }
         return 0;
 }

@@ -17,6 +17,7 @@
 #include "mount-util.h"
 #include "parse-util.h"
 #include "spawn-console.h"
+#include "spawn-lxcfs.h"
 #include "spawn-supervise.h"
 #include "string-util.h"
 
@@ -24,6 +25,8 @@ typedef struct Supervisor {
         SpawnContext *context;
         EventLoop *loop;
         ConsoleForward *console;
+        EventSource *lxcfs_source;
+        int lxcfs_pidfd;
         SpawnResult result;
         bool exited, shutdown_requested, ready_sent;
 } Supervisor;
@@ -227,6 +230,38 @@ static void on_notify(EventSource *es, int fd, uint32_t revents, void *userdata)
                 }
 }
 
+static void lxcfs_release(Supervisor *s) {
+        int r = spawn_lxcfs_release(s->context);
+        if (r < 0)
+                log_warning("lxcfs stopped; machine '%s' keeps some of its files, whose reads fail.",
+                            s->context->config->machine_name);
+        else if (!s->context->config->quiet)
+                log_info("lxcfs stopped: machine '%s' sees the host's /proc and /sys figures.",
+                         s->context->config->machine_name);
+}
+
+static void on_lxcfs_gone(EventSource *es, int fd, uint32_t events, void *userdata) {
+        Supervisor *s = userdata;
+
+        (void) event_source_set_enabled(es, false);
+        lxcfs_release(s);
+}
+
+/* lxcfs's FUSE connection dies with its process: watched from here, where the machine has its
+ * lxcfs files already (gone before we watch: released at once). */
+static int lxcfs_watch(Supervisor *s) {
+        s->lxcfs_pidfd = spawn_lxcfs_open_pidfd(s->context);
+        if (s->lxcfs_pidfd == -ESRCH) {
+                lxcfs_release(s);
+                return 0;
+        }
+        if (s->lxcfs_pidfd < 0) {
+                log_debug_errno(s->lxcfs_pidfd, "lxcfs's process not found, not watched: %m");
+                return 0;
+        }
+        return event_add_io(s->loop, s->lxcfs_pidfd, EPOLLIN, on_lxcfs_gone, s, &s->lxcfs_source);
+}
+
 static int supervisor_setup(Supervisor *s) {
         static const int shutdown_signals[] = { SIGTERM, SIGINT, SIGHUP };
         SpawnContext *c = s->context;
@@ -254,11 +289,11 @@ static int supervisor_setup(Supervisor *s) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return c->lxcfs ? lxcfs_watch(s) : 0;
 }
 
 int spawn_supervise(SpawnContext *c, SpawnResult *ret) {
-        Supervisor s = { .context = c };
+        Supervisor s = { .context = c, .lxcfs_pidfd = -EBADF };
         int r;
 
         r = supervisor_setup(&s);
@@ -273,6 +308,7 @@ int spawn_supervise(SpawnContext *c, SpawnResult *ret) {
         }
         s.console = console_forward_free(s.console);
         s.loop = event_loop_free(s.loop);
+        s.lxcfs_pidfd = safe_close(s.lxcfs_pidfd);
         if (r < 0)
                 return r;
         if (!s.exited)

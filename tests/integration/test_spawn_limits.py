@@ -337,15 +337,16 @@ def test_top_and_accounting(bbtree):
         stop(p)
 
 
-@pytest.fixture
-def lxcfs():
-    """Debian's lxcfs, started for the test on /var/lib/lxcfs (and stopped and unmounted after)."""
+def start_lxcfs(pidfile):
+    """Debian's lxcfs on /var/lib/lxcfs for the test (skipped when the host runs one: only ours is
+    ever killed), stopped, unmounted and its pid file removed after."""
     if not shutil.which("lxcfs"):
         pytest.skip("lxcfs is not installed (Debian package lxcfs, in tools/deps.sh)")
     if " /var/lib/lxcfs " in open("/proc/self/mountinfo").read():
         pytest.skip("an lxcfs of the host runs already")
     os.makedirs("/var/lib/lxcfs", exist_ok=True)
-    p = subprocess.Popen(["lxcfs", "/var/lib/lxcfs"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(["lxcfs", "-p", pidfile, "/var/lib/lxcfs"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
     try:
         assert wait_for(lambda: os.path.exists("/var/lib/lxcfs/proc/meminfo"), timeout=10)
         yield p
@@ -354,6 +355,20 @@ def lxcfs():
             p.terminate()
             p.wait(timeout=10)
         subprocess.run(["umount", "-l", "/var/lib/lxcfs"], capture_output=True)
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+
+
+@pytest.fixture
+def lxcfs():
+    """lxcfs with its default pid file, which berth-spawn reads to watch it."""
+    yield from start_lxcfs("/run/lxcfs.pid")
+
+
+@pytest.fixture
+def lxcfs_elsewhere():
+    """lxcfs with a pid file of its own: berth-spawn finds its process by name."""
+    yield from start_lxcfs("/run/berth-test-lxcfs.pid")
 
 
 def test_lxcfs_machine_sees_its_own_size(debian_cached, lxcfs):
@@ -367,15 +382,47 @@ def test_lxcfs_machine_sees_its_own_size(debian_cached, lxcfs):
     assert int(r.stdout) > 256, r.stdout
 
 
-def test_lxcfs_killed_mid_run(bbtree, lxcfs):
-    p = background("-D", bbtree, "-M", "lim-lxcfs-kill", "--lxcfs=yes", "/bin/sh", "-c",
-                   "head -1 /proc/meminfo; sleep 2; echo alive; head -1 /proc/meminfo >/dev/null 2>&1; echo done")
-    time.sleep(1)
-    lxcfs.kill()
-    lxcfs.wait()
-    out, err = p.communicate(timeout=30)
+def meminfo_total(path="/proc/meminfo"):
+    with open(path) as f:
+        return f.readline().split()[1]
+
+
+def kill_lxcfs_mid_run(tree, lxcfs, *args):
+    """A machine reads its lxcfs meminfo (256M), lxcfs is killed, and within a few seconds the
+    machine's /proc/meminfo and free show the host's figures; the machine carries on."""
+    host_total = meminfo_total()
+    p = subprocess.Popen([SPAWN, "-q", "-D", tree, "-M", "lim-lxcfs-kill", "--lxcfs=yes", *args,
+                          "--property=MemoryMax=256M", "/bin/sh", "-c",
+                          "head -1 /proc/meminfo; read go; cat /proc/meminfo >/dev/null && head -1 /proc/meminfo"
+                          " && free -k | awk '/^Mem:/ {print $2}'; echo done"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().split() == ["MemTotal:", "262144", "kB"]
+        leader = int(read(f"/proc/{p.pid}/task/{p.pid}/children").split()[0])
+        lxcfs.kill()
+        lxcfs.wait()
+
+        def host_figures():
+            try:
+                return meminfo_total(f"/proc/{leader}/root/proc/meminfo") == host_total
+            except OSError:  # ENOTCONN until the launcher took the dead binds away
+                return False
+        assert wait_for(host_figures, timeout=5)
+        out, err = p.communicate("go\n", timeout=30)
+    finally:
+        if p.poll() is None:
+            stop(p)
     assert p.returncode == 0, err
-    assert out.split()[-2:] == ["alive", "done"], out + err
+    assert out.split() == ["MemTotal:", host_total, "kB", host_total, "done"], out + err
+
+
+def test_lxcfs_killed_mid_run(bbtree, lxcfs):
+    kill_lxcfs_mid_run(bbtree, lxcfs)
+
+
+def test_lxcfs_killed_mid_run_userns(bbtree, lxcfs_elsewhere):
+    # -U locks the machine's mounts: the dead files are covered by the host's instead of unmounted
+    kill_lxcfs_mid_run(bbtree, lxcfs_elsewhere, "-U")
 
 
 def test_lxcfs_yes_without_lxcfs(bbtree):

@@ -108,6 +108,29 @@ TEST(event_loop) {
         close(p[1]);
 }
 
+static void on_hup(EventSource *s, int fd, uint32_t events, void *userdata) {
+        Ctx *c = userdata;
+        c->fired++;
+        (void) event_source_set_enabled(s, false);
+}
+
+/* A disabled source is not reported again, not even for EPOLLHUP, which epoll reports unasked. */
+TEST(event_loop_disabled_hangup) {
+        Ctx c = {};
+        EventSource *src;
+        int p[2];
+
+        ASSERT_OK(event_loop_new(&c.loop));
+        ASSERT_TRUE(pipe2(p, O_CLOEXEC) == 0);
+        close(p[1]);
+        ASSERT_OK(event_add_io(c.loop, p[0], EPOLLIN, on_hup, &c, &src));
+        ASSERT_OK(event_add_timer(c.loop, 50000, on_timer, &c));
+        ASSERT_EQ(event_loop_run(c.loop), 42);
+        ASSERT_EQ(c.fired, 2); /* the hang-up once, then the timer */
+        event_loop_free(c.loop);
+        close(p[0]);
+}
+
 TEST(log_escapes_controls) {
         char path[] = "/tmp/berth-test-log-XXXXXX", buf[256] = {};
         int fd = mkstemp(path), saved = dup(STDERR_FILENO);
