@@ -10,6 +10,7 @@
 
 #include "alloc-util.h"
 #include "ctl-bus.h"
+#include "ctl-accounting.h"
 #include "ctl-output.h"
 #include "ctl.h"
 #include "log.h"
@@ -96,6 +97,8 @@ static const char options_help[] =
         "     --read-only          bind: mount read-only; clone, import-*, pull-*: make the image read-only\n"
         "     --mkdir              bind: create the destination directory\n"
         "     --runtime            set-property: change the running machine only, not its next start\n"
+        "     --columns=LIST       list: add memory, memory-peak, memory-max, tasks, tasks-max,\n"
+        "                          cpu, io-read, io-write columns\n"
         "     --iterations=N       top: refresh N times, then exit (default: until interrupted)\n"
         "     --delay=SEC          top: time between refreshes (default: 1s)\n"
         "     --force              copy-to/copy-from: replace existing files; import-*, pull-*: an existing image\n"
@@ -145,6 +148,7 @@ enum {
         ARG_TLS_VERIFY,
         ARG_ITERATIONS,
         ARG_DELAY,
+        ARG_COLUMNS,
 };
 
 static const struct option options[] = {
@@ -173,6 +177,7 @@ static const struct option options[] = {
         { "tls-verify", required_argument, NULL, ARG_TLS_VERIFY },
         { "iterations", required_argument, NULL, ARG_ITERATIONS },
         { "delay", required_argument, NULL, ARG_DELAY },
+        { "columns", required_argument, NULL, ARG_COLUMNS },
         { "lines", required_argument, NULL, 'n' },
         { "follow", no_argument, NULL, 'f' },
         {}
@@ -237,6 +242,10 @@ static int parse_option(int c) {
                 if (!env_assignment_is_valid(optarg))
                         return log_error_errno(-EINVAL, "Invalid environment assignment: %s", optarg);
                 return strv_extend(&arg.setenv, optarg) < 0 ? log_oom() : 1;
+        case ARG_COLUMNS: {
+                int r = ctl_accounting_columns_parse(optarg, arg.columns, &arg.n_columns);
+                return r < 0 ? r : 1;
+        }
         case ARG_JSON:
                 if (!optarg || streq(optarg, "pretty"))
                         arg.json = JSON_PRETTY;

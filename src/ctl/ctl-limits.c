@@ -11,6 +11,7 @@
 
 #include "alloc-util.h"
 #include "bus-names.h"
+#include "ctl-accounting.h"
 #include "ctl-bus.h"
 #include "ctl-limits.h"
 #include "ctl-output.h"
@@ -155,37 +156,6 @@ int ctl_machine_accounting(const char *name, CgroupAccounting *ret) {
         return r;
 }
 
-static char *format_usec(uint64_t nsec, char buf[static 32]) {
-        if (nsec == UINT64_MAX)
-                return strcpy(buf, "-");
-        if (nsec >= UINT64_C(60000000000))
-                (void) snprintf(buf, 32, "%" PRIu64 "min %.1fs", nsec / UINT64_C(60000000000),
-                                (double) (nsec % UINT64_C(60000000000)) / 1e9);
-        else
-                (void) snprintf(buf, 32, "%.3fs", (double) nsec / 1e9);
-        return buf;
-}
-
-void ctl_print_accounting(const CgroupAccounting *a) {
-        char b1[16], b2[16], b3[16], c[32];
-
-        if (a->memory_current != UINT64_MAX)
-                printf("          Memory: %s (peak: %s, max: %s)\n", ctl_format_bytes(a->memory_current, b1),
-                       ctl_format_bytes(a->memory_peak, b2),
-                       a->memory_max == UINT64_MAX ? "infinity" : ctl_format_bytes(a->memory_max, b3));
-        if (a->tasks_current != UINT64_MAX) {
-                if (a->tasks_max == UINT64_MAX)
-                        printf("           Tasks: %" PRIu64 " (limit: infinity)\n", a->tasks_current);
-                else
-                        printf("           Tasks: %" PRIu64 " (limit: %" PRIu64 ")\n", a->tasks_current, a->tasks_max);
-        }
-        if (a->cpu_usage_nsec != UINT64_MAX)
-                printf("             CPU: %s\n", format_usec(a->cpu_usage_nsec, c));
-        if (a->io_read_bytes != UINT64_MAX || a->io_write_bytes != UINT64_MAX)
-                printf("              IO: %s read, %s written\n", ctl_format_bytes(a->io_read_bytes, b1),
-                       ctl_format_bytes(a->io_write_bytes, b2));
-}
-
 typedef struct TopRow {
         char *name;
         CgroupAccounting acc;
@@ -257,16 +227,6 @@ static int sample(const CgroupControllerMap *map, const TopRow *prev, size_t n_p
         return 0;
 }
 
-static char *cell_u64(const CtlArgs *args, uint64_t v, bool bytes) {
-        char buf[32];
-        if (v == UINT64_MAX)
-                return NULL;
-        if (bytes && args->json == JSON_OFF)
-                return strdup(ctl_format_bytes(v, buf));
-        (void) snprintf(buf, sizeof buf, "%" PRIu64, v);
-        return strdup(buf);
-}
-
 static char *cell_double(const CtlArgs *args, double v, bool bytes, const char *suffix) {
         char buf[32];
         if (v < 0)
@@ -289,8 +249,8 @@ static int print_top(const CtlArgs *args, const TopRow *rows, size_t n) {
                 return log_oom();
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *cpu = cell_double(args, rows[i].cpu_percent, false, "%");
-                _cleanup_free_ char *mem = cell_u64(args, rows[i].acc.memory_current, true);
-                _cleanup_free_ char *tasks = cell_u64(args, rows[i].acc.tasks_current, false);
+                _cleanup_free_ char *mem = ctl_accounting_cell(args, &rows[i].acc, CTL_FIELD_MEMORY);
+                _cleanup_free_ char *tasks = ctl_accounting_cell(args, &rows[i].acc, CTL_FIELD_TASKS);
                 _cleanup_free_ char *rd = cell_double(args, rows[i].read_rate, true, "");
                 _cleanup_free_ char *wr = cell_double(args, rows[i].write_rate, true, "");
                 const char *cells[] = { rows[i].name, cpu, mem, tasks, rd, wr };

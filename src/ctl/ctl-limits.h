@@ -17,5 +17,3 @@ int ctl_machine_cgroups(const CgroupControllerMap *map, MachineCgroup **ret, siz
 void machine_cgroups_free(MachineCgroup *l, size_t n);
 /* -ENOENT if the machine has no cgroup of its own. */
 int ctl_machine_accounting(const char *name, CgroupAccounting *ret);
-/* status's "Memory:", "Tasks:", "CPU:", "IO:" lines. */
-void ctl_print_accounting(const CgroupAccounting *a);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "alloc-util.h"
+#include "ctl-accounting.h"
 #include "ctl-bus.h"
 #include "ctl-limits.h"
 #include "ctl-output.h"
@@ -24,6 +25,7 @@ typedef struct MachineRow {
         char *name, *class, *service;
         char *os, *version;
         char **addresses;
+        CgroupAccounting acc; /* --columns= */
         unsigned *pending;
 } MachineRow;
 
@@ -169,28 +171,68 @@ static int fetch_details(sd_bus *bus, ListState *s) {
         return 0;
 }
 
-static int print_machine_table(ListState *s) {
-        static const char *const cols[] = { "MACHINE", "CLASS", "SERVICE", "OS", "VERSION", "ADDRESSES:array", NULL };
-        _cleanup_(scols_unref_tablep) struct libscols_table *t = ctl_table_new(s->args, "machines", cols);
+/* --columns=: what each machine uses, from one scan of the host's cgroups. */
+static int read_accounting(ListState *s) {
+        _cleanup_(cgroup_controllers_done) CgroupControllerMap map = {};
+        MachineCgroup *l = NULL;
+        size_t n = 0;
         int r;
 
+        for (size_t i = 0; i < s->n; i++)
+                s->rows[i].acc = CGROUP_ACCOUNTING_NULL;
+        if (s->args->n_columns == 0)
+                return 0;
+        r = cgroup_controllers_detect(&map);
+        if (r >= 0)
+                r = ctl_machine_cgroups(&map, &l, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the machines' cgroups: %m");
+        for (size_t i = 0; i < s->n; i++)
+                for (size_t k = 0; k < n; k++)
+                        if (streq(l[k].name, s->rows[i].name))
+                                (void) cgroup_accounting_read(&map, l[k].rel, &s->rows[i].acc);
+        machine_cgroups_free(l, n);
+        return 0;
+}
+
+static int add_machine_row(ListState *s, struct libscols_table *t, const MachineRow *row) {
+        const CtlArgs *args = s->args;
+        char *acc[CTL_MAX_COLUMNS] = {};
+        const char *cells[6 + CTL_MAX_COLUMNS] = {};
+        _cleanup_free_ char *addrs = NULL;
+        int r = 0;
+
+        if (row->addresses) {
+                if (args->json != JSON_OFF || args->full)
+                        addrs = strv_join(row->addresses, "\n");
+                else
+                        addrs = strjoin(row->addresses[0], row->addresses[1] ? "…" : "");
+                if (!addrs)
+                        return -ENOMEM;
+        }
+        cells[0] = row->name, cells[1] = row->class, cells[2] = row->service;
+        cells[3] = row->os, cells[4] = row->version, cells[5] = addrs;
+        for (size_t k = 0; k < args->n_columns; k++)
+                cells[6 + k] = acc[k] = ctl_accounting_cell(args, &row->acc, args->columns[k]);
+        r = ctl_table_add_row(t, cells);
+        for (size_t k = 0; k < args->n_columns; k++)
+                free(acc[k]);
+        return r;
+}
+
+static int print_machine_table(ListState *s) {
+        const char *cols[6 + CTL_MAX_COLUMNS + 1] = { "MACHINE", "CLASS", "SERVICE", "OS", "VERSION", "ADDRESSES:array" };
+        _cleanup_(scols_unref_tablep) struct libscols_table *t = NULL;
+        int r;
+
+        for (size_t k = 0; k < s->args->n_columns; k++)
+                cols[6 + k] = ctl_accounting_column(s->args->columns[k]);
+        t = ctl_table_new(s->args, "machines", cols);
         if (!t)
                 return log_oom();
-        for (size_t i = 0; i < s->n; i++) {
-                MachineRow *row = &s->rows[i];
-                _cleanup_free_ char *addrs = NULL;
-                if (row->addresses) {
-                        if (s->args->json != JSON_OFF || s->args->full)
-                                addrs = strv_join(row->addresses, "\n");
-                        else
-                                addrs = strjoin(row->addresses[0], row->addresses[1] ? "…" : "");
-                        if (!addrs)
-                                return log_oom();
-                }
-                const char *cells[] = { row->name, row->class, row->service, row->os, row->version, addrs };
-                if (ctl_table_add_row(t, cells) < 0)
+        for (size_t i = 0; i < s->n; i++)
+                if (add_machine_row(s, t, &s->rows[i]) < 0)
                         return log_oom();
-        }
         r = ctl_table_print(t);
         if (r < 0)
                 return r;
@@ -270,6 +312,8 @@ int verb_list(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
                 r = read_machine_list(bus, &s);
         if (r == 0)
                 r = fetch_details(bus, &s);
+        if (r >= 0)
+                r = read_accounting(&s);
         if (r >= 0) {
                 ctl_pager_open(args);
                 r = print_machine_table(&s);
@@ -425,6 +469,12 @@ int verb_show(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
                         if (k > 1 && !args->value)
                                 putchar('\n');
                         r = ctl_print_properties(bus, args, path, MACHINE1_MACHINE_IFACE);
+                }
+                if (r >= 0) {
+                        CgroupAccounting acc;
+                        if (ctl_machine_accounting(argv[k], &acc) < 0)
+                                acc = CGROUP_ACCOUNTING_NULL;
+                        ctl_show_accounting(args, &acc);
                 }
                 if (r < 0 && ret == 0)
                         ret = r;

@@ -16,6 +16,8 @@ typedef enum JsonMode {
         JSON_PRETTY,
 } JsonMode;
 
+#define CTL_MAX_COLUMNS 8
+
 typedef struct CtlArgs {
         bool all;
         bool legend;
@@ -28,6 +30,8 @@ typedef struct CtlArgs {
         bool follow;
         bool force;
         bool runtime;           /* set-property: not kept for the next start */
+        int columns[CTL_MAX_COLUMNS]; /* list: accounting columns (ctl-accounting.h) */
+        size_t n_columns;
         unsigned iterations;    /* top: 0 = until interrupted */
         uint64_t delay_usec;    /* top: between refreshes, 0 = 1 s */
         JsonMode json;

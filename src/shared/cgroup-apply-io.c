@@ -181,11 +181,7 @@ static uint64_t sum_keyed(const char *mount, const char *rel, const char *file, 
 }
 
 int cgroup_accounting_read(const CgroupControllerMap *m, const char *rel, CgroupAccounting *ret) {
-        CgroupAccounting acc = {
-                .memory_current = UINT64_MAX, .memory_peak = UINT64_MAX, .memory_max = UINT64_MAX,
-                .tasks_current = UINT64_MAX, .tasks_max = UINT64_MAX, .cpu_usage_nsec = UINT64_MAX,
-                .io_read_bytes = UINT64_MAX, .io_write_bytes = UINT64_MAX,
-        };
+        CgroupAccounting acc = CGROUP_ACCOUNTING_NULL;
         const char *mm = m->v1[CGROUP_CTRL_MEMORY], *pm = m->v1[CGROUP_CTRL_PIDS] ?: m->v2;
         const char *im = m->v1[CGROUP_CTRL_IO];
 

@@ -56,5 +56,11 @@ typedef struct CgroupAccounting {
         uint64_t cpu_usage_nsec;
         uint64_t io_read_bytes, io_write_bytes;
 } CgroupAccounting;
+/* Nothing known (UINT64_MAX everywhere). */
+#define CGROUP_ACCOUNTING_NULL                                                                          \
+        ((CgroupAccounting) { .memory_current = UINT64_MAX, .memory_peak = UINT64_MAX,                 \
+                              .memory_max = UINT64_MAX, .tasks_current = UINT64_MAX,                   \
+                              .tasks_max = UINT64_MAX, .cpu_usage_nsec = UINT64_MAX,                   \
+                              .io_read_bytes = UINT64_MAX, .io_write_bytes = UINT64_MAX })
 
 int cgroup_accounting_read(const CgroupControllerMap *m, const char *rel, CgroupAccounting *ret);

@@ -3,13 +3,16 @@
 start unless --runtime), bad input, and the scope properties stock systemd-nspawn sends in
 CreateMachine."""
 
+import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
 import guests
+from conftest import SPAWN
 from daemon import wait_for
 from test_berthctl import Env, booted
 
@@ -114,3 +117,53 @@ def test_stock_nspawn_bad_property_refused(env, tmp_path):
                        text=True, timeout=60)
     assert r.returncode != 0
     assert "Value '5000000' for TasksMax= is out of range: it must be between 1 and 4194304." in r.stderr
+
+
+def test_accounting_in_show_and_list(env, tmp_path):
+    """show gives systemd's accounting properties, list --columns= adds them as columns (and JSON
+    numbers), read from the machine's cgroups: the limit set, its tasks, its growing CPU time."""
+    tree = guests.make_busybox_tree(str(tmp_path / "tree"))
+    p = subprocess.Popen([SPAWN, "-q", "--register=yes", "--property=MemoryMax=100M", "--property=CPUQuota=20%",
+                          "-D", tree, "-M", "bt-acct", "/bin/sh", "-c", "while :; do :; done"],
+                         env=env.bus.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: "bt-acct" in env.running(), timeout=10)
+        r = env.ctl("show", "-p", "MemoryMax", "-p", "TasksMax", "bt-acct")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.splitlines() == ["MemoryMax=104857600", "TasksMax=16384"]
+        assert int(env.ctl("show", "--value", "-p", "TasksCurrent", "bt-acct").stdout) >= 1
+
+        def cpu():
+            return int(env.ctl("show", "--value", "-p", "CPUUsageNSec", "bt-acct").stdout)
+        first = cpu()
+        assert first > 0
+        assert wait_for(lambda: cpu() > first, timeout=5)
+        props = dict(line.split("=", 1) for line in env.ctl("show", "bt-acct").stdout.splitlines())
+        assert props["Name"] == "bt-acct"
+        for k in ("MemoryCurrent", "MemoryPeak", "IOReadBytes", "IOWriteBytes"):
+            assert re.fullmatch(r"\d+", props[k]), (k, props[k])
+
+        r = env.ctl("list", "--columns=memory-max,tasks,cpu", "--json=short")
+        assert r.returncode == 0, r.stderr
+        row = [m for m in json.loads(r.stdout)["machines"] if m["machine"] == "bt-acct"][0]
+        assert row["memory-max"] == 104857600 and row["tasks"] >= 1 and row["cpu"] > 0, row
+        r = env.ctl("list", "--columns=MEMORY-MAX,tasks-max")
+        assert r.stdout.split("\n")[0].split()[-2:] == ["MEMORY-MAX", "TASKS-MAX"], r.stdout
+        line = [x for x in r.stdout.splitlines() if x.startswith("bt-acct ")][0]
+        assert line.split()[-2:] == ["100.0M", "16384"], r.stdout
+        r = env.ctl("list", "--columns=memory,frob")
+        assert r.returncode == 1 and r.stderr.strip() == (
+            "Unknown column 'frob' in --columns=: use memory, memory-peak, memory-max, tasks, tasks-max, cpu, "
+            "io-read, io-write.")
+        assert env.ctl("terminate", "bt-acct").returncode == 0
+        p.wait(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=20)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
