@@ -360,6 +360,8 @@ def test_bash_completion(env):
     assert complete(env, "berthctl --tls-verify n") == ["no"]
     assert complete(env, "berthctl --verify c") == ["checksum"]
     assert {"list-transfers"} == set(complete(env, "berthctl list-t"))
+    assert complete(env, "berthctl list --columns memory,ta") == ["memory,tasks", "memory,tasks-max"]
+    assert complete(env, "berthctl list --columns c") == ["cpu"]
 
 
 def test_systemd_host_uses_units(tmp_path):
