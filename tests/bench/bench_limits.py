@@ -7,9 +7,13 @@ medians and ratios; it is not a test.
     CPUQuota, CPUWeight, AllowedCPUs), next to stock `systemd-nspawn --register=no --keep-unit`
     (which cannot apply properties without systemd as PID 1);
   * the CPU time of one `berthctl top` refresh with N machines (their cgroups, made for the bench
-    in every hierarchy), next to `systemd-cgtop -b` over the same cgroups.
+    in every hierarchy), next to `systemd-cgtop -b` over the same cgroups;
+  * a machine at CPUQuota=50% spinning while the host runs a busy loop on every CPU: the host's
+    throughput as a ratio to none running (its share is 1 - 0.5/CPUs), next to a machine without
+    a quota.
 
     BERTH_BUILD_DIR=build /usr/bin/python3 tests/bench/bench_limits.py [--runs 30] [--machines 100]
+        [--quota-seconds 3] [--quota-rounds 3]
 """
 
 import argparse
@@ -54,15 +58,16 @@ def bench_true(runs):
     tree = guests.make_busybox_tree(tempfile.mkdtemp(prefix="berth-bench-") + "/bb")
     try:
         plain, props, nspawn = [], [], []
-        for _ in range(runs):  # interleaved, so drift hits all three alike
-            plain.append(wall([SPAWN, "-q", "-D", tree, "-M", "bench-lim", "/bin/true"]))
-            props.append(wall([SPAWN, "-q", "-D", tree, "-M", "bench-lim", *PROPS, "/bin/true"]))
+        for i in range(runs):  # interleaved, in turns first, so drift and order hit both alike
+            for which in ((plain, []), (props, PROPS))[:: 1 if i % 2 else -1]:
+                which[0].append(wall([SPAWN, "-q", "-D", tree, "-M", "bench-lim", *which[1], "/bin/true"]))
             if shutil.which("systemd-nspawn"):
                 nspawn.append(wall(["systemd-nspawn", "--register=no", "--keep-unit", "-q", "-D", tree,
                                     "/bin/true"]))
         p, q = statistics.median(plain), statistics.median(props)
-        print(f"/bin/true: berth-spawn {p:.2f} ms, with five properties {q:.2f} ms: +{q - p:.2f} ms "
-              f"(ratio {q / p:.3f})")
+        paired = statistics.median(b - a for a, b in zip(plain, props))
+        print(f"/bin/true: berth-spawn {p:.2f} ms, with five properties {q:.2f} ms: +{paired:.2f} ms "
+              f"(median of the {runs} paired differences; ratio of medians {q / p:.3f})")
         if nspawn:
             n = statistics.median(nspawn)
             print(f"           stock systemd-nspawn --keep-unit {n:.2f} ms (berth with properties / nspawn: "
@@ -107,15 +112,80 @@ def bench_top(n, runs):
                 pass
 
 
+WORKER = """
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+n = 0
+while True:
+    for _ in range(10000):
+        n += 1
+    if time.monotonic() >= end:
+        break
+print(n)
+"""
+
+
+def host_throughput(seconds, workers):
+    """Iterations of a busy loop on the host, one process per CPU, summed."""
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(seconds)], stdout=subprocess.PIPE, text=True)
+             for _ in range(workers)]
+    return sum(int(p.communicate()[0]) for p in procs)
+
+
+def busy_machine(tree, *props):
+    p = subprocess.Popen([SPAWN, "-q", "-D", tree, "-M", "bench-quota", *props, "/bin/sh", "-c",
+                          "trap 'exit 0' TERM; while :; do :; done"], stdin=subprocess.DEVNULL)
+    time.sleep(0.5)  # started and spinning
+    return p
+
+
+def stop_machine(p):
+    p.terminate()
+    try:
+        p.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def bench_quota(seconds, rounds):
+    """A machine at CPUQuota=50% spinning, against the host's own busy loops on every CPU: what the
+    host keeps, next to a machine without a quota."""
+    cpus = os.cpu_count() or 1
+    tree = guests.make_busybox_tree(tempfile.mkdtemp(prefix="berth-bench-") + "/bb")
+    results = {"none": [], "quota": [], "free": []}
+    try:
+        for _ in range(rounds):  # interleaved
+            results["none"].append(host_throughput(seconds, cpus))
+            for key, props in (("quota", ["--property=CPUQuota=50%"]), ("free", [])):
+                m = busy_machine(tree, *props)
+                try:
+                    results[key].append(host_throughput(seconds, cpus))
+                finally:
+                    stop_machine(m)
+        base = statistics.median(results["none"])
+        q = statistics.median(results["quota"]) / base
+        f = statistics.median(results["free"]) / base
+        share = 1 - 0.5 / cpus
+        print(f"host busy loops on {cpus} CPUs, {seconds:.0f} s x {rounds}: with a machine at CPUQuota=50% "
+              f"spinning the host keeps {q:.3f} of its throughput (its share: {share:.3f}); "
+              f"with a machine without a quota {f:.3f}")
+    finally:
+        shutil.rmtree(os.path.dirname(tree), ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--machines", type=int, default=100)
+    ap.add_argument("--quota-seconds", type=float, default=3)
+    ap.add_argument("--quota-rounds", type=int, default=3)
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root")
     bench_true(a.runs)
     bench_top(a.machines, max(5, a.runs // 3))
+    bench_quota(a.quota_seconds, a.quota_rounds)
 
 
 if __name__ == "__main__":
