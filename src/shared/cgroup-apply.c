@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libmount.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "cgroup-apply.h"
 #include "cgroup-apply-internal.h"
 #include "fileio.h"
+#include "libmount-dl.h"
 #include "parse-util.h"
 #include "string-util.h"
 #include "strv.h"
@@ -76,36 +76,40 @@ static int read_v2_controllers(CgroupControllerMap *m) {
 }
 
 int cgroup_controllers_detect(CgroupControllerMap *ret) {
-        struct libmnt_table *t = mnt_new_table();
-        struct libmnt_iter *it = mnt_new_iter(MNT_ITER_FORWARD);
+        struct libmnt_table *t = NULL;
+        struct libmnt_iter *it = NULL;
         struct libmnt_fs *fs;
         CgroupControllerMap m = {};
-        int r = 0;
+        int r = dlopen_libmount();
 
+        if (r < 0)
+                return r;
+        t = sym_mnt_new_table();
+        it = sym_mnt_new_iter(MNT_ITER_FORWARD);
         if (!t || !it) {
                 r = -ENOMEM;
                 goto finish;
         }
-        r = mnt_table_parse_file(t, "/proc/self/mountinfo");
+        r = sym_mnt_table_parse_file(t, "/proc/self/mountinfo");
         if (r < 0)
                 goto finish;
-        while (r >= 0 && mnt_table_next_fs(t, it, &fs) == 0) {
-                const char *type = mnt_fs_get_fstype(fs), *target = mnt_fs_get_target(fs);
-                const char *opts = mnt_fs_get_fs_options(fs);
+        while (r >= 0 && sym_mnt_table_next_fs(t, it, &fs) == 0) {
+                const char *type = sym_mnt_fs_get_fstype(fs), *target = sym_mnt_fs_get_target(fs);
+                const char *opts = sym_mnt_fs_get_fs_options(fs);
                 if (!type || !target)
                         continue;
                 if (streq(type, "cgroup2"))
                         r = take_mount(&m.v2, target);
                 else if (streq(type, "cgroup") && opts)
                         for (int i = 0; i < _CGROUP_CTRL_MAX && r >= 0; i++)
-                                if (mnt_optstr_get_option(opts, cgroup_controller_v1_name(i), NULL, NULL) == 0)
+                                if (sym_mnt_optstr_get_option(opts, cgroup_controller_v1_name(i), NULL, NULL) == 0)
                                         r = take_mount(&m.v1[i], target);
         }
         if (r >= 0 && m.v2)
                 r = read_v2_controllers(&m);
 finish:
-        mnt_free_iter(it);
-        mnt_unref_table(t);
+        sym_mnt_free_iter(it);
+        sym_mnt_unref_table(t);
         if (r < 0) {
                 cgroup_controllers_done(&m);
                 return r;
