@@ -387,7 +387,14 @@ def meminfo_total(path="/proc/meminfo"):
         return f.readline().split()[1]
 
 
-def kill_lxcfs_mid_run(tree, lxcfs, *args):
+def meminfo_mounts(pid):
+    """The file system types mounted on /proc/meminfo in pid's mount namespace, bottom first."""
+    with open(f"/proc/{pid}/mountinfo") as f:
+        fields = [line.split() for line in f]
+    return [x[x.index("-") + 1] for x in fields if x[4] == "/proc/meminfo"]
+
+
+def kill_lxcfs_mid_run(tree, lxcfs, *args, after):
     """A machine reads its lxcfs meminfo (256M), lxcfs is killed, and within a few seconds the
     machine's /proc/meminfo and free show the host's figures; the machine carries on."""
     host_total = meminfo_total()
@@ -399,15 +406,17 @@ def kill_lxcfs_mid_run(tree, lxcfs, *args):
     try:
         assert p.stdout.readline().split() == ["MemTotal:", "262144", "kB"]
         leader = int(read(f"/proc/{p.pid}/task/{p.pid}/children").split()[0])
-        lxcfs.kill()
-        lxcfs.wait()
 
         def host_figures():
             try:
                 return meminfo_total(f"/proc/{leader}/root/proc/meminfo") == host_total
             except OSError:  # ENOTCONN until the launcher took the dead binds away
                 return False
+        assert meminfo_mounts(leader) == ["fuse.lxcfs"]
+        lxcfs.kill()
+        lxcfs.wait()
         assert wait_for(host_figures, timeout=5)
+        assert meminfo_mounts(leader) == after
         out, err = p.communicate("go\n", timeout=30)
     finally:
         if p.poll() is None:
@@ -417,12 +426,12 @@ def kill_lxcfs_mid_run(tree, lxcfs, *args):
 
 
 def test_lxcfs_killed_mid_run(bbtree, lxcfs):
-    kill_lxcfs_mid_run(bbtree, lxcfs)
+    kill_lxcfs_mid_run(bbtree, lxcfs, after=[])  # unmounted
 
 
 def test_lxcfs_killed_mid_run_userns(bbtree, lxcfs_elsewhere):
     # -U locks the machine's mounts: the dead files are covered by the host's instead of unmounted
-    kill_lxcfs_mid_run(bbtree, lxcfs_elsewhere, "-U")
+    kill_lxcfs_mid_run(bbtree, lxcfs_elsewhere, "-U", after=["fuse.lxcfs", "proc"])
 
 
 def test_lxcfs_yes_without_lxcfs(bbtree):
