@@ -176,7 +176,10 @@ static int fork_supervisor(Manager *m, const char *name, pid_t *ret) {
         if (r < 0)
                 log_warning_errno(r, "Failed to read the kept properties of machine '%s', starting without: %m", name);
         {
+                /* systemd-nspawn@.service's: unprivileged and with a network of its own, unless the machine's
+                 * .nspawn file says otherwise (--settings=override) */
                 const char *fixed[] = { supervise, log, spawn_binary(), "--quiet", "--boot", "--register=yes",
+                                        "--network-veth", "-U", "--link-journal=try-guest", "--settings=override",
                                         "--console=read-only", machine_arg };
                 for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
                         if (strv_extend(&argv, fixed[i]) < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -68,6 +69,14 @@ int namespace_open_root(pid_t pid) {
 int namespace_enter(int pidfd, int flags, int root_fd) {
         if (flags != 0 && setns(pidfd, flags) < 0)
                 return -errno;
+        /* In a machine's user namespace the host's root is nobody: become the machine's root, as nsenter
+         * does (setuid programs such as busybox's login check the effective UID). */
+        if (flags & CLONE_NEWUSER) {
+                if (setgroups(0, NULL) < 0 && errno != EPERM)
+                        return -errno;
+                if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+                        return -errno;
+        }
         if (root_fd >= 0) {
                 if (fchdir(root_fd) < 0)
                         return -errno;

@@ -15,5 +15,6 @@ int namespace_pid_has_private_net(pid_t pid);
 /* Opens /proc/PID/root as an O_PATH directory fd, to chroot into after setns(). */
 int namespace_open_root(pid_t pid);
 /* In a forked child: joins the namespaces 'flags' of the process behind pidfd, then chroots into
- * root_fd (if valid). CLONE_NEWPID takes effect for children only: fork again afterwards. */
+ * root_fd (if valid); in a user namespace it becomes UID/GID 0 there. CLONE_NEWPID takes effect for
+ * children only: fork again afterwards. */
 int namespace_enter(int pidfd, int flags, int root_fd);

@@ -20,14 +20,17 @@ static bool try_mode(LinkJournal m) {
         return IN_SET(m, LINK_JOURNAL_TRY_HOST, LINK_JOURNAL_TRY_GUEST);
 }
 
-/* The machine's journal directory inside the tree, made like its /var/log (owner included). */
+/* The machine's journal directory inside the tree, made like its /var/log (owner included; a tree
+ * without one, a busybox tree, gets it as nspawn makes it, owned like the tree's root). */
 static int make_guest_dir(SpawnContext *c, const char *id_dir) {
         _cleanup_close_ int log_dir = -EBADF, dir = -EBADF;
         struct stat st;
 
         log_dir = open_in_root(c->tree->root_fd, "/var/log", O_PATH | O_DIRECTORY, 0);
+        if (log_dir == -ENOENT)
+                log_dir = fcntl(c->tree->root_fd, F_DUPFD_CLOEXEC, 3);
         if (log_dir < 0)
-                return log_dir;
+                return log_dir == -1 ? -errno : log_dir;
         if (fstat(log_dir, &st) < 0)
                 return -errno;
         dir = mkdir_p_in_root(c->tree->root_fd, id_dir, 0755);
@@ -58,6 +61,9 @@ static int link_guest(SpawnContext *c, const char *host_dir) {
                 return c->journal_bind ? 0 : log_oom();
         }
         r = make_guest_dir(c, host_dir);
+        if (r < 0 && try_mode(cfg->link_journal))
+                return log_warning_errno(r, "Failed to make %s in the machine's tree, not linking its journal: %m",
+                                         host_dir), 0;
         if (r < 0)
                 return log_error_errno(r, "Failed to make %s in the machine's tree: %m", host_dir);
         root = cfg->pivot_root_new ? path_join(c->root_path, cfg->pivot_root_new) : strdup(c->root_path);

@@ -544,7 +544,9 @@ static int step_send_rootfs(SpawnContext *c) {
         r = userns_idmapped_tree(c->root_path, c->pid, c->config->read_only, true, &tree);
         if (IN_SET(r, -EINVAL, -EOPNOTSUPP))
                 return log_error_errno(r, "Failed to make an idmapped mount of %s: its filesystem (or one mounted "
-                                          "below it) does not support idmapped mounts: %m", c->root_path);
+                                          "below it) does not support idmapped mounts (%m); use "
+                                          "--private-users-ownership=chown (PrivateUsersOwnership=chown in the "
+                                          "machine's .nspawn file), or --private-users=no.", c->root_path);
         if (r < 0)
                 return log_error_errno(r, "Failed to make an idmapped mount of %s: %m", c->root_path);
         r = sync_send(c->sync, SYNC_ROOTFS_FD, tree);

@@ -110,6 +110,32 @@ def _state_files():
     return out
 
 
+JOURNAL_DIR = "/var/log/journal"
+
+
+def _journal_links():
+    """--link-journal=guest/try-guest's host-side links into machines' trees (kept on purpose when the
+    tree stays, as nspawn does; a test that removes the tree removes them with remove_journal_links())."""
+    try:
+        names = os.listdir(JOURNAL_DIR)
+    except FileNotFoundError:
+        return set()
+    out = set()
+    for n in names:
+        p = os.path.join(JOURNAL_DIR, n)
+        if os.path.islink(p):
+            out.add(p + " -> " + os.readlink(p))
+    return out
+
+
+def remove_journal_links(tree):
+    """Removes the host's journal links into tree (a machine's tree the test is removing)."""
+    for link in _journal_links():
+        path, target = link.split(" -> ", 1)
+        if target.startswith(tree.rstrip("/") + "/"):
+            os.unlink(path)
+
+
 def _overlay_dirs():
     """--overlay='s temporary upper layers (below /var/tmp). Work directories beside a given upper one
     are checked by the overlay tests."""
@@ -143,6 +169,7 @@ def snapshot():
         "processes": _processes(),
         "state files": _state_files(),
         "overlay directories": _overlay_dirs(),
+        "journal links": _journal_links(),
         "fds": {str(len(os.listdir("/proc/self/fd")))},
     }
 

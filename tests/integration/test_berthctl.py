@@ -13,11 +13,13 @@ import tempfile
 import pytest
 
 import guests
+import leakcheck
 from conftest import BUILD, SPAWN
 from daemon import Berthd, Bus, wait_for
 
 CTL = os.environ.get("BERTHCTL_BINARY", os.path.join(BUILD, "src", "ctl", "berthctl"))
 POOL = "/var/lib/machines"
+SETTINGS_DIR = "/etc/systemd/nspawn"
 
 
 class Env:
@@ -31,6 +33,7 @@ class Env:
         self.bus.env["BERTH_SPAWN_BINARY"] = SPAWN
         self.berthd = None
         self.images = []
+        self.settings = []
 
     def start_berthd(self):
         self.berthd = Berthd(self.bus, f"--log-dir={self.log_dir}", f"--autostart-dir={self.autostart_dir}")
@@ -49,6 +52,14 @@ class Env:
         guests.make_busybox_tree(path)
         self.images.append(path)
         return path
+
+    def settings_file(self, name, text):
+        """/etc/systemd/nspawn/NAME.nspawn (trusted: every key applies), removed by close()."""
+        os.makedirs(SETTINGS_DIR, exist_ok=True)
+        path = os.path.join(SETTINGS_DIR, name + ".nspawn")
+        with open(path, "w") as f:
+            f.write(text)
+        self.settings.append(path)
 
     def log(self, name):
         try:
@@ -78,7 +89,10 @@ class Env:
         if self.berthd:
             self.berthd.stop()
         self.bus.close()
+        for p in self.settings:
+            os.unlink(p)
         for p in self.images:
+            leakcheck.remove_journal_links(p)
             shutil.rmtree(p, ignore_errors=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -280,6 +294,15 @@ def test_copy_and_bind(env, tmp_path):
     share = tmp_path / "share"
     share.mkdir()
     (share / "f").write_text("shared\n")
+    # a persistent machine has its own user namespace (-U), into which machined binds nothing
+    r = env.ctl("bind", "--read-only", "--mkdir", "bt-ctl-c", str(share), "/mnt/share")
+    assert r.returncode == 1
+    assert r.stderr.strip() == "Failed to bind-mount into machine 'bt-ctl-c': Can't bind mount on container with user namespacing applied."
+    # unless its settings file says otherwise
+    env.settings_file("bt-ctl-c", "[Exec]\nPrivateUsers=no\n")
+    assert env.ctl("poweroff", "bt-ctl-c", "--timeout=20s").returncode == 0
+    assert env.ctl("start", "bt-ctl-c").returncode == 0
+    assert booted(env, "bt-ctl-c")
     r = env.ctl("bind", "--read-only", "--mkdir", "bt-ctl-c", str(share), "/mnt/share")
     assert r.returncode == 0, r.stderr
     r = env.ctl("shell", "bt-ctl-c", "/bin/sh", "-c", "cat /mnt/share/f; touch /mnt/share/g")

@@ -16,9 +16,10 @@ import tempfile
 import pytest
 
 import guests
+import leakcheck
 from conftest import SPAWN
 from daemon import wait_for
-from test_berthctl import CTL, POOL, Env
+from test_berthctl import CTL, POOL, SETTINGS_DIR, Env
 from test_machinectl import mctl
 
 SYSTEMD_UP = 's=$(systemctl is-system-running); [ "$s" = running ] || [ "$s" = degraded ]'
@@ -81,12 +82,15 @@ def matrix_trees():
 
 class MachineImage:
     """/var/lib/machines/NAME: an overlay over the cached tree (the cache is never written), or a
-    busybox tree."""
+    busybox tree. overlayfs takes no idmapped mount, and chowning would copy every file up: an overlay
+    machine gets PrivateUsers=no in /etc/systemd/nspawn/NAME.nspawn (a persistent machine's -U is
+    tested with busybox trees, test_berthctl.py)."""
 
     def __init__(self, key, name, trees):
         self.path = os.path.join(POOL, name)
         self.tmp = tempfile.mkdtemp(prefix="berth-matrix-", dir="/var/tmp")
         self.mounted = False
+        self.settings = None
         os.makedirs(self.path)
         if key == "busybox":
             guests.make_busybox_tree(self.path)
@@ -97,8 +101,15 @@ class MachineImage:
         subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
                         f"lowerdir={trees[key]},upperdir={up},workdir={work}", self.path], check=True)
         self.mounted = True
+        os.makedirs(SETTINGS_DIR, exist_ok=True)
+        self.settings = os.path.join(SETTINGS_DIR, name + ".nspawn")
+        with open(self.settings, "w") as f:
+            f.write("[Exec]\nPrivateUsers=no\n")
 
     def remove(self):
+        if self.settings:
+            os.unlink(self.settings)
+        leakcheck.remove_journal_links(self.path)
         if self.mounted:
             subprocess.run(["umount", self.path], check=True)
         shutil.rmtree(self.path, ignore_errors=True)

@@ -17,25 +17,7 @@ from test_berthctl import booted, env  # noqa: F401 (a fixture)
 pytestmark = pytest.mark.skipif(not (shutil.which("dnsmasq") and shutil.which("nft")),
                                 reason="dnsmasq-base and nftables are needed")
 
-SETTINGS_DIR = "/etc/systemd/nspawn"
 NETDIR = "/run/berth/network"
-
-
-@pytest.fixture
-def veth_settings():
-    """Writes /etc/systemd/nspawn/NAME.nspawn with [Network] VirtualEthernet=yes for the names asked
-    for (a trusted place: its [Network] applies), removed again at the end."""
-    made = []
-
-    def write(name):
-        os.makedirs(SETTINGS_DIR, exist_ok=True)
-        path = os.path.join(SETTINGS_DIR, name + ".nspawn")
-        with open(path, "w") as f:
-            f.write("[Network]\nVirtualEthernet=yes\n")
-        made.append(path)
-    yield write
-    for p in made:
-        os.unlink(p)
 
 
 def guest_network(env, name):
@@ -68,13 +50,15 @@ def start_booted(env, name):
     assert booted(env, name), env.log(name)
 
 
-def test_persistent_machine_keeps_its_address_across_a_restart(env, veth_settings):
+def test_persistent_machine_keeps_its_address_across_a_restart(env):
+    """berthctl start gives what systemd-nspawn@.service gives: -n (and -U), no settings file needed."""
     name = "bt-net-keep"
     env.image(name)
-    veth_settings(name)
     start_booted(env, name)
     first = guest_network(env, name)
     assert f": ve-{name}@" in links()
+    uid_map = env.ctl("shell", name, "/bin/cat", "/proc/self/uid_map").stdout.split()
+    assert uid_map[0] == "0" and int(uid_map[1]) >= 65536 and uid_map[2] == "65536", uid_map
     assert env.ctl("poweroff", name, "--timeout=20s").returncode == 0
     assert wait_for(lambda: not os.path.exists(f"{NETDIR}/{name}.net"), timeout=10)
     start_booted(env, name)
@@ -83,10 +67,9 @@ def test_persistent_machine_keeps_its_address_across_a_restart(env, veth_setting
     assert wait_for(lambda: f"ve-{name}" not in links(), timeout=10)
 
 
-def test_machine_outlives_a_killed_berthd_and_leaves_nothing(env, veth_settings):
+def test_machine_outlives_a_killed_berthd_and_leaves_nothing(env):
     name = "bt-net-surv"
     env.image(name)
-    veth_settings(name)
     start_booted(env, name)
     leader = env.leader(name)
     before = guest_network(env, name)
@@ -103,6 +86,18 @@ def test_machine_outlives_a_killed_berthd_and_leaves_nothing(env, veth_settings)
     assert not os.path.exists(f"{NETDIR}/{name}.net")
     assert not os.path.exists(f"{NETDIR}/{name}.leases")
     # the leak check that follows covers berth's nftables tables and everything else
+
+
+def test_settings_file_network_overrides_the_default(env):
+    """--settings=override, as systemd-nspawn@.service: a trusted NAME.nspawn's [Network] wins over -n."""
+    name = "bt-net-host"
+    env.image(name)
+    env.settings_file(name, "[Network]\nVirtualEthernet=no\n")
+    start_booted(env, name)
+    r = env.ctl("shell", name, "/bin/readlink", "/proc/1/ns/net")
+    assert r.stdout.strip() == os.readlink("/proc/self/ns/net"), r.stdout + r.stderr
+    assert f"ve-{name}" not in links() and not os.path.exists(f"{NETDIR}/{name}.net")
+    assert env.ctl("poweroff", name, "--timeout=20s").returncode == 0
 
 
 def nft_ruleset():
