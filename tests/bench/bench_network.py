@@ -4,10 +4,11 @@
 makes the veth and nothing else), and what the network costs berth over --private-network; TCP
 throughput (iperf3, installed from Debian when missing) host -> guest over berth's veth, over
 nspawn's veth (addressed by hand: nspawn leaves it down without networkd), and through a port that
-berth publishes on localhost, each as a ratio to a bare veth pair between two network namespaces.
+berth publishes on localhost, each as a ratio to a bare veth pair between two network namespaces;
+MACHINES machines in one --network-zone= started at once against as many without a network.
 Not a test.
 
-    sudo tests/bench/bench_network.py [--runs N] [--seconds S]
+    sudo tests/bench/bench_network.py [--runs N] [--seconds S] [--zone-machines N] [--zone-runs N]
 """
 import argparse
 import os
@@ -140,15 +141,48 @@ def bench_throughput(tree, runs, seconds):
     print(f"{'iperf3 berth -n veth vs nspawn -n veth':<52} ratio {m['berth'] / m['nspawn']:5.2f}")
 
 
+def _all_at_once(trees, network):
+    """Seconds from starting one machine per tree at once until all have exited; each checks that it
+    has what it was given (an address on host0 in the zone, else no host0)."""
+    check = "ip -4 -o addr show host0 | grep -q 'inet 10\\.'" if network else "! ip link show host0 2>/dev/null"
+    t0 = time.monotonic()
+    procs = [subprocess.Popen([*TOOLS["berth"], "-q", "-D", t, "-M", f"bench-z{i}", *network, "/bin/sh", "-c", check],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for i, t in enumerate(trees)]
+    failed = [p.communicate()[1] for p in procs if p.wait() != 0]
+    if failed:
+        raise RuntimeError(f"{len(failed)} machines failed: {failed[0]}")
+    return time.monotonic() - t0
+
+
+def bench_zone(dir, machines, runs):
+    """issue 11's target: MACHINES with -n in one zone started at once <= 1.2x as many without a network."""
+    trees = [guests.make_busybox_tree(os.path.join(dir, f"z{i}")) for i in range(machines)]
+    zone, plain = [], []
+    for _ in range(runs):
+        plain.append(_all_at_once(trees, []))
+        zone.append(_all_at_once(trees, ["--network-zone=benchz"]))
+    p, z = statistics.median(plain), statistics.median(zone)
+    verdict = "ok" if z / p <= 1.2 else "MISSED"
+    print(f"{f'{machines} machines at once, zone vs none (ms)':<44} none {p * 1000:9.1f}  zone {z * 1000:9.1f}  "
+          f"ratio {z / p:5.2f}  (target <= 1.20: {verdict})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--seconds", type=int, default=3, help="length of each iperf3 run")
     ap.add_argument("--iperf-runs", type=int, default=3)
+    ap.add_argument("--zone-machines", type=int, default=20)
+    ap.add_argument("--zone-runs", type=int, default=5)
+    ap.add_argument("--only-zone", action="store_true", help="just the zone bench")
     args = ap.parse_args()
     if os.geteuid() != 0 or not NSPAWN:
         sys.exit("Run as root, with systemd-container installed.")
     with tempfile.TemporaryDirectory(prefix="berth-bench-", dir="/var/tmp") as d:
+        bench_zone(d, args.zone_machines, args.zone_runs)
+        if args.only_zone:
+            return
         bb = guests.make_busybox_tree(os.path.join(d, "bb"))
         bench_veth_true(bb, args.runs)
         bench_veth_cost(bb, args.runs)
