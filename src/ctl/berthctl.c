@@ -62,7 +62,7 @@ static const Verb verbs[] = {
         { "rename", 3, 3, verb_rename, "rename NAME NAME", "Rename an image" },
         { "remove", 2, ANY, verb_remove, "remove NAME...", "Remove images" },
         { "read-only", 2, 3, verb_read_only, "read-only NAME [BOOL]", "Mark or unmark an image read-only" },
-        { "clean", 1, 1, verb_clean, "clean", "Remove hidden images (all images with --all)" },
+        { "clean", 1, 1, verb_clean, "clean", "Remove hidden images (all with --all), unused layers" },
         { "set-limit", 2, 3, verb_set_limit, "set-limit [NAME] BYTES", "Set a size limit for an image or the pool (btrfs)" },
         { "import-tar", 2, 3, verb_import, "import-tar FILE|- [NAME]", "Import a tarball (.tar[.gz|.xz|.zst|.bz2]) as an image" },
         { "import-raw", 2, 3, verb_import, "import-raw FILE|- [NAME]", "Import a raw disk image (compressed or not)" },
@@ -106,6 +106,7 @@ static const char options_help[] =
         "     --verify=MODE        pull-*: no, checksum (SHA256SUMS) or signature (and SHA256SUMS.gpg;\n"
         "                          the default)\n"
         "     --tls-verify=no      pull-oci: accept any certificate, and plain HTTP\n"
+        "     --layers=stacked     pull-oci: keep the image as a stack of shared layers (default: flat)\n"
         "  -n --lines=N            status/logs: how many console lines to show\n"
         "  -f --follow             logs: keep printing new lines\n";
 
@@ -146,6 +147,7 @@ enum {
         ARG_VERIFY,
         ARG_RUNTIME,
         ARG_TLS_VERIFY,
+        ARG_LAYERS,
         ARG_ITERATIONS,
         ARG_DELAY,
         ARG_COLUMNS,
@@ -175,6 +177,7 @@ static const struct option options[] = {
         { "verify", required_argument, NULL, ARG_VERIFY },
         { "runtime", no_argument, NULL, ARG_RUNTIME },
         { "tls-verify", required_argument, NULL, ARG_TLS_VERIFY },
+        { "layers", required_argument, NULL, ARG_LAYERS },
         { "iterations", required_argument, NULL, ARG_ITERATIONS },
         { "delay", required_argument, NULL, ARG_DELAY },
         { "columns", required_argument, NULL, ARG_COLUMNS },
@@ -232,6 +235,11 @@ static int parse_option(int c) {
                 if (!streq(optarg, "yes") && !streq(optarg, "no"))
                         return log_error_errno(-EINVAL, "Invalid --tls-verify= '%s' (yes or no).", optarg);
                 arg.tls_verify_off = streq(optarg, "no");
+                return 1;
+        case ARG_LAYERS:
+                if (!streq(optarg, "flat") && !streq(optarg, "stacked"))
+                        return log_error_errno(-EINVAL, "Invalid --layers= '%s' (flat or stacked).", optarg);
+                arg.stacked = streq(optarg, "stacked");
                 return 1;
         case 'P':
                 arg.value = true;

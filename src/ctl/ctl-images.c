@@ -11,6 +11,7 @@
 #include "ctl-output.h"
 #include "ctl-status.h"
 #include "ctl.h"
+#include "layer-store.h"
 #include "log.h"
 #include "parse-util.h"
 #include "string-util.h"
@@ -204,7 +205,11 @@ int verb_clean(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         while (r >= 0 && (r = sd_bus_message_read(reply, "(st)", &name, &usage)) > 0) {
                 char u[16];
                 n++;
-                if (!args->quiet)
+                if (args->quiet)
+                        continue;
+                if (startswith(name, LAYER_STORE_NAME "/sha256/"))
+                        printf("Removed layer sha256:%s, which no image uses.\n", name + strlen(LAYER_STORE_NAME "/sha256/"));
+                else
                         printf("Removed image '%s'.%s%s\n", name, usage == UINT64_MAX ? "" : " Freed ",
                                usage == UINT64_MAX ? "" : ctl_format_bytes(usage, u));
         }

@@ -389,7 +389,8 @@ int verb_pull_oci(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
                 name = derived;
         }
         if (new_call(bus, "PullOCI", &m) < 0 ||
-            sd_bus_message_append(m, "ssbbb", ref, name, args->force, args->read_only, !args->tls_verify_off) < 0)
+            sd_bus_message_append(m, "ssbbbs", ref, name, args->force, args->read_only, !args->tls_verify_off,
+                                  args->stacked ? "stacked" : "flat") < 0)
                 return log_oom();
         return pull_call(bus, args, m, "pull-oci", name);
 }

@@ -45,6 +45,7 @@ typedef struct CtlArgs {
         const char *format;     /* export: compression, else from the file name */
         const char *verify;     /* pull: "no", "checksum" or "signature" (NULL: signature) */
         bool tls_verify_off;    /* pull-oci --tls-verify=no */
+        bool stacked;           /* pull-oci --layers=stacked */
 } CtlArgs;
 
 

@@ -4,6 +4,7 @@
  *   berth-import [--pool=DIR] [--replace=PATH] tar|raw|oci NAME      fd 3: the archive, image or layout
  *   berth-import --path=PATH [--format=COMPRESSION] export-tar|export-raw   fd 3: where to write
  *   berth-import [--pool=DIR] [--replace=PATH] [--verify=no|checksum|signature] pull-tar|pull-raw URL NAME
+ *   berth-import [--pool=DIR] [--replace=PATH] [--tls-verify=no] [--layers=flat|stacked] pull-oci REF NAME
  *                                                          fd 3: progress lines "BYTES TOTAL RATE"
  *
  * A pull downloads in a child (libcurl) into a pipe that the import reads as it would a file; the
@@ -29,12 +30,14 @@
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "image-lock.h"
+#include "import-layers.h"
 #include "import-oci.h"
 #include "import-pull.h"
 #include "import-registry.h"
 #include "import-raw.h"
 #include "import-tar.h"
 #include "import-target.h"
+#include "layer-store.h"
 #include "log.h"
 #include "path-util.h"
 #include "string-util.h"
@@ -47,13 +50,13 @@ static const char *arg_path;
 static const char *arg_format = "uncompressed";
 static PullVerify arg_verify = PULL_VERIFY_SIGNATURE;
 static bool arg_tls_verify = true;
-static volatile pid_t downloader_pid;
+static bool arg_stacked;
 
 static void on_sigterm(int sig) {
         (void) sig;
         import_cancelled = 1;
-        if (downloader_pid > 0)
-                (void) kill(downloader_pid, SIGKILL);
+        if (import_downloader_pid > 0)
+                (void) kill(import_downloader_pid, SIGKILL);
         if (import_child_pid > 0)
                 (void) kill(import_child_pid, SIGKILL);
 }
@@ -173,24 +176,56 @@ static int import_oci(const char *name) {
         return import_oci_layout(layout_fd, name);
 }
 
-/* pull-oci REFERENCE NAME: the registry's blobs go into a hidden layout next to the new image. */
+/* pull-oci REFERENCE NAME: the layers go into the pool's layer store; the image is a stack of them
+ * (--layers=stacked) or a tree copied from their merged view, after which the layers no stacked
+ * image uses leave the store again. An interrupted pull leaves the layers it completed, which the
+ * next pull of any image that has them does not fetch again. */
 static int pull_oci(const char *reference, const char *name) {
-        _cleanup_(import_target_done) ImportTarget layout = IMPORT_TARGET_NULL;
-        _cleanup_free_ char *n = strjoin(name, ".oci-layout");
-        _cleanup_close_ int layout_fd = -EBADF;
+        _cleanup_(import_target_done) ImportTarget t = IMPORT_TARGET_NULL;
+        _cleanup_(registry_pull_done) RegistryPull p = {};
+        _cleanup_free_ char *settings = NULL;
+        _cleanup_close_ int store_fd = -EBADF, lock_fd = -EBADF, tree_fd = -EBADF;
         int r;
 
-        if (!n)
-                return log_oom();
         if (!reference)
                 return log_error_errno(-EINVAL, "pull-oci needs an image reference.");
-        layout_fd = make_tree(&layout, n, NULL);
-        if (layout_fd < 0)
-                return layout_fd;
-        r = registry_pull(reference, arg_tls_verify, layout_fd);
+        if (!name || !filename_is_valid(name) || !(settings = strjoin(name, ".nspawn")))
+                return log_error_errno(-EINVAL, "Invalid image name '%s'.", strna(name));
+        r = import_target_init(&t, arg_pool, name, arg_replace);
+        if (r < 0)
+                return log_error_errno(r, "Failed to prepare %s/%s: %m", arg_pool, name);
+        store_fd = layer_store_open(t.pool_fd);
+        if (store_fd < 0)
+                return log_error_errno(store_fd, "Failed to open the layer store %s/" LAYER_STORE_NAME ": %m", arg_pool);
+        lock_fd = layer_store_lock(store_fd, LOCK_SH); /* no clean-up removes what we fetch or use */
+        if (lock_fd < 0)
+                return log_error_errno(lock_fd, "Failed to lock the layer store: %m");
+        r = registry_pull(reference, arg_tls_verify, store_fd, IO_FD, &p);
         if (r < 0)
                 return r;
-        return import_oci_layout(layout_fd, name);
+        tree_fd = import_target_make_tree(&t);
+        if (tree_fd < 0)
+                return log_error_errno(tree_fd, "Failed to create %s/%s: %m", arg_pool, t.temp);
+        if (arg_stacked) {
+                r = layer_stack_write(tree_fd, p.layers);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write the image's list of layers: %m");
+        } else {
+                r = layer_flatten(arg_pool, store_fd, p.layers, tree_fd);
+                if (r < 0)
+                        return r;
+        }
+        r = finish_image(&t);
+        if (r < 0)
+                return r;
+        (void) oci_config_write_settings(&p.config, t.pool_fd, settings, arg_replace);
+        if (!arg_stacked) {
+                lock_fd = safe_close(lock_fd);
+                r = layer_store_clean(t.pool_fd, p.layers, NULL, NULL);
+                if (r < 0 && r != -EBUSY)
+                        log_warning_errno(r, "Failed to remove the image's layers from the store (berthctl clean does): %m");
+        }
+        return 0;
 }
 
 static int export_image(bool tar) {
@@ -244,63 +279,13 @@ static int pull_expected_digest(const char *url, char **ret) {
         return pull_checksum_find(sums, sums_url, file, ret);
 }
 
-typedef struct Downloader {
-        pid_t pid;
-        int log_fd; /* its stderr, shown only if the download is what failed */
-} Downloader;
+struct PullArgs {
+        const char *url, *expected;
+};
 
-/* Forks the download of url into a pipe; returns the pipe's reading end. */
-static int downloader_start(Downloader *d, const char *url, const char *expected) {
-        int p[2];
-
-        d->log_fd = memfd_create("berth-pull-log", MFD_CLOEXEC);
-        if (d->log_fd < 0 || pipe2(p, O_CLOEXEC) < 0)
-                return log_error_errno(-errno, "Failed to set up the download: %m");
-        pid_t parent = getpid();
-        fflush(stderr);
-        d->pid = fork();
-        if (d->pid < 0)
-                return log_error_errno(-errno, "Failed to start the download: %m");
-        if (d->pid == 0) {
-                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || dup2(d->log_fd, STDERR_FILENO) < 0)
-                        _exit(EXIT_FAILURE);
-                (void) signal(SIGTERM, SIG_DFL);
-                safe_close(p[0]);
-                int r = pull_download(url, p[1], expected, IO_FD);
-                fflush(stderr);
-                _exit(r < 0 ? MIN(-r, 255) : 0);
-        }
-        downloader_pid = d->pid;
-        if (import_cancelled)
-                (void) kill(d->pid, SIGKILL);
-        safe_close(p[1]);
-        return p[0];
-}
-
-/* Waits for the download; its failure is the one reported unless it only lost its reader (the
- * import failed first and said why). */
-static int downloader_finish(Downloader *d, int import_result) {
-        int status = 0;
-
-        while (d->pid > 0 && waitpid(d->pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        break;
-        downloader_pid = 0;
-        if (import_cancelled) {
-                log_error("The transfer was cancelled.");
-                return -ECANCELED;
-        }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                return import_result;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == EPIPE && import_result < 0)
-                return import_result;
-        char buf[4096];
-        ssize_t n = pread(d->log_fd, buf, sizeof buf, 0);
-        if (n > 0)
-                (void) !write(STDERR_FILENO, buf, (size_t) n);
-        else
-                log_error("The download died.");
-        return WIFEXITED(status) ? -WEXITSTATUS(status) : -EPROTO;
+static int download_url(int out_fd, void *userdata) {
+        struct PullArgs *a = userdata;
+        return pull_download(a->url, out_fd, a->expected, IO_FD);
 }
 
 static int pull_into(bool tar, ImportTarget *t, int in_fd) {
@@ -341,7 +326,8 @@ static int pull(bool tar, const char *url, const char *name) {
         r = pull_expected_digest(url, &expected);
         if (r < 0)
                 return r;
-        in_fd = downloader_start(&d, url, expected);
+        struct PullArgs a = { .url = url, .expected = expected };
+        in_fd = downloader_start(&d, download_url, &a);
         r = in_fd < 0 ? in_fd : pull_into(tar, &t, in_fd);
         safe_close(in_fd); /* before waiting: a download whose reader failed must not block */
         r = downloader_finish(&d, r);
@@ -357,6 +343,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "format", required_argument, NULL, 'f' },
                 { "verify", required_argument, NULL, 'v' },
                 { "tls-verify", required_argument, NULL, 't' },
+                { "layers", required_argument, NULL, 'l' },
                 {}
         };
         int c;
@@ -368,6 +355,13 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'P': arg_path = optarg; break;
                 case 'f': arg_format = optarg; break;
                 case 't': arg_tls_verify = !streq(optarg, "no"); break;
+                case 'l':
+                        if (!streq(optarg, "flat") && !streq(optarg, "stacked")) {
+                                log_error("Invalid --layers= '%s' (flat or stacked).", optarg);
+                                return -EINVAL;
+                        }
+                        arg_stacked = streq(optarg, "stacked");
+                        break;
                 case 'v':
                         c = pull_verify_from_string(optarg);
                         if (c < 0) {

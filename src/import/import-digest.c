@@ -44,3 +44,14 @@ void hasher_done(Hasher *h) {
         EVP_MD_CTX_free(h->ctx);
         h->ctx = NULL;
 }
+
+int hasher_verdict(void *userdata) {
+        char hex[DIGEST_HEX_MAX];
+        Hasher *h = userdata;
+
+        if (hasher_finish(h, hex) <= 0) {
+                log_error("Blob %s does not match its digest (it is sha256:%s); refusing it.", h->digest, hex);
+                return -EBADMSG;
+        }
+        return 0;
+}

@@ -18,5 +18,7 @@ int hasher_init(Hasher *h, const char *digest);
 void hasher_update(const void *buf, size_t n, void *userdata /* Hasher */);
 /* The lowercase hex of what went in, and whether it equals the expected digest (1) or not (0);
  * frees the context. */
+/* A TarExtract verdict: 0 if what went in matches the digest (else logged, -EBADMSG); frees the context. */
+int hasher_verdict(void *userdata /* Hasher */);
 int hasher_finish(Hasher *h, char hex[static DIGEST_HEX_MAX]);
 void hasher_done(Hasher *h);

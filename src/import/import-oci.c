@@ -94,18 +94,6 @@ int oci_blob_path(const char *digest, char **ret) {
         return 0;
 }
 
-/* 0 if what went in matches the digest; frees the context. */
-static int hasher_verdict(void *userdata) {
-        char hex[DIGEST_HEX_MAX];
-        Hasher *h = userdata;
-
-        if (hasher_finish(h, hex) <= 0) {
-                log_error("Blob %s does not match its digest; the OCI layout is damaged or tampered with.", h->digest);
-                return -EBADMSG;
-        }
-        return 0;
-}
-
 /* A JSON blob: read once, checked, parsed from what was checked. */
 static int read_blob_json(int layout_fd, const char *digest, json_object **ret) {
         _cleanup_free_ char *p = NULL, *text = NULL;
@@ -235,17 +223,10 @@ static int strv_from_json(json_object *a, char ***l) {
         return 0;
 }
 
-static int read_config(int layout_fd, json_object *manifest, OciConfig *c) {
-        _cleanup_json_ json_object *config = NULL;
-        json_object *desc, *cfg;
+int oci_config_from_json(json_object *config, OciConfig *c) {
+        json_object *cfg;
         const char *s;
-        int r;
 
-        if (!json_object_object_get_ex(manifest, "config", &desc))
-                return 0;
-        r = read_blob_json(layout_fd, json_str(desc, "digest"), &config);
-        if (r < 0)
-                return r;
         if (!json_object_object_get_ex(config, "config", &cfg))
                 return 0;
         if (strv_from_json(json_array(cfg, "Entrypoint"), &c->command) < 0 ||
@@ -257,6 +238,19 @@ static int read_config(int layout_fd, json_object *manifest, OciConfig *c) {
         if ((s = json_str(cfg, "User")) && !isempty(s) && !(c->user = strdup(s)))
                 return -ENOMEM;
         return 0;
+}
+
+static int read_config(int layout_fd, json_object *manifest, OciConfig *c) {
+        _cleanup_json_ json_object *config = NULL;
+        json_object *desc;
+        int r;
+
+        if (!json_object_object_get_ex(manifest, "config", &desc))
+                return 0;
+        r = read_blob_json(layout_fd, json_str(desc, "digest"), &config);
+        if (r < 0)
+                return r;
+        return oci_config_from_json(config, c);
 }
 
 int oci_import(int layout_fd, int tree_fd, OciConfig *config) {

@@ -20,6 +20,8 @@ typedef struct OciConfig {
 } OciConfig;
 
 void oci_config_done(OciConfig *c);
+/* Fills c from an image config blob (its "config" object). */
+int oci_config_from_json(json_object *config, OciConfig *c);
 
 /* Extracts the layers of the layout at layout_fd into the tree at tree_fd, fills *config. */
 int oci_import(int layout_fd, int tree_fd, OciConfig *config);

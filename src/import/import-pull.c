@@ -68,7 +68,7 @@ int pull_url_sibling(const char *url, const char *name, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-static long stall_timeout_sec(void) {
+long pull_stall_timeout_sec(void) {
         const char *e = getenv("BERTH_PULL_TIMEOUT_SEC");
         unsigned v;
         return e && safe_atou(e, &v) >= 0 && v > 0 ? (long) v : 60;
@@ -94,7 +94,7 @@ static CURL *pull_curl_new(const char *url, char errbuf[static CURL_ERROR_SIZE])
             curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
-            curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall_timeout_sec()) != CURLE_OK ||
+            curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, pull_stall_timeout_sec()) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
             curl_easy_setopt(c, CURLOPT_USERAGENT, "berth-import/" PROJECT_VERSION) != CURLE_OK) {
                 curl_easy_cleanup(c);

@@ -22,6 +22,9 @@ typedef enum PullVerify {
         PULL_VERIFY_SIGNATURE,
 } PullVerify;
 
+/* Seconds a server may send less than a byte a second: $BERTH_PULL_TIMEOUT_SEC, else 60. */
+long pull_stall_timeout_sec(void);
+
 /* "no", "checksum", "signature"; -EINVAL otherwise. */
 int pull_verify_from_string(const char *s);
 /* Only http:// and https:// URLs with a host and a file name. */

@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <inttypes.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,9 +21,13 @@
 #include "import-digest.h"
 #include "import-oci.h"
 #include "import-registry.h"
+#include "import-layers.h"
+#include "import-pull.h"
 #include "import-target.h"
+#include "layer-store.h"
 #include "log.h"
 #include "string-util.h"
+#include "strv.h"
 
 #define REGISTRY_JSON_MAX (4U * 1024 * 1024)
 #define REGISTRY_PARALLEL 4
@@ -35,6 +42,7 @@ typedef struct Registry {
         const char *scheme;  /* "https", or "http" once https failed with tls_verify off */
         char *authorization; /* "Bearer ..." or "Basic ...", once the registry asked */
         char *basic;         /* base64 "user:password" from auth.json, or NULL */
+        uint64_t *received;  /* blob bytes so far, shared with the fetchers (MAP_SHARED) */
 } Registry;
 
 static void registry_done(Registry *r) {
@@ -120,11 +128,11 @@ static void registry_load_credentials(Registry *r) {
 typedef struct Response {
         CURL *curl;
         int fd;            /* -1: memory */
-        Hasher *hasher;
         char *data;
         size_t size;
         char *challenge;   /* WWW-Authenticate */
         char *content_type;
+        uint64_t *received; /* counts what goes to fd */
         bool too_big, write_failed;
 } Response;
 
@@ -161,14 +169,15 @@ static size_t on_data(char *p, size_t size, size_t n, void *userdata) {
 
         (void) curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
         if (x->fd >= 0 && status == 200) {
-                if (x->hasher)
-                        hasher_update(p, len, x->hasher);
+                if (x->received)
+                        (void) __atomic_fetch_add(x->received, len, __ATOMIC_RELAXED);
                 for (size_t done = 0; done < len;) {
                         ssize_t k = write(x->fd, p + done, len - done);
                         if (k < 0 && errno == EINTR)
                                 continue;
                         if (k < 0) {
-                                log_error_errno(-errno, "Failed to write a blob: %m");
+                                if (errno != EPIPE) /* else the extraction failed, and said why */
+                                        log_error_errno(-errno, "Failed to write a blob: %m");
                                 x->write_failed = true;
                                 return 0;
                         }
@@ -222,7 +231,7 @@ static int registry_perform(Registry *r, const char *url, const char *accept, Re
         (void) curl_easy_setopt(c, CURLOPT_MAXREDIRS, 8L);
         (void) curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
         (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+        (void) curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, pull_stall_timeout_sec());
         (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         (void) curl_easy_setopt(c, CURLOPT_USERAGENT, "berth-import/" PROJECT_VERSION);
         (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
@@ -243,7 +252,7 @@ static int registry_perform(Registry *r, const char *url, const char *accept, Re
         if (code == CURLE_OK)
                 return 0;
         if (x->write_failed)
-                return -EIO;
+                return errno == EPIPE ? -EPIPE : -EIO;
         if (code == CURLE_ABORTED_BY_CALLBACK)
                 return log_error_errno(-ECANCELED, "The transfer was cancelled.");
         if (x->too_big) {
@@ -325,7 +334,7 @@ static int registry_authenticate(Registry *r, const char *challenge, const char 
 }
 
 /* The registry's own words from an error body: {"errors":[{"code":..,"message":..}]} */
-static void log_registry_error(const char *url, long status, const char *body) {
+static void log_registry_error(const char *url, long status, char *body) {
         _cleanup_(json_putp) json_object *j = body ? json_tokener_parse(body) : NULL;
         json_object *errors, *e;
 
@@ -333,6 +342,8 @@ static void log_registry_error(const char *url, long status, const char *body) {
             (e = json_object_array_get_idx(errors, 0)))
                 log_error("The registry refused %s: %ld %s (%s).", url, status, strna(json_str(e, "message")),
                           strna(json_str(e, "code")));
+        else if (body && body[0] && !string_has_cc(strstrip_trailing(body)) && strlen(body) < 512)
+                log_error("The registry refused %s: %ld %s", url, status, body);
         else
                 log_error("The registry refused %s: %ld.", url, status);
 }
@@ -346,8 +357,6 @@ static int registry_get(Registry *r, const char *kind, const char *ref, const ch
 
                 if (!url)
                         return log_oom();
-                if (x->fd >= 0 && (ftruncate(x->fd, 0) < 0 || lseek(x->fd, 0, SEEK_SET) < 0))
-                        return -errno;
                 x->size = 0;
                 k = registry_perform(r, url, accept, x, &status);
                 if (k == -EPROTONOSUPPORT && !r->tls_verify && streq(r->scheme, "https")) {
@@ -372,104 +381,43 @@ static int registry_get(Registry *r, const char *kind, const char *ref, const ch
         return -EKEYREJECTED;
 }
 
-static int mkdir_p_at(int dir_fd, const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *s = strchr(p, '/'); ; s = strchr(s + 1, '/')) {
-                if (s)
-                        *s = 0;
-                if (mkdirat(dir_fd, p, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-                if (!s)
-                        return 0;
-                *s = '/';
-        }
+/* A blob into out_fd (a fetcher's pipe to the extraction, which checks the digest). */
+static int download_blob(const char *digest, int out_fd, void *userdata) {
+        Registry *r = userdata;
+        _cleanup_(response_done) Response x = { .fd = out_fd, .received = r->received };
+        return registry_get(r, "blobs", digest, NULL, &x);
 }
 
-static int write_file_at(int dir_fd, const char *path, const char *data, size_t size) {
-        _cleanup_close_ int fd = openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        for (size_t done = 0; done < size;) {
-                ssize_t k = write(fd, data + done, size - done);
-                if (k < 0)
-                        return -errno;
-                done += (size_t) k;
-        }
-        return 0;
-}
-
-/* Fetches blob digest into the layout, checked as it streams. */
-static int fetch_blob(Registry *r, int layout_fd, const char *digest) {
-        _cleanup_free_ char *path = NULL, *dir = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        Hasher h = {};
-        char hex[DIGEST_HEX_MAX];
-        int k;
-
-        k = oci_blob_path(digest, &path);
-        if (k < 0)
-                return k;
-        dir = strndup(path, (size_t) (strrchr(path, '/') - path));
-        if (!dir || mkdir_p_at(layout_fd, dir) < 0)
-                return log_error_errno(-errno, "Failed to make %s in the layout: %m", dir);
-        fd = openat(layout_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return log_error_errno(-errno, "Failed to create %s: %m", path);
-        k = hasher_init(&h, digest);
-        if (k < 0)
-                return k;
-        _cleanup_(response_done) Response x = { .fd = fd, .hasher = &h };
-        k = registry_get(r, "blobs", digest, NULL, &x);
-        if (k < 0) {
-                hasher_done(&h);
-                return k;
-        }
-        if (hasher_finish(&h, hex) <= 0) {
-                log_error("Blob %s from %s does not match its digest (it is sha256:%s); refusing it.", digest, r->host, hex);
-                return -EBADMSG;
-        }
-        return 0;
-}
-
-/* Fetches a manifest (or index) by tag or digest, stores it as a blob; returns it parsed and its
- * descriptor's media type and digest. */
-static int fetch_manifest(Registry *r, int layout_fd, const char *ref, json_object **ret, char **ret_type,
-                          char **ret_digest, size_t *ret_size) {
+/* A small JSON blob (a manifest, an image config) into memory, checked against digest if given
+ * (else its digest is returned). */
+static int fetch_json(Registry *r, const char *kind, const char *ref, const char *digest, json_object **ret,
+                      char **ret_type, char **ret_digest) {
         _cleanup_(response_done) Response x = { .fd = -1 };
-        _cleanup_free_ char *digest = NULL, *path = NULL, *dir = NULL;
         Hasher h = {};
         char hex[DIGEST_HEX_MAX];
         int k;
 
-        k = registry_get(r, "manifests", ref, ACCEPT_MANIFESTS, &x);
+        k = registry_get(r, kind, ref, streq(kind, "manifests") ? ACCEPT_MANIFESTS : NULL, &x);
         if (k < 0)
                 return k;
-        if (!x.data || hasher_init(&h, "sha256:") < 0)
+        if (!x.data || hasher_init(&h, digest ?: "sha256:") < 0)
                 return log_oom();
         hasher_update(x.data, x.size, &h);
-        (void) hasher_finish(&h, hex);
-        digest = strjoin("sha256:", hex);
-        if (!digest)
-                return log_oom();
-        if (startswith(ref, "sha256:") && !streq(ref, digest)) {
-                log_error("The manifest %s from %s does not match its digest (it is %s); refusing it.", ref, r->host, digest);
+        if (hasher_finish(&h, hex) <= 0 && digest) {
+                log_error("%s %s from %s does not match its digest (it is sha256:%s); refusing it.",
+                          streq(kind, "manifests") ? "The manifest" : "Blob", ref, r->host, hex);
                 return -EBADMSG;
         }
         *ret = json_tokener_parse(x.data);
         if (!*ret || !json_object_is_type(*ret, json_type_object)) {
                 json_putp(ret);
-                log_error("The manifest %s from %s is not JSON.", ref, r->host);
+                log_error("%s from %s is not JSON.", ref, r->host);
                 return -EBADMSG;
         }
-        const char *type = json_str(*ret, "mediaType") ?: x.content_type;
-        if (oci_blob_path(digest, &path) < 0 || !(dir = strndup(path, (size_t) (strrchr(path, '/') - path))) ||
-            mkdir_p_at(layout_fd, dir) < 0 || write_file_at(layout_fd, path, x.data, x.size) < 0 ||
-            !(*ret_type = strdup(type ?: "application/vnd.oci.image.manifest.v1+json")))
-                return log_error_errno(-EIO, "Failed to store the manifest in the layout.");
-        *ret_digest = TAKE_PTR(digest);
-        *ret_size = x.size;
+        if (ret_type && !(*ret_type = strdup(json_str(*ret, "mediaType") ?: x.content_type ?: "")))
+                return log_oom();
+        if (ret_digest && !(*ret_digest = strjoin("sha256:", hex)))
+                return log_oom();
         return 0;
 }
 
@@ -487,17 +435,53 @@ static void fetchers_kill(Fetcher *f, size_t n) {
                 }
 }
 
-/* Waits for one fetcher; its -errno, or -ECANCELED after SIGTERM. */
-static int fetchers_wait(Fetcher *f, size_t n) {
+#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_MSEC 1000ULL
+typedef uint64_t usec_t;
+
+static usec_t now_usec(void) {
+        struct timespec ts;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+typedef struct Progress {
+        int fd;              /* "BYTES TOTAL RATE" lines, as pull-tar's; -1: none */
+        uint64_t total;
+        uint64_t last_bytes;
+        usec_t last_time;
+} Progress;
+
+static void progress_report(const Progress *p, const Registry *r, bool force) {
+        static usec_t last;
+        usec_t now = now_usec();
+        uint64_t bytes = __atomic_load_n(r->received, __ATOMIC_RELAXED);
+        char line[96];
+
+        if (p->fd < 0 || (!force && now - last < 200 * USEC_PER_MSEC))
+                return;
+        uint64_t rate = now > p->last_time ? (bytes - p->last_bytes) * USEC_PER_SEC / (now - p->last_time) : 0;
+        last = now;
+        int n = snprintf(line, sizeof line, "%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", bytes, MAX(p->total, bytes), rate);
+        (void) !write(p->fd, line, (size_t) n);
+}
+
+/* Waits for one fetcher, reporting progress meanwhile; its -errno, or -ECANCELED after SIGTERM. */
+static int fetchers_wait(Fetcher *f, size_t n, const Progress *p, const Registry *r) {
         for (;;) {
                 int status;
-                pid_t pid = waitpid(-1, &status, 0);
+                pid_t pid = waitpid(-1, &status, WNOHANG);
 
                 if (pid < 0 && errno != EINTR)
                         return -errno;
                 if (import_cancelled)
                         return log_error_errno(-ECANCELED, "The transfer was cancelled.");
-                for (size_t i = 0; pid > 0 && i < n; i++)
+                if (pid <= 0) {
+                        progress_report(p, r, false);
+                        (void) usleep(50 * 1000); /* a SIGTERM cuts it short */
+                        continue;
+                }
+                for (size_t i = 0; i < n; i++)
                         if (f[i].pid == pid) {
                                 f[i].pid = 0;
                                 if (WIFEXITED(status))
@@ -507,16 +491,32 @@ static int fetchers_wait(Fetcher *f, size_t n) {
         }
 }
 
-/* The layers, REGISTRY_PARALLEL at a time, each in a child of its own (curl's easy interface,
- * the credentials already negotiated); the first failure stops the others. */
-static int fetch_layers(Registry *r, int layout_fd, json_object *layers) {
+/* The layers the store lacks, REGISTRY_PARALLEL at a time, each in a child of its own (curl's easy
+ * interface, the credentials already negotiated) that streams it into the store; the first failure
+ * stops the others. */
+static int fetch_layers(Registry *r, int store_fd, json_object *layers, int progress_fd) {
         Fetcher f[REGISTRY_PARALLEL] = {};
         size_t n = json_object_array_length(layers), next = 0, running = 0;
+        Progress p = { .fd = progress_fd, .last_time = now_usec() };
         int k = 0;
 
+        for (size_t i = 0; i < n; i++) {
+                json_object *l = json_object_array_get_idx(layers, i), *size;
+                _cleanup_free_ char *path = NULL;
+                if (layer_path_from_digest(json_str(l, "digest"), &path) >= 0 &&
+                    faccessat(store_fd, path + strlen(LAYER_STORE_NAME "/"), F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+                    json_object_object_get_ex(l, "size", &size))
+                        p.total += (uint64_t) MAX(json_object_get_int64(size), 0);
+        }
         while (k >= 0 && (next < n || running > 0)) {
                 if (next < n && running < REGISTRY_PARALLEL && !import_cancelled) {
-                        const char *d = json_str(json_object_array_get_idx(layers, next), "digest");
+                        json_object *l = json_object_array_get_idx(layers, next);
+                        const char *d = json_str(l, "digest"), *type = json_str(l, "mediaType");
+                        if (type && !strstr(type, "tar")) {
+                                log_error("Layer %zu has media type %s; only tar layers can be applied.", next, type);
+                                k = -EMEDIUMTYPE;
+                                break;
+                        }
                         size_t slot = 0;
                         while (f[slot].pid > 0)
                                 slot++;
@@ -529,7 +529,9 @@ static int fetch_layers(Registry *r, int layout_fd, json_object *layers) {
                         if (pid == 0) {
                                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                                 (void) signal(SIGTERM, SIG_DFL);
-                                int e = fetch_blob(r, layout_fd, d);
+                                int e = d ? layer_fetch(store_fd, d, download_blob, r) : -EBADMSG;
+                                if (!d)
+                                        log_error("Layer %zu of the manifest has no digest.", next);
                                 fflush(stderr);
                                 _exit(e < 0 ? MIN(-e, 255) : 0);
                         }
@@ -541,31 +543,48 @@ static int fetch_layers(Registry *r, int layout_fd, json_object *layers) {
                         k = log_error_errno(-ECANCELED, "The transfer was cancelled.");
                         break;
                 }
-                k = fetchers_wait(f, ELEMENTSOF(f));
+                k = fetchers_wait(f, ELEMENTSOF(f), &p, r);
                 running--;
         }
         fetchers_kill(f, ELEMENTSOF(f));
+        if (k >= 0)
+                progress_report(&p, r, true);
+        else /* what the killed fetchers were extracting; the layers they completed stay */
+                layer_store_sweep(store_fd, 1000);
         return k;
 }
 
-static int write_layout_index(int layout_fd, const char *type, const char *digest, size_t size) {
-        char buf[512];
-
-        static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
-        if (write_file_at(layout_fd, "oci-layout", layout, strlen(layout)) < 0)
-                return -EIO;
-        (void) snprintf(buf, sizeof buf,
-                        "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"%s\",\"digest\":\"%s\",\"size\":%zu}]}",
-                        type, digest, size);
-        return write_file_at(layout_fd, "index.json", buf, strlen(buf));
+void registry_pull_done(RegistryPull *p) {
+        p->layers = strv_free(p->layers);
+        oci_config_done(&p->config);
 }
 
-int registry_pull(const char *reference, bool tls_verify, int layout_fd) {
-        _cleanup_(registry_done) Registry r = { .tls_verify = tls_verify, .scheme = "https" };
-        _cleanup_(json_putp) json_object *top = NULL, *manifest = NULL;
+/* The image manifest for this platform (through an index if the reference names one). */
+static int fetch_image_manifest(Registry *r, const char *reference, json_object **ret) {
+        _cleanup_(json_putp) json_object *top = NULL;
         _cleanup_free_ char *type = NULL, *digest = NULL;
-        json_object *m = NULL, *layers, *config;
-        size_t size;
+        int k;
+
+        k = fetch_json(r, "manifests", r->reference, startswith(r->reference, "sha256:") ? r->reference : NULL, &top,
+                       &type, &digest);
+        if (k < 0)
+                return k;
+        if (!oci_media_type_is_index(type)) {
+                *ret = TAKE_PTR(top);
+                return 0;
+        }
+        json_object *d = oci_pick_manifest(top);
+        if (!d || !json_str(d, "digest")) {
+                log_error("%s has no image for linux/%s.", reference, oci_arch());
+                return -ENOENT;
+        }
+        return fetch_json(r, "manifests", json_str(d, "digest"), json_str(d, "digest"), ret, NULL, NULL);
+}
+
+int registry_pull(const char *reference, bool tls_verify, int store_fd, int progress_fd, RegistryPull *ret) {
+        _cleanup_(registry_done) Registry r = { .tls_verify = tls_verify, .scheme = "https" };
+        _cleanup_(json_putp) json_object *m = NULL, *config = NULL;
+        json_object *layers, *desc;
         int k;
 
         k = registry_parse(reference, &r);
@@ -573,34 +592,37 @@ int registry_pull(const char *reference, bool tls_verify, int layout_fd) {
                 return k;
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return log_oom();
+        r.received = mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (r.received == MAP_FAILED)
+                return log_oom();
         registry_load_credentials(&r);
-        k = fetch_manifest(&r, layout_fd, r.reference, &top, &type, &digest, &size);
-        if (k < 0)
-                return k;
-        k = write_layout_index(layout_fd, type, digest, size);
-        if (k < 0)
-                return log_error_errno(k, "Failed to write the layout's index: %m");
-        m = top;
-        if (oci_media_type_is_index(type)) {
-                json_object *d = oci_pick_manifest(top);
-                _cleanup_free_ char *t2 = NULL, *d2 = NULL;
-                if (!d || !json_str(d, "digest")) {
-                        log_error("%s has no image for linux/%s.", reference, oci_arch());
-                        return -ENOENT;
-                }
-                k = fetch_manifest(&r, layout_fd, json_str(d, "digest"), &manifest, &t2, &d2, &size);
-                if (k < 0)
-                        return k;
-                m = manifest;
+        k = fetch_image_manifest(&r, reference, &m);
+        if (k >= 0 && json_object_object_get_ex(m, "config", &desc) && json_str(desc, "digest")) {
+                k = fetch_json(&r, "blobs", json_str(desc, "digest"), json_str(desc, "digest"), &config, NULL, NULL);
+                if (k >= 0)
+                        k = oci_config_from_json(config, &ret->config) < 0 ? log_oom() : 0;
         }
-        if (json_object_object_get_ex(m, "config", &config) && json_str(config, "digest")) {
-                k = fetch_blob(&r, layout_fd, json_str(config, "digest"));
-                if (k < 0)
-                        return k;
-        }
-        if (!json_object_object_get_ex(m, "layers", &layers) || !json_object_is_type(layers, json_type_array)) {
+        if (k >= 0 && (!json_object_object_get_ex(m, "layers", &layers) || !json_object_is_type(layers, json_type_array) ||
+                       json_object_array_length(layers) == 0)) {
                 log_error("The manifest of %s lists no layers (a Docker schema 1 manifest is not supported).", reference);
-                return -EBADMSG;
+                k = -EBADMSG;
         }
-        return fetch_layers(&r, layout_fd, layers);
+        if (k >= 0 && json_object_array_length(layers) > LAYER_STACK_MAX) {
+                log_error("%s has %zu layers; berth takes at most %u.", reference, json_object_array_length(layers),
+                          LAYER_STACK_MAX);
+                k = -E2BIG;
+        }
+        for (size_t i = 0; k >= 0 && i < json_object_array_length(layers); i++) {
+                char *path = NULL;
+                const char *d = json_str(json_object_array_get_idx(layers, i), "digest");
+                if (layer_path_from_digest(d, &path) < 0) {
+                        log_error("Layer %zu of %s has digest '%s'; berth takes sha256 layers only.", i, reference, strna(d));
+                        k = -EBADMSG;
+                } else
+                        k = strv_consume(&ret->layers, path);
+        }
+        if (k >= 0)
+                k = fetch_layers(&r, store_fd, layers, progress_fd);
+        (void) munmap(r.received, sizeof(uint64_t));
+        return k;
 }

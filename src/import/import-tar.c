@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
@@ -133,6 +135,82 @@ static int apply_whiteout(const char *name) {
         return 0;
 }
 
+static int mkdir_parents(char *path) {
+        for (char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
+                *s = 0;
+                int r = mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+                *s = '/';
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The layer store keeps a layer as overlayfs reads it: a whiteout is a 0/0 character device, an
+ * opaque directory has trusted.overlay.opaque=y. */
+static int make_overlay_whiteout(const char *name) {
+        _cleanup_free_ char *p = strdup(skip_dot_slash(name));
+        char *slash, *base;
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        slash = strrchr(p, '/');
+        base = slash ? slash + 1 : p;
+        r = mkdir_parents(p);
+        if (r >= 0 && streq(base, WHITEOUT_OPAQUE)) {
+                if (slash)
+                        *slash = 0;
+                r = setxattr(slash ? p : ".", "trusted.overlay.opaque", "y", 1, 0) < 0 ? -errno : 0;
+        } else if (r >= 0) {
+                memmove(base, base + strlen(WHITEOUT_PREFIX), strlen(base + strlen(WHITEOUT_PREFIX)) + 1);
+                if (unlink(p) < 0 && !IN_SET(errno, ENOENT, EISDIR))
+                        r = -errno;
+                else if (mknod(p, S_IFCHR | 0000, makedev(0, 0)) < 0)
+                        r = -errno;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to keep whiteout '%s' for overlayfs: %m", name);
+        return 0;
+}
+
+/* What the archive says about overlayfs is not the archive's to say. */
+static void drop_overlay_xattrs(struct archive_entry *e) {
+        struct { char *name; void *value; size_t size; } keep[64];
+        size_t n = 0;
+        const char *name;
+        const void *value;
+        size_t size;
+        bool dropped = false;
+
+        if (archive_entry_xattr_reset(e) == 0)
+                return;
+        while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+                if (startswith(name, "trusted.overlay.")) {
+                        dropped = true;
+                        continue;
+                }
+                if (n >= ELEMENTSOF(keep) || !(keep[n].name = strdup(name)))
+                        continue;
+                keep[n].value = malloc(size ?: 1);
+                if (!keep[n].value) {
+                        free(keep[n].name);
+                        continue;
+                }
+                memcpy(keep[n].value, value, size);
+                keep[n++].size = size;
+        }
+        if (dropped) {
+                archive_entry_xattr_clear(e);
+                for (size_t i = 0; i < n; i++)
+                        archive_entry_xattr_add_entry(e, keep[i].name, keep[i].value, keep[i].size);
+        }
+        for (size_t i = 0; i < n; i++) {
+                free(keep[i].name);
+                free(keep[i].value);
+        }
+}
+
 static bool is_whiteout(struct archive_entry *e) {
         const char *base = strrchr(archive_entry_pathname(e), '/');
         base = base ? base + 1 : archive_entry_pathname(e);
@@ -210,6 +288,14 @@ static int extract_entries(struct archive *a, struct archive *w, TarExtract *x) 
                         return -EBADMSG;
                 if (isempty(skip_dot_slash(name)) && type != AE_IFDIR)
                         continue;
+                if (x->overlay && is_whiteout(e)) {
+                        r = make_overlay_whiteout(name);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (x->overlay)
+                        drop_overlay_xattrs(e);
                 if (type == AE_IFBLK || type == AE_IFCHR || (x->whiteouts && is_whiteout(e))) {
                         x->n_devices_skipped += type == AE_IFBLK || type == AE_IFCHR;
                         continue;
@@ -283,7 +369,7 @@ int tar_extract(void *userdata) {
         r = x->observe ? archive_open_observed(x, &a) : archive_open_reader(x->fd, &a);
         if (r < 0)
                 return r;
-        w = disk_writer_new(x->whiteouts);
+        w = disk_writer_new(x->whiteouts || x->overlay);
         if (!w)
                 return log_oom();
         r = extract_entries(a, w, x);

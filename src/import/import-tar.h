@@ -19,6 +19,9 @@ int tar_member_name_check(const char *name);
 typedef struct TarExtract {
         int fd;          /* the archive */
         bool whiteouts;  /* an OCI layer: ".wh." entries delete what lower layers made */
+        bool overlay;    /* an OCI layer for the layer store: ".wh." entries become overlayfs whiteouts (0/0
+                          * character devices), ".wh..wh..opq" trusted.overlay.opaque=y on its
+                          * directory; trusted.overlay.* xattrs of the archive are dropped */
         unsigned n_devices_skipped;
         /* Optional: sees every byte of the archive as the extraction reads it (to the end of the
          * file), then judges them; a verdict < 0 fails the extraction (a digest that does not match). */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -131,6 +132,7 @@ void import_target_done(ImportTarget *t) {
 }
 
 volatile pid_t import_child_pid = 0;
+volatile pid_t import_downloader_pid = 0;
 volatile sig_atomic_t import_cancelled = 0;
 
 int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
@@ -169,4 +171,58 @@ int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
         if (si.si_code != CLD_EXITED)
                 return -EPROTO;
         return -si.si_status;
+}
+
+/* Forks the download of url into a pipe; returns the pipe's reading end. */
+int downloader_start(Downloader *d, int (*download)(int out_fd, void *userdata), void *userdata) {
+        int p[2];
+
+        d->log_fd = memfd_create("berth-pull-log", MFD_CLOEXEC);
+        if (d->log_fd < 0 || pipe2(p, O_CLOEXEC) < 0)
+                return log_error_errno(-errno, "Failed to set up the download: %m");
+        pid_t parent = getpid();
+        fflush(stderr);
+        d->pid = fork();
+        if (d->pid < 0)
+                return log_error_errno(-errno, "Failed to start the download: %m");
+        if (d->pid == 0) {
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || dup2(d->log_fd, STDERR_FILENO) < 0)
+                        _exit(EXIT_FAILURE);
+                (void) signal(SIGTERM, SIG_DFL);
+                safe_close(p[0]);
+                int r = download(p[1], userdata);
+                fflush(stderr);
+                _exit(r < 0 ? MIN(-r, 255) : 0);
+        }
+        import_downloader_pid = d->pid;
+        if (import_cancelled)
+                (void) kill(d->pid, SIGKILL);
+        safe_close(p[1]);
+        return p[0];
+}
+
+/* Waits for the download; its failure is the one reported unless it only lost its reader (the
+ * import failed first and said why). */
+int downloader_finish(Downloader *d, int import_result) {
+        int status = 0;
+
+        while (d->pid > 0 && waitpid(d->pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        break;
+        import_downloader_pid = 0;
+        if (import_cancelled) {
+                log_error("The transfer was cancelled.");
+                return -ECANCELED;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return import_result;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == EPIPE && import_result < 0)
+                return import_result;
+        char buf[4096];
+        ssize_t n = pread(d->log_fd, buf, sizeof buf, 0);
+        if (n > 0)
+                (void) !write(STDERR_FILENO, buf, (size_t) n);
+        else
+                log_error("The download died.");
+        return WIFEXITED(status) ? -WEXITSTATUS(status) : -EPROTO;
 }

@@ -42,3 +42,19 @@ int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata);
  * that handler ran (then no new child starts, and none is left running). */
 extern volatile pid_t import_child_pid;
 extern volatile sig_atomic_t import_cancelled;
+
+/* A download in a child of its own (downloader_start(): download(out_fd) writes into a pipe whose
+ * reading end is returned), its stderr kept aside: downloader_finish() shows it only if the
+ * download is what failed (not when it only lost its reader because the import failed first and
+ * said why). import_downloader_pid is for a SIGTERM handler to kill. */
+typedef struct Downloader {
+        pid_t pid;
+        int log_fd;
+} Downloader;
+
+#define DOWNLOADER_NULL ((Downloader) { .log_fd = -EBADF })
+
+int downloader_start(Downloader *d, int (*download)(int out_fd, void *userdata), void *userdata);
+/* Waits for the download; returns import_result, or the download's failure. */
+int downloader_finish(Downloader *d, int import_result);
+extern volatile pid_t import_downloader_pid;

@@ -289,8 +289,9 @@ static const sd_bus_vtable berth_manager_vtable[] = {
         SD_BUS_METHOD_WITH_NAMES("PullRaw", "sssbb", SD_BUS_PARAM(url) SD_BUS_PARAM(name) SD_BUS_PARAM(verify)
                                  SD_BUS_PARAM(force) SD_BUS_PARAM(read_only), NULL, , bus_method_pull_raw,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_NAMES("PullOCI", "ssbbb", SD_BUS_PARAM(reference) SD_BUS_PARAM(name) SD_BUS_PARAM(force)
-                                 SD_BUS_PARAM(read_only) SD_BUS_PARAM(tls_verify), NULL, , bus_method_pull_oci,
+        SD_BUS_METHOD_WITH_NAMES("PullOCI", "ssbbbs", SD_BUS_PARAM(reference) SD_BUS_PARAM(name) SD_BUS_PARAM(force)
+                                 SD_BUS_PARAM(read_only) SD_BUS_PARAM(tls_verify) SD_BUS_PARAM(layers), NULL, ,
+                                 bus_method_pull_oci,
                                  SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_NAMES("ListTransfers", NULL, , "a(usssdttt)", SD_BUS_PARAM(transfers),
                                  bus_method_list_transfers, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -23,6 +23,7 @@
 #include "fd-util.h"
 #include "image-lock.h"
 #include "image-ops.h"
+#include "layer-store.h"
 #include "log.h"
 #include "path-util.h"
 #include "rm-rf.h"
@@ -578,6 +579,11 @@ int image_pool_sweep(void) {
                 if (p && remove_path(de->d_type == DT_DIR ? IMAGE_SUBVOLUME : IMAGE_RAW, p) >= 0)
                         n++;
         }
+        if (d) { /* and the layer store's, which no pull holds */
+                _cleanup_close_ int store_fd = openat(dirfd(d), LAYER_STORE_NAME, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (store_fd >= 0)
+                        layer_store_sweep(store_fd, 0);
+        }
         return n;
 }
 
@@ -595,6 +601,26 @@ static int write_record(int fd, const char *name, uint64_t usage) {
         if (write(fd, &usage, sizeof usage) != (ssize_t) sizeof usage || write(fd, name, n) != (ssize_t) n)
                 return errno > 0 ? -errno : -EIO;
         return 0;
+}
+
+static int record_layer(const char *path, uint64_t usage, void *userdata) {
+        return write_record(*(int *) userdata, path, usage);
+}
+
+/* The layers no stacked image names any more (the images removed above included). A pull in
+ * progress holds the store: its layers stay, for the next clean. */
+static int clean_layers(int fd) {
+        _cleanup_close_ int pool_fd = open(IMAGE_POOL_PATH, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r;
+
+        if (pool_fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        r = layer_store_clean(pool_fd, NULL, record_layer, &fd);
+        if (r == -EBUSY) {
+                log_debug("A pull holds the layer store; its layers stay.");
+                return 0;
+        }
+        return r;
 }
 
 int image_clean_pool(ImageCleanMode mode, int fd) {
@@ -619,7 +645,7 @@ int image_clean_pool(ImageCleanMode mode, int fd) {
                         break;
         }
         image_list_free(images);
-        return r;
+        return r < 0 ? r : clean_layers(fd);
 }
 
 int image_clean_pool_read(FILE *f, char **ret_name, uint64_t *ret_usage) {

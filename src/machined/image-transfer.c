@@ -90,6 +90,8 @@ static int transfer_argv(const TransferRequest *req, char ***ret) {
                         r = extend_option(&a, "--replace=", req->replace);
                 if (r >= 0 && req->type == TRANSFER_PULL_OCI)
                         r = extend_option(&a, "--tls-verify=", req->tls_verify ? "yes" : "no");
+                if (r >= 0 && req->type == TRANSFER_PULL_OCI)
+                        r = extend_option(&a, "--layers=", req->stacked ? "stacked" : "flat");
                 else if (r >= 0 && is_pull(req->type))
                         r = extend_option(&a, "--verify=", req->verify);
         }

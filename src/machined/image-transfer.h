@@ -38,6 +38,7 @@ typedef struct TransferRequest {
         const char *format;  /* exports: a compression transfer_format_is_valid() accepts */
         const char *verify;  /* pull-tar, pull-raw: "no", "checksum" or "signature" */
         bool tls_verify;     /* pull-oci: false accepts any certificate, and plain HTTP */
+        bool stacked;        /* pull-oci: the image as a stack of the store's layers */
         int fd;              /* imports and exports: the caller's fd (stays the caller's) */
 } TransferRequest;
 

@@ -214,13 +214,13 @@ static int pull_common(sd_bus_message *message, Manager *m, TransferType type, s
         return start_transfer(message, m, &req, read_only, error);
 }
 
-/* PullOCI(s reference, s name, b force, b read_only, b tls_verify) */
+/* PullOCI(s reference, s name, b force, b read_only, b tls_verify, s layers) */
 int bus_method_pull_oci(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(image_freep) Image *replace = NULL;
-        const char *ref, *name;
+        const char *ref, *name, *layers;
         int force, read_only, tls_verify, r;
 
-        r = sd_bus_message_read(message, "ssbbb", &ref, &name, &force, &read_only, &tls_verify);
+        r = sd_bus_message_read(message, "ssbbbs", &ref, &name, &force, &read_only, &tls_verify, &layers);
         if (r < 0)
                 return r;
         r = bus_verify_root(message, error);
@@ -231,11 +231,14 @@ int bus_method_pull_oci(sd_bus_message *message, void *userdata, sd_bus_error *e
                                          "Invalid image reference '%s': REGISTRY/REPOSITORY[:TAG|@DIGEST].", ref);
         if (!image_name_is_valid(name) || streq(name, ".host"))
                 return bus_invalid_name(error, "image", name);
+        if (!isempty(layers) && !streq(layers, "flat") && !streq(layers, "stacked"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid layers '%s' (flat or stacked).", layers);
         r = check_replace(name, force, &replace, error);
         if (r < 0)
                 return r;
         TransferRequest req = { .type = TRANSFER_PULL_OCI, .local = name, .remote = ref, .tls_verify = tls_verify,
-                                .replace = replace ? replace->path : NULL, .fd = -EBADF };
+                                .stacked = streq(layers, "stacked"), .replace = replace ? replace->path : NULL,
+                                .fd = -EBADF };
         return start_transfer(message, userdata, &req, read_only, error);
 }
 

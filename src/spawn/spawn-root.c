@@ -14,9 +14,11 @@
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "image-dissect.h"
+#include "layer-store.h"
 #include "log.h"
 #include "macro.h"
 #include "mount-util.h"
+#include "path-util.h"
 #include "rm-rf.h"
 #include "spawn-root.h"
 #include "spawn-userns.h"
@@ -322,12 +324,94 @@ static int prepare_volatile(const SpawnConfig *c, SpawnRoot *root, const char *l
         }
 }
 
+/* A stacked image (layer-store.h): its layers read-only under the machine's own upper layer, which
+ * is the image's NAME/upper for a persistent machine and a throw-away one with -x. */
+static int prepare_stacked(const SpawnConfig *c, SpawnRoot *root, const char *pool, const char *lowerdir,
+                           int userns_fd) {
+        _cleanup_free_ char *upper = NULL, *work = NULL;
+        const char *dir;
+        int r;
+
+        if (userns_fd >= 0 || c->volatile_mode != VOLATILE_NO)
+                return log_error_errno(-EOPNOTSUPP, "%s is a stacked image, which berth-spawn runs without -U and "
+                                                    "--volatile= only; pull it with --layers=flat for those.",
+                                       c->directory);
+        r = make_private_namespace();
+        if (r < 0)
+                return r;
+        r = staging_path(c, ".root", &root->staging);
+        if (r < 0)
+                return r;
+        if (c->ephemeral) {
+                if (make_dir("/var/lib/berth", 0755) < 0 || make_dir(SPAWN_EPHEMERAL_DIR, 0700) < 0)
+                        return log_error_errno(errno, "Failed to create " SPAWN_EPHEMERAL_DIR ": %m");
+                root->ephemeral_dir = strjoin(SPAWN_EPHEMERAL_DIR "/", c->machine_name);
+                if (!root->ephemeral_dir)
+                        return log_oom();
+                (void) rm_rf(root->ephemeral_dir); /* ours by the name lock: anything there is stale */
+                if (make_dir(root->ephemeral_dir, 0700) < 0)
+                        return log_error_errno(errno, "Failed to create %s: %m", root->ephemeral_dir);
+        }
+        dir = root->ephemeral_dir ?: c->directory;
+        if (!c->read_only) {
+                upper = path_join(dir, "upper");
+                work = path_join(dir, "work");
+                if (!upper || !work)
+                        return log_oom();
+                if (make_dir(upper, 0755) < 0 || make_dir(work, 0700) < 0)
+                        return log_error_errno(errno, "Failed to create the machine's layer in %s: %m", dir);
+        } else if (!strchr(lowerdir, ':')) {
+                /* overlayfs wants two lowers without an upper: the one layer, bound read-only */
+                _cleanup_free_ char *p = path_join(pool, lowerdir);
+                if (!p)
+                        return log_oom();
+                if (mount(p, root->staging, NULL, MS_BIND, NULL) < 0 ||
+                    mount(NULL, root->staging, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+                        return log_error_errno(errno, "Failed to mount %s read-only: %m", p);
+                goto done;
+        }
+        r = layer_overlay_mount(pool, lowerdir, upper, work, root->staging);
+        if (r < 0)
+                return log_error_errno(r, "Failed to mount the layers of %s: %m", c->directory);
+done:
+        root->read_only = c->read_only;
+        root->path = strdup(root->staging);
+        return root->path ? 0 : log_oom();
+}
+
+/* Is c->directory a stacked image? 1 and its pool and lowerdir, 0 if not. */
+static int stacked_image(const SpawnConfig *c, char **ret_pool, char **ret_lowerdir) {
+        _cleanup_free_ char *missing = NULL;
+        int r;
+
+        if (c->image || !c->directory)
+                return 0;
+        r = layer_stack_lowerdir(c->directory, ret_pool, ret_lowerdir, &missing);
+        if (r == -ENOENT)
+                return 0;
+        if (r == -ENOTDIR)
+                return log_error_errno(r, "Layer %s of the stacked image %s is missing; pull the image again.",
+                                       missing, c->directory);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s/" LAYER_STACK_FILE " is damaged (one layer path in the pool a line).",
+                                       c->directory);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the layers of %s: %m", c->directory);
+        return 1;
+}
+
 int spawn_root_prepare(const SpawnConfig *c, int userns_fd, uint32_t uid_shift, SpawnRoot *root) {
         bool layered = c->ephemeral || c->volatile_mode != VOLATILE_NO;
+        _cleanup_free_ char *pool = NULL, *lowerdir = NULL;
         const char *lower;
         int r;
 
         *root = (SpawnRoot) { .uid_shift_for_upper = userns_fd >= 0 ? uid_shift : 0 };
+        r = stacked_image(c, &pool, &lowerdir);
+        if (r < 0)
+                return r;
+        if (r > 0)
+                return prepare_stacked(c, root, pool, lowerdir, userns_fd);
         if (!c->image && !layered) {
                 root->path = strdup(c->directory);
                 root->read_only = c->read_only;

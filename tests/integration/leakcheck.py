@@ -142,6 +142,18 @@ def _overlay_dirs():
     return set(glob.glob("/var/tmp/berth-overlay-*"))
 
 
+LAYER_STORE = "/var/lib/machines/.#layers"
+
+
+def _layer_store():
+    """pull-oci's layer store: layers (a test removes those it pulled) and a pull's temporaries."""
+    out = set()
+    for d in (LAYER_STORE, os.path.join(LAYER_STORE, "sha256")):
+        if os.path.isdir(d):
+            out |= {os.path.join(d, n) for n in os.listdir(d) if n not in ("sha256", ".lock")}
+    return out
+
+
 def nspawn_cgroups():
     """The payload/ and supervisor/ cgroups stock systemd-nspawn --keep-unit leaves at the roots of
     the unified and name=systemd hierarchies on a host without systemd."""
@@ -170,6 +182,7 @@ def snapshot():
         "state files": _state_files(),
         "overlay directories": _overlay_dirs(),
         "journal links": _journal_links(),
+        "layer store": _layer_store(),
         "fds": {str(len(os.listdir("/proc/self/fd")))},
     }
 

@@ -92,11 +92,27 @@ def registry(tmp_path):
     r.close()
 
 
+STORE = os.path.join(POOL, ".#layers")
+
+
+def store_layers():
+    d = os.path.join(STORE, "sha256")
+    return set(os.listdir(d)) if os.path.isdir(d) else set()
+
+
+def store_temporaries():
+    return [n for n in os.listdir(STORE) if n.startswith(".#")] if os.path.isdir(STORE) else []
+
+
 @pytest.fixture
 def prefix():
+    """Images "bt-oci-*"; the layers the test left in the store (an interrupted pull's) go too."""
     p = "bt-oci-" + uuid.uuid4().hex[:8]
+    before = store_layers()
     yield p
     purge(p)
+    for n in store_layers() - before:
+        subprocess.run(["rm", "-rf", "--one-file-system", os.path.join(STORE, "sha256", n)], check=False)
 
 
 def layer(files):
@@ -418,26 +434,27 @@ def big_layers():
     return busybox_layers() + [layer({"var/big": os.urandom(6 << 20)})]
 
 
-def wait_for_layout(prefix):
+def wait_for_layers(n=1):
+    """Until a pull streams n layers into the store's temporaries."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        hidden = [n for n in os.listdir(POOL) if n.startswith(".#import-") and prefix in n]
-        if hidden and any(os.path.isdir(os.path.join(POOL, h, "blobs")) for h in hidden):
+        if len(store_temporaries()) >= n:
             return
-        time.sleep(0.1)
-    raise AssertionError("the pull never started fetching blobs")
+        time.sleep(0.05)
+    raise AssertionError("the pull never started fetching layers")
 
 
 @pytest.mark.parametrize("how", ["cancel", "registry-dies", "berthd-killed"])
 def test_pull_oci_interrupted_leaves_nothing(bus, registry, prefix, tmp_path, how):
     import daemon
     push(make_layout(tmp_path / "l1", big_layers()), f"{registry.host}/berth/big:1")
+    before = store_layers()
     proxy = SlowProxy(registry.host)
     d = daemon.Berthd(bus)
     p = subprocess.Popen([CTL, "pull-oci", "--tls-verify=no", f"{proxy.host}/berth/big:1", prefix], env=bus.env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for_layout(prefix)
+        wait_for_layers()
         if how == "cancel":
             rows = json.loads(ctl(bus, "list-transfers", "--json=short").stdout)["transfers"]
             assert [r["type"] for r in rows if r["local"] == prefix] == ["pull-oci"], rows
@@ -449,9 +466,10 @@ def test_pull_oci_interrupted_leaves_nothing(bus, registry, prefix, tmp_path, ho
             d.proc.wait()
         out, err = p.communicate(timeout=60)
         deadline = time.monotonic() + 10
-        while pool_entries(prefix) and time.monotonic() < deadline:
+        while (pool_entries(prefix) or store_temporaries()) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert pool_entries(prefix) == [], pool_entries(prefix)
+        assert store_temporaries() == [], store_temporaries()
         if how == "cancel":
             assert f"The transfer of '{prefix}' was cancelled.".encode() in err, err
         elif how == "registry-dies":
@@ -463,6 +481,7 @@ def test_pull_oci_interrupted_leaves_nothing(bus, registry, prefix, tmp_path, ho
         r = ctl(bus, "pull-oci", "--tls-verify=no", f"{registry.host}/berth/big:1", prefix)
         assert r.returncode == 0, r.stderr
         assert os.path.getsize(os.path.join(POOL, prefix, "var/big")) == 6 << 20
+        assert store_layers() == before, "a flattened image's layers stayed in the store"
     finally:
         if p.poll() is None:
             p.kill()

@@ -1,0 +1,251 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""pull-oci's layer store (/var/lib/machines/.#layers): layers kept once each and shared, stacked
+images (--layers=stacked) that berth-spawn mounts with overlayfs, berthctl clean of unused layers,
+an interrupted pull that resumes with the layers it has, byte progress, and registries that answer
+429 or trickle. Against Debian's docker-registry (see test_pull_oci.py) and small python servers."""
+
+import hashlib
+import http.server
+import json
+import os
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import SPAWN
+from test_berthctl import CTL
+from test_import import ctl, pool_entries, POOL
+from test_pull_oci import (STORE, SlowProxy, busybox_layers, layer, make_layout, prefix, push, registry,  # noqa: F401
+                           store_layers, store_temporaries)
+
+
+def digest(blob):
+    return hashlib.sha256(blob).hexdigest()
+
+
+def blob_gets(registry, repo):
+    return len(registry.requests(f"/v2/{repo}/blobs/"))
+
+
+def tree_state(path):
+    """Every entry below path with its type, mode, owner, device and content hash."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(path):
+        for n in dirnames + filenames:
+            p = os.path.join(dirpath, n)
+            st = os.lstat(p)
+            h = hashlib.sha256(open(p, "rb").read()).hexdigest() if stat.S_ISREG(st.st_mode) else ""
+            out[os.path.relpath(p, path)] = (st.st_mode, st.st_uid, st.st_rdev, h)
+    return out
+
+
+def run(name, *cmd, ephemeral=False):
+    args = [SPAWN, "-q", "-M", name, "--register=no"] + (["-x"] if ephemeral else []) + list(cmd)
+    return subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+
+
+def test_stacked_images_share_layers(bus, berthd, registry, prefix, tmp_path):
+    base, mid, top = busybox_layers()
+    other = layer({"etc/top": b"other\n", "etc/motd": None})
+    push(make_layout(tmp_path / "a", [base, mid, top]), f"{registry.host}/berth/a:1")
+    push(make_layout(tmp_path / "b", [base, mid, other]), f"{registry.host}/berth/b:1")
+    a, b = prefix + "-a", prefix + "-b"
+    before = store_layers()
+
+    r = ctl(bus, "pull-oci", "--layers=stacked", "--tls-verify=no", f"{registry.host}/berth/a:1", a)
+    assert r.returncode == 0, r.stderr
+    assert blob_gets(registry, "berth/a") == 4  # the config and three layers
+    assert store_layers() - before == {digest(base), digest(mid), digest(top)}
+    stack = open(os.path.join(POOL, a, ".berth-stack")).read().splitlines()
+    assert stack[1:] == [f".#layers/sha256/{digest(x)}" for x in (base, mid, top)], stack
+    assert os.listdir(os.path.join(POOL, a)) == [".berth-stack"]
+    # the whiteout in overlayfs' form, not applied: the base layer keeps etc/gone
+    gone = os.lstat(os.path.join(STORE, "sha256", digest(mid), "etc/gone"))
+    assert stat.S_ISCHR(gone.st_mode) and gone.st_rdev == 0, gone
+    assert os.path.exists(os.path.join(STORE, "sha256", digest(base), "etc/gone"))
+
+    # the second image on the same base fetches its own layer only
+    r = ctl(bus, "pull-oci", "--layers=stacked", "--tls-verify=no", f"{registry.host}/berth/b:1", b)
+    assert r.returncode == 0, r.stderr
+    assert blob_gets(registry, "berth/b") == 2, registry.requests("/v2/berth/b/blobs/")
+    assert store_layers() - before == {digest(base), digest(mid), digest(top), digest(other)}
+
+    layers_before = {d: tree_state(os.path.join(STORE, "sha256", d)) for d in store_layers() - before}
+    # -x: the image's command from its config; writes go to a throw-away upper layer
+    r = run(a, ephemeral=True)
+    assert r.returncode == 0 and r.stdout == "top\n", (r.stdout, r.stderr)
+    r = run(a, "/bin/busybox", "sh", "-c", "test ! -e /etc/gone && cat /etc/motd && echo x > /etc/written",
+            ephemeral=True)
+    assert r.returncode == 0 and r.stdout == "middle\n", (r.stdout, r.stderr)
+    assert os.listdir(os.path.join(POOL, a)) == [".berth-stack"]
+    # persistent: the image's own upper layer
+    r = run(a, "/bin/busybox", "sh", "-c", "echo kept > /etc/written && rm /etc/motd")
+    assert r.returncode == 0, r.stderr
+    assert open(os.path.join(POOL, a, "upper/etc/written")).read() == "kept\n"
+    assert stat.S_ISCHR(os.lstat(os.path.join(POOL, a, "upper/etc/motd")).st_mode)
+    r = run(a, "/bin/busybox", "sh", "-c", "cat /etc/written; test -e /etc/motd || echo no-motd")
+    assert r.stdout == "kept\nno-motd\n", (r.stdout, r.stderr)
+    r = run(b, "/bin/busybox", "sh", "-c", "cat /etc/top; test -e /etc/written || echo clean")
+    assert r.stdout == "other\nclean\n", (r.stdout, r.stderr)
+    assert {d: tree_state(os.path.join(STORE, "sha256", d)) for d in layers_before} == layers_before, \
+        "a machine wrote into a layer"
+
+    # remove and clean: a's own top layer goes, what b uses stays
+    assert ctl(bus, "remove", a).returncode == 0
+    r = ctl(bus, "clean")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [f"Removed layer sha256:{digest(top)}, which no image uses."], r.stdout
+    assert store_layers() - before == {digest(base), digest(mid), digest(other)}
+    r = run(b, "/bin/busybox", "cat", "/etc/top")
+    assert r.stdout == "other\n", (r.stdout, r.stderr)
+    assert ctl(bus, "remove", b).returncode == 0
+    assert ctl(bus, "clean").returncode == 0
+    assert store_layers() - before == set()
+    assert pool_entries(prefix) == []
+
+
+def test_stacked_image_with_a_missing_layer(bus, berthd, registry, prefix, tmp_path):
+    layers = busybox_layers()
+    push(make_layout(tmp_path / "a", layers), f"{registry.host}/berth/m:1")
+    assert ctl(bus, "pull-oci", "--layers=stacked", "--tls-verify=no", f"{registry.host}/berth/m:1",
+               prefix).returncode == 0
+    missing = os.path.join(STORE, "sha256", digest(layers[1]))
+    subprocess.run(["rm", "-rf", missing], check=True)
+    r = run(prefix, ephemeral=True)
+    assert r.returncode == 1 and \
+        f"Layer {missing} of the stacked image {POOL}/{prefix} is missing; pull the image again." in r.stderr, r.stderr
+    r = ctl(bus, "pull-oci", "--layers=stacked", "--tls-verify=no", "--force", f"{registry.host}/berth/m:1", prefix)
+    assert r.returncode == 0, r.stderr
+    assert run(prefix, ephemeral=True).stdout == "top\n"
+    r = ctl(bus, "pull-oci", "--layers=flat", "--layers=sideways", f"{registry.host}/berth/m:1", prefix)
+    assert r.returncode == 1 and b"Invalid --layers= 'sideways' (flat or stacked)." in r.stderr, r.stderr
+
+
+def test_interrupted_pull_resumes(bus, registry, prefix, tmp_path):
+    """A pull cut off after some layers are complete fetches only the others next time; progress
+    counts the bytes of the layers the store lacks."""
+    import daemon
+    base, mid, top = busybox_layers()
+    big = layer({"var/big": os.urandom(3 << 20)})
+    push(make_layout(tmp_path / "l", [base, mid, top, big]), f"{registry.host}/berth/r:1")
+    before = store_layers()
+    proxy = SlowProxy(registry.host)
+    d = daemon.Berthd(bus)
+    p = subprocess.Popen([CTL, "pull-oci", "--tls-verify=no", f"{proxy.host}/berth/r:1", prefix], env=bus.env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        row = None
+        while time.monotonic() < deadline:
+            rows = [t for t in json.loads(ctl(bus, "list-transfers", "--json=short").stdout)["transfers"]
+                    if t["local"] == prefix]
+            if rows and store_layers() - before == {digest(x) for x in (base, mid, top)} and " of " in rows[0]["progress"]:
+                row = rows[0]
+                break
+            time.sleep(0.1)
+        assert row, "the small layers never completed"
+        total = sum(len(x) for x in (base, mid, top, big))
+        assert f" of {total / 1048576:.1f} MiB, " in row["progress"], (row, total)
+        assert ctl(bus, "cancel-transfer", str(row["id"])).returncode == 0
+        p.communicate(timeout=30)
+        assert p.returncode == 1
+        deadline = time.monotonic() + 10
+        while store_temporaries() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert store_temporaries() == [] and pool_entries(prefix) == []
+        # the complete layers stayed: the next pull fetches the config and the big layer only
+        n = blob_gets(registry, "berth/r")
+        r = ctl(bus, "pull-oci", "--tls-verify=no", f"{registry.host}/berth/r:1", prefix)
+        assert r.returncode == 0, r.stderr
+        fetched = registry.requests("/v2/berth/r/blobs/")[n:]
+        assert len(fetched) == 2 and any(digest(big) in l for l in fetched), fetched
+        assert os.path.getsize(os.path.join(POOL, prefix, "var/big")) == 3 << 20
+        assert store_layers() == before, "a flattened image's layers stayed in the store"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+        d.stop()
+        proxy.close()
+
+
+class FakeRegistry:
+    """A registry that answers every manifest with 429 and a JSON error, or that serves a manifest
+    and config but trickles its layer a byte every 3 s."""
+
+    def __init__(self, mode):
+        outer = self
+        self.stop_event = threading.Event()
+        lay = layer({"etc/x": b"x\n"})
+        config = json.dumps({"architecture": "amd64", "os": "linux", "config": {}}).encode()
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                          "digest": "sha256:" + digest(config), "size": len(config)},
+                               "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                                           "digest": "sha256:" + digest(lay), "size": len(lay)}]}).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body, ctype="application/json"):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if mode == "429":
+                    self.reply(429, json.dumps({"errors": [{"code": "TOOMANYREQUESTS",
+                                                            "message": "pull rate limit, come back later"}]}).encode())
+                elif "/manifests/" in self.path:
+                    self.reply(200, manifest, "application/vnd.oci.image.manifest.v1+json")
+                elif self.path.endswith(digest(config)):
+                    self.reply(200, config)
+                else:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(lay)))
+                    self.end_headers()
+                    for i in range(len(lay)):
+                        if outer.stop_event.wait(3):
+                            return
+                        try:
+                            self.wfile.write(lay[i:i + 1])
+                            self.wfile.flush()
+                        except OSError:
+                            return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.stop_event.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_rate_limited_and_trickling_registries(bus, prefix):
+    import daemon
+    bus.env["BERTH_PULL_TIMEOUT_SEC"] = "2"
+    d = daemon.Berthd(bus)
+    limited, trickle = FakeRegistry("429"), FakeRegistry("trickle")
+    try:
+        r = ctl(bus, "pull-oci", "--tls-verify=no", f"{limited.host}/berth/x:1", prefix)
+        assert r.returncode == 1 and (f"The registry refused http://{limited.host}/v2/berth/x/manifests/1: 429 pull "
+                                      "rate limit, come back later (TOOMANYREQUESTS).").encode() in r.stderr, r.stderr
+        start = time.monotonic()
+        r = ctl(bus, "pull-oci", "--tls-verify=no", f"{trickle.host}/berth/x:1", prefix)
+        assert r.returncode == 1 and f"Failed to fetch http://{trickle.host}/v2/berth/x/blobs/sha256:".encode() \
+            in r.stderr and b"Operation too slow" in r.stderr, r.stderr
+        assert time.monotonic() - start < 15
+        assert pool_entries(prefix) == [] and store_temporaries() == []
+    finally:
+        limited.close()
+        trickle.close()
+        d.stop()
