@@ -183,19 +183,37 @@ static int take_over_root_dir(const char *dir, const char *like, uint32_t shift)
         return 0;
 }
 
+/* A private mount namespace, and the directory the root is assembled on. */
+static int begin_assembly(const SpawnConfig *c, SpawnRoot *root) {
+        int r = make_private_namespace();
+        return r < 0 ? r : staging_path(c, ".root", &root->staging);
+}
+
+/* SPAWN_EPHEMERAL_DIR/NAME, empty: the machine's throw-away layers go there. */
+static int make_ephemeral_dir(const SpawnConfig *c, SpawnRoot *root) {
+        if (make_dir("/var/lib/berth", 0755) < 0 || make_dir(SPAWN_EPHEMERAL_DIR, 0700) < 0)
+                return log_error_errno(errno, "Failed to create " SPAWN_EPHEMERAL_DIR ": %m");
+        root->ephemeral_dir = strjoin(SPAWN_EPHEMERAL_DIR "/", c->machine_name);
+        if (!root->ephemeral_dir)
+                return log_oom();
+        (void) rm_rf(root->ephemeral_dir); /* ours by the name lock: anything there is stale */
+        if (make_dir(root->ephemeral_dir, 0700) < 0)
+                return log_error_errno(errno, "Failed to create %s: %m", root->ephemeral_dir);
+        return 0;
+}
+
 static int prepare_ephemeral(const SpawnConfig *c, SpawnRoot *root, const char *lower, int userns_fd) {
         _cleanup_free_ char *upper = NULL, *work = NULL;
         int r;
 
-        if (make_dir("/var/lib/berth", 0755) < 0 || make_dir(SPAWN_EPHEMERAL_DIR, 0700) < 0)
-                return log_error_errno(errno, "Failed to create " SPAWN_EPHEMERAL_DIR ": %m");
-        root->ephemeral_dir = strjoin(SPAWN_EPHEMERAL_DIR "/", c->machine_name);
-        upper = strjoin(SPAWN_EPHEMERAL_DIR "/", c->machine_name, "/upper");
-        work = strjoin(SPAWN_EPHEMERAL_DIR "/", c->machine_name, "/work");
-        if (!root->ephemeral_dir || !upper || !work)
+        r = make_ephemeral_dir(c, root);
+        if (r < 0)
+                return r;
+        upper = path_join(root->ephemeral_dir, "upper");
+        work = path_join(root->ephemeral_dir, "work");
+        if (!upper || !work)
                 return log_oom();
-        (void) rm_rf(root->ephemeral_dir); /* ours by the name lock: anything there is stale */
-        if (make_dir(root->ephemeral_dir, 0700) < 0 || make_dir(upper, 0755) < 0 || make_dir(work, 0700) < 0)
+        if (make_dir(upper, 0755) < 0 || make_dir(work, 0700) < 0)
                 return log_error_errno(errno, "Failed to create the ephemeral layer in %s: %m", root->ephemeral_dir);
         /* With -U the upper layer is not idmapped (overlayfs works in it with our credentials): it
          * stores the shifted IDs, and is thrown away anyway. Its top directory must look like the
@@ -336,21 +354,13 @@ static int prepare_stacked(const SpawnConfig *c, SpawnRoot *root, const char *po
                 return log_error_errno(-EOPNOTSUPP, "%s is a stacked image, which berth-spawn runs without -U and "
                                                     "--volatile= only; pull it with --layers=flat for those.",
                                        c->directory);
-        r = make_private_namespace();
-        if (r < 0)
-                return r;
-        r = staging_path(c, ".root", &root->staging);
+        r = begin_assembly(c, root);
         if (r < 0)
                 return r;
         if (c->ephemeral) {
-                if (make_dir("/var/lib/berth", 0755) < 0 || make_dir(SPAWN_EPHEMERAL_DIR, 0700) < 0)
-                        return log_error_errno(errno, "Failed to create " SPAWN_EPHEMERAL_DIR ": %m");
-                root->ephemeral_dir = strjoin(SPAWN_EPHEMERAL_DIR "/", c->machine_name);
-                if (!root->ephemeral_dir)
-                        return log_oom();
-                (void) rm_rf(root->ephemeral_dir); /* ours by the name lock: anything there is stale */
-                if (make_dir(root->ephemeral_dir, 0700) < 0)
-                        return log_error_errno(errno, "Failed to create %s: %m", root->ephemeral_dir);
+                r = make_ephemeral_dir(c, root);
+                if (r < 0)
+                        return r;
         }
         dir = root->ephemeral_dir ?: c->directory;
         if (!c->read_only) {
@@ -417,10 +427,7 @@ int spawn_root_prepare(const SpawnConfig *c, int userns_fd, uint32_t uid_shift, 
                 root->read_only = c->read_only;
                 return root->path ? 0 : log_oom();
         }
-        r = make_private_namespace();
-        if (r < 0)
-                return r;
-        r = staging_path(c, ".root", &root->staging);
+        r = begin_assembly(c, root);
         if (r < 0)
                 return r;
         lower = c->directory;

@@ -13,12 +13,9 @@ import subprocess
 import threading
 import time
 
-import pytest
-
 from conftest import SPAWN
-from test_berthctl import CTL
-from test_import import ctl, pool_entries, POOL
-from test_pull_oci import (STORE, SlowProxy, busybox_layers, layer, make_layout, prefix, push, registry,  # noqa: F401
+from test_import import ctl, manifest, pool_entries, POOL
+from test_pull_oci import (STORE, LocalServer, SlowPull, busybox_layers, layer, make_layout, prefix, push, registry,  # noqa: F401
                            store_layers, store_temporaries)
 
 
@@ -28,18 +25,6 @@ def digest(blob):
 
 def blob_gets(registry, repo):
     return len(registry.requests(f"/v2/{repo}/blobs/"))
-
-
-def tree_state(path):
-    """Every entry below path with its type, mode, owner, device and content hash."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(path):
-        for n in dirnames + filenames:
-            p = os.path.join(dirpath, n)
-            st = os.lstat(p)
-            h = hashlib.sha256(open(p, "rb").read()).hexdigest() if stat.S_ISREG(st.st_mode) else ""
-            out[os.path.relpath(p, path)] = (st.st_mode, st.st_uid, st.st_rdev, h)
-    return out
 
 
 def run(name, *cmd, ephemeral=False):
@@ -73,7 +58,7 @@ def test_stacked_images_share_layers(bus, berthd, registry, prefix, tmp_path):
     assert blob_gets(registry, "berth/b") == 2, registry.requests("/v2/berth/b/blobs/")
     assert store_layers() - before == {digest(base), digest(mid), digest(top), digest(other)}
 
-    layers_before = {d: tree_state(os.path.join(STORE, "sha256", d)) for d in store_layers() - before}
+    layers_before = {d: manifest(os.path.join(STORE, "sha256", d)) for d in store_layers() - before}
     # -x: the image's command from its config; writes go to a throw-away upper layer
     r = run(a, ephemeral=True)
     assert r.returncode == 0 and r.stdout == "top\n", (r.stdout, r.stderr)
@@ -90,7 +75,7 @@ def test_stacked_images_share_layers(bus, berthd, registry, prefix, tmp_path):
     assert r.stdout == "kept\nno-motd\n", (r.stdout, r.stderr)
     r = run(b, "/bin/busybox", "sh", "-c", "cat /etc/top; test -e /etc/written || echo clean")
     assert r.stdout == "other\nclean\n", (r.stdout, r.stderr)
-    assert {d: tree_state(os.path.join(STORE, "sha256", d)) for d in layers_before} == layers_before, \
+    assert {d: manifest(os.path.join(STORE, "sha256", d)) for d in layers_before} == layers_before, \
         "a machine wrote into a layer"
 
     # remove and clean: a's own top layer goes, what b uses stays
@@ -127,16 +112,12 @@ def test_stacked_image_with_a_missing_layer(bus, berthd, registry, prefix, tmp_p
 def test_interrupted_pull_resumes(bus, registry, prefix, tmp_path):
     """A pull cut off after some layers are complete fetches only the others next time; progress
     counts the bytes of the layers the store lacks."""
-    import daemon
     base, mid, top = busybox_layers()
     big = layer({"var/big": os.urandom(3 << 20)})
     push(make_layout(tmp_path / "l", [base, mid, top, big]), f"{registry.host}/berth/r:1")
     before = store_layers()
-    proxy = SlowProxy(registry.host)
-    d = daemon.Berthd(bus)
-    p = subprocess.Popen([CTL, "pull-oci", "--tls-verify=no", f"{proxy.host}/berth/r:1", prefix], env=bus.env,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+    with SlowPull(bus, registry, "berth/r:1", prefix) as pull:
+        p = pull.p
         deadline = time.monotonic() + 20
         row = None
         while time.monotonic() < deadline:
@@ -164,21 +145,15 @@ def test_interrupted_pull_resumes(bus, registry, prefix, tmp_path):
         assert len(fetched) == 2 and any(digest(big) in l for l in fetched), fetched
         assert os.path.getsize(os.path.join(POOL, prefix, "var/big")) == 3 << 20
         assert store_layers() == before, "a flattened image's layers stayed in the store"
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
-        d.stop()
-        proxy.close()
 
 
-class FakeRegistry:
+class FakeRegistry(LocalServer):
     """A registry that answers every manifest with 429 and a JSON error, or that serves a manifest
     and config but trickles its layer a byte every 3 s."""
 
     def __init__(self, mode):
         outer = self
-        self.stop_event = threading.Event()
+        self.dead = threading.Event()
         lay = layer({"etc/x": b"x\n"})
         config = json.dumps({"architecture": "amd64", "os": "linux", "config": {}}).encode()
         manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -211,7 +186,7 @@ class FakeRegistry:
                     self.send_header("Content-Length", str(len(lay)))
                     self.end_headers()
                     for i in range(len(lay)):
-                        if outer.stop_event.wait(3):
+                        if outer.dead.wait(3):
                             return
                         try:
                             self.wfile.write(lay[i:i + 1])
@@ -219,15 +194,7 @@ class FakeRegistry:
                         except OSError:
                             return
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.stop_event.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)
 
 
 def test_rate_limited_and_trickling_registries(bus, prefix):

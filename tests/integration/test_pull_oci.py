@@ -7,6 +7,7 @@ tampered blob. Images are "bt-oci-*"."""
 import base64
 import gzip
 import hashlib
+import http.server
 import io
 import json
 import signal
@@ -16,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import tarfile
+import threading
 import time
 import uuid
 
@@ -377,14 +379,28 @@ def test_pull_oci_bearer_token(bus, berthd, prefix, tmp_path):
         tokens.close()
 
 
-class SlowProxy:
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1 for a handler class; close() sets self.dead (a handler
+    that sends slowly stops) and shuts it down."""
+
+    def serve(self, handler):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.dead.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SlowProxy(LocalServer):
     """Forwards GETs to the registry, sending blobs at 512 KiB/s, so that a pull can be caught
     in the middle; stop() makes it drop every connection (a registry that dies)."""
 
     def __init__(self, upstream):
         import http.client
-        import http.server
-        import threading
         outer = self
         self.dead = threading.Event()
 
@@ -416,18 +432,32 @@ class SlowProxy:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.host = f"127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
 
     def stop(self):
         self.dead.set()
 
-    def close(self):
-        self.dead.set()
-        self.server.shutdown()
-        self.server.server_close()
+
+class SlowPull:
+    """berthctl pull-oci of REPOSITORY:TAG through a SlowProxy in front of registry, with a berthd
+    of its own (.d, which a test may replace); all of it goes at the end of the with block."""
+
+    def __init__(self, bus, registry, ref, prefix):
+        import daemon
+        self.proxy = SlowProxy(registry.host)
+        self.d = daemon.Berthd(bus)
+        self.p = subprocess.Popen([CTL, "pull-oci", "--tls-verify=no", f"{self.proxy.host}/{ref}", prefix],
+                                  env=bus.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.communicate()
+        self.d.stop()
+        self.proxy.close()
 
 
 def big_layers():
@@ -449,11 +479,8 @@ def test_pull_oci_interrupted_leaves_nothing(bus, registry, prefix, tmp_path, ho
     import daemon
     push(make_layout(tmp_path / "l1", big_layers()), f"{registry.host}/berth/big:1")
     before = store_layers()
-    proxy = SlowProxy(registry.host)
-    d = daemon.Berthd(bus)
-    p = subprocess.Popen([CTL, "pull-oci", "--tls-verify=no", f"{proxy.host}/berth/big:1", prefix], env=bus.env,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+    with SlowPull(bus, registry, "berth/big:1", prefix) as pull:
+        p, proxy = pull.p, pull.proxy
         wait_for_layers()
         if how == "cancel":
             rows = json.loads(ctl(bus, "list-transfers", "--json=short").stdout)["transfers"]
@@ -462,8 +489,8 @@ def test_pull_oci_interrupted_leaves_nothing(bus, registry, prefix, tmp_path, ho
         elif how == "registry-dies":
             proxy.stop()
         else:
-            d.proc.send_signal(signal.SIGKILL)
-            d.proc.wait()
+            pull.d.proc.send_signal(signal.SIGKILL)
+            pull.d.proc.wait()
         out, err = p.communicate(timeout=60)
         deadline = time.monotonic() + 10
         while (pool_entries(prefix) or store_temporaries()) and time.monotonic() < deadline:
@@ -476,15 +503,9 @@ def test_pull_oci_interrupted_leaves_nothing(bus, registry, prefix, tmp_path, ho
             assert b"Failed to fetch http://" in err and b"/berth/big/blobs/sha256:" in err, err
         assert p.returncode == 1
         if how == "berthd-killed":
-            d.stop()
-            d = daemon.Berthd(bus)
+            pull.d.stop()
+            pull.d = daemon.Berthd(bus)
         r = ctl(bus, "pull-oci", "--tls-verify=no", f"{registry.host}/berth/big:1", prefix)
         assert r.returncode == 0, r.stderr
         assert os.path.getsize(os.path.join(POOL, prefix, "var/big")) == 6 << 20
         assert store_layers() == before, "a flattened image's layers stayed in the store"
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
-        d.stop()
-        proxy.close()
