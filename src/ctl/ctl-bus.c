@@ -49,14 +49,56 @@ int ctl_invalid_name(const char *name) {
         return log_error_errno(-EINVAL, "Invalid machine name '%s'.", name);
 }
 
+typedef struct PendingCall {
+        sd_bus_message *reply;
+        bool done;
+} PendingCall;
+
+static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        PendingCall *c = userdata;
+
+        c->reply = sd_bus_message_ref(m);
+        c->done = true;
+        return 0;
+}
+
+/* sd_bus_call() first waits for the bus's answer to Hello, then sends; sent asynchronously, the call
+ * goes out right behind Hello and the reply comes one round trip sooner (most runs of berthctl make
+ * one or two calls). Same results as sd_bus_call(). */
+static int call_pipelined(sd_bus *bus, const char *iface, const char *member, sd_bus_error *error,
+                          sd_bus_message **reply, const char *types, va_list ap) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        PendingCall c = {};
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, MACHINE1_BUS_NAME, MACHINE1_PATH, iface, member);
+        if (r >= 0 && !isempty(types))
+                r = sd_bus_message_appendv(m, types, ap);
+        if (r >= 0)
+                r = sd_bus_call_async(bus, &slot, m, on_reply, &c, 0);
+        while (r >= 0 && !c.done) {
+                r = sd_bus_process(bus, NULL);
+                if (r == 0)
+                        r = sd_bus_wait(bus, UINT64_MAX);
+        }
+        if (r >= 0 && sd_bus_message_is_method_error(c.reply, NULL)) {
+                r = -sd_bus_message_get_errno(c.reply);
+                (void) sd_bus_error_copy(error, sd_bus_message_get_error(c.reply));
+        }
+        if (r >= 0 && reply)
+                *reply = TAKE_PTR(c.reply);
+        sd_bus_message_unref(c.reply);
+        return r < 0 ? r : 1;
+}
+
 int ctl_call(sd_bus *bus, const char *member, sd_bus_message **reply, const char *types, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         va_list ap;
         int r;
 
         va_start(ap, types);
-        r = sd_bus_call_methodv(bus, MACHINE1_BUS_NAME, MACHINE1_PATH, MACHINE1_MANAGER_IFACE, member, &error, reply,
-                                types, ap);
+        r = call_pipelined(bus, MACHINE1_MANAGER_IFACE, member, &error, reply, types, ap);
         va_end(ap);
         if (r < 0) {
                 _cleanup_free_ char *what = strjoin("call ", member);
@@ -71,8 +113,7 @@ int ctl_call_berth(sd_bus *bus, const char *member, sd_bus_error *error, sd_bus_
         int r;
 
         va_start(ap, types);
-        r = sd_bus_call_methodv(bus, MACHINE1_BUS_NAME, MACHINE1_PATH, BERTH_MANAGER_IFACE, member, error, reply, types,
-                                ap);
+        r = call_pipelined(bus, BERTH_MANAGER_IFACE, member, error, reply, types, ap);
         va_end(ap);
         return r;
 }

@@ -158,10 +158,17 @@ int machine_get_addresses(Machine *machine, NetlinkAddress **ret, size_t *ret_n)
         if (machine->class == MACHINE_CONTAINER) {
                 if (machine->leader_pidfd < 0)
                         return -ESRCH;
-                r = namespace_pid_has_private_net(machine->leader);
-                if (r < 0)
-                        return r;
-                if (r == 0)
+                /* a leader keeps its network namespace: looked at once (two stats of /proc per
+                 * machine and list otherwise) */
+                if (machine->private_net < 0) {
+                        r = namespace_pid_has_private_net(machine->leader);
+                        if (r < 0)
+                                return r;
+                        if (pidfd_signal(machine->leader_pidfd, 0) < 0)
+                                return -ESRCH; /* the PID was another process's by now */
+                        machine->private_net = r;
+                }
+                if (machine->private_net == 0)
                         return -ENONET;
         }
         /* setns() takes the pidfd itself: the leader's namespace, whatever its PID is now. */

@@ -70,6 +70,7 @@ int machine_new(Manager *m, MachineClass class, const char *name, Machine **ret)
         machine->class = class;
         machine->state = MACHINE_RUNNING;
         machine->leader_pidfd = -EBADF;
+        machine->private_net = -1;
         machine->supervisor_pidfd = -EBADF;
         machine->name = strdup(name);
         machine->service = strdup("");
@@ -108,6 +109,7 @@ int machine_set_leader(Machine *machine, pid_t leader) {
         safe_close(machine->leader_pidfd);
         machine->leader_pidfd = fd;
         machine->leader = leader;
+        machine->private_net = -1;
         machine->leader_start_time = t;
         if (pidfd_get_inode_id(fd, &machine->leader_pidfd_id) < 0)
                 machine->leader_pidfd_id = 0;

@@ -63,6 +63,7 @@ struct Machine {
         int leader_pidfd;
         uint64_t leader_start_time;
         uint64_t leader_pidfd_id;
+        int private_net;      /* the leader's network namespace is not ours: 1/0, -1 until first looked at */
         pid_t supervisor;     /* who registered it (a launcher), 0 if unknown or the leader itself */
         int supervisor_pidfd;
         uint64_t supervisor_start_time;

@@ -52,9 +52,18 @@ def cpu_ms(pid):
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
+def bench_start_floor(env, runs):
+    """What starting each program costs before it does anything (exec, shared libraries)."""
+    ours = [timed([CTL, "--version"], env)[0] for _ in range(runs)]
+    stock = [timed(["machinectl", "--version"], env)[0] for _ in range(runs)]
+    print(f"start alone (--version): berthctl {statistics.median(ours):.1f} ms, machinectl "
+          f"{statistics.median(stock):.1f} ms (a list cannot be quicker than this)", flush=True)
+
+
 def bench_list(bus, d, counts, runs):
     """berthctl list against machinectl -M .host list, with each count of machines in turn (the
     machines of a smaller count stay for the next)."""
+    bench_start_floor(bus.env, runs)
     tree = guests.make_busybox_tree(tempfile.mkdtemp(prefix="berth-bench-") + "/bb")
     env = dict(bus.env)
     launchers = []
