@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 
 from load_registry import RSS_SLACK_KB, SPAWN, daemon_figures, guests, wait_for
 
@@ -111,6 +112,11 @@ def main():
     try:
         env.start_berthd()
         tree = env.image(NAME)
+        # a machine ID of its own, as a persistent machine has: with an empty /etc/machine-id each boot
+        # would get a new one, and --link-journal=try-guest (berthctl start's default) a new link in
+        # /var/log/journal
+        with open(os.path.join(tree, "etc/machine-id"), "w") as f:
+            f.write(uuid.uuid4().hex + "\n")
         if not args.busybox_init:
             os.unlink(os.path.join(tree, "sbin/init"))
             with open(os.path.join(tree, "sbin/init"), "w") as f:
@@ -128,6 +134,7 @@ def main():
                        lambda i: one_ephemeral_run(env, i, bb, veth))
     finally:
         env.close()
+        leakcheck.remove_journal_links(os.path.join("/var/lib/machines", NAME))
         if os.path.exists(SETTINGS):
             os.unlink(SETTINGS)
     for e in errors:
