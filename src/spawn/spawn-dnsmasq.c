@@ -26,6 +26,15 @@ static char *machine_file(const char *machine_name, const char *suffix) {
         return strjoin(SPAWN_NETWORK_DIR "/", machine_name, suffix);
 }
 
+/* SUBNET6 (a /64) with HOST as its last byte, as text. */
+static void subnet6_address(const uint8_t *subnet6, uint8_t host, char ret[static INET6_ADDRSTRLEN]) {
+        uint8_t a[16];
+
+        memcpy(a, subnet6, 16);
+        a[15] = host;
+        (void) inet_ntop(AF_INET6, a, ret, INET6_ADDRSTRLEN);
+}
+
 int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
         _cleanup_free_ char *pid_file = machine_file(d->machine_name, ".pid"),
                             *lease_file = machine_file(d->machine_name, ".leases");
@@ -55,13 +64,9 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
         (void) snprintf(a_pid, sizeof a_pid, "--pid-file=%s", pid_file);
         (void) snprintf(a_lease, sizeof a_lease, "--dhcp-leasefile=%s", lease_file);
         if (d->subnet6) {
-                uint8_t a[16];
                 char gw6[INET6_ADDRSTRLEN], guest6[INET6_ADDRSTRLEN];
-                memcpy(a, d->subnet6, 16);
-                a[15] = 1;
-                (void) inet_ntop(AF_INET6, a, gw6, sizeof gw6);
-                a[15] = 2;
-                (void) inet_ntop(AF_INET6, a, guest6, sizeof guest6);
+                subnet6_address(d->subnet6, 1, gw6);
+                subnet6_address(d->subnet6, 2, guest6);
                 a_ra = (char *) "--enable-ra";
                 (void) snprintf(a_listen6, sizeof a_listen6, "--listen-address=%s", gw6);
                 (void) snprintf(a_range6, sizeof a_range6, "--dhcp-range=%s,%s,64,1h", guest6, guest6);
@@ -166,6 +171,8 @@ int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size) {
                             *lease_file = machine_file(z->state_name, ".leases");
         char gw[16], first[16], last[16], mask[16];
         char a_iface[64], a_listen[64], a_range[96], a_pid[512], a_lease[512], a_dhcp[512], a_hosts[512];
+        /* without IPv6, its three arguments repeat one that is given anyway */
+        char a_listen6[80] = "--no-ping", a_range6[160] = "--no-ping", *a_ra = (char *) "--no-ping";
         uint32_t m = UINT32_MAX << (32 - z->prefixlen);
         int r;
 
@@ -182,13 +189,22 @@ int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size) {
         (void) snprintf(a_lease, sizeof a_lease, "--dhcp-leasefile=%s", lease_file);
         (void) snprintf(a_dhcp, sizeof a_dhcp, "--dhcp-hostsfile=%s", z->dhcp_hosts_file);
         (void) snprintf(a_hosts, sizeof a_hosts, "--addn-hosts=%s", z->hosts_file);
+        if (z->subnet6) {
+                char gw6[INET6_ADDRSTRLEN], first6[INET6_ADDRSTRLEN], last6[INET6_ADDRSTRLEN];
+                subnet6_address(z->subnet6, 1, gw6);
+                subnet6_address(z->subnet6, 2, first6);
+                subnet6_address(z->subnet6, 254, last6);
+                a_ra = (char *) "--enable-ra";
+                (void) snprintf(a_listen6, sizeof a_listen6, "--listen-address=%s", gw6);
+                (void) snprintf(a_range6, sizeof a_range6, "--dhcp-range=%s,%s,64,1h", first6, last6);
+        }
         char *argv[] = {
                 (char *) "dnsmasq",
                 (char *) "--conf-file=/dev/null", /* never /etc/dnsmasq.conf */
                 (char *) "--bind-interfaces", a_iface, (char *) "--except-interface=lo", a_listen,
                 (char *) "--strict-order", (char *) "--no-ping", (char *) "--dhcp-rapid-commit",
                 (char *) "--dhcp-authoritative", (char *) "--dhcp-no-override", a_range, a_dhcp, a_hosts,
-                a_pid, a_lease, (char *) "--user=nobody", (char *) "--group=nogroup",
+                a_pid, a_lease, a_listen6, a_range6, a_ra, (char *) "--user=nobody", (char *) "--group=nogroup",
                 (char *) "--quiet-dhcp", (char *) "--log-facility=/dev/null",
                 NULL,
         };

@@ -40,6 +40,7 @@ typedef struct DnsmasqZone {
         unsigned prefixlen;
         const char *dhcp_hosts_file;
         const char *hosts_file;
+        const uint8_t *subnet6; /* the zone's /64 (NULL: IPv4 only): RA, and DHCPv6 from dhcp_hosts_file */
 } DnsmasqZone;
 int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size);
 /* Makes a running zone dnsmasq re-read its files. -ESRCH: none runs. */

@@ -710,7 +710,7 @@ static int setup_guest_side(SpawnContext *c) {
                 memcpy(gw6, n->subnet6, 16);
                 memcpy(addr6, n->subnet6, 16);
                 gw6[15] = 1;
-                addr6[15] = 2;
+                addr6[15] = (uint8_t) (n->address - n->subnet); /* ::2, or in a zone the IPv4 address's last byte */
                 r = netlink_addr_add(nl, index, AF_INET6, addr6, 64);
                 if (r >= 0)
                         r = netlink_route_add_default(nl, index, AF_INET6, gw6);
@@ -723,12 +723,7 @@ static int setup_guest_side(SpawnContext *c) {
 int spawn_network_connect_guest(SpawnContext *c) {
         int r = setup_guest_side(c);
 
-        if (r < 0)
-                return r;
-        r = write_string_file("/proc/sys/net/ipv4/ip_forward", "1\n");
-        if (r < 0)
-                return log_error_errno(r, "Failed to enable IPv4 forwarding: %m");
-        return 0;
+        return r < 0 ? r : network_sysctls(c);
 }
 
 int spawn_network_setup(SpawnContext *c) {

@@ -74,7 +74,7 @@ int spawn_network_lock(void);
 int spawn_network_subnet_pick(const char *name, Id128 host_id, unsigned prefixlen, uint32_t *ret);
 int spawn_network_machines_add_subnet(NftMachines *m, Ipv4Prefix subnet);
 int spawn_network_join_bridge(SpawnContext *c, Netlink *nl, const char *bridge);
-/* host0 addressed and routed through the gateway (from outside), IPv4 forwarding on. */
+/* host0 addressed and routed through the gateway (from outside), IPv4 (and IPv6) forwarding on. */
 int spawn_network_connect_guest(SpawnContext *c);
 
 /* Collects what dead launchers left (any machine's record whose launcher is gone). */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +135,7 @@ static int zone_render(const char *zone) {
         _cleanup_free_ char *hosts = NULL, *dhcp = NULL, *hosts_path = zone_path(zone, ".hosts"),
                             *dhcp_path = zone_path(zone, ".dhcp");
         size_t n, hosts_size = 0, dhcp_size = 0;
+        bool ipv6 = spawn_network_ipv6_supported();
         FILE *h, *p;
         int r;
 
@@ -146,10 +148,20 @@ static int zone_render(const char *zone) {
         p = open_memstream(&dhcp, &dhcp_size);
         for (size_t i = 0; h && p && i < n; i++) {
                 const uint8_t *m = members[i].mac;
-                char a[16];
+                char a[16], a6[INET6_ADDRSTRLEN + 3] = "";
                 ipv4_to_string(members[i].address, a);
                 fprintf(h, "%s %s\n", a, members[i].name);
-                fprintf(p, "%02x:%02x:%02x:%02x:%02x:%02x,%s,%s\n", m[0], m[1], m[2], m[3], m[4], m[5], a,
+                if (ipv6) {
+                        uint8_t addr6[16];
+                        /* the zone's /64 and the IPv4 address's last byte, as host0 gets them */
+                        spawn_network_subnet6(members[i].address & ~UINT32_C(0xff), addr6);
+                        addr6[15] = (uint8_t) members[i].address;
+                        a6[0] = '[';
+                        (void) inet_ntop(AF_INET6, addr6, a6 + 1, INET6_ADDRSTRLEN);
+                        fprintf(h, "%s %s\n", a6 + 1, members[i].name);
+                        strcat(a6, "],");
+                }
+                fprintf(p, "%02x:%02x:%02x:%02x:%02x:%02x,%s,%s%s\n", m[0], m[1], m[2], m[3], m[4], m[5], a, a6,
                         members[i].name);
         }
         if (h && fclose(h) != 0)
@@ -227,6 +239,9 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id) {
         if (r < 0)
                 return log_error_errno(r, "Failed to read the records of zone '%s': %m", zone);
         n->prefixlen = SPAWN_ZONE_PREFIXLEN;
+        n->ipv6 = spawn_network_ipv6_supported();
+        if (n->ipv6)
+                spawn_network_subnet6(n->subnet, n->subnet6);
         ipv4_to_string(n->address, a);
         (void) snprintf(text, sizeof text, "zone %s %s %s %02x:%02x:%02x:%02x:%02x:%02x\n", zone, n->ifname, a, m[0],
                         m[1], m[2], m[3], m[4], m[5]);
@@ -236,8 +251,9 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id) {
         return 0;
 }
 
-static int bridge_up(Netlink *nl, const char *bridge, uint32_t subnet) {
-        uint32_t gw = htonl(subnet + 1);
+/* The zone's bridge with the gateway's addresses: .1 of its /24 and ::1 of its /64. */
+static int bridge_up(Netlink *nl, const char *bridge, const SpawnNetwork *n) {
+        uint32_t gw = htonl(n->subnet + 1);
         int index = netlink_link_index(nl, bridge), r;
 
         if (index >= 0)
@@ -249,10 +265,16 @@ static int bridge_up(Netlink *nl, const char *bridge, uint32_t subnet) {
         if (index < 0)
                 return index;
         r = netlink_addr_add(nl, index, AF_INET, &gw, SPAWN_ZONE_PREFIXLEN);
+        if (r >= 0 && n->ipv6) {
+                uint8_t gw6[16];
+                memcpy(gw6, n->subnet6, 16);
+                gw6[15] = 1;
+                r = netlink_addr_add(nl, index, AF_INET6, gw6, 64);
+        }
         return r < 0 ? r : netlink_link_set_up(nl, index);
 }
 
-static int zone_dnsmasq(const char *zone, const char *bridge, uint32_t subnet) {
+static int zone_dnsmasq(const char *zone, const char *bridge, const SpawnNetwork *n) {
         _cleanup_free_ char *state = strjoin("zones/", zone), *hosts = zone_path(zone, ".hosts"),
                             *dhcp = zone_path(zone, ".dhcp");
         char err[512];
@@ -263,9 +285,9 @@ static int zone_dnsmasq(const char *zone, const char *bridge, uint32_t subnet) {
         r = spawn_dnsmasq_reload(state);
         if (r != -ESRCH)
                 return r < 0 ? log_error_errno(r, "Failed to reload the dnsmasq of zone '%s': %m", zone) : 0;
-        r = spawn_dnsmasq_start_zone(&(DnsmasqZone) { .state_name = state, .ifname = bridge, .subnet = subnet,
+        r = spawn_dnsmasq_start_zone(&(DnsmasqZone) { .state_name = state, .ifname = bridge, .subnet = n->subnet,
                                                       .prefixlen = SPAWN_ZONE_PREFIXLEN, .dhcp_hosts_file = dhcp,
-                                                      .hosts_file = hosts },
+                                                      .hosts_file = hosts, .subnet6 = n->ipv6 ? n->subnet6 : NULL },
                                      err, sizeof err);
         if (r == -ENOENT)
                 return log_error_errno(r, "dnsmasq not found: install the dnsmasq-base package for --network-zone=.");
@@ -286,7 +308,7 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl) {
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock: %m");
-        r = bridge_up(nl, bridge, c->net.subnet);
+        r = bridge_up(nl, bridge, &c->net);
         if (r < 0)
                 return log_error_errno(r, "Failed to create bridge %s for zone '%s': %m", bridge, zone);
         r = spawn_network_join_bridge(c, nl, bridge);
@@ -298,7 +320,7 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl) {
         r = zone_render(zone);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the hosts files of zone '%s': %m", zone);
-        return zone_dnsmasq(zone, bridge, c->net.subnet);
+        return zone_dnsmasq(zone, bridge, &c->net);
 }
 
 void spawn_zone_leave(Netlink *nl, const char *zone) {

@@ -525,6 +525,8 @@ def test_zone_machines_reach_each_other_by_name(bbtree, second_tree):
         assert r.returncode == 0 and f"Address: {addr_a}" in r.stdout, r.stdout + r.stderr
         r = a.exec("/bin/busybox", "ping", "-c", "1", "-W", "5", addr_b)
         assert r.returncode == 0, r.stdout + r.stderr
+        if os.path.exists("/proc/net/if_inet6"):
+            zone_ipv6(a, b, addr_a, addr_b)
         assert b.stop(signal.SIGTERM, timeout=30) == 0
         b = None
         # the zone stays while a machine is in it; the one that left no longer resolves
@@ -538,6 +540,29 @@ def test_zone_machines_reach_each_other_by_name(bbtree, second_tree):
     assert "vz-lab" not in zone_links()
     assert not os.path.exists("/run/berth/network/zones")
     assert "vz-lab" not in subprocess.run(["pgrep", "-a", "dnsmasq"], capture_output=True, text=True).stdout
+
+
+def zone_ipv6(a, b, addr_a, addr_b):
+    """The zone's ULA /64 (::1 on its bridge): each machine ::LAST-BYTE-OF-ITS-IPv4, routed, by name
+    through the zone's dnsmasq, and in berth's ip6 table (NAT66 out)."""
+    got = {}
+    for m, v4 in ((a, addr_a), (b, addr_b)):
+        out = m.exec("ip", "-6", "-o", "addr", "show", "dev", "host0", "scope", "global").stdout
+        addr = re.search(r"inet6 (fd[0-9a-f:]+)/64", out)
+        assert addr, out
+        got[v4] = ipaddress.ip_address(addr.group(1))
+        assert int(got[v4]) & 0xffff == int(v4.split(".")[3]), (v4, got[v4])
+    prefix = ipaddress.ip_network(f"{got[addr_a]}/64", strict=False)
+    assert got[addr_b] in prefix
+    assert f"inet6 {prefix.network_address + 1}/64" in subprocess.run(
+        ["ip", "-6", "-o", "addr", "show", "dev", "vz-lab"], capture_output=True, text=True).stdout
+    assert f"default via {prefix.network_address + 1} dev host0" in a.exec("ip", "-6", "route", "show", "default").stdout
+    r = a.exec("/bin/busybox", "ping", "-c", "1", "-W", "5", str(got[addr_b]))
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = a.exec("/bin/busybox", "nslookup", "-type=AAAA", "zone-b")
+    assert str(got[addr_b]) in r.stdout, r.stdout + r.stderr
+    table = subprocess.run(["nft", "list", "table", "ip6", "berth"], capture_output=True, text=True).stdout
+    assert str(prefix) in table, table
 
 
 def test_zone_of_a_killed_launcher_is_collected(bbtree):
@@ -706,3 +731,11 @@ def test_empty_zone_left_by_a_killed_launcher_is_collected(bbtree):
     assert r.returncode == 0, r.stderr
     assert "vz-ghost" not in zone_links()
     assert not os.path.exists("/run/berth/network/zones")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/if_inet6"), reason="the host has no IPv6")
+def test_zone_reaches_an_ipv6_upstream_through_nat66(bbtree, upstream6):
+    r = spawn("-q", "-D", bbtree, "-M", "zone-v6", "--network-zone=lab6", "/bin/sh", "-c",
+              f"nc {UP6_ADDR} {UP_PORT} </dev/null")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"upstream saw {UP6_HOST}\n"
