@@ -7,6 +7,7 @@
 #include <linux/veth.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,41 @@ int netlink_link_delete(Netlink *nl, const char *name) {
 
         mnl_attr_put_strz(h, IFLA_IFNAME, name);
         return call(nl, h, NULL, NULL);
+}
+
+int netlink_link_wait_gone(int index, int timeout_ms) {
+        _cleanup_(netlink_freep) Netlink *nl = new0(Netlink, 1);
+        char buf[MNL_SOCKET_BUFFER_SIZE], name[IF_NAMESIZE];
+        struct timespec start, now;
+        int r;
+
+        if (!nl)
+                return -ENOMEM;
+        nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (!nl->sock)
+                return -errno;
+        /* subscribed before the look: a link that goes in between is announced */
+        if (mnl_socket_bind(nl->sock, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+                return -errno;
+        (void) clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                struct pollfd p = { .fd = mnl_socket_get_fd(nl->sock), .events = POLLIN };
+                long left;
+                ssize_t n;
+
+                if (!if_indextoname((unsigned) index, name))
+                        return errno == ENXIO || errno == ENODEV ? 0 : -errno;
+                (void) clock_gettime(CLOCK_MONOTONIC, &now);
+                left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+                if (left <= 0)
+                        return -ETIMEDOUT;
+                r = poll(&p, 1, (int) left);
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                /* drain: whatever was announced, the look above tells */
+                while ((n = mnl_socket_recvfrom(nl->sock, buf, sizeof buf)) > 0)
+                        ;
+        }
 }
 
 /* An alternative name (ip link property add altname): nspawn gives a shortened link its full name. */

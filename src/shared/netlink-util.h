@@ -36,6 +36,10 @@ int netlink_link_move(Netlink *nl, int index, int netns_fd, const char *new_name
 int netlink_link_set_master_up(Netlink *nl, int index, int master);
 /* 0 when deleted, -ENODEV when there was no such link. */
 int netlink_link_delete(Netlink *nl, const char *name);
+/* Waits until link INDEX (in our namespace) is gone: 0, or -ETIMEDOUT after timeout_ms. A veth
+ * goes with the network namespace its peer is in, a few milliseconds after the namespace's last
+ * process; deleting it costs some 30 ms (RCU grace periods). */
+int netlink_link_wait_gone(int index, int timeout_ms);
 /* The ifindex (> 0) of NAME in the socket's namespace, -ENODEV if there is none. */
 int netlink_link_add_altname(Netlink *nl, int index, const char *altname);
 int netlink_link_index(Netlink *nl, const char *name);

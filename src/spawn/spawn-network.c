@@ -25,6 +25,7 @@
 #include "spawn-forward-check.h"
 #include "spawn-links.h"
 #include "spawn-network.h"
+#include "spawn-nfset.h"
 #include "spawn-nft.h"
 #include "spawn-root.h"
 #include "spawn-zone.h"
@@ -227,7 +228,7 @@ static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], char 
 /* Every machine's subnet and ports, from the records (under the network lock). */
 static int records_list(NftMachines *ret) {
         _cleanup_(closedirp) DIR *d = opendir(SPAWN_NETWORK_DIR);
-        NftMachines m = {};
+        NftMachines m = { .ipv6 = spawn_network_ipv6_supported() };
         struct dirent *de;
         int r;
 
@@ -289,6 +290,37 @@ static int nft_sync(void) {
         int r = nft_sync_start(&p);
 
         return r < 0 ? r : nft_sync_finish(&p);
+}
+
+/* Adds machines' elements to berth's tables, or deletes them; when the tables are not there (the
+ * first machine after boot, `nft flush ruleset`) or do not hold what the records say, they are
+ * rendered whole from the records instead. Under the network lock; logs. */
+static int nft_update(bool add, const NftMachines *m) {
+        int r = nfset_apply(add, m);
+
+        if (r >= 0)
+                return 0;
+        log_debug_errno(r, "Failed to %s elements of berth's nftables tables, rendering them whole: %m",
+                        add ? "add" : "delete");
+        return nft_sync();
+}
+
+/* One machine's subnet and ports, from its record. */
+static int record_elements(const char *machine_name, NftMachines *ret) {
+        _cleanup_free_ char *path = record_path(machine_name);
+        char ifname[IFNAMSIZ];
+        NftMachines m = {};
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = record_read(path, ifname, NULL, &m);
+        if (r < 0) {
+                nft_machines_done(&m);
+                return r;
+        }
+        *ret = m;
+        return 0;
 }
 
 static int resolvers_add(Ipv4Prefix **used, size_t *n_used);
@@ -730,7 +762,7 @@ int spawn_network_setup(SpawnContext *c) {
         SpawnNetwork *n = &c->net;
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int lock = -EBADF;
-        RunningProgram nft;
+        NftMachines own;
         int r;
 
         if (!c->config->network_veth)
@@ -754,11 +786,14 @@ int spawn_network_setup(SpawnContext *c) {
                         spawn_forward_check();
                 return r;
         }
-        /* nft runs while the links are made: the record it renders from is written already. */
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
-        r = nft_sync_start(&nft);
+        r = record_elements(c->config->machine_name, &own);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read " SPAWN_NETWORK_DIR "/%s.net: %m", c->config->machine_name);
+        r = nft_update(true, &own);
+        nft_machines_done(&own);
         if (r < 0)
                 return r;
         r = setup_host_side(c, nl);
@@ -781,7 +816,7 @@ int spawn_network_setup(SpawnContext *c) {
         }
         if (r >= 0)
                 spawn_forward_check();
-        return nft_sync_finish(&nft) < 0 && r >= 0 ? -EPROTO : r;
+        return r;
 }
 
 /* Child, after pivot_root: /etc/resolv.conf names the gateway. An existing file gets a bind
@@ -841,19 +876,66 @@ static void remove_machine(Netlink *nl, const char *machine_name, const char *if
                 spawn_zone_leave(nl, zone);
 }
 
+/* The host side of the machine's veth goes with the machine's network namespace (its peer is
+ * there), a few milliseconds after the machine's last process and whatever holds the namespace:
+ * waited for, not deleted, which would cost some 30 ms (RCU grace periods); deleted when it stays
+ * (a process that entered only the machine's network namespace, a bind mount of it). */
+#define LINK_GONE_TIMEOUT_MS 1000
+
+static int host_link_remove(Netlink *nl, const SpawnNetwork *n) {
+        int r = n->host_ifindex > 0 ? netlink_link_wait_gone(n->host_ifindex, LINK_GONE_TIMEOUT_MS) : -ETIMEDOUT;
+
+        if (r >= 0)
+                return 0;
+        r = nl ? netlink_link_delete(nl, n->ifname) : -ENOTCONN;
+        return r == -ENODEV ? 0 : r;
+}
+
+/* The same in a child that the launcher does not wait for: the namespace's end is the kernel's work
+ * (on a busy host it queues behind other namespaces' ends), and the machine is gone already. The
+ * child shares the open file that holds the network lock, so the lock is held until the link is
+ * gone: the next launcher that takes it finds the name and the subnet free. In place when there
+ * is no lock or no child. */
+static void host_link_remove_behind(Netlink *nl, const SpawnNetwork *n, int lock) {
+        char name[IF_NAMESIZE];
+        pid_t pid;
+        int r, null;
+
+        if (n->host_ifindex > 0 && !if_indextoname((unsigned) n->host_ifindex, name))
+                return; /* gone already */
+        pid = lock >= 0 ? fork() : -1;
+        if (pid == 0) {
+                /* nothing of the launcher's: whoever reads its output or waits on its fds is done */
+                null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+                    dup2(null, STDERR_FILENO) < 0 || dup2(lock, 3) < 0)
+                        _exit(EXIT_FAILURE);
+                (void) close_range(4, ~0U, 0);
+                nl = NULL; /* its socket is closed: a new one */
+                if (netlink_open(-EBADF, &nl) < 0)
+                        _exit(EXIT_FAILURE);
+                _exit(host_link_remove(nl, n) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        }
+        if (pid > 0)
+                return;
+        r = host_link_remove(nl, n);
+        if (r < 0)
+                log_warning_errno(r, "Failed to remove interface %s: %m", n->ifname);
+}
+
 void spawn_network_teardown(SpawnContext *c) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int lock = -EBADF;
         _cleanup_free_ char *path = NULL;
-        RunningProgram p;
-        int nft;
+        NftMachines own = {};
+        int r;
 
         c->net.resolv_text = mfree(c->net.resolv_text);
 
         if (!c->net.recorded) {
-                /* bridged: the veth goes with the namespace; take it away now all the same */
+                /* bridged: the veth goes with the namespace */
                 if (!isempty(c->net.ifname) && c->net.host_ifindex > 0 && netlink_open(-EBADF, &nl) >= 0)
-                        (void) netlink_link_delete(nl, c->net.ifname);
+                        (void) host_link_remove(nl, &c->net); /* before the bridge's ports are counted */
                 if (c->net.external && !isempty(c->config->network_zone) && nl) {
                         lock = spawn_network_lock();
                         teardown_external_zone(nl, c->config->network_zone);
@@ -863,18 +945,24 @@ void spawn_network_teardown(SpawnContext *c) {
         lock = spawn_network_lock();
         if (lock < 0)
                 log_warning_errno(lock, "Failed to take the network lock " NETWORK_LOCK ", going on: %m");
-        /* The record goes first, so nft renders the table without it while the rest goes. */
+        /* The record goes first: a table rendered whole from now on is without it. */
+        r = record_elements(c->config->machine_name, &own);
         path = record_path(c->config->machine_name);
         if (path)
                 (void) unlink(path);
         (void) netlink_open(-EBADF, &nl);
-        if (!isempty(c->config->network_zone))
+        if (!isempty(c->config->network_zone)) {
                 spawn_zone_leave(nl, c->config->network_zone); /* the zone's subnet goes with its last machine */
-        nft = nft_sync_start(&p);
-        remove_machine(nl, c->config->machine_name, c->net.ifname, c->net.dnsmasq_pidfd, NULL);
+                (void) nft_sync();
+        } else if (r >= 0)
+                (void) nft_update(false, &own);
+        else
+                (void) nft_sync();
+        nft_machines_done(&own);
+        remove_machine(nl, c->config->machine_name, NULL, c->net.dnsmasq_pidfd, NULL);
         c->net.dnsmasq_pidfd = safe_close(c->net.dnsmasq_pidfd);
-        if (nft >= 0)
-                (void) nft_sync_finish(&p);
+        if (!isempty(c->net.ifname))
+                host_link_remove_behind(nl, &c->net, lock);
         c->net.recorded = false;
 }
 
@@ -883,7 +971,8 @@ void spawn_network_collect_stale(const char *own_machine_name) {
         _cleanup_close_ int lock = -EBADF;
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        bool changed = false;
+        NftMachines dead = {};
+        bool zones_changed = false;
 
         if (access(SPAWN_NETWORK_DIR, F_OK) < 0)
                 return;
@@ -905,16 +994,20 @@ void spawn_network_collect_stale(const char *own_machine_name) {
                 if (!streq(name, own_machine_name) && spawn_name_is_live(name))
                         continue;
                 zone[0] = 0;
-                if (!(p = record_path(name)) || record_read(p, ifname, zone, NULL) < 0)
+                if (!(p = record_path(name)) || record_read(p, ifname, zone, &dead) < 0)
                         ifname[0] = 0;
                 log_debug("Collecting the network that a dead launcher of '%s' left.", name);
                 if (!nl)
                         (void) netlink_open(-EBADF, &nl);
                 remove_machine(nl, name, ifname, -EBADF, zone);
-                changed = true;
+                zones_changed = zones_changed || zone[0] != 0;
         }
         if (spawn_zone_collect_empty(&nl) > 0)
-                changed = true;
-        if (changed)
+                zones_changed = true;
+        /* a zone's subnet is in the tables while a record names the zone: rendered whole */
+        if (zones_changed)
                 (void) nft_sync();
+        else if (dead.n_subnets > 0)
+                (void) nft_update(false, &dead);
+        nft_machines_done(&dead);
 }

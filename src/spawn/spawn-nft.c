@@ -35,13 +35,15 @@ static void put_ipv6(FILE *f, const uint8_t a[static 16]) {
         fputs(inet_ntop(AF_INET6, a, buf, sizeof buf) ?: "::", f);
 }
 
-/* The DNAT map and chains; ipv6: to the machines' ::2, and not from ::1. */
+/* The DNAT map and chains, there with no port published too (spawn-nfset.c adds a machine's
+ * ports to the map); ipv6: to the machines' ::2, and not from ::1. */
 static void render_ports(FILE *f, const NftMachines *m, bool ipv6) {
         const char *fam = ipv6 ? "ip6" : "ip";
 
         fprintf(f, "\tmap ports {\n"
-                   "\t\ttype inet_proto . inet_service : %s . inet_service\n"
-                   "\t\telements = { ", ipv6 ? "ipv6_addr" : "ipv4_addr");
+                   "\t\ttype inet_proto . inet_service : %s . inet_service\n", ipv6 ? "ipv6_addr" : "ipv4_addr");
+        if (m->n_ports > 0)
+                fputs("\t\telements = { ", f);
         for (size_t i = 0; i < m->n_ports; i++) {
                 const NftPort *p = &m->ports[i];
                 fprintf(f, "%s%s . %u : ", i ? ", " : "", p->protocol == IPPROTO_UDP ? "udp" : "tcp", p->host_port);
@@ -51,7 +53,7 @@ static void render_ports(FILE *f, const NftMachines *m, bool ipv6) {
                         put_ipv4(f, p->guest_addr);
                 fprintf(f, " . %u", p->guest_port);
         }
-        fprintf(f, " }\n"
+        fprintf(f, "%s"
                    "\t}\n"
                    "\tchain prerouting {\n"
                    "\t\ttype nat hook prerouting priority -99; policy accept;\n"
@@ -60,7 +62,7 @@ static void render_ports(FILE *f, const NftMachines *m, bool ipv6) {
                    "\tchain output {\n"
                    "\t\ttype nat hook output priority -99; policy accept;\n"
                    "\t\t%sfib daddr type local dnat %s addr . port to meta l4proto . th dport map @ports\n"
-                   "\t}\n", fam, ipv6 ? "ip6 daddr != ::1 " : "", fam);
+                   "\t}\n", m->n_ports > 0 ? " }\n" : "", fam, ipv6 ? "ip6 daddr != ::1 " : "", fam);
 }
 
 /* One family's table: the machines' subnets, masquerade out of them, the published ports. */
@@ -70,20 +72,17 @@ static void render_table(FILE *f, const NftMachines *m, bool ipv6) {
         fprintf(f, "table %s {\n"
                    "\tset machines {\n"
                    "\t\ttype %s\n"
-                   "\t\tflags interval\n"
-                   "\t\telements = { ", ipv6 ? BERTH_NFT_TABLE6 : BERTH_NFT_TABLE, ipv6 ? "ipv6_addr" : "ipv4_addr");
+                   "\t\tflags interval\n", ipv6 ? BERTH_NFT_TABLE6 : BERTH_NFT_TABLE, ipv6 ? "ipv6_addr" : "ipv4_addr");
         for (size_t i = 0; i < m->n_subnets; i++) {
-                fputs(i ? ", " : "", f);
+                fputs(i ? ", " : "\t\telements = { ", f);
                 if (ipv6)
                         put_ipv6(f, m->subnets6[i]);
                 else
                         put_ipv4(f, m->subnets[i].addr);
                 fprintf(f, "/%u", ipv6 ? 64 : m->subnets[i].len);
         }
-        fputs(" }\n"
-              "\t}\n", f);
-        if (m->n_ports > 0)
-                render_ports(f, m, ipv6);
+        fputs(m->n_subnets > 0 ? " }\n\t}\n" : "\t}\n", f);
+        render_ports(f, m, ipv6);
         fprintf(f, "\tchain postrouting {\n"
                    "\t\ttype nat hook postrouting priority srcnat + 1; policy accept;\n"
                    "\t\t%s saddr @machines %s daddr != @machines masquerade\n"
@@ -106,9 +105,8 @@ char *spawn_nft_render(const NftMachines *m) {
               "delete table " BERTH_NFT_TABLE "\n", f);
         fputs("add table " BERTH_NFT_TABLE6 "\n"
               "delete table " BERTH_NFT_TABLE6 "\n", f);
-        if (m->n_subnets > 0)
-                render_table(f, m, false);
-        if (m->n_subnets > 0 && m->subnets6)
+        render_table(f, m, false);
+        if (m->ipv6)
                 render_table(f, m, true);
         if (fclose(f) != 0) {
                 free(s);

@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "netlink-util.h"
 #include "run-program.h"
 
-/* berth's own nftables table ("ip berth"), rendered whole from every machine's subnet and handed
- * to `nft -f -` as one transaction that replaces the old table: masquerade for traffic from a
- * machine's subnet to anywhere else. With n == 0 the table goes. Returns 0, -ENOENT when nft is not
+/* berth's own nftables tables ("ip berth", and "ip6 berth" when ipv6), rendered whole from every
+ * machine's subnet and ports and handed to `nft -f -` as one transaction that replaces the old
+ * tables: masquerade for traffic from a machine's subnet to anywhere else, DNAT for the ports. This
+ * makes the tables when they are missing (the first machine after boot, `nft flush ruleset`); a
+ * machine that starts or stops while they are there adds or deletes its own elements
+ * (spawn-nfset.h). With no machine the tables stay, empty. Returns 0, -ENOENT when nft is not
  * installed, or -EPROTO with nft's complaint in err. */
 typedef struct NftPort {
         uint8_t protocol; /* IPPROTO_TCP, IPPROTO_UDP */
@@ -24,6 +28,7 @@ typedef struct NftMachines {
         size_t n_subnets;
         NftPort *ports;
         size_t n_ports;
+        bool ipv6;               /* the host does IPv6: "ip6 berth" too */
 } NftMachines;
 
 void nft_machines_done(NftMachines *m);

@@ -664,6 +664,9 @@ void spawn_teardown(SpawnContext *c) {
                 (void) waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED);
                 c->pidfd = safe_close(c->pidfd);
         }
+        /* The machine made this socket: it holds the machine's network namespace, and a veth goes
+         * with that namespace (spawn_network_teardown() waits for that). */
+        c->notify_fd = safe_close(c->notify_fd);
         spawn_network_links_teardown(c);
         if (c->cgroup_created) {
                 /* With PID 1 gone the kernel kills the rest of the namespace; wait for it. */
@@ -677,7 +680,6 @@ void spawn_teardown(SpawnContext *c) {
         c->sync = safe_close(c->sync);
         c->console_fd = safe_close(c->console_fd);
         c->console_peer_fd = safe_close(c->console_peer_fd);
-        c->notify_fd = safe_close(c->notify_fd);
         if (c->uid_lock_fd >= 0)
                 userns_range_release(c->uid_shift, c->uid_lock_fd);
         c->uid_lock_fd = -EBADF;

@@ -42,15 +42,22 @@ def _links():
     return {l.split(":")[1].strip().split("@")[0] for l in r.stdout.splitlines() if ":" in l}
 
 
-def _nft_tables():
-    """berth's nftables tables and the rules in them (a machine's subnet, its published ports)."""
-    r = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True)
-    out = set()
-    for line in r.stdout.splitlines():
-        if line.split()[-1:] == ["berth"]:
-            rules = subprocess.run(["nft", "list"] + line.split(), capture_output=True, text=True).stdout
-            out.add(line.strip() + ": " + " ".join(rules.split()))
+def nft_elements(family):
+    """The elements of the sets and maps in berth's table of one family: "SET: ELEMENT" each."""
+    r = subprocess.run(["nft", "list", "table", family, "berth"], capture_output=True, text=True)
+    text = " ".join(r.stdout.split())
+    out = []
+    for name, body in re.findall(r"(?:set|map) (\S+) \{([^}]*)\}", text):
+        m = re.search(r"elements = \{ ?(.*)", body)
+        if m:
+            out += [f"{name}: {e.strip()}" for e in m.group(1).split(",")]
     return out
+
+
+def _nft_tables():
+    """What berth's nftables tables hold for machines (a machine's subnet, its published ports). The
+    tables themselves stay once made: empty, they do nothing."""
+    return {f"{family} berth {e}" for family in ("ip", "ip6") for e in nft_elements(family)}
 
 
 def _dnsmasqs():

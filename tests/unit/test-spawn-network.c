@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -11,8 +17,10 @@
 #include "spawn-forward-check.h"
 #include "spawn-network.h"
 #include "spawn-networkd.h"
+#include "spawn-nfset.h"
 #include "spawn-nft.h"
 #include "spawn-port.h"
+#include "string-util.h"
 #include "test.h"
 
 TEST(ifname) {
@@ -65,14 +73,17 @@ TEST(nft_render) {
                                "table ip berth {\n", 98) == 0);
         ASSERT_TRUE(strstr(t, "elements = { 10.1.2.0/28, 10.1.2.16/28 }") != NULL);
         ASSERT_TRUE(strstr(t, "ip saddr @machines ip daddr != @machines masquerade") != NULL);
-        ASSERT_TRUE(strstr(t, "map ports") == NULL);
-        ASSERT_TRUE(strstr(t, "table ip6 berth {") == NULL); /* no IPv6 prefixes given */
+        /* the map and its chains are there without ports too: a machine adds its own */
+        ASSERT_TRUE(strstr(t, "\tmap ports {\n\t\ttype inet_proto . inet_service : ipv4_addr . inet_service\n\t}\n") !=
+                    NULL);
+        ASSERT_TRUE(strstr(t, "fib daddr type local dnat ip addr . port to meta l4proto . th dport map @ports") != NULL);
+        ASSERT_TRUE(strstr(t, "table ip6 berth {") == NULL); /* no IPv6 */
         free(t);
         {
                 uint8_t s6[2][16] = { { 0xfd, 0x12, [15] = 0 }, { 0xfd, 0x13 } };
                 NftPort p6[] = { { IPPROTO_TCP, 8080, 80, 0x0a010202, { 0xfd, 0x12, [15] = 2 } } };
                 t = spawn_nft_render(&(NftMachines) { .subnets = s, .subnets6 = s6, .n_subnets = 2, .ports = p6,
-                                                      .n_ports = 1 });
+                                                      .n_ports = 1, .ipv6 = true });
                 ASSERT_TRUE(strstr(t, "table ip6 berth {") != NULL);
                 ASSERT_TRUE(strstr(t, "elements = { fd12::/64, fd13::/64 }") != NULL);
                 ASSERT_TRUE(strstr(t, "ip6 saddr @machines ip6 daddr != @machines masquerade") != NULL);
@@ -85,9 +96,151 @@ TEST(nft_render) {
         ASSERT_TRUE(strstr(t, "type nat hook output priority -99;") != NULL);
         ASSERT_TRUE(strstr(t, "ct status dnat ip saddr 127.0.0.0/8 masquerade") != NULL);
         free(t);
-        t = spawn_nft_render(&(NftMachines) {});
-        ASSERT_STREQ(t, "add table ip berth\ndelete table ip berth\nadd table ip6 berth\ndelete table ip6 berth\n");
+        /* no machine: the tables, empty (made once, they stay) */
+        t = spawn_nft_render(&(NftMachines) { .ipv6 = true });
+        ASSERT_TRUE(strstr(t, "\tset machines {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t}\n") != NULL);
+        ASSERT_TRUE(strstr(t, "\tset machines {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t}\n") != NULL);
+        ASSERT_TRUE(strstr(t, "elements") == NULL);
         free(t);
+}
+
+/* The messages of a batch, in order: type, family, and the start of the elements list. */
+typedef struct Msg {
+        uint16_t type;
+        uint8_t family;
+        uint16_t res_id;
+        char set[16];
+        const struct nlattr *elements;
+} Msg;
+
+static int attr_cb(const struct nlattr *a, void *data) {
+        Msg *m = data;
+
+        if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_SET)
+                snprintf(m->set, sizeof m->set, "%s", mnl_attr_get_str(a));
+        else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
+                m->elements = a;
+        else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_TABLE)
+                ASSERT_STREQ(mnl_attr_get_str(a), "berth");
+        return MNL_CB_OK;
+}
+
+static size_t parse_batch(const void *buf, ssize_t len, Msg *msgs, size_t max) {
+        size_t n = 0;
+        int left = (int) len;
+
+        for (const struct nlmsghdr *h = buf; mnl_nlmsg_ok(h, left) && n < max; h = mnl_nlmsg_next(h, &left)) {
+                const struct nfgenmsg *g = mnl_nlmsg_get_payload(h);
+                msgs[n] = (Msg) { .type = h->nlmsg_type, .family = g->nfgen_family, .res_id = ntohs(g->res_id) };
+                ASSERT_EQ(h->nlmsg_seq, 7 + n);
+                (void) mnl_attr_parse(h, sizeof *g, attr_cb, &msgs[n]);
+                n++;
+        }
+        ASSERT_EQ(left, 0);
+        return n;
+}
+
+/* Element i of a list: its key, data (or NULL) and flags. */
+static void element(const struct nlattr *list, size_t i, const uint8_t **key, size_t *key_len, const uint8_t **data,
+                    size_t *data_len, uint32_t *flags) {
+        const struct nlattr *e, *a;
+        size_t k = 0;
+
+        *key = *data = NULL;
+        *flags = 0;
+        mnl_attr_for_each_nested(e, list) {
+                if (k++ != i)
+                        continue;
+                ASSERT_EQ(mnl_attr_get_type(e), NFTA_LIST_ELEM);
+                mnl_attr_for_each_nested(a, e) {
+                        const struct nlattr *v = mnl_attr_get_payload(a);
+                        if (mnl_attr_get_type(a) == NFTA_SET_ELEM_FLAGS)
+                                *flags = ntohl(mnl_attr_get_u32(a));
+                        else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_KEY) {
+                                ASSERT_EQ(mnl_attr_get_type(v), NFTA_DATA_VALUE);
+                                *key = mnl_attr_get_payload(v), *key_len = mnl_attr_get_payload_len(v);
+                        } else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_DATA) {
+                                *data = mnl_attr_get_payload(v), *data_len = mnl_attr_get_payload_len(v);
+                        }
+                }
+                return;
+        }
+        ASSERT_TRUE(false); /* no element i */
+}
+
+static size_t count_elements(const struct nlattr *list) {
+        const struct nlattr *e;
+        size_t n = 0;
+
+        mnl_attr_for_each_nested(e, list)
+                n++;
+        return n;
+}
+
+TEST(nfset_build_add) {
+        Ipv4Prefix s[] = { { 0x0a0102f0, 28 } };
+        NftPort p[] = { { IPPROTO_UDP, 8080, 80, 0x0a0102f2 } };
+        const uint8_t *key, *data;
+        size_t key_len, data_len;
+        uint32_t flags, last;
+        uint8_t buf[4096];
+        Msg m[8];
+        ssize_t len;
+
+        len = nfset_build(buf, sizeof buf, 7, true, &(NftMachines) { .subnets = s, .n_subnets = 1, .ports = p, .n_ports = 1 },
+                          &last);
+        ASSERT_TRUE(len > 0);
+        ASSERT_EQ(parse_batch(buf, len, m, 8), 4u);
+        ASSERT_EQ(last, 9u); /* the last element message: the one whose answer ends the reading */
+        ASSERT_EQ(m[0].type, NFNL_MSG_BATCH_BEGIN);
+        ASSERT_EQ(m[0].res_id, NFNL_SUBSYS_NFTABLES);
+        ASSERT_EQ(m[3].type, NFNL_MSG_BATCH_END);
+        ASSERT_EQ(m[1].type, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM);
+        ASSERT_EQ(m[1].family, NFPROTO_IPV4);
+        ASSERT_STREQ(m[1].set, "machines");
+        /* 10.1.2.240/28 as nft sends it: the start, and the first address past it marked as the end */
+        ASSERT_EQ(count_elements(m[1].elements), 2u);
+        element(m[1].elements, 0, &key, &key_len, &data, &data_len, &flags);
+        ASSERT_TRUE(key_len == 4 && memcmp(key, (uint8_t[]) { 10, 1, 2, 240 }, 4) == 0 && flags == 0 && !data);
+        element(m[1].elements, 1, &key, &key_len, &data, &data_len, &flags);
+        ASSERT_TRUE(key_len == 4 && memcmp(key, (uint8_t[]) { 10, 1, 3, 0 }, 4) == 0); /* carried */
+        ASSERT_EQ(flags, (uint32_t) NFT_SET_ELEM_INTERVAL_END);
+        /* udp . 8080 : 10.1.2.242 . 80, each field in a 32-bit register */
+        ASSERT_STREQ(m[2].set, "ports");
+        element(m[2].elements, 0, &key, &key_len, &data, &data_len, &flags);
+        ASSERT_TRUE(key_len == 8 && memcmp(key, (uint8_t[]) { IPPROTO_UDP, 0, 0, 0, 0x1f, 0x90, 0, 0 }, 8) == 0);
+        ASSERT_TRUE(data && data_len == 8 && memcmp(data, (uint8_t[]) { 10, 1, 2, 242, 0, 80, 0, 0 }, 8) == 0);
+}
+
+TEST(nfset_build_delete_ipv6) {
+        Ipv4Prefix s[] = { { 0x0a000010, 28 } };
+        uint8_t s6[1][16] = { { 0xfd, 1, 2, 3, 4, 5, 0xff, 0xff } };
+        NftPort p[] = { { IPPROTO_TCP, 443, 8443, 0x0a000012, { 0xfd, 1, 2, 3, 4, 5, 0xff, 0xff, [15] = 2 } } };
+        const uint8_t *key, *data;
+        size_t key_len, data_len;
+        uint32_t flags, last;
+        uint8_t buf[4096];
+        Msg m[8];
+        ssize_t len;
+
+        len = nfset_build(buf, sizeof buf, 7, false,
+                          &(NftMachines) { .subnets = s, .subnets6 = s6, .n_subnets = 1, .ports = p, .n_ports = 1 }, &last);
+        ASSERT_EQ(parse_batch(buf, len, m, 8), 6u);
+        ASSERT_EQ(last, 11u);
+        for (size_t i = 1; i <= 4; i++)
+                ASSERT_EQ(m[i].type, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELSETELEM);
+        ASSERT_TRUE(m[3].family == NFPROTO_IPV6 && streq(m[3].set, "machines"));
+        /* the /64 fd00:102:304:5ff:ff::/64 ends where fd01:203:405:600:: starts */
+        element(m[3].elements, 1, &key, &key_len, &data, &data_len, &flags);
+        ASSERT_TRUE(key_len == 16 && memcmp(key, (uint8_t[16]) { 0xfd, 1, 2, 3, 4, 6 }, 16) == 0);
+        ASSERT_EQ(flags, (uint32_t) NFT_SET_ELEM_INTERVAL_END);
+        /* a map's element is deleted by its key alone */
+        ASSERT_TRUE(m[4].family == NFPROTO_IPV6 && streq(m[4].set, "ports"));
+        element(m[4].elements, 0, &key, &key_len, &data, &data_len, &flags);
+        ASSERT_TRUE(key_len == 8 && key[0] == IPPROTO_TCP && key[4] == 1 && key[5] == 0xbb && !data);
+        /* no room: said so, never a cut batch */
+        ASSERT_EQ(nfset_build(buf, 100, 7, false, &(NftMachines) { .subnets = s, .subnets6 = s6, .n_subnets = 1 }, &last),
+                  -ENOBUFS);
 }
 
 TEST(subnet6) {
