@@ -141,13 +141,17 @@ static size_t parse_batch(const void *buf, ssize_t len, Msg *msgs, size_t max) {
 }
 
 /* Element i of a list: its key, data (or NULL) and flags. */
-static void element(const struct nlattr *list, size_t i, const uint8_t **key, size_t *key_len, const uint8_t **data,
-                    size_t *data_len, uint32_t *flags) {
+typedef struct Elem {
+        const uint8_t *key, *data;
+        size_t key_len, data_len;
+        uint32_t flags;
+} Elem;
+
+static Elem element(const struct nlattr *list, size_t i) {
         const struct nlattr *e, *a;
         size_t k = 0;
+        Elem r = {};
 
-        *key = *data = NULL;
-        *flags = 0;
         mnl_attr_for_each_nested(e, list) {
                 if (k++ != i)
                         continue;
@@ -155,17 +159,17 @@ static void element(const struct nlattr *list, size_t i, const uint8_t **key, si
                 mnl_attr_for_each_nested(a, e) {
                         const struct nlattr *v = mnl_attr_get_payload(a);
                         if (mnl_attr_get_type(a) == NFTA_SET_ELEM_FLAGS)
-                                *flags = ntohl(mnl_attr_get_u32(a));
+                                r.flags = ntohl(mnl_attr_get_u32(a));
                         else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_KEY) {
                                 ASSERT_EQ(mnl_attr_get_type(v), NFTA_DATA_VALUE);
-                                *key = mnl_attr_get_payload(v), *key_len = mnl_attr_get_payload_len(v);
-                        } else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_DATA) {
-                                *data = mnl_attr_get_payload(v), *data_len = mnl_attr_get_payload_len(v);
-                        }
+                                r.key = mnl_attr_get_payload(v), r.key_len = mnl_attr_get_payload_len(v);
+                        } else if (mnl_attr_get_type(a) == NFTA_SET_ELEM_DATA)
+                                r.data = mnl_attr_get_payload(v), r.data_len = mnl_attr_get_payload_len(v);
                 }
-                return;
+                return r;
         }
         ASSERT_TRUE(false); /* no element i */
+        return r;
 }
 
 static size_t count_elements(const struct nlattr *list) {
@@ -180,12 +184,11 @@ static size_t count_elements(const struct nlattr *list) {
 TEST(nfset_build_add) {
         Ipv4Prefix s[] = { { 0x0a0102f0, 28 } };
         NftPort p[] = { { IPPROTO_UDP, 8080, 80, 0x0a0102f2 } };
-        const uint8_t *key, *data;
-        size_t key_len, data_len;
-        uint32_t flags, last;
         uint8_t buf[4096];
-        Msg m[8];
+        uint32_t last;
         ssize_t len;
+        Msg m[8];
+        Elem e;
 
         len = nfset_build(buf, sizeof buf, 7, true, &(NftMachines) { .subnets = s, .n_subnets = 1, .ports = p, .n_ports = 1 },
                           &last);
@@ -200,28 +203,27 @@ TEST(nfset_build_add) {
         ASSERT_STREQ(m[1].set, "machines");
         /* 10.1.2.240/28 as nft sends it: the start, and the first address past it marked as the end */
         ASSERT_EQ(count_elements(m[1].elements), 2u);
-        element(m[1].elements, 0, &key, &key_len, &data, &data_len, &flags);
-        ASSERT_TRUE(key_len == 4 && memcmp(key, (uint8_t[]) { 10, 1, 2, 240 }, 4) == 0 && flags == 0 && !data);
-        element(m[1].elements, 1, &key, &key_len, &data, &data_len, &flags);
-        ASSERT_TRUE(key_len == 4 && memcmp(key, (uint8_t[]) { 10, 1, 3, 0 }, 4) == 0); /* carried */
-        ASSERT_EQ(flags, (uint32_t) NFT_SET_ELEM_INTERVAL_END);
+        e = element(m[1].elements, 0);
+        ASSERT_TRUE(e.key_len == 4 && memcmp(e.key, (uint8_t[]) { 10, 1, 2, 240 }, 4) == 0 && e.flags == 0 && !e.data);
+        e = element(m[1].elements, 1);
+        ASSERT_TRUE(e.key_len == 4 && memcmp(e.key, (uint8_t[]) { 10, 1, 3, 0 }, 4) == 0); /* carried */
+        ASSERT_EQ(e.flags, (uint32_t) NFT_SET_ELEM_INTERVAL_END);
         /* udp . 8080 : 10.1.2.242 . 80, each field in a 32-bit register */
         ASSERT_STREQ(m[2].set, "ports");
-        element(m[2].elements, 0, &key, &key_len, &data, &data_len, &flags);
-        ASSERT_TRUE(key_len == 8 && memcmp(key, (uint8_t[]) { IPPROTO_UDP, 0, 0, 0, 0x1f, 0x90, 0, 0 }, 8) == 0);
-        ASSERT_TRUE(data && data_len == 8 && memcmp(data, (uint8_t[]) { 10, 1, 2, 242, 0, 80, 0, 0 }, 8) == 0);
+        e = element(m[2].elements, 0);
+        ASSERT_TRUE(e.key_len == 8 && memcmp(e.key, (uint8_t[]) { IPPROTO_UDP, 0, 0, 0, 0x1f, 0x90, 0, 0 }, 8) == 0);
+        ASSERT_TRUE(e.data && e.data_len == 8 && memcmp(e.data, (uint8_t[]) { 10, 1, 2, 242, 0, 80, 0, 0 }, 8) == 0);
 }
 
 TEST(nfset_build_delete_ipv6) {
         Ipv4Prefix s[] = { { 0x0a000010, 28 } };
         uint8_t s6[1][16] = { { 0xfd, 1, 2, 3, 4, 5, 0xff, 0xff } };
         NftPort p[] = { { IPPROTO_TCP, 443, 8443, 0x0a000012, { 0xfd, 1, 2, 3, 4, 5, 0xff, 0xff, [15] = 2 } } };
-        const uint8_t *key, *data;
-        size_t key_len, data_len;
-        uint32_t flags, last;
         uint8_t buf[4096];
-        Msg m[8];
+        uint32_t last;
         ssize_t len;
+        Msg m[8];
+        Elem e;
 
         len = nfset_build(buf, sizeof buf, 7, false,
                           &(NftMachines) { .subnets = s, .subnets6 = s6, .n_subnets = 1, .ports = p, .n_ports = 1 }, &last);
@@ -231,13 +233,13 @@ TEST(nfset_build_delete_ipv6) {
                 ASSERT_EQ(m[i].type, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELSETELEM);
         ASSERT_TRUE(m[3].family == NFPROTO_IPV6 && streq(m[3].set, "machines"));
         /* the /64 fd00:102:304:5ff:ff::/64 ends where fd01:203:405:600:: starts */
-        element(m[3].elements, 1, &key, &key_len, &data, &data_len, &flags);
-        ASSERT_TRUE(key_len == 16 && memcmp(key, (uint8_t[16]) { 0xfd, 1, 2, 3, 4, 6 }, 16) == 0);
-        ASSERT_EQ(flags, (uint32_t) NFT_SET_ELEM_INTERVAL_END);
+        e = element(m[3].elements, 1);
+        ASSERT_TRUE(e.key_len == 16 && memcmp(e.key, (uint8_t[16]) { 0xfd, 1, 2, 3, 4, 6 }, 16) == 0);
+        ASSERT_EQ(e.flags, (uint32_t) NFT_SET_ELEM_INTERVAL_END);
         /* a map's element is deleted by its key alone */
         ASSERT_TRUE(m[4].family == NFPROTO_IPV6 && streq(m[4].set, "ports"));
-        element(m[4].elements, 0, &key, &key_len, &data, &data_len, &flags);
-        ASSERT_TRUE(key_len == 8 && key[0] == IPPROTO_TCP && key[4] == 1 && key[5] == 0xbb && !data);
+        e = element(m[4].elements, 0);
+        ASSERT_TRUE(e.key_len == 8 && e.key[0] == IPPROTO_TCP && e.key[4] == 1 && e.key[5] == 0xbb && !e.data);
         /* no room: said so, never a cut batch */
         ASSERT_EQ(nfset_build(buf, 100, 7, false, &(NftMachines) { .subnets = s, .subnets6 = s6, .n_subnets = 1 }, &last),
                   -ENOBUFS);
