@@ -137,3 +137,27 @@ def test_killed_launcher_network_is_collected_by_berthd(bus, berthd, bbtree, net
     assert f": {link}" not in links()
     assert f": vb-{name}" not in links()
     assert not os.path.exists(f"{NETDIR}/zones")
+
+
+def test_berthd_that_starts_collects_what_a_launcher_killed_meanwhile_left(bus, berthd, bbtree):
+    """berthd down, the launcher killed meanwhile: the next berthd finds the machine gone at start
+    (its state file names it) and collects its network, no berth-spawn starting."""
+    import daemon
+    name = "net-gone"
+    m = Machine("-q", "-D", bbtree, "-M", name, "-n", "-b", env=bus.env)
+    try:
+        assert wait_for(lambda: name in machines(bus), timeout=15), m.proc.stderr.read()
+        assert wait_for(lambda: os.path.exists(f"{NETDIR}/{name}.leases"), timeout=10)
+    finally:
+        berthd.stop(signal.SIGKILL)
+        m.proc.kill()
+        m.proc.wait()
+    assert f"--interface=ve-{name}" in dnsmasqs() and os.path.exists(f"{NETDIR}/{name}.net")
+    again = daemon.Berthd(bus)
+    try:
+        assert wait_for(lambda: f"--interface=ve-{name}" not in dnsmasqs(), timeout=10), again.output()
+        assert wait_for(lambda: not os.path.exists(f"{NETDIR}/{name}.net"), timeout=5)
+        assert not os.path.exists(f"{NETDIR}/{name}.leases")
+        assert name not in machines(bus)
+    finally:
+        again.stop()
