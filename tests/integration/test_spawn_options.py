@@ -293,6 +293,8 @@ BERTH_ONLY = {
     "--lxcfs": "lxcfs's /proc and /sys files for the machine's own view of its limits (issue 12; nspawn has none)",
     "--unified-cgroup-hierarchy": "the cgroup view per guest; nspawn has only $SYSTEMD_NSPAWN_UNIFIED_HIERARCHY, "
                                   "which berth reads too",
+    "--network-setup": "whether berth or systemd-networkd addresses -n's and zones' links (nspawn always leaves "
+                       "them to networkd)",
 }
 
 
