@@ -196,22 +196,7 @@ int bus_machine_method_get_uid_shift(sd_bus_message *message, void *userdata, sd
 }
 
 static int reply_pty(sd_bus_message *message, Machine *machine, PtyMode mode, const ShellRequest *req,
-                     sd_bus_error *error) {
-        _cleanup_close_ int master = -EBADF;
-        _cleanup_free_ char *path = NULL;
-        int r;
-
-        if (machine->class == MACHINE_VM)
-                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
-        r = machine_open_pty(machine, mode, req, &master, &path);
-        if (r == -ENOENT && mode == PTY_LOGIN)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "Machine '%s' has no login program.",
-                                         machine->name);
-        if (r < 0)
-                return reply_errno(error, r, machine, "open a terminal in");
-        /* sd-bus dups the fd into the message; ours closes on return */
-        return sd_bus_reply_method_return(message, "hs", master, path);
-}
+                     sd_bus_error *error); /* below, with the other replies sent once a helper is done */
 
 int bus_machine_method_open_pty(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         int r = bus_verify_root(message, error);
@@ -293,6 +278,7 @@ int bus_machine_method_open_root_directory(sd_bus_message *message, void *userda
 typedef struct PendingReply {
         sd_bus_message *message;
         char *what;
+        char *enoent_message; /* an -ENOENT answer: NotSupported with this text (OpenLogin: no login) */
 } PendingReply;
 
 static PendingReply *pending_reply_free(PendingReply *p) {
@@ -300,6 +286,7 @@ static PendingReply *pending_reply_free(PendingReply *p) {
                 return NULL;
         sd_bus_message_unref(p->message);
         free(p->what);
+        free(p->enoent_message);
         return mfree(p);
 }
 
@@ -467,6 +454,49 @@ static int pending_reply_start(sd_bus_message *message, Machine *machine, char *
                 return r;
         }
         return 1;
+}
+
+/* OpenPTY, OpenLogin, OpenShell: answered once the helper has handed over the master. */
+typedef struct PtyArgs {
+        Machine *machine;
+        PtyMode mode;
+        const ShellRequest *req;
+} PtyArgs;
+
+static void pty_reply_done(int result, int master, const char *path, void *userdata) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        PendingReply *p = userdata;
+        int r;
+
+        if (result == -ENOENT && p->enoent_message)
+                r = sd_bus_reply_method_errorf(p->message, SD_BUS_ERROR_NOT_SUPPORTED, "%s", p->enoent_message);
+        else if (result < 0) {
+                (void) sd_bus_error_set_errnof(&e, result, "Failed to %s: %m", p->what);
+                r = sd_bus_reply_method_error(p->message, &e);
+        } else /* sd-bus dups the fd into the message */
+                r = sd_bus_reply_method_return(p->message, "hs", master, path);
+        if (r < 0)
+                log_debug_errno(r, "Failed to reply to %s(): %m", sd_bus_message_get_member(p->message));
+        pending_reply_free(p);
+}
+
+static int start_pty(PendingReply *p, void *ud) {
+        PtyArgs *a = ud;
+
+        if (a->mode == PTY_LOGIN && asprintf(&p->enoent_message, "Machine '%s' has no login program.",
+                                             a->machine->name) < 0)
+                return -ENOMEM;
+        return machine_open_pty(a->machine, a->mode, a->req, pty_reply_done, p);
+}
+
+static int reply_pty(sd_bus_message *message, Machine *machine, PtyMode mode, const ShellRequest *req,
+                     sd_bus_error *error) {
+        PtyArgs a = { .machine = machine, .mode = mode, .req = req };
+
+        if (machine->class == MACHINE_VM)
+                return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "Not supported for virtual machines.");
+        return pending_reply_start(message, machine, strjoin("open a terminal in machine '", machine->name, "'"),
+                                   error, start_pty, &a);
 }
 
 static int check_path_arg(const char *path, const char *what, sd_bus_error *error) {

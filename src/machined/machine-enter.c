@@ -28,7 +28,7 @@
 #include "string-util.h"
 #include "strv.h"
 
-#define HELPER_TIMEOUT_MSEC 5000
+#define HELPER_TIMEOUT_MSEC ((int) (HELPER_TIMEOUT_USEC / 1000))
 
 /* Moves the calling process into the leader's cgroup in every hierarchy (best effort). */
 static void join_leader_cgroups(Machine *machine) {

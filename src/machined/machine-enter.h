@@ -46,10 +46,18 @@ typedef struct ShellRequest {
         char **environment;  /* K=V */
 } ShellRequest;
 
+#define HELPER_TIMEOUT_USEC (5ULL * 1000 * 1000) /* what a helper may take to answer */
+
+/* The result of machine_open_pty(): the master and the slave's path as seen inside ("/dev/pts/N"),
+ * or a negative errno (-ENOENT: no login program) with master -EBADF and path NULL. The master is
+ * closed when done returns. */
+typedef void (*MachinePtyDone)(int result, int master, const char *path, void *userdata);
+
 /* Allocates a pty in the machine's devpts (opening /dev/ptmx inside it) and starts login or the
- * shell on it. Returns the master and the slave's path as seen inside ("/dev/pts/N"). The daemon
- * keeps no copy of either end. */
-int machine_open_pty(Machine *machine, PtyMode mode, const ShellRequest *req, int *ret_master, char **ret_path);
+ * shell on it, in a helper the event loop watches: done is called once it is over (a helper that
+ * takes longer than HELPER_TIMEOUT_USEC is killed), so berthd serves other calls meanwhile. The
+ * daemon keeps no copy of either end. */
+int machine_open_pty(Machine *machine, PtyMode mode, const ShellRequest *req, MachinePtyDone done, void *userdata);
 
 /* In a process inside the machine: makes /dev/pts/N our session's controlling terminal and stdio. */
 int pty_attach_terminal(int number);

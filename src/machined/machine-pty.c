@@ -23,7 +23,9 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "log.h"
+#include "machine-copy.h"
 #include "machine-enter.h"
+#include "manager.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -349,11 +351,51 @@ static _noreturn_ void pty_helper(int sock, PtyMode mode, const ShellRequest *re
         _exit(send_fd_with(sock, master, &reply, sizeof reply) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
 
-int machine_open_pty(Machine *machine, PtyMode mode, const ShellRequest *req, int *ret_master, char **ret_path) {
-        _cleanup_close_ int a = -EBADF, b = -EBADF, master = -EBADF;
+typedef struct PtyOpen {
+        int sock;
+        pid_t pid;
+        sd_event_source *timer;
+        MachinePtyDone done;
+        void *userdata;
+} PtyOpen;
+
+static void pty_open_free(PtyOpen *o) {
+        sd_event_source_disable_unref(o->timer);
+        safe_close(o->sock);
+        free(o);
+}
+
+/* The helper is gone: its answer (or nothing) waits in the socket. */
+static void pty_helper_exited(int result, void *userdata) {
+        _cleanup_close_ int master = -EBADF;
+        PtyOpen *o = userdata;
         PtyReply reply = {};
-        int pair[2], r, k;
-        char path[64];
+        char path[64] = "";
+        int r;
+
+        r = recv_fd_with(o->sock, &master, &reply, sizeof reply);
+        if (r >= 0 && reply.error != 0)
+                r = -reply.error;
+        else if (r >= 0 && master < 0)
+                r = result < 0 ? result : -EIO;
+        if (r >= 0)
+                (void) snprintf(path, sizeof path, "/dev/pts/%d", reply.number);
+        o->done(r, master, r >= 0 ? path : NULL, o->userdata);
+        pty_open_free(o);
+}
+
+/* A helper that neither answers nor exits (a guest file system that never answers) is killed. */
+static int pty_helper_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        PtyOpen *o = userdata;
+
+        (void) kill(o->pid, SIGKILL);
+        return 0;
+}
+
+int machine_open_pty(Machine *machine, PtyMode mode, const ShellRequest *req, MachinePtyDone done, void *userdata) {
+        _cleanup_close_ int a = -EBADF, b = -EBADF;
+        PtyOpen *o;
+        int pair[2], r;
         pid_t pid;
 
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
@@ -368,18 +410,21 @@ int machine_open_pty(Machine *machine, PtyMode mode, const ShellRequest *req, in
                 pty_helper(b, mode, req);
         }
         b = safe_close(b);
-        r = recv_fd_with(a, &master, &reply, sizeof reply);
-        k = machine_wait_helper(pid, r < 0);
-        if (r < 0)
-                return r;
-        if (reply.error != 0)
-                return -reply.error;
-        if (master < 0)
-                return k < 0 ? k : -EIO;
-        (void) snprintf(path, sizeof path, "/dev/pts/%d", reply.number);
-        *ret_path = strdup(path);
-        if (!*ret_path)
+        o = new0(PtyOpen, 1);
+        if (!o) {
+                (void) machine_wait_helper(pid, true);
                 return -ENOMEM;
-        *ret_master = TAKE_FD(master);
-        return 0;
+        }
+        *o = (PtyOpen) { .sock = TAKE_FD(a), .pid = pid, .done = done, .userdata = userdata };
+        r = sd_event_add_time_relative(machine->manager->event, &o->timer, CLOCK_MONOTONIC,
+                                       HELPER_TIMEOUT_USEC, 0, pty_helper_timeout, o);
+        if (r < 0) {
+                (void) machine_wait_helper(pid, true);
+                pty_open_free(o);
+                return r;
+        }
+        r = machine_operation_watch(machine->manager, pid, pty_helper_exited, o);
+        if (r < 0)
+                pty_open_free(o); /* the watch killed and reaped the helper */
+        return r;
 }

@@ -124,10 +124,10 @@ class Client:
             if f.read() != g.read():
                 raise AssertionError(f"copy round trip through {name} changed the file")
 
-    def run(self, stop, think_ms):
-        weights = [w for _, w in OPS]
+    def run(self, stop, think_ms, ops):
+        mix = [(o, w) for o, w in OPS if o in ops]
         while time.monotonic() < stop.value:
-            op = self.rnd.choices([o for o, _ in OPS], weights)[0]
+            op = self.rnd.choices([o for o, _ in mix], [w for _, w in mix])[0]
             name = self.rnd.choice(self.names)
             w0 = self.window.value
             try:
@@ -202,8 +202,13 @@ def main():
     ap.add_argument("--cycles", type=int, default=10)
     ap.add_argument("--hold", type=float, default=2.0, help="seconds every machine stays up in a cycle")
     ap.add_argument("--think-ms", type=float, default=250, help="mean pause of a client between calls")
+    ap.add_argument("--ops", default=",".join(o for o, _ in OPS),
+                    help="the calls clients make (to see what costs ListMachines' p99)")
     ap.add_argument("--p99-limit-ms", type=float, default=0, help="fail if ListMachines' p99 is above (0: report)")
     args = ap.parse_args()
+    if set(args.ops.split(",")) - {o for o, _ in OPS}:
+        ap.error(f"--ops: unknown {sorted(set(args.ops.split(',')) - {o for o, _ in OPS})}; "
+                 f"known: {','.join(o for o, _ in OPS)}")
     names = [f"{PREFIX}{i}" for i in range(args.machines)]
     ctx = multiprocessing.get_context("fork")
     window = ctx.Value("q", 0, lock=False)
@@ -225,7 +230,8 @@ def main():
             count = args.clients // nproc + (i < args.clients % nproc)
             first = sum(args.clients // nproc + (j < args.clients % nproc) for j in range(i))
             procs.append(ctx.Process(target=run_worker, args=(first, count, bus.address, names, window, payload, d,
-                                                               shared_start, shared_stop, args.think_ms, results)))
+                                                               shared_start, shared_stop, args.think_ms,
+                                                               args.ops.split(","), results)))
         for p in procs:
             p.start()
         connected = sum(results.get(timeout=60)[1] for _ in procs)
@@ -283,13 +289,13 @@ def main():
     return 1 if errors else 0
 
 
-def run_worker(first, count, address, names, window, payload, scratch, start, stop, think_ms, results):
+def run_worker(first, count, address, names, window, payload, scratch, start, stop, think_ms, ops, results):
     """worker() with the start and stop times read from shared values once they are set."""
     clients = [Client(first + i, address, names, window, payload, scratch) for i in range(count)]
     results.put(("ready", count))
     while time.monotonic() < start.value:
         time.sleep(0.01)
-    threads = [threading.Thread(target=c.run, args=(stop, think_ms)) for c in clients]
+    threads = [threading.Thread(target=c.run, args=(stop, think_ms, ops)) for c in clients]
     for t in threads:
         t.start()
     for t in threads:
