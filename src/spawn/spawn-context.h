@@ -29,6 +29,7 @@ typedef struct SpawnContext {
         bool cgroup_unified_view; /* a v1 host, and the machine sees cgroup2 only (spawn-cgroup.h) */
         int cgroup2_fd;           /* a legacy host: our private, detached cgroup2 mount (spawn-cgroup.c) */
         Id128 uuid;
+        bool uuid_transient; /* neither --uuid= nor the tree's machine ID: a new one each boot */
         int shutdown_signal; /* what SIGTERM to the launcher becomes */
         uint64_t caps;       /* the bounding set PID 1 gets */
         SeccompProgram seccomp; /* its system call filter, built by the parent */

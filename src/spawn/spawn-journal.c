@@ -119,6 +119,12 @@ int spawn_journal_link(SpawnContext *c) {
                         c->journal_bind = TAKE_PTR(host_dir);
                 return 0;
         }
+        if (c->uuid_transient && try_mode(cfg->link_journal)) {
+                /* The tree has no machine ID: a link made now would be a new one at every boot. */
+                log_debug("--link-journal=%s: the tree has no machine ID, not linking its journal.",
+                          link_journal_to_string(cfg->link_journal));
+                return 0;
+        }
         if (stat(SPAWN_HOST_JOURNAL_DIR, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 if (try_mode(cfg->link_journal))
                         return 0;

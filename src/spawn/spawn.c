@@ -749,6 +749,7 @@ static int run_machine(SpawnContext *c, SpawnTree *tree, SpawnResult *res) {
                 r = id128_randomize(&c->uuid);
                 if (r < 0)
                         return log_error_errno(r, "Failed to generate a machine UUID: %m");
+                c->uuid_transient = true;
         }
         c->shutdown_signal = shutdown_signal(config, tree);
 

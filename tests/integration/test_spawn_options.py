@@ -403,6 +403,18 @@ def test_link_journal_bad_input(bbtree, host_journal):
         r = spawn("-q", "-D", bbtree, f"--uuid={JOURNAL_UUID}", *args, "/bin/sh", "-c",
                   f"grep -c ' /var/log/journal/{JOURNAL_UUID} ' /proc/self/mountinfo")
         assert r.stdout.strip() == "1", (args, r.stdout, r.stderr)
+    # a tree without a machine ID gets a new one at each boot: try-guest and try-host link nothing
+    # (a persistent machine started by berthctl would leave a link per boot), guest still does
+    before = set(os.listdir("/var/log/journal"))
+    for mode in ("try-guest", "try-host"):
+        r = spawn("-q", "-D", bbtree, f"--link-journal={mode}", "/bin/true")
+        assert r.returncode == 0, r.stderr
+    assert set(os.listdir("/var/log/journal")) == before
+    r = spawn("-q", "-D", bbtree, "--link-journal=guest", "/bin/true")
+    assert r.returncode == 0, r.stderr
+    made = set(os.listdir("/var/log/journal")) - before
+    assert len(made) == 1, made
+    os.unlink(os.path.join("/var/log/journal", made.pop()))
     # a read-only tree without /var/log/journal: auto links nothing and the machine runs
     shutil.rmtree(os.path.join(bbtree, "var/log/journal"))
     r = spawn("-q", "-D", bbtree, f"--uuid={JOURNAL_UUID}", "--read-only", "/bin/sh", "-c",
