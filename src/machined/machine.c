@@ -182,6 +182,7 @@ int machine_derive_cgroup(Machine *machine) {
 int machine_create_scope(Machine *machine) {
         Manager *m = machine->manager;
         _cleanup_free_ char *cg = NULL, *unit = NULL;
+        _cleanup_strv_free_ char **skipped = NULL;
         const char *slash;
         int r;
 
@@ -193,6 +194,11 @@ int machine_create_scope(Machine *machine) {
         r = cgroup_set_create(&m->cgroups, cg);
         if (r < 0)
                 return r;
+        r = cgroup_set_delegate(&m->cgroups, cg, false, &skipped);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(s, skipped)
+                log_debug("cgroup controller not delegated to machine '%s': %s", machine->name, *s);
         r = cgroup_set_attach(&m->cgroups, cg, machine->leader);
         if (r < 0) {
                 (void) cgroup_set_remove(&m->cgroups, cg);

@@ -567,3 +567,60 @@ int cgroup_set_pids_max(const CgroupSet *s, const char *rel, uint64_t max) {
                 return -ENOMEM;
         return write_string_file(p, buf);
 }
+
+static int skipped_add(char ***skipped, const char *what, const char *where, int error) {
+        char *s = NULL;
+
+        if (asprintf(&s, "%s in %s: %s", what, where, strerror(error)) < 0)
+                return -ENOMEM;
+        return strv_consume(skipped, s);
+}
+
+/* "+c" into dir/cgroup.subtree_control for every controller in dir/cgroup.controllers, one write each
+ * so that one refusal does not cost the others. */
+static int delegate_level(const char *dir, const char *shown, char ***skipped) {
+        _cleanup_free_ char *cp = strjoin(dir, "/cgroup.controllers"), *sp = strjoin(dir, "/cgroup.subtree_control");
+        _cleanup_free_ char *line = NULL;
+        char *save = NULL;
+        int r;
+
+        if (!cp || !sp)
+                return -ENOMEM;
+        r = read_one_line_file(cp, &line);
+        if (r < 0)
+                return skipped_add(skipped, "cgroup.controllers", shown, -r);
+        for (char *w = strtok_r(line, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+                _cleanup_free_ char *want = strjoin("+", w);
+                if (!want)
+                        return -ENOMEM;
+                r = write_string_file(sp, want);
+                if (r < 0 && skipped_add(skipped, w, shown, -r) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int cgroup_set_delegate(const CgroupSet *s, const char *rel, bool unified_view, char ***ret_skipped) {
+        const CgroupHierarchy *u = cgroup_set_unified(s);
+        _cleanup_free_ char *path = NULL;
+        size_t base;
+        int r;
+
+        if (!u || (s->layout != CGROUP_LAYOUT_UNIFIED && !unified_view))
+                return 0; /* hybrid: cgroup2 only tracks processes there, as under systemd */
+        path = hierarchy_path(u, rel);
+        if (!path)
+                return -ENOMEM;
+        base = strlen(u->mount_point);
+        /* the root, then each ancestor of rel; rel's own subtree_control is the guest's to write */
+        for (char *p = path + base; p; p = strchr(p + 1, '/')) {
+                char saved = *p;
+                *p = 0;
+                r = delegate_level(*path ? path : "/", base == (size_t) (p - path) ? "/" : path + base + 1,
+                                   ret_skipped);
+                *p = saved;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -53,6 +53,15 @@ int cgroup_machine_path(const char *machine_name, char **ret);
 
 /* mkdir -p of rel in every hierarchy (initializing cpuset.cpus/mems on v1 cpuset). */
 int cgroup_set_create(const CgroupSet *s, const char *rel);
+/* systemd's Delegate=yes on cgroup2: every controller a cgroup offers (its cgroup.controllers) is
+ * enabled in the cgroup.subtree_control of the root and of each ancestor of rel, top-down, so rel
+ * gets all of them; rel's own subtree_control is left to its tenant (a guest's systemd enables them
+ * there once it has moved itself into a leaf). One write per controller: one the kernel refuses
+ * (cpu while real-time threads run elsewhere: EINVAL) is skipped and named in *ret_skipped
+ * ("cpu in machine.slice: Invalid argument"). Only where cgroup2 holds the controllers: a pure
+ * cgroup2 host, or unified_view (a machine that sees cgroup2 only on a v1 host); a hybrid host's
+ * cgroup2 only tracks processes, as under systemd. Fails only with -ENOMEM. */
+int cgroup_set_delegate(const CgroupSet *s, const char *rel, bool unified_view, char ***ret_skipped);
 /* Moves pid into rel in every hierarchy. */
 int cgroup_set_attach(const CgroupSet *s, const char *rel, pid_t pid);
 /* v1 devices controller: deny everything in rel, then allow these rules ("c 1:3 rwm").

@@ -165,12 +165,18 @@ static int step_cgroup_collect_leftovers(SpawnContext *c) {
 }
 
 static int step_cgroup_create(SpawnContext *c) {
+        _cleanup_strv_free_ char **skipped = NULL;
         int r;
 
         c->cgroup_created = true; /* even half-made, teardown removes it */
         r = cgroup_set_create(&c->cgroups, c->cgroup_path);
         if (r < 0)
                 return log_error_errno(r, "Failed to create cgroup %s: %m", c->cgroup_path);
+        r = cgroup_set_delegate(&c->cgroups, c->cgroup_path, c->cgroup_unified_view, &skipped);
+        if (r < 0)
+                return log_oom();
+        STRV_FOREACH(s, skipped)
+                log_debug("cgroup controller not delegated to the machine: %s", *s);
         return 0;
 }
 

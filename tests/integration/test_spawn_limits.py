@@ -247,6 +247,40 @@ def test_pure_cgroup2_view_says_what_it_cannot_apply(bbtree):
     ], r.stderr
 
 
+# Inside the machine: what its cgroup offers, that nothing is enabled in it yet, and that the guest can
+# enable all of it below itself once it has moved into a leaf (as a guest systemd does).
+DELEGATE_SCRIPT = ("cat /sys/fs/cgroup/cgroup.controllers; echo -; cat /sys/fs/cgroup/cgroup.subtree_control; echo -;"
+                   "mkdir /sys/fs/cgroup/leaf; echo $$ > /sys/fs/cgroup/leaf/cgroup.procs;"
+                   "for c in $(cat /sys/fs/cgroup/cgroup.controllers); do echo +$c > /sys/fs/cgroup/cgroup.subtree_control; done;"
+                   "cat /sys/fs/cgroup/leaf/cgroup.controllers")
+
+
+def test_pure_cgroup2_view_delegates_every_controller(bbtree):
+    # As systemd's Delegate=yes: every controller the cgroup2 root offers reaches the machine's own
+    # cgroup.controllers, none is enabled in the machine's subtree_control until the guest does it.
+    script = ("mount --make-rprivate /; umount -l /sys/fs/cgroup; mount -t cgroup2 cgroup2 /sys/fs/cgroup;"
+              "cat /sys/fs/cgroup/cgroup.controllers; echo -;"
+              f"{SPAWN} -q -D {bbtree} -M lim-deleg /bin/sh -c '{DELEGATE_SCRIPT}'")
+    r = subprocess.run(["unshare", "-m", "bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    host, guest, subtree, leaf = [part.split() for part in r.stdout.split("-\n")]
+    if not host:
+        pytest.skip("cgroup2 offers no controller on this host")
+    assert guest == host, r.stdout
+    assert subtree == []
+    assert leaf == host
+
+
+def test_hybrid_host_delegates_nothing_on_cgroup2(bbtree):
+    # On a hybrid host cgroup2 only tracks processes (as under systemd): the machine's cgroup there
+    # gets no controller, whatever the host's cgroup2 could offer.
+    r = spawn("-q", "-D", bbtree, "-M", "lim-deleg", "/bin/sh", "-c", "cat /sys/fs/cgroup/unified/cgroup.controllers")
+    if not os.path.isdir("/sys/fs/cgroup/unified"):
+        pytest.skip("not a hybrid host")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ""
+
+
 def test_settings_file_trust_rule(bbtree, tmp_path):
     name = "lim-settings"
     trusted = f"/run/systemd/nspawn/{name}.nspawn"
