@@ -6,6 +6,7 @@
 #include "bus-names.h"
 #include "log.h"
 #include "macro.h"
+#include "register-properties.h"
 #include "register-bus.h"
 
 static void bus_unrefp(sd_bus **b) {
@@ -57,9 +58,14 @@ static int call_register(sd_bus *bus, bool berthd, const SpawnRegistration *reg,
                                           (uint32_t) reg->leader, reg->root_directory ?: "");
         if (r >= 0)
                 r = sd_bus_message_append_array(m, 'i', &reg->netif, reg->netif > 0 ? sizeof(int) : 0);
-        if (r >= 0 && !berthd)
-                /* machined makes machine-NAME.scope in machine.slice; no extra unit properties */
-                r = sd_bus_message_append(m, "a(sv)", 0);
+        if (r >= 0 && !berthd) {
+                /* machined makes machine-NAME.scope in machine.slice; systemd applies the limits there */
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+                if (r >= 0)
+                        r = bus_append_cgroup_assignments(m, reg->properties);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, error, NULL);
         sd_bus_message_unref(m);
@@ -103,7 +109,7 @@ int spawn_register(const SpawnRegistration *reg, RegisterMode mode, sd_bus **ret
         log_debug("Registered machine %s with %s.", name, berthd ? "berthd" : "systemd-machined");
         *ret_bus = bus;
         bus = NULL;
-        return 1;
+        return berthd ? 1 : 2;
 }
 
 int spawn_unregister(sd_bus *bus, const char *name) {

@@ -26,16 +26,19 @@ typedef struct SpawnRegistration {
         const char *service;        /* NULL: "berth" */
         const char *class;          /* NULL: "container" */
         int netif;                  /* the veth's host-side interface index, 0: none */
+        char *const *properties;    /* "MemoryMax=100M", ...: for systemd-machined's scope (NULL: none) */
 } SpawnRegistration;
 
 /* Registers the machine. Call it once the leader sits in its cgroup (machine.slice/
  * machine-NAME.scope) and before it execs init.
  *   - berthd owns the name: RegisterMachineWithNetwork (the leader stays where it is);
  *   - systemd-machined owns it: CreateMachineWithNetwork (machined makes the scope and moves the
- *     leader), as systemd-nspawn calls it.
+ *     leader), as systemd-nspawn calls it, with the resource properties as the scope's unit
+ *     properties (register-properties.h), so that systemd, which owns the scope, applies them.
  * With REGISTER_AUTO and no bus or no owner: returns 0 with *ret_bus = NULL, silently. On success
  * *ret_bus holds the connection to pass to spawn_unregister() (and then to
- * sd_bus_flush_close_unref()); returns 1 if registered. Errors are logged. */
+ * sd_bus_flush_close_unref()); returns 1 if registered with berthd, 2 with systemd-machined (whose
+ * scope, owned by systemd, now holds the machine). Errors are logged. */
 int spawn_register(const SpawnRegistration *reg, RegisterMode mode, sd_bus **ret_bus);
 
 /* Forgets the machine (UnregisterMachine). A machine that is already gone is not an error: berthd

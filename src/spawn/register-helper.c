@@ -3,11 +3,12 @@
  * systemd-machined), and unregisters it. berth-spawn runs it as a short-lived helper, so the
  * launcher that stays with the machine does not carry libsystemd and its dependencies around.
  *
- *   berth-register register yes|auto NAME UUID LEADER ROOT SERVICE CLASS [NETIF]
+ *   berth-register register yes|auto NAME UUID LEADER ROOT SERVICE CLASS [NETIF [PROPERTY=VALUE...]]
  *   berth-register unregister NAME
  *
- * Exit status: 0 done; 3 not registered (auto: no bus, or nobody owns the name);
- * 1 any other failure, explained on stderr. */
+ * Exit status: 0 registered with berthd; 4 registered with systemd-machined (systemd owns the scope
+ * and applies the properties); 3 not registered (auto: no bus, or nobody owns the name); 1 any other
+ * failure, explained on stderr. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "string-util.h"
 
 #define EXIT_NOT_REGISTERED 3
+#define EXIT_REGISTERED_SYSTEMD 4
 
 static int do_register(int argc, char **argv) {
         sd_bus *bus = NULL;
@@ -27,20 +29,21 @@ static int do_register(int argc, char **argv) {
         int netif = 0;
         int r;
 
-        if ((argc != 9 && argc != 10) || !(streq(argv[2], "yes") || streq(argv[2], "auto")) ||
+        if (argc < 9 || !(streq(argv[2], "yes") || streq(argv[2], "auto")) ||
             id128_from_string(argv[4], &uuid) < 0 || safe_atou(argv[5], &leader) < 0 ||
-            (argc == 10 && !isempty(argv[9]) && safe_atoi(argv[9], &netif) < 0)) {
-                log_error("Usage: berth-register register yes|auto NAME UUID LEADER ROOT SERVICE CLASS [NETIF]");
+            (argc >= 10 && !isempty(argv[9]) && safe_atoi(argv[9], &netif) < 0)) {
+                log_error("Usage: berth-register register yes|auto NAME UUID LEADER ROOT SERVICE CLASS "
+                          "[NETIF [PROPERTY=VALUE...]]");
                 return 1;
         }
         r = spawn_register(&(SpawnRegistration) { .name = argv[3], .uuid = uuid.bytes, .leader = (pid_t) leader,
                                                   .root_directory = argv[6], .service = argv[7], .class = argv[8],
-                                                  .netif = netif },
+                                                  .netif = netif, .properties = argc > 10 ? argv + 10 : NULL },
                            streq(argv[2], "yes") ? REGISTER_YES : REGISTER_AUTO, &bus);
         sd_bus_flush_close_unref(bus);
         if (r < 0)
                 return 1; /* logged */
-        return r > 0 ? 0 : EXIT_NOT_REGISTERED;
+        return r == 2 ? EXIT_REGISTERED_SYSTEMD : r > 0 ? 0 : EXIT_NOT_REGISTERED;
 }
 
 static int do_unregister(int argc, char **argv) {

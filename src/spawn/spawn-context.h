@@ -44,6 +44,7 @@ typedef struct SpawnContext {
         int console_peer_fd; /* our own handle on the pty slave, so the master never hangs up */
         int notify_fd;
         bool registered;    /* with org.freedesktop.machine1 */
+        bool scope_by_systemd; /* registered with systemd-machined: systemd owns the scope and its limits */
         int registry_fd;    /* registered through berthd's socket: unregistered through it too */
         bool userns;        /* -U: the machine has its own user namespace */
         bool idmap_root;    /* ... and gets an idmapped root tree from the parent */

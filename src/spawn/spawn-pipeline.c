@@ -628,7 +628,6 @@ static const SpawnStep parent_steps[] = {
         { "cgroup-collect-leftovers", step_cgroup_collect_leftovers },
         { "cgroup-create",           step_cgroup_create            },
         { "cgroup-devices",          step_cgroup_devices           },
-        { "cgroup-limits",           spawn_step_cgroup_limits      },
         { "lxcfs-detect",            spawn_step_lxcfs_detect       },
         { "check-inaccessible",      step_check_inaccessible       },
         { "overlay-prepare",         spawn_overlay_prepare         },
@@ -648,6 +647,7 @@ static const SpawnStep parent_steps[] = {
         { "network-links",           spawn_network_links_setup     },
         { "await-rootfs",            step_await_rootfs             },
         { "register",                step_register                 },
+        { "cgroup-limits",           spawn_step_cgroup_limits      },
         { "go",                      step_go                       },
         {}
 };

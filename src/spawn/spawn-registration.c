@@ -17,8 +17,10 @@
 #include "registry-socket.h"
 #include "spawn-registration.h"
 #include "string-util.h"
+#include "strv.h"
 
 #define EXIT_NO_REGISTRY 3
+#define EXIT_REGISTERED_SYSTEMD 4 /* systemd-machined: systemd owns the scope */
 
 extern char **environ;
 
@@ -159,20 +161,30 @@ int spawn_registration_register(SpawnContext *c) {
                 return r < 0 ? r : 0;
         }
         {
-                char *argv[] = { (char *) "berth-register", (char *) "register",
+                /* the properties follow: systemd-machined hands them to systemd with the scope */
+                char *const *props = cfg->limits.cgroup.assignments;
+                char *base[] = { (char *) "berth-register", (char *) "register",
                                  (char *) (cfg->register_mode == SPAWN_REGISTER_YES ? "yes" : "auto"), cfg->machine_name,
                                  id128_to_string(c->uuid, uuid), leader,
                                  cfg->directory ?: (char *) "", (char *) cfg->container_service, (char *) "container",
-                                 netifs, NULL };
+                                 netifs };
+                size_t n = strv_length((char **) props);
+                _cleanup_free_ char **argv = new0(char *, ELEMENTSOF(base) + n + 1);
+                if (!argv)
+                        return log_oom();
+                memcpy(argv, base, sizeof base);
+                if (n > 0)
+                        memcpy(argv + ELEMENTSOF(base), props, n * sizeof(char *));
                 r = run_helper(argv);
         }
         if (r == EXIT_NO_REGISTRY) /* --register=auto, and nobody to register with */
                 return 0;
         if (r < 0)
                 return log_error_errno(r, "Failed to run the registration helper: %m");
-        if (r != 0)
+        if (r != 0 && r != EXIT_REGISTERED_SYSTEMD)
                 return -EPROTO; /* the helper said why */
         c->registered = true;
+        c->scope_by_systemd = r == EXIT_REGISTERED_SYSTEMD;
         return 0;
 }
 

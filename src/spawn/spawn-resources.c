@@ -37,6 +37,12 @@ int spawn_step_cgroup_limits(SpawnContext *c) {
         _cleanup_free_ char *err = NULL;
         int r;
 
+        if (c->scope_by_systemd) {
+                /* machined's scope: systemd applies the properties the registration handed over */
+                log_debug("systemd owns the scope of machine %s: it applies the resource properties.",
+                          c->config->machine_name);
+                return 0;
+        }
         r = cgroup_controllers_detect(&c->controllers);
         if (r < 0)
                 return log_error_errno(r, "Failed to find the cgroup controllers of this host: %m");
