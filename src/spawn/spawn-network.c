@@ -305,6 +305,12 @@ static int nft_update(bool add, const NftMachines *m) {
         return nft_sync();
 }
 
+/* A zone member's elements: its zone's subnet. */
+static int zone_elements(const SpawnContext *c, NftMachines *ret) {
+        *ret = (NftMachines) {};
+        return spawn_network_machines_add_subnet(ret, (Ipv4Prefix) { .addr = c->net.subnet, .len = SPAWN_ZONE_PREFIXLEN });
+}
+
 /* One machine's subnet and ports, from its record. */
 static int record_elements(const char *machine_name, NftMachines *ret) {
         _cleanup_free_ char *path = record_path(machine_name);
@@ -781,7 +787,12 @@ int spawn_network_setup(SpawnContext *c) {
                 lock = spawn_network_lock();
                 if (lock < 0)
                         return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
-                r = nft_sync();
+                /* the zone's subnet: added by its first machine, there already for the others */
+                r = zone_elements(c, &own);
+                if (r < 0)
+                        return log_oom();
+                r = nft_update(true, &own);
+                nft_machines_done(&own);
                 if (r >= 0)
                         spawn_forward_check();
                 return r;
@@ -952,8 +963,10 @@ void spawn_network_teardown(SpawnContext *c) {
                 (void) unlink(path);
         (void) netlink_open(-EBADF, &nl);
         if (!isempty(c->config->network_zone)) {
-                spawn_zone_leave(nl, c->config->network_zone); /* the zone's subnet goes with its last machine */
-                (void) nft_sync();
+                nft_machines_done(&own);
+                /* the zone's subnet goes with its last machine */
+                if (spawn_zone_leave(nl, c->config->network_zone) > 0)
+                        (void) (zone_elements(c, &own) < 0 ? nft_sync() : nft_update(false, &own));
         } else if (r >= 0)
                 (void) nft_update(false, &own);
         else

@@ -323,7 +323,7 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl) {
         return zone_dnsmasq(zone, bridge, &c->net);
 }
 
-void spawn_zone_leave(Netlink *nl, const char *zone) {
+int spawn_zone_leave(Netlink *nl, const char *zone) {
         static const char *const suffixes[] = { ".hosts", ".dhcp", ".zone" };
         _cleanup_free_ ZoneMember *members = NULL;
         _cleanup_free_ char *state = strjoin("zones/", zone);
@@ -332,14 +332,14 @@ void spawn_zone_leave(Netlink *nl, const char *zone) {
         int r;
 
         if (!state || zone_members(zone, &members, &n) < 0)
-                return;
+                return 0;
         if (n > 0) {
                 r = zone_render(zone);
                 if (r >= 0)
                         r = spawn_dnsmasq_reload(state);
                 if (r < 0 && r != -ESRCH)
                         log_warning_errno(r, "Failed to update the dnsmasq of zone '%s': %m", zone);
-                return;
+                return 0;
         }
         /* the last machine of the zone has gone: so does the zone */
         spawn_dnsmasq_stop(state, -EBADF);
@@ -353,6 +353,7 @@ void spawn_zone_leave(Netlink *nl, const char *zone) {
                         (void) unlink(p);
         }
         (void) rmdir(ZONE_DIR); /* when it was the last zone */
+        return 1;
 }
 
 int spawn_zone_add_subnets(NftMachines *m) {

@@ -31,8 +31,8 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id);
  * addressed, the zone's hosts files and dnsmasq. Takes the network lock. */
 int spawn_zone_setup(SpawnContext *c, Netlink *nl);
 /* After a member's record is gone (under the network lock): the zone's files are rendered again, or,
- * with no member left, its dnsmasq, bridge and files are removed. */
-void spawn_zone_leave(Netlink *nl, const char *zone);
+ * with no member left, its dnsmasq, bridge and files are removed. 1 if the zone went, else 0. */
+int spawn_zone_leave(Netlink *nl, const char *zone);
 /* Removes zones no record names (a launcher killed between making a zone and joining it; under the
  * network lock); opens *nl if it has to. Returns how many. */
 int spawn_zone_collect_empty(Netlink **nl);
