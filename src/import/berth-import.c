@@ -211,7 +211,8 @@ static int pull_oci(const char *reference, const char *name) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to write the image's list of layers: %m");
         } else {
-                r = layer_flatten(arg_pool, store_fd, p.layers, tree_fd);
+                lock_fd = safe_close(lock_fd);
+                r = layer_flatten(arg_pool, t.pool_fd, store_fd, p.layers, tree_fd);
                 if (r < 0)
                         return r;
         }
@@ -220,7 +221,6 @@ static int pull_oci(const char *reference, const char *name) {
                 return r;
         (void) oci_config_write_settings(&p.config, t.pool_fd, settings, arg_replace);
         if (!arg_stacked) {
-                lock_fd = safe_close(lock_fd);
                 r = layer_store_clean(t.pool_fd, p.layers, NULL, NULL);
                 if (r < 0 && r != -EBUSY)
                         log_warning_errno(r, "Failed to remove the image's layers from the store (berthctl clean does): %m");

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
@@ -130,7 +132,126 @@ static int flatten_child(const char *pool, const char *lowerdir, const char *mnt
         return 0;
 }
 
-int layer_flatten(const char *pool, int store_fd, char *const *layers, int tree_fd) {
+static bool is_whiteout(const struct stat *st) {
+        return S_ISCHR(st->st_mode) && st->st_rdev == 0;
+}
+
+static bool is_opaque(int dir_fd) {
+        char v = 0;
+        return fgetxattr(dir_fd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y';
+}
+
+/* Calls fn(dir_fd, name, st, userdata) for each entry of dir_fd. */
+static int for_each_entry(int dir_fd, int (*fn)(int, const char *, const struct stat *, void *, unsigned),
+                          void *userdata, unsigned depth) {
+        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_(closedirp) DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+
+        if (!d)
+                return -errno;
+        TAKE_FD(fd);
+        if (depth > COPY_DEPTH_MAX)
+                return -ELOOP;
+        while ((errno = 0, de = readdir(d))) {
+                struct stat st;
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                int r = fn(dir_fd, de->d_name, &st, userdata, depth);
+                if (r < 0)
+                        return r;
+        }
+        return errno > 0 ? -errno : 0;
+}
+
+/* A tree that is no layer any more keeps no whiteouts or opaque marks. */
+static int strip_entry(int dir_fd, const char *name, const struct stat *st, void *userdata, unsigned depth) {
+        if (is_whiteout(st))
+                return unlinkat(dir_fd, name, 0) < 0 ? -errno : 0;
+        if (!S_ISDIR(st->st_mode))
+                return 0;
+        _cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        (void) fremovexattr(fd, "trusted.overlay.opaque");
+        return for_each_entry(fd, strip_entry, userdata, depth + 1);
+}
+
+/* One entry of a layer onto the tree below it (dst_fd, passed as userdata): a whiteout removes,
+ * a directory on a directory merges unless opaque, anything else replaces, by a rename. */
+static int merge_entry(int src_fd, const char *name, const struct stat *st, void *userdata, unsigned depth) {
+        int dst_fd = *(int *) userdata;
+        struct stat dt;
+        bool exists = fstatat(dst_fd, name, &dt, AT_SYMLINK_NOFOLLOW) >= 0;
+        int r;
+
+        if (is_whiteout(st))
+                return exists ? rm_rf_at(dst_fd, name) : 0;
+        if (S_ISDIR(st->st_mode) && exists && S_ISDIR(dt.st_mode)) {
+                _cleanup_close_ int s = openat(src_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+                                    d = openat(dst_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (s < 0 || d < 0)
+                        return -errno;
+                if (!is_opaque(s)) {
+                        r = for_each_entry(s, merge_entry, &d, depth + 1);
+                        if (r < 0)
+                                return r;
+                        /* the upper layer's directory: its owner, mode and times */
+                        if (fchown(d, st->st_uid, st->st_gid) < 0 || fchmod(d, st->st_mode & 07777) < 0 ||
+                            futimens(d, (struct timespec[]) { st->st_atim, st->st_mtim }) < 0)
+                                return -errno;
+                        return 0;
+                }
+        }
+        if (exists && (r = rm_rf_at(dst_fd, name)) < 0)
+                return r;
+        if (renameat(src_fd, name, dst_fd, name) < 0)
+                return -errno;
+        return S_ISDIR(st->st_mode) ? strip_entry(dst_fd, name, st, NULL, depth) : 0;
+}
+
+/* Whether the layers can be moved: none of them used by a stacked image, none listed twice. */
+static bool layers_movable(int pool_fd, char *const *layers) {
+        _cleanup_strv_free_ char **used = NULL;
+
+        if (layer_store_in_use(pool_fd, &used) < 0)
+                return false;
+        for (size_t i = 0; layers[i]; i++) {
+                if (strv_find(used, layers[i]))
+                        return false;
+                for (size_t j = 0; j < i; j++)
+                        if (streq(layers[i], layers[j]))
+                                return false;
+        }
+        return true;
+}
+
+/* The layers moved into tree_fd bottom-up; each leaves the store. */
+static int layers_move(int pool_fd, char *const *layers, int tree_fd) {
+        for (size_t i = 0; layers[i]; i++) {
+                _cleanup_close_ int fd = openat(pool_fd, layers[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                int r = fd < 0 ? -errno : for_each_entry(fd, merge_entry, &tree_fd, 0);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to move layer %s into the image: %m", layers[i]);
+                (void) rm_rf_at(pool_fd, layers[i]);
+        }
+        return 0;
+}
+
+static int layers_copy(const char *pool, int store_fd, char *const *layers, int tree_fd);
+
+int layer_flatten(const char *pool, int pool_fd, int store_fd, char *const *layers, int tree_fd) {
+        _cleanup_close_ int lock_fd = layer_store_lock(store_fd, LOCK_EX | LOCK_NB);
+
+        /* no pull (which holds the lock shared) can start to use what we move */
+        if (lock_fd >= 0 && layers_movable(pool_fd, layers))
+                return layers_move(pool_fd, layers, tree_fd);
+        return layers_copy(pool, store_fd, layers, tree_fd);
+}
+
+static int layers_copy(const char *pool, int store_fd, char *const *layers, int tree_fd) {
         _cleanup_free_ char *temp = NULL, *lowerdir = NULL, *mnt = NULL, *empty = NULL;
         _cleanup_close_ int temp_fd = -EBADF;
         char **stack = NULL;

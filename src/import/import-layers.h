@@ -13,6 +13,8 @@ typedef int (*LayerDownload)(const char *digest, int out_fd, void *userdata);
  * gets its name. A layer already there is not fetched again. */
 int layer_fetch(int store_fd, const char *digest, LayerDownload dl, void *userdata);
 
-/* Copies the merged view of layers (pool-relative paths, bottom-up) into the empty tree tree_fd:
- * overlayfs mounted in a mount namespace of a child's own. */
-int layer_flatten(const char *pool, int store_fd, char *const *layers, int tree_fd);
+/* Makes the empty tree tree_fd the merged view of layers (pool-relative paths, bottom-up). Layers
+ * no stacked image uses are moved into it (renames, whiteouts applied) and leave the store; else it
+ * is copied from an overlayfs mount in a mount namespace of a child's own. The caller must not hold
+ * the store's lock. */
+int layer_flatten(const char *pool, int pool_fd, int store_fd, char *const *layers, int tree_fd);

@@ -169,8 +169,7 @@ int layer_store_lock(int store_fd, int operation) {
         return TAKE_FD(fd);
 }
 
-/* Every layer some stacked image in the pool names. */
-static int layers_in_use(int pool_fd, char ***ret) {
+int layer_store_in_use(int pool_fd, char ***ret) {
         _cleanup_close_ int fd = fcntl(pool_fd, F_DUPFD_CLOEXEC, 3);
         _cleanup_(closedirp) DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
         _cleanup_strv_free_ char **used = NULL;
@@ -268,7 +267,7 @@ int layer_store_clean(int pool_fd, char *const *only, LayerRecord record, void *
         lock_fd = layer_store_lock(store_fd, LOCK_EX | LOCK_NB);
         if (lock_fd < 0)
                 return lock_fd;
-        r = layers_in_use(pool_fd, &used);
+        r = layer_store_in_use(pool_fd, &used);
         if (r < 0)
                 return r;
         layer_store_sweep(store_fd, 0);

@@ -54,6 +54,9 @@ int layer_store_lock(int store_fd, int operation);
  * are still on their way out). */
 void layer_store_sweep(int store_fd, unsigned wait_ms);
 
+/* Every layer some stacked image in the pool names (pool-relative paths). */
+int layer_store_in_use(int pool_fd, char ***ret);
+
 typedef int (*LayerRecord)(const char *path, uint64_t usage, void *userdata);
 /* Removes the layers no stacked image in the pool names (only those in "only" if it is not NULL),
  * and the temporaries no pull holds; record() is called for each layer removed. -EBUSY (nothing

@@ -216,3 +216,34 @@ def test_rate_limited_and_trickling_registries(bus, prefix):
         limited.close()
         trickle.close()
         d.stop()
+
+
+def test_flat_and_stacked_images_agree(bus, berthd, registry, prefix, tmp_path):
+    """Whiteouts and an opaque directory: a stacked image, a flattened one copied from the layers it
+    shares, and one that took its layers out of the store show the same tree."""
+    with open("/bin/busybox", "rb") as f:
+        bb = f.read()
+    layers = [layer({"bin/busybox": bb, "usr/lib/os-release": b"ID=busybox\n", "etc/sub/a": b"a\n", "etc/sub/deep/c": b"c\n", "etc/gone": b"x\n"}),
+              layer({"etc/sub/.wh..wh..opq": b"", "etc/sub/b": b"b\n", "etc/.wh.gone": b"", "etc/new": b"n\n"})]
+    push(make_layout(tmp_path / "o", layers, cmd=("/bin/busybox", "find", "/etc")), f"{registry.host}/berth/o:1")
+    before = store_layers()
+    names = {k: f"{prefix}-{k}" for k in ("stacked", "copied", "moved")}
+    ref = f"{registry.host}/berth/o:1"
+    assert ctl(bus, "pull-oci", "--layers=stacked", "--tls-verify=no", ref, names["stacked"]).returncode == 0
+    r = ctl(bus, "pull-oci", "--tls-verify=no", ref, names["copied"])
+    assert r.returncode == 0, r.stderr
+    assert store_layers() - before == {digest(x) for x in layers}, "the stacked image's layers left the store"
+    assert ctl(bus, "remove", names["stacked"]).returncode == 0
+    r = ctl(bus, "pull-oci", "--tls-verify=no", ref, names["moved"])
+    assert r.returncode == 0, r.stderr
+    assert store_layers() == before, "the flattened image's layers stayed in the store"
+    want = sorted(["/etc", "/etc/sub", "/etc/sub/b", "/etc/new"])
+    for k in ("copied", "moved"):
+        r = run(names[k], ephemeral=True)
+        assert sorted(r.stdout.split()) == want, (k, r.stdout, r.stderr)
+        img = os.path.join(POOL, names[k])
+        assert "trusted.overlay.opaque" not in os.listxattr(os.path.join(img, "etc/sub")), k
+        assert not any(stat.S_ISCHR(os.lstat(os.path.join(d, n)).st_mode)
+                       for d, _, fs in os.walk(img) for n in fs), k
+    assert ctl(bus, "pull-oci", "--layers=stacked", "--tls-verify=no", ref, names["stacked"]).returncode == 0
+    assert sorted(run(names["stacked"], ephemeral=True).stdout.split()) == want
