@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* berth-import's pure parts: which tar member names may be written, size parsing, pull URLs and
- * SHA256SUMS lines. */
+ * SHA256SUMS lines, the layer store's paths and stack files. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc-util.h"
 #include "import-pull.h"
 #include "import-tar.h"
+#include "layer-store.h"
 #include "parse-util.h"
+#include "strv.h"
 #include "test.h"
 
 TEST(tar_member_names) {
@@ -94,3 +98,58 @@ TEST(pull_checksums) {
 }
 
 DEFINE_TEST_MAIN
+
+#define HEX64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+TEST(layer_paths) {
+        _cleanup_free_ char *p = NULL;
+
+        ASSERT_OK(layer_path_from_digest("sha256:" HEX64, &p));
+        ASSERT_STREQ(p, ".#layers/sha256/" HEX64);
+        ASSERT_TRUE(layer_path_is_valid(p));
+        char *q = NULL;
+        ASSERT_ERROR(layer_path_from_digest("sha512:" HEX64, &q), EBADMSG);
+        ASSERT_ERROR(layer_path_from_digest("sha256:" HEX64 "0", &q), EBADMSG);
+        ASSERT_ERROR(layer_path_from_digest("sha256:../../etc/passwd", &q), EBADMSG);
+        ASSERT_ERROR(layer_path_from_digest(NULL, &q), EBADMSG);
+        ASSERT_FALSE(layer_path_is_valid(".#layers/sha256/../../x"));
+        ASSERT_FALSE(layer_path_is_valid("/var/lib/machines/.#layers/sha256/" HEX64));
+        ASSERT_FALSE(layer_path_is_valid(".#layers/sha256/" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+}
+
+TEST(layer_stacks) {
+        char dir[] = "/tmp/berth-test-stack-XXXXXX";
+        char *layers[] = { (char *) ".#layers/sha256/" HEX64,
+                           (char *) ".#layers/sha256/fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210", NULL };
+        char **read = NULL;
+        char *lower = NULL;
+
+        ASSERT_TRUE(mkdtemp(dir));
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_ERROR(layer_stack_read(fd, &read), ENOENT);
+        ASSERT_OK(layer_stack_write(fd, layers));
+        ASSERT_ERROR(layer_stack_write(fd, layers), EEXIST);
+        ASSERT_OK(layer_stack_read(fd, &read));
+        ASSERT_EQ(strv_length(read), 2);
+        ASSERT_STREQ(read[0], layers[0]);
+        ASSERT_STREQ(read[1], layers[1]);
+        ASSERT_OK(layer_lowerdir_from_stack(read, &lower));
+        ASSERT_STREQ(lower, ".#layers/sha256/fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210:"
+                            ".#layers/sha256/" HEX64); /* top first */
+        free(lower);
+        strv_free(read);
+        /* a damaged stack file: a path out of the store, or nothing at all */
+        static const char *const bad[] = { "../etc\n", "# only a comment\n", "/abs/.#layers/sha256/" HEX64 "\n" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                ASSERT_TRUE(unlinkat(fd, LAYER_STACK_FILE, 0) >= 0);
+                int f = openat(fd, LAYER_STACK_FILE, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                ASSERT_TRUE(f >= 0 && write(f, bad[i], strlen(bad[i])) == (ssize_t) strlen(bad[i]));
+                close(f);
+                read = NULL;
+                ASSERT_ERROR(layer_stack_read(fd, &read), EBADMSG);
+        }
+        ASSERT_TRUE(unlinkat(fd, LAYER_STACK_FILE, 0) >= 0);
+        close(fd);
+        ASSERT_TRUE(rmdir(dir) >= 0);
+}
