@@ -45,8 +45,9 @@ def start_all(image, n, barrier):
     """n -x machines of image at once; each writes a file, then waits for barrier to go. Returns
     (seconds until all have written, their processes)."""
     t0 = time.monotonic()
-    procs = [subprocess.Popen([SPAWN, "-q", "-x", "--register=no", "-M", image, "/bin/sh", "-c",
-                               f"echo $$ > /etc/bench-written && while [ -e {barrier} ]; do sleep 0.05; done"],
+    procs = [subprocess.Popen([SPAWN, "-q", "-x", "--register=no", "-D", os.path.join(POOL, image),
+                               f"--bind-ro={os.path.dirname(barrier)}:/bench", "/bin/sh", "-c",
+                               "echo $$ > /etc/bench-written && while [ -e /bench/barrier ]; do sleep 0.05; done"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
              for _ in range(n)]
     while True:
@@ -86,7 +87,8 @@ def main():
             base = du([os.path.join(POOL, "bench-flat")])
             times = {"stacked": [], "flat": []}
             disk = []
-            barrier = os.path.join(d, "barrier")
+            os.mkdir(os.path.join(d, "bench"))
+            barrier = os.path.join(d, "bench", "barrier")
             for _ in range(args.runs):
                 for kind in ("stacked", "flat"):
                     Path(barrier).touch()
