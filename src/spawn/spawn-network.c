@@ -942,6 +942,7 @@ void spawn_network_teardown(SpawnContext *c) {
         int r;
 
         c->net.resolv_text = mfree(c->net.resolv_text);
+        c->net.nft_watch_fd = safe_close(c->net.nft_watch_fd);
 
         if (!c->net.recorded) {
                 /* bridged: the veth goes with the namespace */
@@ -977,6 +978,36 @@ void spawn_network_teardown(SpawnContext *c) {
         if (!isempty(c->net.ifname))
                 host_link_remove_behind(nl, &c->net, lock);
         c->net.recorded = false;
+}
+
+int spawn_network_nft_watch_fd(SpawnContext *c) {
+        if (!c->net.recorded || c->net.external)
+                return -1;
+        if (c->net.nft_watch_fd < 0) {
+                c->net.nft_watch_fd = nfset_watch_open();
+                if (c->net.nft_watch_fd < 0)
+                        log_debug_errno(c->net.nft_watch_fd, "Failed to watch nftables, not watched: %m");
+        }
+        return c->net.nft_watch_fd;
+}
+
+void spawn_network_nft_watch_event(SpawnContext *c) {
+        _cleanup_close_ int lock = -EBADF;
+        int r = nfset_watch_read(c->net.nft_watch_fd);
+
+        if (r <= 0)
+                return;
+        lock = spawn_network_lock();
+        if (lock < 0)
+                return (void) log_warning_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
+        /* every launcher hears it: the first to take the lock makes the tables, the others find them */
+        r = nfset_table_exists(AF_INET); /* NFPROTO_IPV4's value */
+        if (r > 0 && spawn_network_ipv6_supported())
+                r = nfset_table_exists(AF_INET6);
+        if (r != 0)
+                return;
+        log_debug("berth's nftables tables have gone: making them again.");
+        (void) nft_sync();
 }
 
 void spawn_network_collect_stale(const char *own_machine_name) {

@@ -32,6 +32,7 @@ typedef struct SpawnNetwork {
         int host_ifindex;
         int netns_fd;          /* the machine's, held until interfaces moved in are back */
         int dnsmasq_pidfd;     /* the link's dnsmasq, the launcher's child */
+        int nft_watch_fd;      /* hears nftables' changes: berth's tables made again when they go */
         size_t n_moved;        /* --network-interface= links moved in so far */
         size_t n_extra;        /* --network-veth-extra= pairs made so far */
         char *resolv_text;     /* --resolv-conf='s source, read on the host before the clone */
@@ -76,6 +77,13 @@ int spawn_network_machines_add_subnet(NftMachines *m, Ipv4Prefix subnet);
 int spawn_network_join_bridge(SpawnContext *c, Netlink *nl, const char *bridge);
 /* host0 addressed and routed through the gateway (from outside), IPv4 (and IPv6) forwarding on. */
 int spawn_network_connect_guest(SpawnContext *c);
+
+/* The launcher's watch on berth's nftables tables: when they go while the machine runs (`nft flush
+ * ruleset`, a firewall restart), they are made again from the records at once, instead of at the
+ * next start or stop of a machine. The fd to watch (c->net.nft_watch_fd), -1 when the machine has
+ * nothing in the tables; the event's handler; logs. */
+int spawn_network_nft_watch_fd(SpawnContext *c);
+void spawn_network_nft_watch_event(SpawnContext *c);
 
 /* Collects what dead launchers left (any machine's record whose launcher is gone). */
 void spawn_network_collect_stale(const char *own_machine_name);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -11,7 +12,9 @@
 #include <sys/time.h>
 
 #include "alloc-util.h"
+#include "fd-util.h"
 #include "spawn-nfset.h"
+#include "string-util.h"
 
 #define NFSET_TABLE "berth"
 
@@ -230,4 +233,87 @@ int nfset_apply(bool add, const NftMachines *m) {
         if (mnl_socket_sendto(s, buf, (size_t) len) < 0)
                 return -errno;
         return read_answers(s, seq, last);
+}
+
+int nfset_watch_open(void) {
+        struct mnl_socket *s = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        unsigned group = NFNLGRP_NFTABLES;
+        int fd;
+
+        if (!s)
+                return -errno;
+        if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0 ||
+            mnl_socket_setsockopt(s, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
+                int r = -errno;
+                (void) mnl_socket_close(s);
+                return r;
+        }
+        /* the fd alone is kept: libmnl's wrapper only holds it and the address */
+        fd = fcntl(mnl_socket_get_fd(s), F_DUPFD_CLOEXEC, 3);
+        (void) mnl_socket_close(s);
+        return fd < 0 ? -errno : fd;
+}
+
+static int table_name_cb(const struct nlattr *a, void *data) {
+        if (mnl_attr_get_type(a) == NFTA_TABLE_NAME && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+                *(bool *) data = streq(mnl_attr_get_str(a), NFSET_TABLE);
+        return MNL_CB_OK;
+}
+
+int nfset_watch_read(int fd) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        bool gone[2] = {};
+
+        for (;;) {
+                ssize_t got = recv(fd, buf, sizeof buf, 0);
+                int n = (int) got;
+
+                if (got < 0 && errno == ENOBUFS)
+                        return 1; /* it lost some: have a look */
+                if (got < 0)
+                        return errno == EAGAIN || errno == EINTR ? gone[0] || gone[1] : -errno;
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; mnl_nlmsg_ok(h, n); h = mnl_nlmsg_next(h, &n)) {
+                        const struct nfgenmsg *g = mnl_nlmsg_get_payload(h);
+                        uint16_t type = h->nlmsg_type & 0xff;
+                        bool ours = false;
+
+                        if (h->nlmsg_type >> 8 != NFNL_SUBSYS_NFTABLES ||
+                            (type != NFT_MSG_DELTABLE && type != NFT_MSG_NEWTABLE) ||
+                            (g->nfgen_family != NFPROTO_IPV4 && g->nfgen_family != NFPROTO_IPV6))
+                                continue;
+                        (void) mnl_attr_parse(h, sizeof *g, table_name_cb, &ours);
+                        if (ours)
+                                gone[g->nfgen_family == NFPROTO_IPV6] = type == NFT_MSG_DELTABLE;
+                }
+        }
+}
+
+int nfset_table_exists(uint8_t family) {
+        __attribute__((cleanup(mnl_socket_closep))) struct mnl_socket *s = NULL;
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct timeval tv = { .tv_sec = 5 };
+        Batch b = { .buf = buf, .size = sizeof buf, .seq = 1 };
+        struct nlmsghdr *h = batch_put(&b, NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETTABLE, NLM_F_ACK, family, 0);
+
+        if (!h || !mnl_attr_put_strz_check(h, room(&b), NFTA_TABLE_NAME, NFSET_TABLE))
+                return -ENOBUFS;
+        s = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+        if (!s)
+                return -errno;
+        if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0 ||
+            setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+            mnl_socket_sendto(s, h, h->nlmsg_len) < 0)
+                return -errno;
+        for (;;) {
+                ssize_t got = mnl_socket_recvfrom(s, buf, sizeof buf);
+                int n = (int) got;
+
+                if (got < 0)
+                        return -errno;
+                for (h = (struct nlmsghdr *) buf; mnl_nlmsg_ok(h, n); h = mnl_nlmsg_next(h, &n))
+                        if (h->nlmsg_type == NLMSG_ERROR) {
+                                const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
+                                return e->error == -ENOENT ? 0 : e->error < 0 ? e->error : 1;
+                        }
+        }
 }

@@ -22,3 +22,11 @@ ssize_t nfset_build(void *buf, size_t size, uint32_t seq, bool add, const NftMac
  * that is not there; -EEXIST: an element that is there already; the transaction then changed
  * nothing). Nothing to do is 0. */
 int nfset_apply(bool add, const NftMachines *m);
+
+/* A socket that hears nftables' changes (NFNLGRP_NFTABLES, non-blocking): its fd, or -errno. */
+int nfset_watch_open(void);
+/* Reads all that the socket heard: 1 when one of berth's tables was deleted (and not made again
+ * later in what was read, as a render from the records does), or the socket lost messages; else 0. */
+int nfset_watch_read(int fd);
+/* Is berth's table of family (NFPROTO_IPV4, NFPROTO_IPV6) there? 1, 0, or -errno. */
+int nfset_table_exists(uint8_t family);

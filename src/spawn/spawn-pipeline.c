@@ -85,6 +85,7 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
                 .lxcfs_fds = { -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF },
                 .net.netns_fd = -EBADF,
                 .net.dnsmasq_pidfd = -EBADF,
+                .net.nft_watch_fd = -EBADF,
                 .userns = config->private_users != PRIVATE_USERS_NO,
                 .idmap_root = IN_SET(config->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED) &&
                               IN_SET(config->user_ownership, USER_OWNERSHIP_AUTO, USER_OWNERSHIP_MAP),

@@ -18,6 +18,7 @@
 #include "parse-util.h"
 #include "spawn-console.h"
 #include "spawn-lxcfs.h"
+#include "spawn-network.h"
 #include "spawn-supervise.h"
 #include "string-util.h"
 
@@ -230,6 +231,12 @@ static void on_notify(EventSource *es, int fd, uint32_t revents, void *userdata)
                 }
 }
 
+static void on_nft_event(EventSource *es, int fd, uint32_t revents, void *userdata) {
+        Supervisor *s = userdata;
+
+        spawn_network_nft_watch_event(s->context);
+}
+
 static void lxcfs_release(Supervisor *s) {
         int r = spawn_lxcfs_release(s->context);
         if (r < 0)
@@ -284,6 +291,11 @@ static int supervisor_setup(Supervisor *s) {
         r = event_add_io(s->loop, c->notify_fd, EPOLLIN, on_notify, s, NULL);
         if (r < 0)
                 return r;
+        if (spawn_network_nft_watch_fd(c) >= 0) {
+                r = event_add_io(s->loop, c->net.nft_watch_fd, EPOLLIN, on_nft_event, s, NULL);
+                if (r < 0)
+                        return r;
+        }
         if (c->console_fd >= 0) {
                 r = console_forward_new(s->loop, c->console_fd, c->config->console_mode, on_escape, s, &s->console);
                 if (r < 0)

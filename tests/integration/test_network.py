@@ -625,9 +625,10 @@ def test_forward_drop_elsewhere_is_named_once(bbtree):
     assert "drops forwarded traffic" not in second.stderr, second.stderr
 
 
-def test_flushed_ruleset_is_rebuilt_by_the_next_machine(bbtree, second_tree):
-    """`nft flush ruleset` (a firewall restart) while a machine runs: the next machine's start
-    renders berth's table afresh from the records, the running machine's NAT included."""
+def test_flushed_ruleset_is_made_again_at_once(bbtree, second_tree):
+    """`nft flush ruleset` (a firewall restart) while a machine runs: its launcher hears the tables
+    go (NFNLGRP_NFTABLES) and makes them again from the records, without another machine starting;
+    the next machine adds and removes its own elements beside."""
     tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=True).stdout
     if set(tables.split("\n")) - {"", "table ip berth", "table ip6 berth"}:
         pytest.skip(f"the host has nftables tables of its own, which a flush would destroy: {tables}")
@@ -640,7 +641,13 @@ def test_flushed_ruleset_is_rebuilt_by_the_next_machine(bbtree, second_tree):
             time.sleep(0.05)
         _, net = parse_probe(out)
         subprocess.run(["nft", "flush", "ruleset"], check=True)
-        assert subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True).returncode != 0
+        deadline = time.monotonic() + 5
+        while berth_elements() != [f"machines: {net}"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert berth_elements() == [f"machines: {net}"]
+        assert berth_elements("ip6") != [] or not os.path.exists("/proc/net/if_inet6")
+        table = subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True, text=True).stdout
+        assert "ip saddr @machines ip daddr != @machines masquerade" in table, table
         r = spawn("-q", "-D", second_tree, "-M", "net-flush2", "-n", "/bin/sh", "-c", "ip -4 -o addr show host0")
         assert r.returncode == 0, r.stderr
         _, net2 = parse_probe(r.stdout)

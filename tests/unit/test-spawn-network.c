@@ -8,6 +8,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -340,3 +341,40 @@ TEST(networkd_file) {
 }
 
 DEFINE_TEST_MAIN
+
+/* An nftables notification about table name in family, as the kernel sends it to NFNLGRP_NFTABLES. */
+static void send_table_event(int fd, uint16_t type, uint8_t family, const char *name) {
+        char buf[256];
+        struct nlmsghdr *h = mnl_nlmsg_put_header(buf);
+        struct nfgenmsg *g;
+
+        h->nlmsg_type = NFNL_SUBSYS_NFTABLES << 8 | type;
+        g = mnl_nlmsg_put_extra_header(h, sizeof *g);
+        g->nfgen_family = family;
+        mnl_attr_put_strz(h, NFTA_TABLE_NAME, name);
+        ASSERT_EQ(send(fd, buf, h->nlmsg_len, 0), (ssize_t) h->nlmsg_len);
+}
+
+TEST(nfset_watch_read) {
+        int p[2];
+
+        ASSERT_OK(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p));
+        ASSERT_EQ(nfset_watch_read(p[0]), 0); /* nothing heard */
+        send_table_event(p[1], NFT_MSG_DELTABLE, NFPROTO_IPV4, "berth");
+        ASSERT_EQ(nfset_watch_read(p[0]), 1);
+        /* a render from the records: deleted and made again in one batch */
+        send_table_event(p[1], NFT_MSG_DELTABLE, NFPROTO_IPV6, "berth");
+        send_table_event(p[1], NFT_MSG_NEWTABLE, NFPROTO_IPV6, "berth");
+        ASSERT_EQ(nfset_watch_read(p[0]), 0);
+        /* another table, another family */
+        send_table_event(p[1], NFT_MSG_DELTABLE, NFPROTO_IPV4, "filter");
+        send_table_event(p[1], NFT_MSG_DELTABLE, NFPROTO_INET, "berth");
+        ASSERT_EQ(nfset_watch_read(p[0]), 0);
+        /* one of the two went for good */
+        send_table_event(p[1], NFT_MSG_DELTABLE, NFPROTO_IPV4, "berth");
+        send_table_event(p[1], NFT_MSG_DELTABLE, NFPROTO_IPV6, "berth");
+        send_table_event(p[1], NFT_MSG_NEWTABLE, NFPROTO_IPV6, "berth");
+        ASSERT_EQ(nfset_watch_read(p[0]), 1);
+        close(p[0]);
+        close(p[1]);
+}
