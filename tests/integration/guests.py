@@ -228,6 +228,13 @@ def debian_sysvinit_tree():
     return GUESTS["sysvinit"].build()
 
 
+# A systemd host in a machine: systemd-machined (systemd-container) and dbus, plus the libraries the
+# host's berth build links, so that berth-spawn bound in from the host runs inside it (not in the matrix).
+def debian_machined_tree():
+    return _debootstrap("debian-bookworm-machined", _SYSTEMD + ",systemd-container,libjson-c5,libmnl0,libseccomp2,"
+                        "libcap2,libblkid1", _prepare_debian)
+
+
 def copy_tree(src, dst):
     subprocess.run(["cp", "-a", "--reflink=auto", src + "/.", dst], check=True)
     return dst
