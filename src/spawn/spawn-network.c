@@ -1010,6 +1010,20 @@ void spawn_network_nft_watch_event(SpawnContext *c) {
         (void) nft_sync();
 }
 
+/* Is there a record (NAME.net) or a zone at all? Looked at without the network lock: a launcher
+ * that holds it writes only live records, and one that is stopping holds it until its link has
+ * gone (host_link_remove_behind()), which a start with nothing to collect need not wait for. */
+static bool anything_recorded(void) {
+        _cleanup_(closedirp) DIR *d = opendir(SPAWN_NETWORK_DIR);
+
+        if (!d)
+                return false;
+        for (struct dirent *de; (de = readdir(d));)
+                if (endswith(de->d_name, ".net") || streq(de->d_name, "zones"))
+                        return true;
+        return false;
+}
+
 void spawn_network_collect_stale(const char *own_machine_name) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int lock = -EBADF;
@@ -1018,7 +1032,7 @@ void spawn_network_collect_stale(const char *own_machine_name) {
         NftMachines dead = {};
         bool zones_changed = false;
 
-        if (access(SPAWN_NETWORK_DIR, F_OK) < 0)
+        if (!anything_recorded())
                 return;
         lock = spawn_network_lock();
         if (lock < 0)
