@@ -9,6 +9,7 @@
 
 #include "alloc-util.h"
 #include "hostname-util.h"
+#include "layer-store.h"
 #include "log.h"
 #include "spawn-options.h"
 #include "spawn-seccomp.h"
@@ -367,6 +368,19 @@ static int verify_machine_name(SpawnConfig *c, char **ret_settings_name) {
  * gets a picked range. chown changes a directory tree in place, so never an overlay or an image. */
 static int verify_private_users(SpawnConfig *c) {
         struct stat st;
+
+        /* A stacked image's upper layer stores the machine's shifted IDs: the range it was made with
+         * is the machine's again. */
+        if (c->private_users == PRIVATE_USERS_PICK && !c->ephemeral && c->directory) {
+                _cleanup_free_ char *stack = path_join(c->directory, LAYER_STACK_FILE),
+                                    *upper = path_join(c->directory, "upper");
+                if (stack && upper && lstat(stack, &st) >= 0 && S_ISREG(st.st_mode) && lstat(upper, &st) >= 0 &&
+                    S_ISDIR(st.st_mode) && (st.st_uid & 0xffff0000U) != 0) {
+                        c->private_users = PRIVATE_USERS_FIXED;
+                        c->uid_shift = st.st_uid & 0xffff0000U;
+                        c->uid_range = 0x10000;
+                }
+        }
 
         if (c->private_users == PRIVATE_USERS_TREE) {
                 if (!c->directory)

@@ -23,6 +23,7 @@
 #include "spawn-root.h"
 #include "spawn-userns.h"
 #include "string-util.h"
+#include "strv.h"
 
 static int make_dir(const char *p, mode_t mode) {
         if (mkdir(p, mode) < 0 && errno != EEXIST)
@@ -342,17 +343,66 @@ static int prepare_volatile(const SpawnConfig *c, SpawnRoot *root, const char *l
         }
 }
 
-/* A stacked image (layer-store.h): its layers read-only under the machine's own upper layer, which
- * is the image's NAME/upper for a persistent machine and a throw-away one with -x. */
-static int prepare_stacked(const SpawnConfig *c, SpawnRoot *root, const char *pool, const char *lowerdir,
-                           int userns_fd) {
-        _cleanup_free_ char *upper = NULL, *work = NULL;
-        const char *dir;
+/* path idmapped through userns_fd onto a staging directory of its own, which *ret names. */
+static int idmap_onto_staging(const SpawnConfig *c, SpawnRoot *root, const char *path, int userns_fd, char **ret) {
+        char suffix[32];
+        char *target = NULL;
         int r;
 
-        if (userns_fd >= 0 || c->volatile_mode != VOLATILE_NO)
-                return log_error_errno(-EOPNOTSUPP, "%s is a stacked image, which berth-spawn runs without -U and "
-                                                    "--volatile= only; pull it with --layers=flat for those.",
+        (void) snprintf(suffix, sizeof suffix, ".idmap%zu", strv_length(root->idmaps));
+        r = staging_path(c, suffix, &target);
+        if (r < 0)
+                return r;
+        if (strv_consume(&root->idmaps, target) < 0)
+                return log_oom();
+        r = userns_idmap_onto(path, userns_fd, target);
+        if (r < 0)
+                return log_error_errno(r, "Failed to idmap %s: %m", path);
+        *ret = target;
+        return 0;
+}
+
+/* -U: every layer idmapped (the machine sees the IDs the image has); the upper layer, which overlayfs
+ * writes with our credentials, stores the machine's shifted IDs, as -x's does. Rewrites *lowerdir
+ * (absolute paths then). */
+static int idmap_stack(const SpawnConfig *c, SpawnRoot *root, const char *pool, int userns_fd, char **lowerdir) {
+        _cleanup_strv_free_ char **lowers = NULL;
+        _cleanup_free_ char *joined = NULL;
+        char *t = NULL;
+        int r;
+
+        for (const char *p = *lowerdir; p && *p;) {
+                size_t n = strcspn(p, ":");
+                _cleanup_free_ char *rel = strndup(p, n), *abs = rel ? path_join(pool, rel) : NULL;
+                if (!abs)
+                        return log_oom();
+                r = idmap_onto_staging(c, root, abs, userns_fd, &t);
+                if (r < 0)
+                        return r;
+                if (strv_extend(&lowers, t) < 0)
+                        return log_oom();
+                p += n + (p[n] == ':');
+        }
+        joined = strv_join(lowers, ":");
+        if (!joined)
+                return log_oom();
+        free_and_replace(*lowerdir, joined);
+        root->idmapped = true;
+        return 0;
+}
+
+/* A stacked image (layer-store.h): its layers read-only under the machine's own upper layer, which
+ * is the image's NAME/upper for a persistent machine and a throw-away one with -x. */
+static int prepare_stacked(const SpawnConfig *c, SpawnRoot *root, const char *pool, char *lowerdir_in,
+                           int userns_fd) {
+        _cleanup_free_ char *upper = NULL, *work = NULL, *dir = NULL, *lowerdir = strdup(lowerdir_in);
+        int r;
+
+        if (!lowerdir)
+                return log_oom();
+        if (c->volatile_mode != VOLATILE_NO)
+                return log_error_errno(-EOPNOTSUPP, "%s is a stacked image, which berth-spawn runs without "
+                                                    "--volatile=; pull it with --layers=flat for that.",
                                        c->directory);
         r = begin_assembly(c, root);
         if (r < 0)
@@ -362,7 +412,9 @@ static int prepare_stacked(const SpawnConfig *c, SpawnRoot *root, const char *po
                 if (r < 0)
                         return r;
         }
-        dir = root->ephemeral_dir ?: c->directory;
+        dir = strdup(root->ephemeral_dir ?: c->directory);
+        if (!dir)
+                return log_oom();
         if (!c->read_only) {
                 upper = path_join(dir, "upper");
                 work = path_join(dir, "work");
@@ -370,9 +422,20 @@ static int prepare_stacked(const SpawnConfig *c, SpawnRoot *root, const char *po
                         return log_oom();
                 if (make_dir(upper, 0755) < 0 || make_dir(work, 0700) < 0)
                         return log_error_errno(errno, "Failed to create the machine's layer in %s: %m", dir);
-        } else if (!strchr(lowerdir, ':')) {
+        }
+        if (userns_fd >= 0) {
+                r = idmap_stack(c, root, pool, userns_fd, &lowerdir);
+                if (r < 0)
+                        return r;
+                /* its top directory looks like the top layer's root to the machine */
+                _cleanup_free_ char *top = strndup(lowerdir, strcspn(lowerdir, ":"));
+                r = !top ? -ENOMEM : upper ? take_over_root_dir(upper, top, root->uid_shift_for_upper) : 0;
+                if (r < 0)
+                        return log_error_errno(r, "Failed to prepare the machine's layer in %s: %m", dir);
+        }
+        if (c->read_only && !strchr(lowerdir, ':')) {
                 /* overlayfs wants two lowers without an upper: the one layer, bound read-only */
-                _cleanup_free_ char *p = path_join(pool, lowerdir);
+                _cleanup_free_ char *p = lowerdir[0] == '/' ? strdup(lowerdir) : path_join(pool, lowerdir);
                 if (!p)
                         return log_oom();
                 if (mount(p, root->staging, NULL, MS_BIND, NULL) < 0 ||
@@ -387,6 +450,12 @@ done:
         root->read_only = c->read_only;
         root->path = strdup(root->staging);
         return root->path ? 0 : log_oom();
+}
+
+bool spawn_root_is_stacked(const SpawnConfig *c) {
+        _cleanup_free_ char *p = c->image || !c->directory ? NULL : path_join(c->directory, LAYER_STACK_FILE);
+        struct stat st;
+        return p && lstat(p, &st) >= 0 && S_ISREG(st.st_mode);
 }
 
 /* Is c->directory a stacked image? 1 and its pool and lowerdir, 0 if not. */
@@ -480,6 +549,8 @@ void spawn_root_release(SpawnRoot *root) {
                 (void) umount2(root->lower_idmap, MNT_DETACH);
         if (root->lower)
                 (void) umount2(root->lower, MNT_DETACH);
+        STRV_FOREACH(i, root->idmaps)
+                (void) umount2(*i, MNT_DETACH);
         for (size_t i = 0; i < root->n_loops; i++)
                 loop_device_free(root->loops[i]);
         root->loops = mfree(root->loops);
@@ -497,6 +568,9 @@ void spawn_root_release(SpawnRoot *root) {
                 (void) rmdir(root->lower);
         if (root->lower_idmap)
                 (void) rmdir(root->lower_idmap);
+        STRV_FOREACH(i, root->idmaps)
+                (void) rmdir(*i);
+        root->idmaps = strv_free(root->idmaps);
         root->lower_idmap = mfree(root->lower_idmap);
         root->path = mfree(root->path);
         root->staging = mfree(root->staging);

@@ -18,6 +18,7 @@ typedef struct SpawnRoot {
         char *scratch;       /* /run/berth/spawn/NAME.scratch: tmpfs for --volatile upper layers */
         char *ephemeral_dir; /* /var/lib/berth/ephemeral/NAME: upper and work layers of -x */
         char *lower_idmap;   /* /run/berth/spawn/NAME.lowerid: the lower layer, idmapped (-U) */
+        char **idmaps;       /* /run/berth/spawn/NAME.idmapN: a stacked image's layers, idmapped (-U) */
         uint32_t uid_shift_for_upper; /* -U with an overlay: the machine's UID 0 on the host */
         bool idmapped;       /* the layers are idmapped already: the root itself needs no idmap */
         LoopDevice **loops;
@@ -29,6 +30,8 @@ typedef struct SpawnRoot {
 /* userns_fd: with -U and an overlay, the layers are idmapped through it (-EBADF otherwise). */
 int spawn_root_prepare(const SpawnConfig *c, int userns_fd, uint32_t uid_shift, SpawnRoot *root);
 void spawn_root_release(SpawnRoot *root);
+/* Is the machine's directory a stacked image (layer-store.h)? */
+bool spawn_root_is_stacked(const SpawnConfig *c);
 /* Removes ephemeral layers, staging directories and UID range locks whose launcher is gone (its
  * name lock is free). own_name is ours: we hold its lock, so whatever it left is stale. */
 void spawn_root_collect_stale(const char *own_name);

@@ -724,7 +724,7 @@ static int prepare_root(SpawnContext *c, SpawnRoot *root) {
         _cleanup_close_ int userns_fd = -EBADF;
         int r;
 
-        if (c->idmap_root && (config->ephemeral || config->volatile_mode != VOLATILE_NO)) {
+        if (c->idmap_root && (config->ephemeral || config->volatile_mode != VOLATILE_NO || spawn_root_is_stacked(config))) {
                 r = spawn_acquire_uid_range(c);
                 if (r < 0)
                         return r;

@@ -247,3 +247,25 @@ def test_flat_and_stacked_images_agree(bus, berthd, registry, prefix, tmp_path):
                        for d, _, fs in os.walk(img) for n in fs), k
     assert ctl(bus, "pull-oci", "--layers=stacked", "--tls-verify=no", ref, names["stacked"]).returncode == 0
     assert sorted(run(names["stacked"], ephemeral=True).stdout.split()) == want
+
+
+def test_stacked_image_with_private_users(bus, berthd, registry, prefix, tmp_path):
+    """-U (as berthctl start runs persistent machines): the layers idmapped, the machine's root is
+    its own; a persistent machine's upper layer keeps its shifted IDs and the range they are in."""
+    push(make_layout(tmp_path / "u", busybox_layers()), f"{registry.host}/berth/u:1")
+    assert ctl(bus, "pull-oci", "--layers=stacked", "--tls-verify=no", f"{registry.host}/berth/u:1",
+               prefix).returncode == 0
+    script = "echo u >> /etc/u && /bin/busybox stat -c '%u %g' /etc/u /etc/top && cat /proc/self/uid_map"
+    shifts = []
+    for ephemeral in (True, False, False):
+        r = run(prefix, "-U", "/bin/busybox", "sh", "-c", script, ephemeral=ephemeral)
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        assert lines[:2] == ["0 0", "0 0"], lines
+        inside, outside = lines[2].split()[:2]
+        assert inside == "0" and outside != "0", lines
+        shifts.append(int(outside))
+    assert shifts[1] == shifts[2], shifts  # the persistent machine got its range again
+    st = os.stat(os.path.join(POOL, prefix, "upper/etc/u"))
+    assert (st.st_uid, st.st_gid) == (shifts[1], shifts[1]), st
+    assert open(os.path.join(POOL, prefix, "upper/etc/u")).read() == "u\nu\n"
