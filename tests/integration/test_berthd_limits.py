@@ -7,6 +7,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 
 import pytest
@@ -167,3 +168,45 @@ def test_accounting_in_show_and_list(env, tmp_path):
                 if p.poll() is None:
                     p.kill()
                     p.wait()
+
+
+# In a pure cgroup2 view of its own: a bus, berthd, and stock systemd-nspawn registering through
+# CreateMachine, so that berthd makes the scope; the machine's cgroup.controllers from outside.
+CREATE_ON_V2 = """
+import os, subprocess, sys
+sys.path.insert(0, {tests!r})
+import guests
+from daemon import Berthd, Bus, wait_for
+bus = Bus()
+berthd = Berthd(bus)
+tree = guests.make_busybox_tree({tree!r})
+scope = "/sys/fs/cgroup/machine.slice/machine-nsp\\\\x2ddeleg.scope"
+# the busybox tree has no systemd: without this nspawn would make the machine a name=systemd cgroup
+# through a private mount of that v1 hierarchy (this view hides it from berthd)
+env = dict(bus.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
+n = subprocess.Popen(["systemd-nspawn", "-q", "--register=yes", "-D", tree, "-M", "nsp-deleg", "/bin/sleep", "1000"],
+                     env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+try:
+    wait_for(lambda: os.path.exists(scope + "/cgroup.procs"), timeout=10)
+    print("ROOT", open("/sys/fs/cgroup/cgroup.controllers").read().strip())
+    print("SCOPE", open(scope + "/cgroup.controllers").read().strip())
+finally:
+    n.terminate()
+    n.wait(timeout=20)
+    berthd.stop()
+    bus.close()
+"""
+
+
+def test_create_machine_scope_delegated_on_pure_cgroup2(tmp_path):
+    # berthd's own scopes (CreateMachine) get every controller cgroup2 offers, as systemd's
+    # Delegate=yes gives nspawn's
+    script = CREATE_ON_V2.format(tests=os.path.dirname(os.path.abspath(__file__)), tree=str(tmp_path / "tree"))
+    r = subprocess.run(["unshare", "-m", "bash", "-c", "mount --make-rprivate /; umount -l /sys/fs/cgroup;"
+                        'mount -t cgroup2 cgroup2 /sys/fs/cgroup; exec "$1" -c "$0"', script, sys.executable],
+                       capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = dict(line.split(" ", 1) if " " in line else (line, "") for line in r.stdout.splitlines())
+    if not lines["ROOT"]:
+        pytest.skip("cgroup2 offers no controller on this host")
+    assert lines["SCOPE"].split() == lines["ROOT"].split(), r.stdout
