@@ -148,7 +148,7 @@ def test_interrupted_pull_resumes(bus, registry, prefix, tmp_path):
 
 
 class FakeRegistry(LocalServer):
-    """A registry that answers every manifest with 429 and a JSON error, or that serves a manifest
+    """A registry that answers every manifest with 429 or 403 and a JSON error, or that serves a manifest
     and config but trickles its layer a byte every 3 s."""
 
     def __init__(self, mode):
@@ -177,6 +177,9 @@ class FakeRegistry(LocalServer):
                 if mode == "429":
                     self.reply(429, json.dumps({"errors": [{"code": "TOOMANYREQUESTS",
                                                             "message": "pull rate limit, come back later"}]}).encode())
+                elif mode == "403":
+                    self.reply(403, json.dumps({"errors": [{"code": "DENIED",
+                                                            "message": "requested access to the resource is denied"}]}).encode())
                 elif "/manifests/" in self.path:
                     self.reply(200, manifest, "application/vnd.oci.image.manifest.v1+json")
                 elif self.path.endswith(digest(config)):
@@ -197,15 +200,18 @@ class FakeRegistry(LocalServer):
         self.serve(Handler)
 
 
-def test_rate_limited_and_trickling_registries(bus, prefix):
+def test_rate_limited_denying_and_trickling_registries(bus, prefix):
     import daemon
     bus.env["BERTH_PULL_TIMEOUT_SEC"] = "2"
     d = daemon.Berthd(bus)
-    limited, trickle = FakeRegistry("429"), FakeRegistry("trickle")
+    limited, denied, trickle = FakeRegistry("429"), FakeRegistry("403"), FakeRegistry("trickle")
     try:
         r = ctl(bus, "pull-oci", "--tls-verify=no", f"{limited.host}/berth/x:1", prefix)
         assert r.returncode == 1 and (f"The registry refused http://{limited.host}/v2/berth/x/manifests/1: 429 pull "
                                       "rate limit, come back later (TOOMANYREQUESTS).").encode() in r.stderr, r.stderr
+        r = ctl(bus, "pull-oci", "--tls-verify=no", f"{denied.host}/berth/x:1", prefix)
+        assert r.returncode == 1 and (f"The registry refused http://{denied.host}/v2/berth/x/manifests/1: 403 requested "
+                                      "access to the resource is denied (DENIED).").encode() in r.stderr, r.stderr
         start = time.monotonic()
         r = ctl(bus, "pull-oci", "--tls-verify=no", f"{trickle.host}/berth/x:1", prefix)
         assert r.returncode == 1 and f"Failed to fetch http://{trickle.host}/v2/berth/x/blobs/sha256:".encode() \
@@ -214,6 +220,7 @@ def test_rate_limited_and_trickling_registries(bus, prefix):
         assert pool_entries(prefix) == [] and store_temporaries() == []
     finally:
         limited.close()
+        denied.close()
         trickle.close()
         d.stop()
 

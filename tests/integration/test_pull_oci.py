@@ -158,8 +158,9 @@ def busybox_layers():
     return [base, mid, top]
 
 
-def make_layout(path, layers, two_platforms=False, cmd=("/bin/busybox", "cat", "/etc/top")):
-    """An OCI layout with one image (or an index of this platform's and another's) tagged "t"."""
+def make_layout(path, layers, two_platforms=False, cmd=("/bin/busybox", "cat", "/etc/top"), other_only=False):
+    """An OCI layout with one image (or an index of this platform's and another's, or of another's
+    only) tagged "t"."""
     path.mkdir()
     (path / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     mine = image_manifest(path, layers, list(cmd))
@@ -172,7 +173,7 @@ def make_layout(path, layers, two_platforms=False, cmd=("/bin/busybox", "cat", "
             {"mediaType": "application/vnd.oci.image.manifest.v1+json", **blob(path, other),
              "platform": {"os": "linux", "architecture": other_arch}},
             {"mediaType": "application/vnd.oci.image.manifest.v1+json", **blob(path, mine),
-             "platform": {"os": "linux", "architecture": ARCH}}]}
+             "platform": {"os": "linux", "architecture": ARCH}}][:1 if other_only else 2]}
         desc = {"mediaType": "application/vnd.oci.image.index.v1+json", **blob(path, json.dumps(index).encode()),
                 "annotations": {"org.opencontainers.image.ref.name": "t"}}
     (path / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [desc]}))
@@ -249,6 +250,19 @@ def test_pull_oci_errors(bus, berthd, registry, prefix, tmp_path):
     r = ctl(bus, "pull-oci", f"{registry.host}/berth/img:1", prefix)
     assert r.returncode == 1 and f"Failed to fetch https://{registry.host}/v2/berth/img/manifests/1".encode() in r.stderr, \
         r.stderr
+    # an index with another platform's image only
+    push(make_layout(tmp_path / "l2", layers, two_platforms=True, other_only=True), f"{registry.host}/berth/other:1")
+    r = ctl(bus, "pull-oci", "--tls-verify=no", f"{registry.host}/berth/other:1", prefix)
+    assert r.returncode == 1 and f"{registry.host}/berth/other:1 has no image for linux/{ARCH}.".encode() in r.stderr, \
+        r.stderr
+    assert pool_entries(prefix) == []
+    # a layer whose entry climbs out of the tree
+    push(make_layout(tmp_path / "l3", [layer({"../../escaped-oci": b"x\n"})]), f"{registry.host}/berth/climb:1")
+    r = ctl(bus, "pull-oci", "--tls-verify=no", f"{registry.host}/berth/climb:1", prefix)
+    assert r.returncode == 1 and b"Archive member '../../escaped-oci' points outside the image; refusing." in r.stderr, \
+        r.stderr
+    assert pool_entries(prefix) == []
+    assert not os.path.exists("/var/lib/escaped-oci") and not os.path.exists("/var/escaped-oci")
     # a tampered layer in the registry's storage
     data = [p for p in (registry.root / "storage").rglob("data")
             if p.stat().st_size == len(layers[2]) and p.read_bytes() == layers[2]]
