@@ -9,6 +9,7 @@
 #include "alloc-util.h"
 #include "ctl-accounting.h"
 #include "ctl-output.h"
+#include "ctl-show.h"
 #include "log.h"
 #include "string-util.h"
 #include "strv.h"
@@ -102,17 +103,19 @@ char *ctl_accounting_cell(const CtlArgs *args, const CgroupAccounting *a, int f)
         return strdup(buf);
 }
 
-void ctl_show_accounting(const CtlArgs *args, const CgroupAccounting *a) {
+void ctl_show_accounting(PropertySink *s, const CgroupAccounting *a) {
         for (size_t f = 0; f < ELEMENTSOF(fields); f++) {
                 uint64_t v = field_value(a, (int) f);
-                if (strv_length(args->properties) > 0 && !strv_find(args->properties, fields[f].property))
+                char buf[32];
+
+                if (!ctl_property_wanted(s, fields[f].property))
                         continue;
-                if (!args->value)
-                        printf("%s=", fields[f].property);
-                if (v != UINT64_MAX)
-                        printf("%" PRIu64 "\n", v);
+                /* JSON keeps D-Bus's form: UINT64_MAX for "infinity" and "not known" */
+                if (v != UINT64_MAX || s->args->json != JSON_OFF)
+                        (void) snprintf(buf, sizeof buf, "%" PRIu64, v);
                 else
-                        puts(fields[f].limit ? "infinity" : "[not set]");
+                        (void) snprintf(buf, sizeof buf, "%s", fields[f].limit ? "infinity" : "[not set]");
+                ctl_property_emit(s, fields[f].property, buf, ":number");
         }
 }
 

@@ -28,7 +28,8 @@ int ctl_accounting_columns_parse(const char *s, int fields[static CTL_MAX_COLUMN
 const char *ctl_accounting_column(int field) _pure_;
 /* The cell of a field: "83.2M", "2.100s", in JSON plain numbers; NULL ("-", null) if not known. */
 char *ctl_accounting_cell(const CtlArgs *args, const CgroupAccounting *a, int field);
-/* show's accounting properties, after the manager's ones (honours -p and --value). */
-void ctl_show_accounting(const CtlArgs *args, const CgroupAccounting *a);
+/* show's accounting properties, after the machine's others (honours -p, --value and --json). */
+typedef struct PropertySink PropertySink;
+void ctl_show_accounting(PropertySink *s, const CgroupAccounting *a);
 /* status's "Memory:", "Tasks:", "CPU:", "IO:" lines. */
 void ctl_print_accounting(const CgroupAccounting *a);

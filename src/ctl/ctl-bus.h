@@ -30,8 +30,6 @@ int ctl_image_path(sd_bus *bus, const char *name, char **ret);
 
 /* A string property of an object of org.freedesktop.machine1. */
 int ctl_get_string(sd_bus *bus, const char *path, const char *iface, const char *prop, char **ret);
-/* Prints the properties of path/iface as KEY=VALUE (or only values with --value), filtered by -p. */
-int ctl_print_properties(sd_bus *bus, const CtlArgs *args, const char *path, const char *iface);
 
 /* Whether the owner of org.freedesktop.machine1 is berthd (it serves berth's extension). */
 bool ctl_is_berthd(sd_bus *bus);

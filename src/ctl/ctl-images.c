@@ -8,6 +8,7 @@
 
 #include "alloc-util.h"
 #include "ctl-bus.h"
+#include "ctl-show.h"
 #include "ctl-output.h"
 #include "ctl-status.h"
 #include "ctl.h"
@@ -146,14 +147,14 @@ int verb_show_image(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         int ret = 0;
 
         if (argc <= 1)
-                return ctl_print_properties(bus, args, MACHINE1_PATH, MACHINE1_MANAGER_IFACE);
+                return ctl_print_properties(bus, args, MACHINE1_PATH, MACHINE1_MANAGER_IFACE, "manager");
         for (int k = 1; k < argc; k++) {
                 _cleanup_free_ char *path = NULL;
                 int r = ctl_image_path(bus, argv[k], &path);
                 if (r >= 0) {
-                        if (k > 1 && !args->value)
+                        if (k > 1 && !args->value && args->json == JSON_OFF)
                                 putchar('\n');
-                        r = ctl_print_properties(bus, args, path, MACHINE1_IMAGE_IFACE);
+                        r = ctl_print_properties(bus, args, path, MACHINE1_IMAGE_IFACE, "image");
                 }
                 if (r < 0 && ret == 0)
                         ret = r;

@@ -13,6 +13,7 @@
 #include "alloc-util.h"
 #include "ctl-accounting.h"
 #include "ctl-bus.h"
+#include "ctl-show.h"
 #include "ctl-limits.h"
 #include "ctl-output.h"
 #include "ctl-status.h"
@@ -442,14 +443,42 @@ static int status_one(sd_bus *bus, const CtlArgs *args, const char *name) {
         return 0;
 }
 
+/* One machine's properties, then what it uses (systemd's names). */
+static int show_machine(sd_bus *bus, const CtlArgs *args, const char *name, bool first) {
+        _cleanup_(ctl_property_sink_done) PropertySink s = { .args = args };
+        _cleanup_free_ char *path = NULL;
+        CgroupAccounting acc;
+        int r;
+
+        r = ctl_machine_path(bus, name, &path);
+        if (r < 0)
+                return r;
+        if (!first && !args->value && args->json == JSON_OFF)
+                putchar('\n');
+        r = ctl_collect_properties(bus, &s, path, MACHINE1_MACHINE_IFACE);
+        if (r < 0)
+                return r;
+        if (ctl_machine_accounting(name, &acc) < 0)
+                acc = CGROUP_ACCOUNTING_NULL;
+        ctl_show_accounting(&s, &acc);
+        return ctl_property_sink_flush(&s, "machine");
+}
+
 int verb_status(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         int ret = 0;
 
         ctl_pager_open(args);
         for (int k = 1; k < argc; k++) {
+                int r;
+                if (args->json != JSON_OFF) { /* as machine-readable as show's */
+                        r = show_machine(bus, args, argv[k], k == 1);
+                        if (r < 0 && ret == 0)
+                                ret = r;
+                        continue;
+                }
                 if (k > 1)
                         putchar('\n');
-                int r = status_one(bus, args, argv[k]);
+                r = status_one(bus, args, argv[k]);
                 if (r < 0 && ret == 0)
                         ret = r;
         }
@@ -461,21 +490,9 @@ int verb_show(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
 
         ctl_pager_open(args);
         if (argc <= 1)
-                return ctl_print_properties(bus, args, MACHINE1_PATH, MACHINE1_MANAGER_IFACE);
+                return ctl_print_properties(bus, args, MACHINE1_PATH, MACHINE1_MANAGER_IFACE, "manager");
         for (int k = 1; k < argc; k++) {
-                _cleanup_free_ char *path = NULL;
-                int r = ctl_machine_path(bus, argv[k], &path);
-                if (r >= 0) {
-                        if (k > 1 && !args->value)
-                                putchar('\n');
-                        r = ctl_print_properties(bus, args, path, MACHINE1_MACHINE_IFACE);
-                }
-                if (r >= 0) {
-                        CgroupAccounting acc;
-                        if (ctl_machine_accounting(argv[k], &acc) < 0)
-                                acc = CGROUP_ACCOUNTING_NULL;
-                        ctl_show_accounting(args, &acc);
-                }
+                int r = show_machine(bus, args, argv[k], k == 1);
                 if (r < 0 && ret == 0)
                         ret = r;
         }

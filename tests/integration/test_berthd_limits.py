@@ -145,6 +145,18 @@ def test_accounting_in_show_and_list(env, tmp_path):
         for k in ("MemoryCurrent", "MemoryPeak", "IOReadBytes", "IOWriteBytes"):
             assert re.fullmatch(r"\d+", props[k]), (k, props[k])
 
+        # show and status --json: one object with the properties, numbers as numbers
+        for verb in ("show", "status"):
+            r = env.ctl(verb, "--json=short", "bt-acct")
+            assert r.returncode == 0, r.stderr
+            obj = json.loads(r.stdout)["machine"]
+            assert len(obj) == 1, obj
+            obj = obj[0]
+            assert obj["name"] == "bt-acct" and obj["class"] == "container" and obj["leader"] > 1, obj
+            assert obj["memorymax"] == 104857600 and obj["tasksmax"] == 16384 and obj["cpuusagensec"] > 0, obj
+            assert isinstance(obj["timestamp"], int) and obj["timestamp"] > 0, obj
+        r = env.ctl("show", "--json=pretty", "-p", "MemoryMax", "bt-acct")
+        assert json.loads(r.stdout) == {"machine": [{"memorymax": 104857600}]}, r.stdout
         r = env.ctl("list", "--columns=memory-max,tasks,cpu", "--json=short")
         assert r.returncode == 0, r.stderr
         row = [m for m in json.loads(r.stdout)["machines"] if m["machine"] == "bt-acct"][0]
