@@ -155,16 +155,39 @@ static char *record_path(const char *machine_name) {
         return strjoin(SPAWN_NETWORK_DIR "/", machine_name, ".net");
 }
 
-static int machines_add_port(NftMachines *m, const NftPort *port) {
+/* PORT to port->guest_addr, and on IPv6 to the address the machine has in SUBNET's /64: the same
+ * last byte (::2 of a veth's, ::N of a zone's). */
+static int machines_add_port(NftMachines *m, const NftPort *port, uint32_t subnet) {
         NftPort *p = realloc(m->ports, (m->n_ports + 1) * sizeof *p);
 
         if (!p)
                 return -ENOMEM;
         m->ports = p;
         m->ports[m->n_ports] = *port;
-        spawn_network_subnet6(port->guest_addr - 2, m->ports[m->n_ports].guest_addr6);
-        m->ports[m->n_ports++].guest_addr6[15] = 2;
+        spawn_network_subnet6(subnet, m->ports[m->n_ports].guest_addr6);
+        m->ports[m->n_ports++].guest_addr6[15] = (uint8_t) (port->guest_addr - subnet);
         return 0;
+}
+
+/* The "PROTOCOL HOSTPORT GUESTPORT" lines after a record's first, forwarded to ADDRESS in SUBNET. */
+static int read_ports(FILE *f, NftMachines *m, uint32_t address, uint32_t subnet) {
+        char proto[4], line[128];
+        unsigned hp, gp;
+        int r = 0;
+
+        while (r >= 0 && fgets(line, sizeof line, f))
+                if (sscanf(line, "%3s %u %u", proto, &hp, &gp) == 3 && hp > 0 && hp < 65536 && gp > 0 && gp < 65536)
+                        r = machines_add_port(m, &(NftPort) {
+                                .protocol = streq(proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP,
+                                .host_port = (uint16_t) hp, .guest_port = (uint16_t) gp,
+                                .guest_addr = address }, subnet);
+        return r;
+}
+
+void spawn_network_write_ports(FILE *f, const ExposePorts *ports) {
+        for (size_t i = 0; i < ports->n; i++)
+                fprintf(f, "%s %u %u\n", expose_port_protocol_to_string(ports->items[i].protocol),
+                        ports->items[i].host_port, ports->items[i].guest_port);
 }
 
 int spawn_network_machines_add_subnet(NftMachines *m, Ipv4Prefix subnet) {
@@ -189,8 +212,8 @@ int spawn_network_machines_add_subnet(NftMachines *m, Ipv4Prefix subnet) {
  * the zone's), "zone ZONE IFNAME ...": its zone goes to ret_zone (when given). */
 static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], char *ret_zone, NftMachines *m) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
-        unsigned a, b, c, d, len, hp, gp;
-        char ifname[IFNAMSIZ], proto[4], line[128];
+        unsigned a, b, c, d, len;
+        char ifname[IFNAMSIZ], line[128];
         Ipv4Prefix subnet;
         int r;
 
@@ -200,12 +223,17 @@ static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], char 
                 return -EBADMSG;
         if (startswith(line, "zone ")) {
                 char zone[IFNAMSIZ];
-                if (sscanf(line, "zone %15s %15s", zone, ifname) != 2)
+                if (sscanf(line, "zone %15s %15s %u.%u.%u.%u", zone, ifname, &a, &b, &c, &d) != 6 ||
+                    (a | b | c | d) > 255)
                         return -EBADMSG;
                 memcpy(ret_ifname, ifname, IFNAMSIZ);
                 if (ret_zone)
                         memcpy(ret_zone, zone, IFNAMSIZ);
-                return 0;
+                if (!m)
+                        return 0;
+                /* a member's ports (its zone's subnet is the zone's: spawn_zone_add_subnets()) */
+                uint32_t address = a << 24 | b << 16 | c << 8 | d;
+                return read_ports(f, m, address, address & ~UINT32_C(0xff));
         }
         if (
             sscanf(line, "%u.%u.%u.%u/%u %15s", &a, &b, &c, &d, &len, ifname) != 6 || (a | b | c | d) > 255 ||
@@ -216,13 +244,7 @@ static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], char 
                 return 0;
         subnet = (Ipv4Prefix) { .addr = a << 24 | b << 16 | c << 8 | d, .len = len };
         r = spawn_network_machines_add_subnet(m, subnet);
-        while (r >= 0 && fgets(line, sizeof line, f))
-                if (sscanf(line, "%3s %u %u", proto, &hp, &gp) == 3 && hp > 0 && hp < 65536 && gp > 0 && gp < 65536)
-                        r = machines_add_port(m, &(NftPort) {
-                                .protocol = streq(proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP,
-                                .host_port = (uint16_t) hp, .guest_port = (uint16_t) gp,
-                                .guest_addr = subnet.addr + 2 });
-        return r;
+        return r < 0 ? r : read_ports(f, m, subnet.addr + 2, subnet.addr);
 }
 
 /* Every machine's subnet and ports, from the records (under the network lock). */
@@ -311,11 +333,22 @@ static int zone_elements(const SpawnContext *c, NftMachines *ret) {
         return spawn_network_machines_add_subnet(ret, (Ipv4Prefix) { .addr = c->net.subnet, .len = SPAWN_ZONE_PREFIXLEN });
 }
 
+/* A zone member's published ports, from its record (into m). */
+static int zone_member_ports(const SpawnContext *c, NftMachines *m) {
+        _cleanup_free_ char *path = record_path(c->config->machine_name);
+        char ifname[IFNAMSIZ];
+
+        if (!path)
+                return -ENOMEM;
+        m->ipv6 = c->net.ipv6;
+        return c->config->ports.n > 0 ? record_read(path, ifname, NULL, m) : 0;
+}
+
 /* One machine's subnet and ports, from its record. */
 static int record_elements(const char *machine_name, NftMachines *ret) {
         _cleanup_free_ char *path = record_path(machine_name);
         char ifname[IFNAMSIZ];
-        NftMachines m = {};
+        NftMachines m = { .ipv6 = spawn_network_ipv6_supported() }; /* a zone member's: ports only */
         int r;
 
         if (!path)
@@ -414,14 +447,12 @@ static int record_write(const char *machine_name, uint32_t subnet, const char *i
                 return -errno;
         ipv4_to_string(subnet, a);
         fprintf(f, "%s/%u %s\n", a, SPAWN_NETWORK_PREFIXLEN, ifname);
-        for (size_t i = 0; i < ports->n; i++)
-                fprintf(f, "%s %u %u\n", expose_port_protocol_to_string(ports->items[i].protocol),
-                        ports->items[i].host_port, ports->items[i].guest_port);
+        spawn_network_write_ports(f, ports);
         return fflush(f) != 0 || ferror(f) ? -EIO : 0;
 }
 
 /* A host port that another machine publishes already (under the network lock). */
-static int ports_check_free(const ExposePorts *ports) {
+int spawn_network_ports_check_free(const ExposePorts *ports) {
         NftMachines m;
         int r = records_list(&m);
 
@@ -479,9 +510,6 @@ int spawn_network_verify(const SpawnConfig *config) {
                 return log_error_errno(-EINVAL, "--network-zone= and --network-bridge= may not be combined.");
         if (config->ports.n == 0)
                 return 0;
-        if (!isempty(config->network_zone))
-                return log_error_errno(-EINVAL, "Cannot use --port= with --network-zone= yet: publish the port of "
-                                                "a machine with its own link (-n).");
         if (!config->network_veth || !isempty(config->network_bridge))
                 return log_error_errno(-EINVAL, "Cannot use --port= without --network-veth (-n): the machine has "
                                                 "no address to forward to.");
@@ -493,7 +521,7 @@ int spawn_network_verify(const SpawnConfig *config) {
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
-        return ports_check_free(&config->ports);
+        return spawn_network_ports_check_free(&config->ports);
 }
 
 int spawn_network_allocate(SpawnContext *c) {
@@ -541,7 +569,7 @@ int spawn_network_allocate(SpawnContext *c) {
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
-        r = ports_check_free(&c->config->ports); /* again: another machine may have started meanwhile */
+        r = spawn_network_ports_check_free(&c->config->ports); /* again: another machine may have started meanwhile */
         if (r < 0)
                 return r;
         r = spawn_network_subnet_pick(name, host_id, SPAWN_NETWORK_PREFIXLEN, &n->subnet);
@@ -718,6 +746,20 @@ static int network_sysctls(SpawnContext *c) {
         return 0;
 }
 
+/* Connections to localhost DNATed to a zone's machine leave through the zone's bridge with a
+ * loopback source (masqueraded on the way out): the bridge must route them. */
+static int zone_port_sysctl(SpawnContext *c) {
+        char bridge[IFNAMSIZ], p[128];
+        int r;
+
+        if (c->config->ports.n == 0)
+                return 0;
+        spawn_zone_bridge_name(c->config->network_zone, bridge);
+        (void) snprintf(p, sizeof p, "/proc/sys/net/ipv4/conf/%s/route_localnet", bridge);
+        r = write_string_file(p, "1\n");
+        return r < 0 ? log_error_errno(r, "Failed to set %s: %m", p) : 0;
+}
+
 /* The machine's side, through a netlink socket in its namespace: it has a network before its
  * first instruction, DHCP client or not. */
 static int setup_guest_side(SpawnContext *c) {
@@ -789,10 +831,17 @@ int spawn_network_setup(SpawnContext *c) {
                         return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
                 /* the zone's subnet: added by its first machine, there already for the others */
                 r = zone_elements(c, &own);
-                if (r < 0)
-                        return log_oom();
+                if (r >= 0)
+                        r = zone_member_ports(c, &own);
+                if (r < 0) {
+                        nft_machines_done(&own);
+                        return log_error_errno(r, "Failed to read " SPAWN_NETWORK_DIR "/%s.net: %m",
+                                               c->config->machine_name);
+                }
                 r = nft_update(true, &own);
                 nft_machines_done(&own);
+                if (r >= 0)
+                        r = zone_port_sysctl(c);
                 if (r >= 0)
                         spawn_forward_check();
                 return r;
@@ -964,10 +1013,18 @@ void spawn_network_teardown(SpawnContext *c) {
                 (void) unlink(path);
         (void) netlink_open(-EBADF, &nl);
         if (!isempty(c->config->network_zone)) {
-                nft_machines_done(&own);
-                /* the zone's subnet goes with its last machine */
-                if (spawn_zone_leave(nl, c->config->network_zone) > 0)
-                        (void) (zone_elements(c, &own) < 0 ? nft_sync() : nft_update(false, &own));
+                NftMachines subnet = {};
+                /* its ports go now (own, from the record), the zone's subnet with its last machine */
+                bool last = spawn_zone_leave(nl, c->config->network_zone) > 0;
+                if (r < 0 || (last && zone_elements(c, &subnet) < 0))
+                        (void) nft_sync();
+                else {
+                        if (own.n_ports > 0)
+                                (void) nft_update(false, &own);
+                        if (last)
+                                (void) nft_update(false, &subnet);
+                }
+                nft_machines_done(&subnet);
         } else if (r >= 0)
                 (void) nft_update(false, &own);
         else

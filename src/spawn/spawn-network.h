@@ -4,10 +4,12 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "id128.h"
 #include "netlink-util.h"
 #include "spawn-nft.h"
+#include "spawn-port.h"
 
 /* A machine's own network (-n/--network-veth) without systemd-networkd: nspawn's veth (ve-NAME
  * here, host0 in the machine, nspawn's MACs) plus what networkd would add: a free /28, the host
@@ -75,6 +77,10 @@ int spawn_network_lock(void);
 int spawn_network_subnet_pick(const char *name, Id128 host_id, unsigned prefixlen, uint32_t *ret);
 int spawn_network_machines_add_subnet(NftMachines *m, Ipv4Prefix subnet);
 int spawn_network_join_bridge(SpawnContext *c, Netlink *nl, const char *bridge);
+/* Refuses (logs) a host port another machine publishes already; under the network lock. */
+int spawn_network_ports_check_free(const ExposePorts *ports);
+/* A record's port lines: "PROTOCOL HOSTPORT GUESTPORT". */
+void spawn_network_write_ports(FILE *f, const ExposePorts *ports);
 /* host0 addressed and routed through the gateway (from outside), IPv4 (and IPv6) forwarding on. */
 int spawn_network_connect_guest(SpawnContext *c);
 

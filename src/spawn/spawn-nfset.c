@@ -165,7 +165,7 @@ ssize_t nfset_build(void *buf, size_t size, uint32_t seq, bool add, const NftMac
         Batch b = { .buf = buf, .size = size, .seq = seq };
 
         batch_close(&b, batch_put(&b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES));
-        for (int ipv6 = 0; ipv6 <= (m->subnets6 ? 1 : 0); ipv6++) {
+        for (int ipv6 = 0; ipv6 <= (m->subnets6 || m->ipv6 ? 1 : 0); ipv6++) {
                 if (m->n_subnets > 0)
                         add_subnets(&b, add, ipv6, m);
                 if (m->n_ports > 0)

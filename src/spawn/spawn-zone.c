@@ -214,7 +214,10 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id) {
         _cleanup_close_ int lock = -EBADF;
         SpawnNetwork *n = &c->net;
         const uint8_t *m = n->mac_guest;
-        char a[16], text[128];
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        char a[16];
+        FILE *f;
         int r;
 
         record = strjoin(SPAWN_NETWORK_DIR "/", name, ".net");
@@ -226,6 +229,9 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id) {
         /* From here teardown leaves the zone: a zone this launcher creates and then fails to join
          * (full, unreadable records) goes again with it. */
         n->recorded = true;
+        r = spawn_network_ports_check_free(&c->config->ports); /* under the lock: no other may take them now */
+        if (r < 0)
+                return r;
         r = zone_read(zone_file, &n->subnet);
         if (r == -ENOENT)
                 r = zone_create(zone, zone_file, host_id, &n->subnet);
@@ -243,8 +249,14 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id) {
         if (n->ipv6)
                 spawn_network_subnet6(n->subnet, n->subnet6);
         ipv4_to_string(n->address, a);
-        (void) snprintf(text, sizeof text, "zone %s %s %s %02x:%02x:%02x:%02x:%02x:%02x\n", zone, n->ifname, a, m[0],
-                        m[1], m[2], m[3], m[4], m[5]);
+        f = open_memstream(&text, &size);
+        if (!f)
+                return log_oom();
+        fprintf(f, "zone %s %s %s %02x:%02x:%02x:%02x:%02x:%02x\n", zone, n->ifname, a, m[0], m[1], m[2], m[3], m[4],
+                m[5]);
+        spawn_network_write_ports(f, &c->config->ports);
+        if (fclose(f) != 0)
+                return log_oom();
         r = write_string_file_create(record, text, 0644);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", record);

@@ -589,12 +589,39 @@ def test_zone_of_a_killed_launcher_is_collected(bbtree):
 @pytest.mark.parametrize("args,message", [
     (["--network-zone=way-too-long-zone"], "Invalid zone name 'way-too-long-zone': use up to 12 letters, digits, '-', '_' or '.'."),
     (["--network-zone=a/b"], "Invalid zone name 'a/b'"),
-    (["--network-zone=lab", "-p", "8080"], "Cannot use --port= with --network-zone= yet"),
 ])
 def test_bad_zones_are_refused(bbtree, args, message):
     r = spawn("-q", "-D", bbtree, *args, "/bin/true")
     assert r.returncode == 1 and message in r.stderr, r.stderr
     assert not os.path.exists("/run/berth/network/zones")
+
+
+def test_zone_machine_publishes_ports(bbtree, second_tree):
+    """-p with --network-zone=: DNAT to the machine's address in its zone, from localhost and the
+    host's address, hairpin for another machine of the zone; the port is taken while it runs."""
+    with Machine("-q", "-D", bbtree, "-M", "zone-pub", "--network-zone=pz", "-p", "8081:80", "-p", "udp:5354:5353",
+                 "/bin/sleep", "60") as m:
+        server = subprocess.Popen(["nsenter", "-t", str(m.leader), "-n", "python3", "-c", PORT_SERVERS])
+        try:
+            _wait_port(m.leader, 80)
+            addr, net = zone_address(host0_ipv4(m, r"inet 10\.\d+\.\d+\.\d+/24"))
+            gateway = str(ipaddress.ip_network(net).network_address + 1)
+            assert tcp_get("127.0.0.1", 8081) == f"tcp from {gateway}\n"
+            assert tcp_get(host_address(), 8081) == f"tcp from {host_address()}\n"
+            assert udp_ask("127.0.0.1", 5354) == f"udp ping from {gateway}"
+            # another machine of the zone, through the host's address (hairpin)
+            r = spawn("-q", "-D", second_tree, "-M", "zone-pub2", "--network-zone=pz", "/bin/sh", "-c",
+                      f"nc {host_address()} 8081 </dev/null")
+            assert r.returncode == 0 and r.stdout.startswith("tcp from 10."), r
+            # the port is this machine's while it runs, for a -n machine and a zone's alike
+            for args in (["-n"], ["--network-zone=pz"]):
+                r = spawn("-q", "-D", second_tree, "-M", "zone-pub3", *args, "-p", "8081", "/bin/true")
+                assert r.returncode == 1 and "Port tcp:8081 is already published by another machine." in r.stderr, r
+        finally:
+            server.kill()
+            server.wait()
+    # its DNAT entries went with it
+    assert "8081" not in subprocess.run(["nft", "list", "table", "ip", "berth"], capture_output=True, text=True).stdout
 
 
 def test_settings_file_zone_needs_trust(bbtree):
