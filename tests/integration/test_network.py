@@ -277,6 +277,14 @@ def udp_ask(addr, port, data=b"ping"):
         return s.recv(100).decode()
 
 
+def assert_published(gateway, tcp_port, udp_port):
+    """From localhost (which nspawn refuses, systemd #6106), the connection comes masqueraded from
+    the link's gateway; from the host's address, with that address."""
+    assert tcp_get("127.0.0.1", tcp_port) == f"tcp from {gateway}\n"
+    assert tcp_get(host_address(), tcp_port) == f"tcp from {host_address()}\n"
+    assert udp_ask("127.0.0.1", udp_port) == f"udp ping from {gateway}"
+
+
 def test_published_ports_from_host_address_localhost_and_other_machines(bbtree):
     other = tempfile.mkdtemp(prefix="berth-bb2-")
     try:
@@ -289,10 +297,7 @@ def test_published_ports_from_host_address_localhost_and_other_machines(bbtree):
                 _wait_port(m.leader, 80)
                 guest, net = parse_probe(host0_ipv4(m))
                 gateway = str(net.network_address + 1)
-                # from localhost (which nspawn refuses, systemd #6106) and from the host's address
-                assert tcp_get("127.0.0.1", 8080) == f"tcp from {gateway}\n"
-                assert tcp_get(host_address(), 8080) == f"tcp from {host_address()}\n"
-                assert udp_ask("127.0.0.1", 5353) == f"udp ping from {gateway}"
+                assert_published(gateway, 8080, 5353)
                 # hairpin: another machine, and the machine itself, through the host's address
                 r = spawn("-q", "-D", tree2, "-M", "net-pub2", "-n", "/bin/sh", "-c",
                           f"nc {host_address()} 8080 </dev/null")
@@ -606,9 +611,7 @@ def test_zone_machine_publishes_ports(bbtree, second_tree):
             _wait_port(m.leader, 80)
             addr, net = zone_address(host0_ipv4(m, r"inet 10\.\d+\.\d+\.\d+/24"))
             gateway = str(ipaddress.ip_network(net).network_address + 1)
-            assert tcp_get("127.0.0.1", 8081) == f"tcp from {gateway}\n"
-            assert tcp_get(host_address(), 8081) == f"tcp from {host_address()}\n"
-            assert udp_ask("127.0.0.1", 5354) == f"udp ping from {gateway}"
+            assert_published(gateway, 8081, 5354)
             # another machine of the zone, through the host's address (hairpin)
             r = spawn("-q", "-D", second_tree, "-M", "zone-pub2", "--network-zone=pz", "/bin/sh", "-c",
                       f"nc {host_address()} 8081 </dev/null")
