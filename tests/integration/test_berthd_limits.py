@@ -63,10 +63,13 @@ def test_set_property_running_and_kept_for_next_start(env):
     assert env.ctl("terminate", "bt-lim-a").returncode == 0
     assert wait_for(lambda: "bt-lim-a" not in env.running(), timeout=15)
     assert env.ctl("start", "bt-lim-a").returncode == 0
-    assert wait_for(lambda: os.path.exists(f"{MEM}/{scope('bt-lim-a')}/memory.limit_in_bytes"), timeout=15)
-    assert read(f"{MEM}/{scope('bt-lim-a')}/memory.limit_in_bytes") == str(64 << 20)
-    assert read(f"{PIDS}/{scope('bt-lim-a')}/pids.max") == "100"
-    assert read(f"{CPU}/{scope('bt-lim-a')}/cpu.shares") == "1024"
+    # the scope exists a moment before the launcher writes its limits (after registering)
+    want = {f"{MEM}/{scope('bt-lim-a')}/memory.limit_in_bytes": str(64 << 20),
+            f"{PIDS}/{scope('bt-lim-a')}/pids.max": "100", f"{CPU}/{scope('bt-lim-a')}/cpu.shares": "1024"}
+
+    def seen():
+        return {p: read(p) if os.path.exists(p) else None for p in want}
+    assert wait_for(lambda: seen() == want, timeout=15), seen()
 
 
 def test_set_property_bad_input(env):
