@@ -1048,23 +1048,33 @@ int spawn_network_nft_watch_fd(SpawnContext *c) {
         return c->net.nft_watch_fd;
 }
 
-void spawn_network_nft_watch_event(SpawnContext *c) {
-        _cleanup_close_ int lock = -EBADF;
-        int r = nfset_watch_read(c->net.nft_watch_fd);
+/* 1 both of berth's tables are there, 0 one has gone, <0 cannot tell. */
+static int tables_exist(void) {
+        int r = nfset_table_exists(AF_INET); /* NFPROTO_IPV4's value */
 
-        if (r <= 0)
+        if (r > 0 && spawn_network_ipv6_supported())
+                r = nfset_table_exists(AF_INET6);
+        return r;
+}
+
+void spawn_network_nft_check(SpawnContext *c) {
+        _cleanup_close_ int lock = -EBADF;
+
+        if (c->net.nft_watch_fd < 0 || tables_exist() != 0)
                 return;
         lock = spawn_network_lock();
         if (lock < 0)
                 return (void) log_warning_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
         /* every launcher hears it: the first to take the lock makes the tables, the others find them */
-        r = nfset_table_exists(AF_INET); /* NFPROTO_IPV4's value */
-        if (r > 0 && spawn_network_ipv6_supported())
-                r = nfset_table_exists(AF_INET6);
-        if (r != 0)
+        if (tables_exist() != 0)
                 return;
         log_debug("berth's nftables tables have gone: making them again.");
         (void) nft_sync();
+}
+
+void spawn_network_nft_watch_event(SpawnContext *c) {
+        if (nfset_watch_read(c->net.nft_watch_fd) > 0)
+                spawn_network_nft_check(c);
 }
 
 /* Is there a record (NAME.net) or a zone at all? Looked at without the network lock: a launcher

@@ -90,6 +90,9 @@ int spawn_network_connect_guest(SpawnContext *c);
  * nothing in the tables; the event's handler; logs. */
 int spawn_network_nft_watch_fd(SpawnContext *c);
 void spawn_network_nft_watch_event(SpawnContext *c);
+/* Makes berth's tables again if they have gone (checked once the watch is on: a flush between the
+ * machine's start and the watch is not missed). */
+void spawn_network_nft_check(SpawnContext *c);
 
 /* Collects what dead launchers left (any machine's record whose launcher is gone). */
 void spawn_network_collect_stale(const char *own_machine_name);

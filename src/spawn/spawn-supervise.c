@@ -295,6 +295,7 @@ static int supervisor_setup(Supervisor *s) {
                 r = event_add_io(s->loop, c->net.nft_watch_fd, EPOLLIN, on_nft_event, s, NULL);
                 if (r < 0)
                         return r;
+                spawn_network_nft_check(c);
         }
         if (c->console_fd >= 0) {
                 r = console_forward_new(s->loop, c->console_fd, c->config->console_mode, on_escape, s, &s->console);
