@@ -493,6 +493,7 @@ static int links_verify(const SpawnConfig *config) {
 
 int spawn_network_verify(const SpawnConfig *config) {
         _cleanup_close_ int lock = -EBADF;
+        const char *prefix;
         int r;
 
         if (!isempty(config->network_namespace_path) &&
@@ -513,11 +514,12 @@ int spawn_network_verify(const SpawnConfig *config) {
         if (!config->network_veth || !isempty(config->network_bridge))
                 return log_error_errno(-EINVAL, "Cannot use --port= without --network-veth (-n): the machine has "
                                                 "no address to forward to.");
+        prefix = isempty(config->network_zone) ? "ve-" : "vz-";
         if (config->network_setup != NETWORK_SETUP_BERTH &&
-            spawn_network_setup_resolve(config->network_setup, "ve-") == NETWORK_SETUP_NETWORKD)
+            spawn_network_setup_resolve(config->network_setup, prefix) == NETWORK_SETUP_NETWORKD)
                 return log_error_errno(-EOPNOTSUPP, "Cannot use --port= while systemd-networkd addresses the "
                                                     "machine's link: use --network-setup=berth (and mask "
-                                                    "80-container-ve.network for it).");
+                                                    "%s for it).", spawn_networkd_file_for(prefix));
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
