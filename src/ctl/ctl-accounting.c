@@ -9,7 +9,6 @@
 #include "alloc-util.h"
 #include "ctl-accounting.h"
 #include "ctl-output.h"
-#include "ctl-show.h"
 #include "log.h"
 #include "string-util.h"
 #include "strv.h"
@@ -103,20 +102,13 @@ char *ctl_accounting_cell(const CtlArgs *args, const CgroupAccounting *a, int f)
         return strdup(buf);
 }
 
-void ctl_show_accounting(PropertySink *s, const CgroupAccounting *a) {
-        for (size_t f = 0; f < ELEMENTSOF(fields); f++) {
-                uint64_t v = field_value(a, (int) f);
-                char buf[32];
+const char *ctl_accounting_property(int field, bool *ret_limit) {
+        *ret_limit = fields[field].limit;
+        return fields[field].property;
+}
 
-                if (!ctl_property_wanted(s, fields[f].property))
-                        continue;
-                /* JSON keeps D-Bus's form: UINT64_MAX for "infinity" and "not known" */
-                if (v != UINT64_MAX || s->args->json != JSON_OFF)
-                        (void) snprintf(buf, sizeof buf, "%" PRIu64, v);
-                else
-                        (void) snprintf(buf, sizeof buf, "%s", fields[f].limit ? "infinity" : "[not set]");
-                ctl_property_emit(s, fields[f].property, buf, ":number");
-        }
+uint64_t ctl_accounting_value(const CgroupAccounting *a, int field) {
+        return field_value(a, field);
 }
 
 void ctl_print_accounting(const CgroupAccounting *a) {

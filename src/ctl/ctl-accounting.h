@@ -4,7 +4,9 @@
 /* What a machine uses, as status lines, as show's properties (systemd's names: MemoryCurrent=,
  * TasksMax=, CPUUsageNSec=, ...) and as list's extra columns (--columns=). */
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cgroup-apply.h"
 #include "ctl.h"
@@ -28,8 +30,8 @@ int ctl_accounting_columns_parse(const char *s, int fields[static CTL_MAX_COLUMN
 const char *ctl_accounting_column(int field) _pure_;
 /* The cell of a field: "83.2M", "2.100s", in JSON plain numbers; NULL ("-", null) if not known. */
 char *ctl_accounting_cell(const CtlArgs *args, const CgroupAccounting *a, int field);
-/* show's accounting properties, after the machine's others (honours -p, --value and --json). */
-typedef struct PropertySink PropertySink;
-void ctl_show_accounting(PropertySink *s, const CgroupAccounting *a);
+/* show's name of a field ("MemoryCurrent"), and whether UINT64_MAX means "infinity" for it. */
+const char *ctl_accounting_property(int field, bool *ret_limit);
+uint64_t ctl_accounting_value(const CgroupAccounting *a, int field);
 /* status's "Memory:", "Tasks:", "CPU:", "IO:" lines. */
 void ctl_print_accounting(const CgroupAccounting *a);

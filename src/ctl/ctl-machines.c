@@ -15,36 +15,13 @@
 #include "ctl-bus.h"
 #include "ctl-show.h"
 #include "ctl-limits.h"
+#include "ctl-list.h"
 #include "ctl-output.h"
 #include "ctl-status.h"
 #include "ctl.h"
 #include "log.h"
 #include "string-util.h"
 #include "strv.h"
-
-typedef struct MachineRow {
-        char *name, *class, *service;
-        char *os, *version;
-        char **addresses;
-        CgroupAccounting acc; /* --columns= */
-        unsigned *pending;
-} MachineRow;
-
-typedef struct ListState {
-        const CtlArgs *args;
-        MachineRow *rows;
-        size_t n;
-        unsigned pending;
-} ListState;
-
-static void rows_free(ListState *s) {
-        for (size_t i = 0; i < s->n; i++) {
-                MachineRow *r = &s->rows[i];
-                free(r->name), free(r->class), free(r->service), free(r->os), free(r->version);
-                strv_free(r->addresses);
-        }
-        free(s->rows);
-}
 
 int ctl_read_addresses(sd_bus_message *m, char ***ret) {
         int r;
@@ -130,15 +107,9 @@ static int read_machine_list(sd_bus *bus, ListState *s) {
         if (r < 0)
                 return log_error_errno(r, "Malformed machine list: %m");
         while ((r = sd_bus_message_read(reply, "(ssso)", &name, &class, &service, &path)) > 0) {
-                if (name[0] == '.' && !s->args->all)
+                if (!ctl_list_wants(s, name))
                         continue;
-                MachineRow *n = realloc(s->rows, (s->n + 1) * sizeof(MachineRow));
-                if (!n)
-                        return log_oom();
-                s->rows = n;
-                s->rows[s->n++] = (MachineRow) { .name = strdup(name), .class = strdup(class),
-                                                 .service = strdup(service) };
-                if (!s->rows[s->n - 1].name || !s->rows[s->n - 1].class || !s->rows[s->n - 1].service)
+                if (!ctl_list_add(s, name, class, service))
                         return log_oom();
         }
         return r < 0 ? log_error_errno(r, "Malformed machine list: %m") : 0;
@@ -172,98 +143,19 @@ static int fetch_details(sd_bus *bus, ListState *s) {
         return 0;
 }
 
-/* --columns=: what each machine uses, from one scan of the host's cgroups. */
-static int read_accounting(ListState *s) {
-        _cleanup_(cgroup_controllers_done) CgroupControllerMap map = {};
-        MachineCgroup *l = NULL;
-        size_t n = 0;
-        int r;
-
-        for (size_t i = 0; i < s->n; i++)
-                s->rows[i].acc = CGROUP_ACCOUNTING_NULL;
-        if (s->args->n_columns == 0)
-                return 0;
-        r = cgroup_controllers_detect(&map);
-        if (r >= 0)
-                r = ctl_machine_cgroups(&map, &l, &n);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read the machines' cgroups: %m");
-        for (size_t i = 0; i < s->n; i++)
-                for (size_t k = 0; k < n; k++)
-                        if (streq(l[k].name, s->rows[i].name))
-                                (void) cgroup_accounting_read(&map, l[k].rel, &s->rows[i].acc);
-        machine_cgroups_free(l, n);
-        return 0;
-}
-
-static int add_machine_row(ListState *s, struct libscols_table *t, const MachineRow *row) {
-        const CtlArgs *args = s->args;
-        char *acc[CTL_MAX_COLUMNS] = {};
-        const char *cells[6 + CTL_MAX_COLUMNS] = {};
-        _cleanup_free_ char *addrs = NULL;
-        int r = 0;
-
-        if (row->addresses) {
-                if (args->json != JSON_OFF || args->full)
-                        addrs = strv_join(row->addresses, "\n");
-                else
-                        addrs = strjoin(row->addresses[0], row->addresses[1] ? "…" : "");
-                if (!addrs)
-                        return -ENOMEM;
-        }
-        cells[0] = row->name, cells[1] = row->class, cells[2] = row->service;
-        cells[3] = row->os, cells[4] = row->version, cells[5] = addrs;
-        for (size_t k = 0; k < args->n_columns; k++)
-                cells[6 + k] = acc[k] = ctl_accounting_cell(args, &row->acc, args->columns[k]);
-        r = ctl_table_add_row(t, cells);
-        for (size_t k = 0; k < args->n_columns; k++)
-                free(acc[k]);
-        return r;
-}
-
-static int print_machine_table(ListState *s) {
-        const char *cols[6 + CTL_MAX_COLUMNS + 1] = { "MACHINE", "CLASS", "SERVICE", "OS", "VERSION", "ADDRESSES:array" };
-        _cleanup_(scols_unref_tablep) struct libscols_table *t = NULL;
-        int r;
-
-        for (size_t k = 0; k < s->args->n_columns; k++)
-                cols[6 + k] = ctl_accounting_column(s->args->columns[k]);
-        t = ctl_table_new(s->args, "machines", cols);
-        if (!t)
-                return log_oom();
-        for (size_t i = 0; i < s->n; i++)
-                if (add_machine_row(s, t, &s->rows[i]) < 0)
-                        return log_oom();
-        r = ctl_table_print(t);
-        if (r < 0)
-                return r;
-        if (s->args->legend && s->args->json == JSON_OFF) {
-                if (s->n == 0)
-                        printf("No machines.\n");
-                else
-                        printf("\n%zu machine%s listed.\n", s->n, s->n == 1 ? "" : "s");
-        }
-        return 0;
-}
-
 /* One row of berthd's ListMachinesWithDetails (sssoa{ss}a(iay)); 0 to skip it (.host without -a). */
 static int read_detailed_row(sd_bus_message *reply, ListState *s) {
         const char *name, *class, *service, *path;
-        MachineRow *n, *row;
+        MachineRow *row;
         int r;
 
         r = sd_bus_message_read(reply, "ssso", &name, &class, &service, &path);
         if (r < 0)
                 return r;
-        if (name[0] == '.' && !s->args->all)
+        if (!ctl_list_wants(s, name))
                 return sd_bus_message_skip(reply, "a{ss}a(iay)");
-        n = realloc(s->rows, (s->n + 1) * sizeof(MachineRow));
-        if (!n)
-                return -ENOMEM;
-        s->rows = n;
-        row = &s->rows[s->n++];
-        *row = (MachineRow) { .name = strdup(name), .class = strdup(class), .service = strdup(service) };
-        if (!row->name || !row->class || !row->service)
+        row = ctl_list_add(s, name, class, service);
+        if (!row)
                 return -ENOMEM;
         r = ctl_read_os_release(reply, "ID", &row->os);
         if (r >= 0)
@@ -304,6 +196,30 @@ static int read_detailed_list(sd_bus *bus, ListState *s) {
         return 1;
 }
 
+/* --columns=: what each machine uses, from one scan of the host's cgroups. */
+static int read_accounting(ListState *s) {
+        _cleanup_(cgroup_controllers_done) CgroupControllerMap map = {};
+        MachineCgroup *l = NULL;
+        size_t n = 0;
+        int r;
+
+        for (size_t i = 0; i < s->n; i++)
+                s->rows[i].acc = CGROUP_ACCOUNTING_NULL;
+        if (s->args->n_columns == 0)
+                return 0;
+        r = cgroup_controllers_detect(&map);
+        if (r >= 0)
+                r = ctl_machine_cgroups(&map, &l, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the machines' cgroups: %m");
+        for (size_t i = 0; i < s->n; i++)
+                for (size_t k = 0; k < n; k++)
+                        if (streq(l[k].name, s->rows[i].name))
+                                (void) cgroup_accounting_read(&map, l[k].rel, &s->rows[i].acc);
+        machine_cgroups_free(l, n);
+        return 0;
+}
+
 int verb_list(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
         ListState s = { .args = args };
         int r;
@@ -315,11 +231,9 @@ int verb_list(sd_bus *bus, const CtlArgs *args, int argc, char *argv[]) {
                 r = fetch_details(bus, &s);
         if (r >= 0)
                 r = read_accounting(&s);
-        if (r >= 0) {
-                ctl_pager_open(args);
-                r = print_machine_table(&s);
-        }
-        rows_free(&s);
+        if (r >= 0)
+                r = ctl_list_show(&s);
+        ctl_list_done(&s);
         return r;
 }
 

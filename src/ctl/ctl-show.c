@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc-util.h"
+#include "ctl-accounting.h"
 #include "ctl-bus.h"
 #include "ctl-output.h"
 #include "ctl-show.h"
@@ -224,4 +225,22 @@ int ctl_print_properties(sd_bus *bus, const CtlArgs *args, const char *path, con
         int r = ctl_collect_properties(bus, &s, path, iface);
 
         return r < 0 ? r : ctl_property_sink_flush(&s, json_name);
+}
+
+void ctl_show_accounting(PropertySink *s, const CgroupAccounting *a) {
+        for (int f = 0; f < _CTL_FIELD_MAX; f++) {
+                bool limit;
+                const char *property = ctl_accounting_property(f, &limit);
+                uint64_t v = ctl_accounting_value(a, f);
+                char buf[32];
+
+                if (!ctl_property_wanted(s, property))
+                        continue;
+                /* JSON keeps D-Bus's form: UINT64_MAX for "infinity" and "not known" */
+                if (v != UINT64_MAX || s->args->json != JSON_OFF)
+                        (void) snprintf(buf, sizeof buf, "%" PRIu64, v);
+                else
+                        (void) snprintf(buf, sizeof buf, "%s", limit ? "infinity" : "[not set]");
+                ctl_property_emit(s, property, buf, ":number");
+        }
 }

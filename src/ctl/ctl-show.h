@@ -23,6 +23,10 @@ void ctl_property_emit(PropertySink *s, const char *name, const char *value, con
 /* With --json, prints what was collected as {"JSON_NAME": [{...}]}; else nothing to do. */
 int ctl_property_sink_flush(PropertySink *s, const char *json_name);
 
+/* show's accounting properties, after the machine's others (honours -p, --value and --json). */
+struct CgroupAccounting;
+void ctl_show_accounting(PropertySink *s, const struct CgroupAccounting *a);
+
 /* The properties of path/iface into the sink, filtered by -p. */
 int ctl_collect_properties(sd_bus *bus, PropertySink *s, const char *path, const char *iface);
 /* Collect and flush. */

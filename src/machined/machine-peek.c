@@ -12,7 +12,9 @@
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "fileio.h"
+#include "log.h"
 #include "machine-peek.h"
+#include "manager.h"
 #include "mount-util.h"
 #include "ns-util.h"
 #include "pidfd-util.h"
@@ -149,8 +151,69 @@ static int address_compare(const void *x, const void *y) {
         return memcmp(a->bytes, b->bytes, 16);
 }
 
-int machine_get_addresses(Machine *machine, NetlinkAddress **ret, size_t *ret_n) {
+/* Something changed in the machine's addresses: read them again at the next question. */
+static int on_address_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Machine *machine = userdata;
+        char buf[4096];
+
+        for (;;) {
+                ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n > 0 || (n < 0 && (errno == EINTR || errno == ENOBUFS))) {
+                        machine->addresses_current = false; /* ENOBUFS: we missed some, the same for us */
+                        continue;
+                }
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                break;
+        }
+        machine->addresses_current = false;
+        /* the socket broke: no more watching (and no more keeping) until the next question */
+        machine->address_watch = sd_event_source_disable_unref(machine->address_watch);
+        return 0;
+}
+
+/* Watches the machine's addresses, so that a list reads them only after they changed. Without a
+ * watch every question reads them. */
+static void watch_addresses(Machine *machine, int netns_fd) {
+        int fd, r;
+
+        if (machine->address_watch || !machine->manager->event)
+                return;
+        fd = netlink_open_address_watch(netns_fd);
+        if (fd < 0) {
+                log_debug_errno(fd, "Failed to watch the addresses of machine %s: %m", machine->name);
+                return;
+        }
+        r = sd_event_add_io(machine->manager->event, &machine->address_watch, fd, EPOLLIN, on_address_event, machine);
+        if (r < 0) {
+                close(fd);
+                return;
+        }
+        (void) sd_event_source_set_io_fd_own(machine->address_watch, true);
+}
+
+static int read_addresses(Machine *machine, int netns_fd) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
+        NetlinkAddress *a = NULL;
+        size_t n = 0;
+        int r;
+
+        watch_addresses(machine, netns_fd); /* first: a change while we read is not missed */
+        r = netlink_open(netns_fd, &nl);
+        if (r >= 0)
+                r = netlink_addresses(nl, &a, &n);
+        if (r < 0)
+                return r;
+        qsort(a, n, sizeof *a, address_compare);
+        free(machine->addresses);
+        machine->addresses = a;
+        machine->n_addresses = n;
+        machine->addresses_current = !!machine->address_watch;
+        return 0;
+}
+
+int machine_get_addresses(Machine *machine, NetlinkAddress **ret, size_t *ret_n) {
+        NetlinkAddress *copy;
         int r;
 
         if (machine->class == MACHINE_VM)
@@ -171,14 +234,23 @@ int machine_get_addresses(Machine *machine, NetlinkAddress **ret, size_t *ret_n)
                 if (machine->private_net == 0)
                         return -ENONET;
         }
-        /* setns() takes the pidfd itself: the leader's namespace, whatever its PID is now. */
-        r = netlink_open(machine->class == MACHINE_HOST ? -EBADF : machine->leader_pidfd, &nl);
-        if (r < 0)
-                return r;
-        r = netlink_addresses(nl, ret, ret_n);
-        if (r < 0)
-                return r;
-        qsort(*ret, *ret_n, sizeof **ret, address_compare);
+        /* a change that came with the question, before the loop dispatched the watch */
+        if (machine->address_watch)
+                (void) on_address_event(machine->address_watch, sd_event_source_get_io_fd(machine->address_watch),
+                                        EPOLLIN, machine);
+        if (!machine->addresses_current) {
+                /* setns() takes the pidfd itself: the leader's namespace, whatever its PID is now. */
+                r = read_addresses(machine, machine->class == MACHINE_HOST ? -EBADF : machine->leader_pidfd);
+                if (r < 0)
+                        return r;
+        }
+        copy = new(NetlinkAddress, machine->n_addresses);
+        if (!copy)
+                return -ENOMEM;
+        if (machine->n_addresses > 0)
+                memcpy(copy, machine->addresses, machine->n_addresses * sizeof *copy);
+        *ret = copy;
+        *ret_n = machine->n_addresses;
         return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "image.h"
 #include "log.h"
 #include "machine-limits.h"
+#include "helper-path.h"
 #include "machine-start.h"
 #include "manager.h"
 #include "string-util.h"
@@ -144,22 +145,7 @@ static const char *helper_build_dir(const char *name) {
 }
 
 char *helper_binary(const char *name, const char *env) {
-        char self[4096];
-        ssize_t n;
-
-        if (getenv(env))
-                return strdup(getenv(env));
-        n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n > 0 && helper_build_dir(name)) {
-                self[n] = 0;
-                const char *rest = startswith(self, BUILD_ROOT);
-                if (rest && rest[0] == '/') {
-                        _cleanup_free_ char *p = strjoin(BUILD_ROOT "/", helper_build_dir(name), "/", name);
-                        if (p && access(p, X_OK) >= 0)
-                                return TAKE_PTR(p);
-                }
-        }
-        return strjoin(LIBEXECDIR "/berth/", name);
+        return helper_binary_path(name, helper_build_dir(name), env);
 }
 
 static int fork_supervisor(Manager *m, const char *name, pid_t *ret) {

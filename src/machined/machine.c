@@ -86,6 +86,8 @@ Machine *machine_free(Machine *machine) {
         if (!machine)
                 return NULL;
         sd_event_source_disable_unref(machine->leader_source);
+        sd_event_source_disable_unref(machine->address_watch);
+        free(machine->addresses);
         sd_event_source_disable_unref(machine->terminate_timer);
         safe_close(machine->leader_pidfd);
         safe_close(machine->supervisor_pidfd);

@@ -72,6 +72,10 @@ struct Machine {
         size_t n_netifs;
         char **os_release;           /* the guest's os-release, parsed (machine-peek.h), NULL if unread */
         struct stat os_release_stat; /* the file it came from: read again when this changes */
+        struct NetlinkAddress *addresses; /* its addresses as last read (machine-peek.h) */
+        size_t n_addresses;
+        bool addresses_current;      /* no change seen on address_watch since they were read */
+        sd_event_source *address_watch;
         uint64_t timestamp_realtime;
         uint64_t timestamp_monotonic;
 

@@ -21,6 +21,7 @@
 #include "machine-start.h"
 #include "manager.h"
 #include "registry-listen.h"
+#include "varlink-listen.h"
 #include "path-util.h"
 #include "pidfd-util.h"
 #include "string-util.h"
@@ -63,6 +64,7 @@ Manager *manager_free(Manager *m) {
         image_list_free(m->image_cache);
         sd_event_source_disable_unref(m->image_flush);
         manager_unlisten_registry(m);
+        manager_unlisten_varlink(m);
         sd_event_source_disable_unref(m->bus_retry);
         sd_bus_flush_close_unref(m->bus);
         sd_event_unref(m->event);
@@ -393,6 +395,9 @@ int manager_startup(Manager *m, sd_bus *bus) {
         r = manager_listen_registry(m);
         if (r < 0)
                 log_warning_errno(r, "Failed to listen on the registration socket, launchers register over the bus: %m");
+        r = manager_listen_varlink(m);
+        if (r < 0)
+                log_warning_errno(r, "Failed to listen on the Varlink socket, berthctl lists over the bus: %m");
         r = image_pool_sweep();
         if (r > 0)
                 log_info("Removed %d half-made image(s) left in %s by an earlier berthd.", r, IMAGE_POOL_PATH);

@@ -38,6 +38,11 @@ struct Manager {
 
         sd_event_source *registry_source; /* registry-listen.c: berth-spawn's registrations */
         char *registry_path;
+
+        sd_event_source *varlink_source; /* varlink-listen.c: io.systemd.Machine */
+        char *varlink_path;
+        struct VarlinkClient *varlink_clients;
+        unsigned n_varlink_clients;
 };
 
 int manager_new(const char *state_dir, Manager **ret);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,31 +36,63 @@ static int open_here(Netlink *nl) {
         return 0;
 }
 
+/* Runs fn in the network namespace netns_fd refers to (-EBADF: ours). Sockets belong to the
+ * namespace they are made in: step in, make it, step back. */
+static int in_netns(int netns_fd, int (*fn)(void *userdata), void *userdata) {
+        _cleanup_close_ int ours = -EBADF;
+        int r;
+
+        if (netns_fd < 0)
+                return fn(userdata);
+        ours = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (ours < 0)
+                return -errno;
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return -errno;
+        r = fn(userdata);
+        if (setns(ours, CLONE_NEWNET) < 0)
+                abort(); /* we cannot go on in the machine's namespace */
+        return r;
+}
+
+static int open_here_cb(void *userdata) {
+        return open_here(userdata);
+}
+
 int netlink_open(int netns_fd, Netlink **ret) {
         _cleanup_(netlink_freep) Netlink *nl = new0(Netlink, 1);
-        _cleanup_close_ int ours = -EBADF;
         int r;
 
         if (!nl)
                 return -ENOMEM;
         nl->seq = (unsigned) time(NULL);
-        if (netns_fd < 0)
-                r = open_here(nl);
-        else {
-                /* Sockets belong to the namespace they are made in: step in, make it, step back. */
-                ours = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-                if (ours < 0)
-                        return -errno;
-                if (setns(netns_fd, CLONE_NEWNET) < 0)
-                        return -errno;
-                r = open_here(nl);
-                if (setns(ours, CLONE_NEWNET) < 0)
-                        abort(); /* we cannot go on in the machine's namespace */
-        }
+        r = in_netns(netns_fd, open_here_cb, nl);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(nl);
         return 0;
+}
+
+static int open_address_watch_here(void *userdata) {
+        struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        *(int *) userdata = fd;
+        return 0;
+}
+
+int netlink_open_address_watch(int netns_fd) {
+        int fd = -EBADF, r;
+
+        r = in_netns(netns_fd, open_address_watch_here, &fd);
+        return r < 0 ? r : fd;
 }
 
 Netlink *netlink_free(Netlink *nl) {

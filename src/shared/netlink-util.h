@@ -16,6 +16,9 @@ typedef struct Netlink Netlink;
  * namespace for its whole life. */
 int netlink_open(int netns_fd, Netlink **ret);
 Netlink *netlink_free(Netlink *nl);
+/* A non-blocking socket in that namespace that becomes readable whenever an IPv4 or IPv6 address
+ * there comes or goes (its messages only say that something changed; read them away). */
+int netlink_open_address_watch(int netns_fd);
 DEFINE_POINTER_CLEANUP(Netlink *, netlink_free);
 
 #define ETHER_ADDR_LEN_BERTH 6

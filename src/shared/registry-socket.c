@@ -11,14 +11,29 @@
 
 #define DEFAULT_SYSTEM_BUS_ADDRESS "unix:path=/run/dbus/system_bus_socket"
 
-int registry_socket_path(char *buf, size_t size) {
+static const char *bus_address(void) {
+        const char *a = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+        return isempty(a) ? DEFAULT_SYSTEM_BUS_ADDRESS : a;
+}
+
+static uint64_t bus_address_hash(void) {
         static const uint8_t key[16] = { 0x62, 0x65, 0x72, 0x74, 0x68, 0x2d, 0x72, 0x65,
                                          0x67, 0x69, 0x73, 0x74, 0x72, 0x79, 0x2d, 0x31 };
-        const char *a = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+        const char *a = bus_address();
+        return siphash24(a, strlen(a), key);
+}
+
+int registry_socket_path(char *buf, size_t size) {
+        int n = snprintf(buf, size, REGISTRY_SOCKET_DIR "/%016" PRIx64, bus_address_hash());
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+int machine_varlink_socket_path(char *buf, size_t size) {
         int n;
 
-        if (isempty(a))
-                a = DEFAULT_SYSTEM_BUS_ADDRESS;
-        n = snprintf(buf, size, REGISTRY_SOCKET_DIR "/%016" PRIx64, siphash24(a, strlen(a), key));
+        if (streq(bus_address(), DEFAULT_SYSTEM_BUS_ADDRESS))
+                n = snprintf(buf, size, MACHINE_VARLINK_DIR "/io.systemd.Machine");
+        else
+                n = snprintf(buf, size, MACHINE_VARLINK_DIR "/io.systemd.Machine.%016" PRIx64, bus_address_hash());
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }

@@ -18,3 +18,9 @@
 
 /* REGISTRY_SOCKET_DIR/<hash of $DBUS_SYSTEM_BUS_ADDRESS or the default address>. */
 int registry_socket_path(char *buf, size_t size);
+
+/* berthd's Varlink socket (io.systemd.Machine, read-only, open to everyone, as systemd-machined's
+ * /run/systemd/machine/io.systemd.Machine): MACHINE_VARLINK_DIR/io.systemd.Machine for the default
+ * system bus, with ".<hash of the bus address>" after it for any other bus. */
+#define MACHINE_VARLINK_DIR "/run/berth/machine"
+int machine_varlink_socket_path(char *buf, size_t size);

@@ -96,8 +96,8 @@ def _processes():
 
 # Kept on purpose: compiled seccomp filters (a cache keyed by the filter's inputs);
 # berthd's registration sockets (one per bus address): a killed berthd's is refused and replaced by
-# the next berthd's.
-CACHES = ["/run/berth/seccomp", "/run/berth/registry"]
+# the next berthd's; the same for its Varlink sockets (io.systemd.Machine).
+CACHES = ["/run/berth/seccomp", "/run/berth/registry", "/run/berth/machine"]
 # Directories berth makes once and keeps (their contents are state and are checked): the first
 # machine on a fresh host creates them, which is not a leak.
 RUNTIME_DIRS = {"/run/berth/spawn", "/run/berth/uid", "/run/berth/network", "/run/berth/network/.lock",

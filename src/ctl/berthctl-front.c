@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* berthctl: the front. 'berthctl list' is what people (and scripts, and completions) run most, so
+ * it is answered here, over berthd's Varlink socket, by a program that loads neither libsystemd nor
+ * its dependencies (half of a list's time was the dynamic loader). Everything else, and a list that
+ * cannot be answered that way, goes to the full tool (berthctl-bus) with the same command line. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc-util.h"
+#include "ctl-args.h"
+#include "ctl-list.h"
+#include "ctl-output.h"
+#include "ctl-varlink.h"
+#include "helper-path.h"
+#include "log.h"
+#include "string-util.h"
+#include "strv.h"
+
+static bool is_plain_list(const CtlArgs *arg, bool help, char **pos) {
+        size_t n = strv_length(pos);
+
+        /* --columns= reads cgroups through the full tool's code; machinectl's "no verb is list" */
+        return !help && arg->n_columns == 0 && (n == 0 || (n == 1 && streq(pos[0], "list")));
+}
+
+static int quick_list(const CtlArgs *arg) {
+        ListState s = { .args = arg };
+        int r;
+
+        r = ctl_varlink_list(&s);
+        if (r > 0) {
+                r = ctl_list_show(&s);
+                ctl_pager_close();
+                r = r < 0 ? r : 1;
+        }
+        ctl_list_done(&s);
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        CtlArgs arg = { .legend = true, .pager = true };
+        _cleanup_strv_free_ char **pos = NULL;
+        _cleanup_free_ char *full = NULL;
+        bool help = false;
+        int r;
+
+        log_parse_environment();
+        /* quietly: a command line the full tool refuses, it explains */
+        r = ctl_parse_argv(argc, argv, true, &arg, &help, &pos);
+        if (r == 0)
+                return EXIT_SUCCESS; /* --version */
+        if (r > 0 && is_plain_list(&arg, help, pos)) {
+                r = quick_list(&arg);
+                if (r != 0)
+                        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
+        full = helper_binary_path("berthctl-bus", "src/ctl", "BERTHCTL_BUS_BINARY");
+        if (!full)
+                return log_oom(), EXIT_FAILURE;
+        execv(full, argv);
+        log_error_errno(errno, "Failed to run %s: %m. Is berth installed completely (meson install)?", full);
+        return EXIT_FAILURE;
+}
