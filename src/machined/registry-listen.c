@@ -190,16 +190,9 @@ int manager_listen_registry(Manager *m) {
         r = registry_socket_path(sa.sun_path, sizeof sa.sun_path);
         if (r < 0)
                 return r;
-        if (mkdir("/run/berth", 0755) < 0 && errno != EEXIST)
-                return -errno;
-        if (mkdir(REGISTRY_SOCKET_DIR, 0700) < 0 && errno != EEXIST)
-                return -errno;
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        fd = berth_socket_listen(sa.sun_path, SOCK_SEQPACKET, 0700, 0600);
         if (fd < 0)
-                return -errno;
-        (void) unlink(sa.sun_path); /* a berthd that was killed; we own the bus name now */
-        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, 64) < 0)
-                return -errno;
+                return fd;
         m->registry_path = strdup(sa.sun_path);
         if (!m->registry_path) {
                 (void) unlink(sa.sun_path);

@@ -253,21 +253,9 @@ int manager_listen_varlink(Manager *m) {
         r = machine_varlink_socket_path(sa.sun_path, sizeof sa.sun_path);
         if (r < 0)
                 return r;
-        if (mkdir("/run/berth", 0755) < 0 && errno != EEXIST)
-                return -errno;
-        if (mkdir(MACHINE_VARLINK_DIR, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        fd = berth_socket_listen(sa.sun_path, SOCK_STREAM, 0755, 0666);
         if (fd < 0)
-                return -errno;
-        (void) unlink(sa.sun_path); /* a berthd that was killed; we own the bus name now */
-        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return -errno;
-        if (chmod(sa.sun_path, 0666) < 0 || listen(fd, SOMAXCONN) < 0) {
-                r = -errno;
-                (void) unlink(sa.sun_path);
-                return r;
-        }
+                return fd;
         m->varlink_path = strdup(sa.sun_path);
         if (!m->varlink_path) {
                 (void) unlink(sa.sun_path);

@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "registry-socket.h"
 #include "siphash24.h"
@@ -36,4 +40,36 @@ int machine_varlink_socket_path(char *buf, size_t size) {
         else
                 n = snprintf(buf, size, MACHINE_VARLINK_DIR "/io.systemd.Machine.%016" PRIx64, bus_address_hash());
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+int berth_socket_listen(const char *path, int type, mode_t dir_mode, mode_t mode) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char dir[sizeof sa.sun_path];
+        int fd, r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        strcpy(dir, path);
+        *strrchr(dir, '/') = 0;
+        if (mkdir("/run/berth", 0755) < 0 && errno != EEXIST)
+                return -errno;
+        if (mkdir(dir, dir_mode) < 0 && errno != EEXIST)
+                return -errno;
+        fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path); /* a berthd that was killed; we own the bus name now */
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+                r = -errno;
+                (void) unlink(path);
+                close(fd);
+                return r;
+        }
+        return fd;
 }

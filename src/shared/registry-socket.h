@@ -12,6 +12,7 @@
  * Reply: "0" done, or "-ERRNO" NUL MESSAGE. The peer must be root (SO_PEERCRED). */
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define REGISTRY_SOCKET_DIR "/run/berth/registry"
 #define REGISTRY_MESSAGE_MAX 8192
@@ -24,3 +25,7 @@ int registry_socket_path(char *buf, size_t size);
  * system bus, with ".<hash of the bus address>" after it for any other bus. */
 #define MACHINE_VARLINK_DIR "/run/berth/machine"
 int machine_varlink_socket_path(char *buf, size_t size);
+
+/* A listening, non-blocking socket of type at path (replacing a killed berthd's), its directory
+ * made with dir_mode (under /run/berth), the socket given mode. */
+int berth_socket_listen(const char *path, int type, mode_t dir_mode, mode_t mode);
