@@ -63,7 +63,7 @@ static int on_network_collected(sd_event_source *s, const siginfo_t *si, void *u
 }
 
 /* A machine's network record outlives a killed launcher (its dnsmasq, leases, nftables entries, a
- * zone's bridge): berth-network-collect removes it as the next launcher would, without berthd
+ * zone's bridge; or the zone bridge it made for systemd-networkd, marked in external/): berth-network-collect removes it as the next launcher would, without berthd
  * waiting for it. It checks each record's launcher lock itself: one that starts the name anew
  * meanwhile keeps its own. */
 static int collect_network(Manager *m, const char *name) {
@@ -75,8 +75,9 @@ static int collect_network(Manager *m, const char *name) {
 
         if (!record || !helper)
                 return -ENOMEM;
-        if (access(record, F_OK) < 0)
-                return 0; /* its launcher took it down */
+        /* its launcher took it down (and no zone bridge made for networkd may be left empty) */
+        if (access(record, F_OK) < 0 && access(MACHINE_NETWORK_DIR "/external", F_OK) < 0)
+                return 0;
         pid = fork();
         if (pid < 0)
                 return log_warning_errno(-errno, "Failed to fork for berth-network-collect: %m");

@@ -48,6 +48,7 @@ typedef struct SpawnContext {
         int registry_fd;    /* registered through berthd's socket: unregistered through it too */
         bool userns;        /* -U: the machine has its own user namespace */
         bool idmap_root;    /* ... and gets an idmapped root tree from the parent */
+        uint32_t idmap_from; /* ... mapped from the range the tree is owned in (0: host root's) */
         uint32_t uid_shift; /* its UID/GID 0 on the host */
         int uid_lock_fd;    /* holds the range */
         SpawnNetwork net;   /* -n */

@@ -688,6 +688,29 @@ static int ipv6_forwarding(void) {
         return write_string_file("/proc/sys/net/ipv6/conf/all/forwarding", "1\n");
 }
 
+/* A zone bridge berth made for networkd to address is marked (SPAWN_NETWORK_DIR/external/ZONE):
+ * when its last member's launcher is killed, the next start or berthd collects it by the mark. */
+#define EXTERNAL_ZONE_DIR SPAWN_NETWORK_DIR "/external"
+
+static void external_zone_mark(const char *zone, bool on) {
+        _cleanup_free_ char *p = strjoin(EXTERNAL_ZONE_DIR "/", zone);
+        int fd;
+
+        if (!p)
+                return;
+        if (!on) {
+                (void) unlink(p);
+                (void) rmdir(EXTERNAL_ZONE_DIR); /* when it was the last one */
+                return;
+        }
+        if (mkdir(EXTERNAL_ZONE_DIR, 0755) < 0 && errno != EEXIST)
+                return (void) log_debug_errno(errno, "Failed to create " EXTERNAL_ZONE_DIR ": %m");
+        fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return (void) log_debug_errno(errno, "Failed to mark zone '%s': %m", zone);
+        close(fd);
+}
+
 /* systemd-networkd addresses the links (its 80-container-*.network files): berth makes them as
  * nspawn does, a zone's bridge too (under the network lock, as its last member removes it). */
 static int setup_external(SpawnContext *c, Netlink *nl) {
@@ -709,6 +732,7 @@ static int setup_external(SpawnContext *c, Netlink *nl) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to create bridge %s for zone '%s': %m", bridge,
                                                c->config->network_zone);
+                external_zone_mark(c->config->network_zone, true);
         }
         return spawn_network_join_bridge(c, nl, bridge);
 }
@@ -720,11 +744,31 @@ static void teardown_external_zone(Netlink *nl, const char *zone) {
 
         spawn_zone_bridge_name(zone, bridge);
         index = netlink_link_index(nl, bridge);
-        if (index < 0 || netlink_link_count_ports(nl, index) != 0)
-                return; /* gone already, or another machine is in it */
-        r = netlink_link_delete(nl, bridge);
+        if (index >= 0 && netlink_link_count_ports(nl, index) != 0)
+                return; /* another machine is in it */
+        r = index < 0 ? -ENODEV : netlink_link_delete(nl, bridge);
         if (r < 0 && r != -ENODEV)
-                log_warning_errno(r, "Failed to remove bridge %s: %m", bridge);
+                return (void) log_warning_errno(r, "Failed to remove bridge %s: %m", bridge);
+        external_zone_mark(zone, false);
+}
+
+/* The marked zone bridges with no port left: their last member's launcher was killed. Under the
+ * network lock, so no launcher is between making a bridge and joining it. */
+static void collect_external_zones(Netlink **nl) {
+        _cleanup_(closedirp) DIR *d = opendir(EXTERNAL_ZONE_DIR);
+
+        if (!d)
+                return;
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_name[0] == '.' || spawn_network_zone_name_check(de->d_name) < 0)
+                        continue;
+                if (!*nl)
+                        (void) netlink_open(-EBADF, nl);
+                if (*nl) {
+                        log_debug("Collecting zone bridge of '%s' if its last machine is gone.", de->d_name);
+                        teardown_external_zone(*nl, de->d_name);
+                }
+        }
 }
 
 static int network_sysctls(SpawnContext *c) {
@@ -1088,7 +1132,7 @@ static bool anything_recorded(void) {
         if (!d)
                 return false;
         for (struct dirent *de; (de = readdir(d));)
-                if (endswith(de->d_name, ".net") || streq(de->d_name, "zones"))
+                if (endswith(de->d_name, ".net") || streq(de->d_name, "zones") || streq(de->d_name, "external"))
                         return true;
         return false;
 }
@@ -1131,6 +1175,7 @@ void spawn_network_collect_stale(const char *own_machine_name) {
         }
         if (spawn_zone_collect_empty(&nl) > 0)
                 zones_changed = true;
+        collect_external_zones(&nl);
         /* a zone's subnet is in the tables while a record names the zone: rendered whole */
         if (zones_changed)
                 (void) nft_sync();

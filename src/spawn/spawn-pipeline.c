@@ -8,6 +8,7 @@
 #include <sys/capability.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -390,10 +391,21 @@ int spawn_acquire_uid_range(SpawnContext *c) {
         if (r < 0)
                 return log_error_errno(r, "Failed to reserve a UID range: %m");
         log_debug("Machine '%s' gets UIDs %u-%u.", c->config->machine_name, c->uid_shift, c->uid_shift + 0xffff);
-        /* auto: a tree that is owned in this range already (chowned before) needs no idmapping */
+        /* auto: a tree owned in a range of its own (chowned before) needs no idmapping in that range,
+         * and in a range another machine has now it is idmapped from its range into ours (map keeps
+         * to on-disk IDs 0-65535, as nspawn's) */
         if (c->idmap_root && c->config->user_ownership == USER_OWNERSHIP_AUTO && c->config->directory &&
-            userns_tree_base(c->config->directory, &base) >= 0 && base == c->uid_shift)
-                c->idmap_root = false;
+            userns_tree_range(c->config->directory, &base) >= 0) {
+                if (base == c->uid_shift)
+                        c->idmap_root = false;
+                else {
+                        c->idmap_from = base;
+                        log_info("UIDs %u-%u, in which %s is owned, are used by another machine: machine '%s' "
+                                 "gets UIDs %u-%u, and sees the tree through an idmapped mount.",
+                                 base, base + 0xffff, c->config->directory, c->config->machine_name, c->uid_shift,
+                                 c->uid_shift + 0xffff);
+                }
+        }
         return 0;
 }
 
@@ -541,6 +553,43 @@ static int send_bind_trees(SpawnContext *c) {
         return 0;
 }
 
+/* The root, idmapped: through the machine's user namespace for a tree owned by host root, through
+ * one that maps the tree's own range onto the machine's for a tree owned in another range. */
+static int idmap_root_tree(SpawnContext *c, int *ret_tree) {
+        _cleanup_close_ int userns = -EBADF;
+        char map[64];
+        int r;
+
+        if (c->idmap_from == 0)
+                return userns_idmapped_tree(c->root_path, c->pid, c->config->read_only, true, ret_tree);
+        (void) snprintf(map, sizeof map, "%u %u %u\n", c->idmap_from, c->uid_shift, USERNS_RANGE);
+        r = userns_fd_with_maps(map, map, &userns);
+        if (r < 0)
+                return r;
+        return userns_idmapped_tree_fd(c->root_path, userns, c->config->read_only, true, ret_tree);
+}
+
+/* auto, on a file system that cannot be idmapped: nspawn's fallback, the tree is chowned into the
+ * machine's range (once: the next start finds it there) and handed over as it is. */
+static int chown_root_tree(SpawnContext *c, int *ret_tree) {
+        _cleanup_close_ int tree = -EBADF;
+        int r;
+
+        log_info("%s cannot be idmapped; moving its ownership to UIDs %u-%u instead (once: later starts use this "
+                 "range).", c->root_path, c->uid_shift, c->uid_shift + 0xffff);
+        r = userns_chown_tree(c->root_path, c->uid_shift);
+        if (r < 0)
+                return log_error_errno(r, "Failed to move the ownership of %s to UIDs %u-%u: %m", c->root_path,
+                                       c->uid_shift, c->uid_shift + 0xffff);
+        r = mount_clone_tree(AT_FDCWD, c->root_path, true, &tree);
+        if (r >= 0 && c->config->read_only)
+                r = mount_set_attr(tree, MOUNT_ATTR_RDONLY, 0, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make a mount of %s: %m", c->root_path);
+        *ret_tree = TAKE_FD(tree);
+        return 0;
+}
+
 /* -U: the child cannot idmap its root (or a bind source) itself; we hand it idmapped copies. */
 static int step_send_rootfs(SpawnContext *c) {
         _cleanup_close_ int tree = -EBADF;
@@ -548,8 +597,13 @@ static int step_send_rootfs(SpawnContext *c) {
 
         if (!c->idmap_root)
                 return send_bind_trees(c);
-        r = userns_idmapped_tree(c->root_path, c->pid, c->config->read_only, true, &tree);
-        if (IN_SET(r, -EINVAL, -EOPNOTSUPP))
+        r = idmap_root_tree(c, &tree);
+        if (IN_SET(r, -EINVAL, -EOPNOTSUPP, -EPERM) && c->config->user_ownership == USER_OWNERSHIP_AUTO &&
+            c->config->directory && c->idmap_from == 0) {
+                r = chown_root_tree(c, &tree);
+                if (r < 0)
+                        return child_failed(c, r);
+        } else if (IN_SET(r, -EINVAL, -EOPNOTSUPP))
                 return log_error_errno(r, "Failed to make an idmapped mount of %s: its filesystem (or one mounted "
                                           "below it) does not support idmapped mounts (%m); use "
                                           "--private-users-ownership=chown (PrivateUsersOwnership=chown in the "

@@ -76,9 +76,9 @@ int userns_range_acquire(const SpawnConfig *c, uint32_t *ret_base, int *ret_lock
                 *ret_base = c->uid_shift;
                 return 0;
         }
-        /* a tree chowned before keeps its range, if it is free */
-        if (c->user_ownership == USER_OWNERSHIP_CHOWN && c->directory && userns_tree_base(c->directory, ret_base) >= 0 &&
-            *ret_base >= USERNS_BASE_MIN && *ret_base < USERNS_BASE_MAX && try_lock_range(*ret_base, ret_lock_fd) >= 0)
+        /* pick, as nspawn: a tree owned in a range (chowned before, by berth or by nspawn) keeps it
+         * while no other machine uses it */
+        if (c->directory && userns_tree_range(c->directory, ret_base) >= 0 && try_lock_range(*ret_base, ret_lock_fd) >= 0)
                 return 0;
         for (uint32_t i = 0; i < slots; i++) {
                 uint32_t base = USERNS_BASE_MIN + ((start + i) % slots) * USERNS_RANGE;
@@ -243,24 +243,30 @@ int userns_idmap_onto(const char *path, int userns_fd, const char *target) {
         return mount_attach(tree, t);
 }
 
-int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, bool recursive, int *ret_tree_fd) {
-        _cleanup_close_ int tree = -EBADF, userns = -EBADF;
-        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP | (read_only ? MOUNT_ATTR_RDONLY : 0) };
-        char p[64];
+int userns_idmapped_tree_fd(const char *path, int userns_fd, bool read_only, bool recursive, int *ret_tree_fd) {
+        _cleanup_close_ int tree = -EBADF;
+        struct mount_attr a = { .attr_set = MOUNT_ATTR_IDMAP | (read_only ? MOUNT_ATTR_RDONLY : 0),
+                                .userns_fd = (uint64_t) userns_fd };
         int r;
 
         r = mount_clone_tree(AT_FDCWD, path, recursive, &tree);
         if (r < 0)
                 return r;
-        (void) snprintf(p, sizeof p, "/proc/%d/ns/user", (int) pid);
-        userns = open(p, O_RDONLY | O_CLOEXEC);
-        if (userns < 0)
-                return -errno;
-        a.userns_fd = (uint64_t) userns;
         if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
                 return -errno;
         *ret_tree_fd = TAKE_FD(tree);
         return 0;
+}
+
+int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, bool recursive, int *ret_tree_fd) {
+        _cleanup_close_ int userns = -EBADF;
+        char p[64];
+
+        (void) snprintf(p, sizeof p, "/proc/%d/ns/user", (int) pid);
+        userns = open(p, O_RDONLY | O_CLOEXEC);
+        if (userns < 0)
+                return -errno;
+        return userns_idmapped_tree_fd(path, userns, read_only, recursive, ret_tree_fd);
 }
 
 int userns_tree_base(const char *path, uint32_t *ret_base) {
@@ -269,6 +275,19 @@ int userns_tree_base(const char *path, uint32_t *ret_base) {
         if (stat(path, &st) < 0)
                 return -errno;
         *ret_base = st.st_uid & 0xffff0000U;
+        return 0;
+}
+
+int userns_tree_range(const char *path, uint32_t *ret_base) {
+        struct stat st;
+        uint32_t base;
+
+        if (stat(path, &st) < 0)
+                return -errno;
+        base = st.st_uid & 0xffff0000U;
+        if (base != (st.st_gid & 0xffff0000U) || base < USERNS_BASE_MIN || base >= USERNS_BASE_MAX)
+                return -ERANGE;
+        *ret_base = base;
         return 0;
 }
 

@@ -26,6 +26,8 @@ int userns_write_map_text(pid_t pid, const char *uid_map, const char *gid_map);
 int userns_chown_cgroups(const CgroupSet *s, const char *rel, uint32_t base);
 /* A detached, recursive copy of path, idmapped through pid's user namespace (read-only if asked). */
 int userns_idmapped_tree(const char *path, pid_t pid, bool read_only, bool recursive, int *ret_tree_fd);
+/* The same through the user namespace userns_fd refers to. */
+int userns_idmapped_tree_fd(const char *path, int userns_fd, bool read_only, bool recursive, int *ret_tree_fd);
 /* --private-users-ownership=chown: moves the ownership of the tree at path from the 65536-ID range
  * it is in now (its top directory's owner tells) into [base, base+65536), in place, never crossing
  * into another file system or following a symlink; setuid/setgid bits are kept. IDs outside the old
@@ -38,6 +40,9 @@ int userns_chown_tree(const char *path, uint32_t base);
 int userns_device_node_tree(const char *source, uint32_t base, int *ret_tree_fd);
 /* The base of the range the tree at path is owned in (its top directory's owner, rounded down). */
 int userns_tree_base(const char *path, uint32_t *ret_base);
+/* The same, only for a range a machine may get (owner and group in the same range, within
+ * USERNS_BASE_MIN..USERNS_BASE_MAX); -ERANGE otherwise (host root's tree, for one). */
+int userns_tree_range(const char *path, uint32_t *ret_base);
 /* A user namespace with the maps "0 BASE RANGE", before the machine exists: for idmapping the layers
  * of an overlay (an overlay itself cannot be idmapped). Its fd keeps it alive. */
 int userns_fd_for_range(uint32_t base, uint32_t range, int *ret_fd);

@@ -131,3 +131,46 @@ def test_zone_bridge_for_networkd_goes_with_its_last_machine(bbtree):
     assert lease_server(parts["guest"]) in host_addresses(host, 24), r.stdout
     assert "zones" not in host, r.stdout  # no zone of berth's
     assert "does not exist" in parts["after"] or "not found" in parts["after"].lower(), r.stdout
+
+
+KILLED_SCRIPT = r"""
+set -u
+mount -t tmpfs tmpfs /run/systemd
+ip link set lo up
+{networkd} >/dev/null 2>&1 &
+ND=$!
+trap 'kill $ND 2>/dev/null; wait $ND 2>/dev/null' EXIT
+i=0; while [ ! -e /run/systemd/netif/state ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+{spawn} -q -D {tree} -M nd-killed --register=no --network-zone=ndk /bin/sleep 1000 >/dev/null 2>&1 &
+P=$!
+i=0; while [ -z "$(ip -o link show master vz-ndk 2>/dev/null)" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+echo "== before"; ip -o link show vz-ndk; ls /run/berth/network/external
+kill -9 $P $(pgrep -P $P); wait $P 2>/dev/null
+i=0; while [ -n "$(ip -o link show master vz-ndk 2>/dev/null)" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+echo "== killed"; ip -o link show vz-ndk 2>&1
+{collect}; echo "rc $?"
+echo "== after"; ip -o link show vz-ndk 2>&1; ls /run/berth/network/external 2>&1
+"""
+
+
+def test_zone_bridge_for_networkd_of_a_killed_launcher_is_collected(bbtree):
+    """berth keeps a mark of the zone bridges it made for networkd: when the last member's launcher is
+    SIGKILLed, the bridge is collected as berth's own zones are (here by berthd's helper, which the
+    next berth-spawn's start runs the same way)."""
+    collect = os.path.join(os.path.dirname(SPAWN), "berth-network-collect")
+    script = KILLED_SCRIPT.format(networkd=NETWORKD, spawn=SPAWN, tree=bbtree, collect=collect)
+    made = not os.path.isdir("/run/systemd")
+    if made:
+        os.mkdir("/run/systemd", 0o755)
+    try:
+        r = subprocess.run(["unshare", "-m", "-n", "--propagation", "private", "sh", "-c", script],
+                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    finally:
+        if made:
+            os.rmdir("/run/systemd")
+    parts = dict(re.findall(r"^== (\w+)\n(.*?)(?=^== |\Z)", r.stdout + "\n== end\n", re.S | re.M))
+    assert "vz-ndk" in parts["before"] and "ndk" in parts["before"].split(), r.stdout + r.stderr
+    assert "vz-ndk" in parts["killed"], r.stdout  # left by the killed launcher
+    assert "rc 0" in parts["killed"], r.stdout
+    assert "does not exist" in parts["after"] and "No such file" in parts["after"], r.stdout
+    assert not os.path.exists("/run/berth/network/external")

@@ -220,3 +220,53 @@ def test_userns_with_a_disk_image(bbtree, tmp_path):
     assert lines[1].split()[2:4] == ["0", "0"]  # the image's ownership, through an idmapped mount
     out = subprocess.run(["debugfs", "-R", "stat /new", img], capture_output=True, text=True).stdout
     assert "User:     0" in out, out  # written as the image's root, not as the shifted UID
+
+
+RANGE_X = 0x30000000  # a range of -U's (0x80000-0x6fff0000) that the machines' names do not hash to here
+
+
+def test_pick_keeps_the_range_a_tree_is_owned_in(bbtree, tmp_path):
+    """-U (pick, auto), as nspawn: a tree chowned into a range before keeps it while it is free; when
+    another machine has it, the machine gets another range and sees the tree idmapped from its own."""
+    r = spawn("-q", "-D", bbtree, f"--private-users={RANGE_X}", "--private-users-ownership=chown", "/bin/true")
+    assert r.returncode == 0 and os.stat(bbtree).st_uid == RANGE_X, r.stderr
+    script = "ls -ln /etc/passwd /home | grep -E 'passwd|alice' | awk '{print $3, $4}'; touch /new"
+    r = spawn("-q", "-D", bbtree, "-U", "/bin/sh", "-c", script)
+    assert r.returncode == 0 and r.stdout.splitlines() == ["0 0", "1000 1000"], r.stdout + r.stderr
+    assert host_map("-D", bbtree, "-U")[1] == RANGE_X
+    assert os.stat(os.path.join(bbtree, "new")).st_uid == RANGE_X
+    os.unlink(os.path.join(bbtree, "new"))
+    # the range taken by another machine
+    from guests import make_busybox_tree
+    other = make_busybox_tree(str(tmp_path / "other"))
+    with Machine("-q", "-D", other, f"--private-users={RANGE_X}", "/bin/sleep", "100000"):
+        r = spawn("-D", bbtree, "-U", "/bin/sh", "-c", script)
+        assert r.returncode == 0 and r.stdout.splitlines() == ["0 0", "1000 1000"], r.stdout + r.stderr
+        assert f"UIDs {RANGE_X}-{RANGE_X + 0xffff}, in which {bbtree} is owned, are used by another machine" in r.stderr
+        # what the machine writes lands in the tree's own range, not the machine's
+        assert os.stat(os.path.join(bbtree, "new")).st_uid == RANGE_X
+        assert os.stat(bbtree).st_uid == RANGE_X  # nothing chowned
+        assert host_map("-D", bbtree, "-U")[1] != RANGE_X
+
+
+def test_auto_chowns_where_the_root_cannot_be_idmapped(bbtree, tmp_path):
+    """auto falls back to chown (nspawn's "map where available, chown where not") for a root whose
+    mount refuses idmapping: here a mount that is idmapped already (an identity map)."""
+    target = str(tmp_path / "mapped")
+    os.mkdir(target)
+    subprocess.run(["mount", "--bind", "-o", "X-mount.idmap=0:0:2147483648", bbtree, target], check=True)
+    try:
+        script = "ls -ln /etc/passwd | awk '{print $3, $4}'"
+        r = spawn("-D", target, "-U", "/bin/sh", "-c", script)
+        assert r.returncode == 0 and r.stdout == "0 0\n", r.stdout + r.stderr
+        assert f"{target} cannot be idmapped; moving its ownership to UIDs" in r.stderr, r.stderr
+        base = os.stat(bbtree).st_uid
+        assert base >= 0x80000 and base % 0x10000 == 0 and os.stat(os.path.join(bbtree, "etc/passwd")).st_uid == base
+        # the next start finds the tree in its range: nothing to map, nothing to chown
+        r = spawn("-D", target, "-U", "/bin/sh", "-c", script)
+        assert r.returncode == 0 and r.stdout == "0 0\n" and "cannot be idmapped" not in r.stderr, r.stderr
+        # map, asked for, still fails with the reason
+        r = spawn("-q", "-D", target, "-U", "--private-users-ownership=map", "/bin/true")
+        assert r.returncode == 1 and "Failed to make an idmapped mount of" in r.stderr, r.stderr
+    finally:
+        subprocess.run(["umount", target], check=True)
