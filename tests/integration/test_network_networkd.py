@@ -150,6 +150,7 @@ i=0; while [ -n "$(ip -o link show master vz-ndk 2>/dev/null)" ] && [ $i -lt 200
 echo "== killed"; ip -o link show vz-ndk 2>&1
 {collect}; echo "rc $?"
 echo "== after"; ip -o link show vz-ndk 2>&1; ls /run/berth/network/external 2>&1
+{spawn} -q -D {tree} -M nd-killed --register=no /bin/true; echo "restart rc $?"  # its cgroups and name lock
 """
 
 
@@ -174,3 +175,4 @@ def test_zone_bridge_for_networkd_of_a_killed_launcher_is_collected(bbtree):
     assert "rc 0" in parts["killed"], r.stdout
     assert "does not exist" in parts["after"] and "No such file" in parts["after"], r.stdout
     assert not os.path.exists("/run/berth/network/external")
+    assert "restart rc 0" in parts["after"], r.stdout + r.stderr

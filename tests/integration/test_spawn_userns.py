@@ -249,12 +249,38 @@ def test_pick_keeps_the_range_a_tree_is_owned_in(bbtree, tmp_path):
         assert host_map("-D", bbtree, "-U")[1] != RANGE_X
 
 
+IDMAPPED_BIND = r"""
+import ctypes, os, struct, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def check(r):
+    if r < 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return r
+src, dst = sys.argv[1].encode(), sys.argv[2].encode()
+holder = subprocess.Popen(["unshare", "-U", "sleep", "60"])
+for _ in range(1000):  # until it is in its namespace
+    if os.stat(f"/proc/{holder.pid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino:
+        break
+    __import__("time").sleep(0.005)
+for m in ("uid_map", "gid_map"):
+    with open(f"/proc/{holder.pid}/{m}", "w") as f:
+        f.write("0 0 2147483648\n")
+userns = os.open(f"/proc/{holder.pid}/ns/user", os.O_RDONLY)
+tree = check(libc.syscall(428, -100, src, 1 | 0o2000000 | 0x8000))  # open_tree(OPEN_TREE_CLONE, AT_RECURSIVE)
+attr = struct.pack("QQQQ", 0x00100000, 0, 0, userns)  # MOUNT_ATTR_IDMAP
+check(libc.syscall(442, tree, b"", 0x1000 | 0x8000, attr, len(attr)))  # mount_setattr
+check(libc.syscall(429, tree, b"", -100, dst, 0x4))  # move_mount(MOVE_MOUNT_F_EMPTY_PATH)
+holder.kill()
+"""
+
+
 def test_auto_chowns_where_the_root_cannot_be_idmapped(bbtree, tmp_path):
     """auto falls back to chown (nspawn's "map where available, chown where not") for a root whose
-    mount refuses idmapping: here a mount that is idmapped already (an identity map)."""
+    mount refuses idmapping: here a mount that is idmapped already (identity-mapped: an idmapped
+    mount cannot be idmapped again)."""
     target = str(tmp_path / "mapped")
     os.mkdir(target)
-    subprocess.run(["mount", "--bind", "-o", "X-mount.idmap=0:0:2147483648", bbtree, target], check=True)
+    subprocess.run(["/usr/bin/python3", "-c", IDMAPPED_BIND, bbtree, target], check=True)
     try:
         script = "ls -ln /etc/passwd | awk '{print $3, $4}'"
         r = spawn("-D", target, "-U", "/bin/sh", "-c", script)
