@@ -49,9 +49,8 @@ MASK = ("mount -t tmpfs tmpfs /etc/systemd/network && "
         "ln -s /dev/null /etc/systemd/network/80-container-ve.network")
 
 
-def run_with_networkd(tree, name, args, link, guest=GUEST_DHCP, mask=False):
-    script = SCRIPT.format(mask=MASK if mask else "", networkd=NETWORKD, spawn=SPAWN, tree=tree, name=name,
-                           args=" ".join(args), guest=guest, link=link)
+def run_script(script):
+    """Runs script in a mount and network namespace of its own; its output and its "== NAME" parts."""
     made = not os.path.isdir("/run/systemd")  # the mount point of the private /run/systemd (never .../system)
     if made:
         os.mkdir("/run/systemd", 0o755)
@@ -61,7 +60,13 @@ def run_with_networkd(tree, name, args, link, guest=GUEST_DHCP, mask=False):
     finally:
         if made:
             os.rmdir("/run/systemd")
-    parts = dict(re.findall(r"^== (\w+)\n(.*?)(?=^== |\Z)", r.stdout + "\n== end\n", re.S | re.M))
+    return r, dict(re.findall(r"^== (\w+)\n(.*?)(?=^== |\Z)", r.stdout + "\n== end\n", re.S | re.M))
+
+
+def run_with_networkd(tree, name, args, link, guest=GUEST_DHCP, mask=False):
+    script = SCRIPT.format(mask=MASK if mask else "", networkd=NETWORKD, spawn=SPAWN, tree=tree, name=name,
+                           args=" ".join(args), guest=guest, link=link)
+    r, parts = run_script(script)
     rc = re.search(r"^== rc (\d+)$", r.stdout, re.M)
     assert rc, (r.stdout, r.stderr)
     return int(rc.group(1)), parts, r
@@ -160,16 +165,7 @@ def test_zone_bridge_for_networkd_of_a_killed_launcher_is_collected(bbtree):
     next berth-spawn's start runs the same way)."""
     collect = os.path.join(os.path.dirname(SPAWN), "berth-network-collect")
     script = KILLED_SCRIPT.format(networkd=NETWORKD, spawn=SPAWN, tree=bbtree, collect=collect)
-    made = not os.path.isdir("/run/systemd")
-    if made:
-        os.mkdir("/run/systemd", 0o755)
-    try:
-        r = subprocess.run(["unshare", "-m", "-n", "--propagation", "private", "sh", "-c", script],
-                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    finally:
-        if made:
-            os.rmdir("/run/systemd")
-    parts = dict(re.findall(r"^== (\w+)\n(.*?)(?=^== |\Z)", r.stdout + "\n== end\n", re.S | re.M))
+    r, parts = run_script(script)
     assert "vz-ndk" in parts["before"] and "ndk" in parts["before"].split(), r.stdout + r.stderr
     assert "vz-ndk" in parts["killed"], r.stdout  # left by the killed launcher
     assert "rc 0" in parts["killed"], r.stdout
