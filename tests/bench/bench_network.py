@@ -9,6 +9,7 @@ MACHINES machines in one --network-zone= started at once against as many without
 Not a test.
 
     sudo tests/bench/bench_network.py [--runs N] [--seconds S] [--zone-machines N] [--zone-runs N]
+        [--only-zone | --only-veth]
 """
 import argparse
 import os
@@ -181,16 +182,20 @@ def main():
     ap.add_argument("--zone-machines", type=int, default=20)
     ap.add_argument("--zone-runs", type=int, default=5)
     ap.add_argument("--only-zone", action="store_true", help="just the zone bench")
+    ap.add_argument("--only-veth", action="store_true", help="just -n /bin/true and its cost")
     args = ap.parse_args()
     if os.geteuid() != 0 or not NSPAWN:
         sys.exit("Run as root, with systemd-container installed.")
     with tempfile.TemporaryDirectory(prefix="berth-bench-", dir="/var/tmp") as d:
-        bench_zone(d, args.zone_machines, args.zone_runs)
+        if not args.only_veth:
+            bench_zone(d, args.zone_machines, args.zone_runs)
         if args.only_zone:
             return
         bb = guests.make_busybox_tree(os.path.join(d, "bb"))
         bench_veth_true(bb, args.runs)
         bench_veth_cost(bb, args.runs)
+        if args.only_veth:
+            return
         if not shutil.which("iperf3"):
             subprocess.run(["apt-get", "install", "-y", "iperf3"], check=True, stdout=subprocess.DEVNULL)
         bench_throughput(bb, args.iperf_runs, args.seconds)
