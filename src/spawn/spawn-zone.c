@@ -323,12 +323,19 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl) {
         r = bridge_up(nl, bridge, &c->net);
         if (r < 0)
                 return log_error_errno(r, "Failed to create bridge %s for zone '%s': %m", bridge, zone);
+        /* Our record (written by spawn_zone_join()) keeps the bridge: no member's leave removes it
+         * now, so the veth is made and the guest addressed without the lock, in parallel with the
+         * zone's other machines. */
+        lock = safe_close(lock);
         r = spawn_network_join_bridge(c, nl, bridge);
         if (r < 0)
                 return r;
         r = spawn_network_connect_guest(c);
         if (r < 0)
                 return r;
+        lock = spawn_network_lock();
+        if (lock < 0)
+                return log_error_errno(lock, "Failed to take the network lock: %m");
         r = zone_render(zone);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the hosts files of zone '%s': %m", zone);
