@@ -17,6 +17,7 @@
 #include "machine-enter.h"
 #include "machine-peek.h"
 #include "manager.h"
+#include "bus-creds.h"
 #include "path-util.h"
 #include "string-util.h"
 #include "strv.h"
@@ -27,16 +28,10 @@ int bus_invalid_name(sd_bus_error *error, const char *kind, const char *name) {
 }
 
 int bus_verify_root(sd_bus_message *message, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
         uid_t uid = (uid_t) -1;
         int r;
 
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID, &creds);
-        if (r >= 0) {
-                r = sd_bus_creds_get_euid(creds, &uid);
-                if (r < 0)
-                        r = sd_bus_creds_get_uid(creds, &uid);
-        }
+        r = bus_sender_uid_pid(message, &uid, NULL);
         if (r < 0 || uid != 0)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED, "Access to %s.%s() not permitted.",
                                          sd_bus_message_get_interface(message),
@@ -53,13 +48,7 @@ char *machine_bus_path(const Machine *machine) {
 }
 
 static int sender_pid(sd_bus_message *message, pid_t *ret) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        int r;
-
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_PID, &creds);
-        if (r < 0)
-                return r;
-        return sd_bus_creds_get_pid(creds, ret);
+        return bus_sender_uid_pid(message, NULL, ret);
 }
 
 int machine_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata, void **found,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "alloc-util.h"
+#include "bus-creds.h"
 #include "berth-dbus.h"
 #include "bus-names.h"
 #include "hostname-util.h"
@@ -61,11 +62,8 @@ static int method_get_machine_by_pid(sd_bus_message *message, void *userdata, sd
         if (pid > INT32_MAX)
                 return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid PID %" PRIu32, pid);
         if (pid == 0) {
-                _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
                 pid_t p;
-                r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_PID, &creds);
-                if (r >= 0)
-                        r = sd_bus_creds_get_pid(creds, &p);
+                r = bus_sender_uid_pid(message, NULL, &p);
                 if (r < 0)
                         return r;
                 pid = (uint32_t) p;
@@ -207,14 +205,8 @@ static int validate_registration(Registration *reg, MachineClass *ret_class, sd_
 }
 
 static int sender_pid(sd_bus_message *message, pid_t *ret) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        int r;
-
         *ret = 0;
-        r = sd_bus_query_sender_creds(message, SD_BUS_CREDS_PID, &creds);
-        if (r >= 0)
-                r = sd_bus_creds_get_pid(creds, ret);
-        return r;
+        return bus_sender_uid_pid(message, NULL, ret);
 }
 
 static int register_failed(const Registration *reg, RegisterFailure f, int r, bool create, sd_bus_error *error) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <linux/nsfs.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -195,18 +196,46 @@ int spawn_network_links_setup(SpawnContext *c) {
         return r;
 }
 
+/* The host side of a --network-veth-extra= pair goes with the machine's network namespace (its peer
+ * is there), a moment after the machine's end; deleting it would cost the launcher some 30 ms each.
+ * A child the launcher does not wait for waits for them, and deletes those that stay (something
+ * still holds the namespace). A start of the same machine meanwhile waits for the names
+ * (links_verify()). */
+static void veth_extra_remove_behind(SpawnContext *c) {
+        int index[64], null;
+        size_t n = MIN(c->net.n_extra, ELEMENTSOF(index));
+        pid_t pid;
+
+        for (size_t i = 0; i < n; i++)
+                index[i] = (int) if_nametoindex(c->config->network_veth_extra.items[i].host);
+        c->net.n_extra = 0;
+        pid = fork();
+        if (pid != 0) {
+                if (pid < 0)
+                        log_warning_errno(errno, "Failed to fork to remove the extra veth links: %m");
+                return;
+        }
+        /* nothing of the launcher's, above all not the machine's network namespace */
+        null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0)
+                _exit(EXIT_FAILURE);
+        (void) close_range(3, ~0U, 0);
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(netlink_freep) Netlink *nl = NULL;
+                if (index[i] <= 0 || netlink_link_wait_gone(index[i], 1000) >= 0)
+                        continue;
+                if (netlink_open(-EBADF, &nl) >= 0)
+                        (void) netlink_link_delete(nl, c->config->network_veth_extra.items[i].host);
+        }
+        _exit(EXIT_SUCCESS);
+}
+
 void spawn_network_links_teardown(SpawnContext *c) {
         const NetworkLinks *l = &c->config->network_interfaces;
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int host = -EBADF;
         int r;
 
-        if (c->net.n_extra > 0 && netlink_open(-EBADF, &nl) >= 0) {
-                for (size_t i = 0; i < c->net.n_extra; i++)
-                        (void) netlink_link_delete(nl, c->config->network_veth_extra.items[i].host);
-                c->net.n_extra = 0;
-                nl = netlink_free(nl);
-        }
         if (c->net.netns_fd < 0)
                 return;
         if (c->net.n_moved > 0) {
@@ -226,4 +255,6 @@ void spawn_network_links_teardown(SpawnContext *c) {
                 c->net.n_moved = 0;
         }
         c->net.netns_fd = safe_close(c->net.netns_fd);
+        if (c->net.n_extra > 0)
+                veth_extra_remove_behind(c);
 }

@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "netlink-util.h"
+#include "parse-util.h"
 #include "run-program.h"
 #include "siphash24.h"
 #include "spawn-context.h"
@@ -472,6 +473,14 @@ int spawn_network_ports_check_free(const ExposePorts *ports) {
         return 0;
 }
 
+/* A veth (or another link with a peer): its iflink is the peer's index, not its own. */
+static bool link_has_peer(const char *name, unsigned index) {
+        _cleanup_free_ char *path = strjoin("/sys/class/net/", name, "/iflink"), *v = NULL;
+        unsigned iflink;
+
+        return path && read_one_line_file(path, &v) >= 0 && safe_atou(v, &iflink) >= 0 && iflink != index;
+}
+
 /* The host links the options name must exist before anything is made. */
 static int links_verify(const SpawnConfig *config) {
         const NetworkLinks *lists[] = { &config->network_interfaces, &config->network_macvlan, &config->network_ipvlan };
@@ -479,10 +488,14 @@ static int links_verify(const SpawnConfig *config) {
         if (!isempty(config->network_bridge) && if_nametoindex(config->network_bridge) == 0)
                 return log_error_errno(-ENODEV, "Bridge '%s' does not exist: create it first, or use "
                                                 "--network-zone= for one berth makes.", config->network_bridge);
-        for (size_t j = 0; j < config->network_veth_extra.n; j++)
-                if (if_nametoindex(config->network_veth_extra.items[j].host) > 0)
+        for (size_t j = 0; j < config->network_veth_extra.n; j++) {
+                /* a pair of the same machine's, a moment ago: it goes with that machine's namespace */
+                unsigned index = if_nametoindex(config->network_veth_extra.items[j].host);
+                if (index > 0 && (!link_has_peer(config->network_veth_extra.items[j].host, index) ||
+                                  netlink_link_wait_gone((int) index, 1000) < 0))
                         return log_error_errno(-EEXIST, "Network interface '%s' already exists.",
                                                config->network_veth_extra.items[j].host);
+        }
         for (size_t i = 0; i < ELEMENTSOF(lists); i++)
                 for (size_t j = 0; j < lists[i]->n; j++)
                         if (if_nametoindex(lists[i]->items[j].host) == 0)

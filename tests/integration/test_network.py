@@ -434,6 +434,10 @@ def test_network_veth_extra(bbtree):
     assert ": t-vx0@" in links and ": t-vx1@" in links
     p.communicate(timeout=30)
     assert p.returncode == 0, p.stderr
+    # the pairs go with the machine's namespace, after the launcher's exit: a start at once waits for them
+    r = spawn("-q", "-D", bbtree, "-M", "net-vx", "--network-veth-extra=t-vx0:inner", "--network-veth-extra=t-vx1",
+              "/bin/true")
+    assert r.returncode == 0, r.stderr
     r = spawn("-q", "-D", bbtree, "-M", "net-vx", "--network-veth-extra=lo", "/bin/true")
     assert r.returncode == 1 and r.stderr.strip() == "Network interface 'lo' already exists."
 
