@@ -882,12 +882,10 @@ int spawn_network_setup(SpawnContext *c) {
         if (!isempty(c->config->network_bridge))
                 return spawn_network_join_bridge(c, nl, c->config->network_bridge);
         if (!isempty(c->config->network_zone)) {
-                r = spawn_zone_setup(c, nl); /* under the network lock, which it takes */
+                /* returns with the network lock held, for the zone's elements below */
+                r = spawn_zone_setup(c, nl, &lock);
                 if (r < 0)
                         return r;
-                lock = spawn_network_lock();
-                if (lock < 0)
-                        return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
                 /* the zone's subnet: added by its first machine, there already for the others */
                 r = zone_elements(c, &own);
                 if (r >= 0)

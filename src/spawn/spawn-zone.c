@@ -310,7 +310,7 @@ static int zone_dnsmasq(const char *zone, const char *bridge, const SpawnNetwork
         return 0;
 }
 
-int spawn_zone_setup(SpawnContext *c, Netlink *nl) {
+int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock) {
         const char *zone = c->config->network_zone;
         _cleanup_close_ int lock = -EBADF;
         char bridge[IFNAMSIZ];
@@ -339,7 +339,11 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl) {
         r = zone_render(zone);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the hosts files of zone '%s': %m", zone);
-        return zone_dnsmasq(zone, bridge, &c->net);
+        r = zone_dnsmasq(zone, bridge, &c->net);
+        if (r < 0)
+                return r;
+        *ret_lock = TAKE_FD(lock);
+        return 0;
 }
 
 int spawn_zone_leave(Netlink *nl, const char *zone) {

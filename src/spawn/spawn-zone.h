@@ -28,8 +28,9 @@ int spawn_network_zone_name_check(const char *name);
  * address in it, its record. Takes the network lock. */
 int spawn_zone_join(SpawnContext *c, Id128 host_id);
 /* Once the machine's network namespace exists: the bridge (made if missing), vb-NAME in it, host0
- * addressed, the zone's hosts files and dnsmasq. Takes the network lock. */
-int spawn_zone_setup(SpawnContext *c, Netlink *nl);
+ * addressed (without the network lock), the zone's hosts files and dnsmasq (under it). Returns with
+ * the lock held in *ret_lock, for the zone's nftables elements. */
+int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock);
 /* After a member's record is gone (under the network lock): the zone's files are rendered again, or,
  * with no member left, its dnsmasq, bridge and files are removed. 1 if the zone went, else 0. */
 int spawn_zone_leave(Netlink *nl, const char *zone);
