@@ -216,11 +216,30 @@ int netlink_link_move(Netlink *nl, int index, int netns_fd, const char *new_name
         return call(nl, h, NULL, NULL);
 }
 
+int netlink_link_rename(Netlink *nl, int index, const char *new_name) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_NEWLINK, 0, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+
+        ifi->ifi_index = index;
+        mnl_attr_put_strz(h, IFLA_IFNAME, new_name);
+        return call(nl, h, NULL, NULL);
+}
+
 int netlink_link_delete(Netlink *nl, const char *name) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *h = request(nl, buf, RTM_DELLINK, 0, sizeof(struct ifinfomsg));
 
         mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        return call(nl, h, NULL, NULL);
+}
+
+int netlink_link_delete_index(Netlink *nl, int index) {
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *h = request(nl, buf, RTM_DELLINK, 0, 0);
+        struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
+
+        ifi->ifi_index = index;
         return call(nl, h, NULL, NULL);
 }
 
@@ -342,9 +361,10 @@ static size_t family_size(int family) {
         return family == AF_INET6 ? 16 : 4;
 }
 
-int netlink_addr_add(Netlink *nl, int ifindex, int family, const void *addr, unsigned prefixlen) {
+static int addr_request(Netlink *nl, uint16_t type, uint16_t flags, int ifindex, int family, const void *addr,
+                        unsigned prefixlen) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
-        struct nlmsghdr *h = request(nl, buf, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, 0);
+        struct nlmsghdr *h = request(nl, buf, type, flags, 0);
         struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(h, sizeof *ifa);
 
         ifa->ifa_family = (uint8_t) family;
@@ -355,13 +375,21 @@ int netlink_addr_add(Netlink *nl, int ifindex, int family, const void *addr, uns
                 ifa->ifa_flags = IFA_F_NODAD; /* usable at once (a link of two ends berth made) */
         mnl_attr_put(h, IFA_LOCAL, family_size(family), addr);
         mnl_attr_put(h, IFA_ADDRESS, family_size(family), addr);
-        if (family == AF_INET) {
+        if (family == AF_INET && type == RTM_NEWADDR) {
                 uint32_t a, bcast;
                 memcpy(&a, addr, 4);
                 bcast = a | htonl(prefixlen >= 32 ? 0 : UINT32_MAX >> prefixlen);
                 mnl_attr_put_u32(h, IFA_BROADCAST, bcast);
         }
         return call(nl, h, NULL, NULL);
+}
+
+int netlink_addr_add(Netlink *nl, int ifindex, int family, const void *addr, unsigned prefixlen) {
+        return addr_request(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, ifindex, family, addr, prefixlen);
+}
+
+int netlink_addr_del(Netlink *nl, int ifindex, int family, const void *addr, unsigned prefixlen) {
+        return addr_request(nl, RTM_DELADDR, 0, ifindex, family, addr, prefixlen);
 }
 
 int netlink_route_add_default(Netlink *nl, int ifindex, int family, const void *gateway) {

@@ -37,8 +37,11 @@ int netlink_ipvlan_add(Netlink *nl, const char *name, int link_index, pid_t pid)
 int netlink_link_move(Netlink *nl, int index, int netns_fd, const char *new_name);
 /* Makes MASTER (a bridge) the master of link INDEX and brings INDEX up. */
 int netlink_link_set_master_up(Netlink *nl, int index, int master);
+/* Renames link INDEX; -EBUSY while it is up, on older kernels that rename no running link. */
+int netlink_link_rename(Netlink *nl, int index, const char *new_name);
 /* 0 when deleted, -ENODEV when there was no such link. */
 int netlink_link_delete(Netlink *nl, const char *name);
+int netlink_link_delete_index(Netlink *nl, int index);
 /* Waits until link INDEX (in our namespace) is gone: 0, or -ETIMEDOUT after timeout_ms. A veth
  * goes with the network namespace its peer is in, a few milliseconds after the namespace's last
  * process; deleting it costs some 30 ms (RCU grace periods). */
@@ -50,6 +53,7 @@ int netlink_link_index(Netlink *nl, const char *name);
 int netlink_link_count_ports(Netlink *nl, int master);
 int netlink_link_set_up(Netlink *nl, int ifindex);
 int netlink_addr_add(Netlink *nl, int ifindex, int family, const void *addr, unsigned prefixlen);
+int netlink_addr_del(Netlink *nl, int ifindex, int family, const void *addr, unsigned prefixlen);
 /* A default route through GATEWAY on IFINDEX. */
 int netlink_route_add_default(Netlink *nl, int ifindex, int family, const void *gateway);
 

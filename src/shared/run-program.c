@@ -114,7 +114,7 @@ int run_program(char *const argv[], const char *input, char *err, size_t err_siz
         return run_program_finish(&p, err, err_size);
 }
 
-int run_program_detached(char *const argv[], pid_t *ret_pid) {
+int run_program_detached(char *const argv[], char *const envp[], int err_fd, pid_t *ret_pid) {
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         int r;
@@ -122,15 +122,18 @@ int run_program_detached(char *const argv[], pid_t *ret_pid) {
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+        if (err_fd >= 0)
+                posix_spawn_file_actions_adddup2(&fa, err_fd, STDERR_FILENO);
+        else
+                posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
         spawnattr_init_clean(&attr, POSIX_SPAWN_SETSID);
-        r = posix_spawnp(ret_pid, argv[0], &fa, &attr, argv, environ);
+        r = posix_spawnp(ret_pid, argv[0], &fa, &attr, argv, envp ?: environ);
         posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         return -r;
 }
 
-bool program_exists(const char *name) {
+int program_find(const char *name, char **ret) {
         const char *path = getenv("PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
         for (const char *p = path; *p;) {
@@ -138,11 +141,18 @@ bool program_exists(const char *name) {
                 char buf[4096];
 
                 if (l > 0 && (size_t) snprintf(buf, sizeof buf, "%.*s/%s", (int) l, p, name) < sizeof buf &&
-                    access(buf, X_OK) == 0)
-                        return true;
+                    access(buf, X_OK) == 0) {
+                        if (ret && !(*ret = strdup(buf)))
+                                return -ENOMEM;
+                        return 0;
+                }
                 p += l;
                 if (*p == ':')
                         p++;
         }
-        return false;
+        return -ENOENT;
+}
+
+bool program_exists(const char *name) {
+        return program_find(name, NULL) >= 0;
 }

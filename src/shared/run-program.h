@@ -20,9 +20,12 @@ typedef struct RunningProgram {
 int run_program_start(char *const argv[], const char *input, RunningProgram *ret);
 int run_program_finish(RunningProgram *p, char *err, size_t err_size);
 
-/* Starts argv[0] in a session of its own, stdio on /dev/null, and does not wait: the caller reaps
- * *ret_pid. Returns -ENOENT when there is no such program. */
-int run_program_detached(char *const argv[], pid_t *ret_pid);
+/* Starts argv[0] in a session of its own, stdin and stdout on /dev/null, stderr on err_fd (-1:
+ * /dev/null), with envp (NULL: ours), and does not wait: the caller reaps *ret_pid. Returns -ENOENT
+ * when there is no such program. */
+int run_program_detached(char *const argv[], char *const envp[], int err_fd, pid_t *ret_pid);
 
-/* Is there an executable NAME in PATH (or the default search path)? */
+/* The first executable NAME in PATH (or the default search path): its path in *ret (NULL: only
+ * looked for), or -ENOENT. */
+int program_find(const char *name, char **ret);
 bool program_exists(const char *name);

@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,21 +37,65 @@ static void subnet6_address(const uint8_t *subnet6, uint8_t host, char ret[stati
         (void) inet_ntop(AF_INET6, a, ret, INET6_ADDRSTRLEN);
 }
 
-int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
-        _cleanup_free_ char *pid_file = machine_file(d->machine_name, ".pid"),
+/* Runs argv (a foreground dnsmasq that writes NAME.ready once it answers) and writes its pid to
+ * NAME.pid: a launcher killed the next instant leaves what the next one needs to collect it. */
+static int dnsmasq_launch(char *argv[], const char *machine_name, DnsmasqRun *ret) {
+        _cleanup_free_ char *pid_file = machine_file(machine_name, ".pid"), *binary = NULL;
+        _cleanup_close_pair_ int errp[2] = { -EBADF, -EBADF };
+        _cleanup_close_ int watch = -EBADF, fd = -EBADF, f = -EBADF;
+        /* no locale: its start-up reads none of the host's locale files */
+        char *env[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
+        char pid_text[16];
+        pid_t pid;
+        int r;
+
+        if (!pid_file)
+                return -ENOMEM;
+        /* watched before it starts: its writing of NAME.ready cannot be missed */
+        watch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (watch < 0 || inotify_add_watch(watch, SPAWN_NETWORK_DIR, IN_CLOSE_WRITE | IN_MOVED_TO) < 0 ||
+            pipe2(errp, O_CLOEXEC) < 0)
+                return -errno;
+        /* looked up here, not by a child that tries every directory of PATH while we wait for its exec */
+        r = program_find(argv[0], &binary);
+        if (r < 0)
+                return r;
+        argv[0] = binary;
+        r = run_program_detached(argv, env, errp[1], &pid);
+        errp[1] = safe_close(errp[1]);
+        if (r < 0)
+                return r;
+        fd = pidfd_open_pid(pid);
+        if (fd < 0) {
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return fd;
+        }
+        (void) snprintf(pid_text, sizeof pid_text, "%d\n", (int) pid);
+        f = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        r = f < 0 ? -errno : write(f, pid_text, strlen(pid_text)) < 0 ? -errno : 0;
+        if (r < 0) {
+                (void) pidfd_signal(fd, SIGKILL);
+                (void) waitid(P_PIDFD, (id_t) fd, &(siginfo_t) {}, WEXITED);
+                return r;
+        }
+        *ret = (DnsmasqRun) { .pidfd = TAKE_FD(fd), .ready_fd = TAKE_FD(watch), .err_fd = TAKE_FD(errp[0]) };
+        return 0;
+}
+
+int spawn_dnsmasq_start(const DnsmasqConfig *d, DnsmasqRun *ret) {
+        _cleanup_free_ char *ready_file = machine_file(d->machine_name, ".ready"),
                             *lease_file = machine_file(d->machine_name, ".leases");
         char gw[16], first[16], last[16], guest[16], mask[16];
         /* without IPv6, its three arguments repeat one that is given anyway */
         char a_listen6[80] = "--no-ping", a_range6[160] = "--no-ping", *a_ra = (char *) "--no-ping";
-        char a_iface[64], a_listen[64], a_range[96], a_host[96], a_record[512], a_pid[512], a_lease[512];
+        char a_iface[64], a_listen[64], a_range[96], a_host[96], a_record[512], a_ready[512], a_lease[512];
         uint32_t m = UINT32_MAX << (32 - d->prefixlen);
         const uint8_t *mac = d->guest_mac;
-        char pid_text[16];
-        pid_t pid;
-        int r, fd, f;
 
-        if (!pid_file || !lease_file)
+        if (!ready_file || !lease_file)
                 return -ENOMEM;
+        (void) unlink(ready_file); /* a killed launcher's */
         ipv4_to_string(d->subnet + 1, gw);
         ipv4_to_string(d->subnet + 2, guest);
         ipv4_to_string(d->subnet + 2, first);
@@ -61,7 +107,7 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
         (void) snprintf(a_host, sizeof a_host, "--dhcp-host=%02x:%02x:%02x:%02x:%02x:%02x,%s", mac[0], mac[1],
                         mac[2], mac[3], mac[4], mac[5], guest);
         (void) snprintf(a_record, sizeof a_record, "--host-record=%s,%s", d->machine_name, guest);
-        (void) snprintf(a_pid, sizeof a_pid, "--pid-file=%s", pid_file);
+        (void) snprintf(a_ready, sizeof a_ready, "--pid-file=%s", ready_file);
         (void) snprintf(a_lease, sizeof a_lease, "--dhcp-leasefile=%s", lease_file);
         if (d->subnet6) {
                 char gw6[INET6_ADDRSTRLEN], guest6[INET6_ADDRSTRLEN];
@@ -80,34 +126,71 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd) {
                 (char *) "--bind-interfaces", a_iface, (char *) "--except-interface=lo", a_listen,
                 (char *) "--strict-order", (char *) "--no-ping", (char *) "--dhcp-rapid-commit",
                 (char *) "--dhcp-authoritative", (char *) "--dhcp-no-override", a_range, a_host, a_record,
-                a_pid, a_lease, a_listen6, a_range6, a_ra, (char *) "--user=nobody", (char *) "--group=nogroup",
+                a_ready, a_lease, a_listen6, a_range6, a_ra, (char *) "--user=nobody", (char *) "--group=nogroup",
                 (char *) "--quiet-dhcp", (char *) "--log-facility=/dev/null",
                 NULL,
         };
 
-        r = run_program_detached(argv, &pid);
-        if (r < 0)
-                return r;
-        fd = pidfd_open_pid(pid);
-        if (fd < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return fd;
-        }
-        /* dnsmasq writes the same pid there itself; written now, a launcher killed the next
-         * instant still leaves what the next one needs to collect it. */
-        (void) snprintf(pid_text, sizeof pid_text, "%d\n", (int) pid);
-        f = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-        r = f < 0 ? -errno : write(f, pid_text, strlen(pid_text)) < 0 ? -errno : 0;
-        safe_close(f);
-        if (r < 0) {
-                (void) pidfd_signal(fd, SIGKILL);
-                (void) waitid(P_PIDFD, (id_t) fd, &(siginfo_t) {}, WEXITED);
-                safe_close(fd);
-                return r;
-        }
-        *ret_pidfd = fd;
-        return 0;
+        return dnsmasq_launch(argv, d->machine_name, ret);
+}
+
+/* Did the events on the watch include NAME.ready's writing? */
+static bool ready_written(int watch, const char *ready_name) {
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        bool found = false;
+        ssize_t n;
+
+        while ((n = read(watch, buf, sizeof buf)) > 0)
+                for (char *p = buf; p < buf + n; p += sizeof(struct inotify_event) + ((struct inotify_event *) p)->len) {
+                        const struct inotify_event *e = (const struct inotify_event *) p;
+                        if (e->len > 0 && streq(e->name, ready_name))
+                                found = true;
+                }
+        return found;
+}
+
+static void read_stderr(int fd, char *err, size_t err_size) {
+        ssize_t n = err_size > 1 ? read(fd, err, err_size - 1) : -1;
+
+        if (err_size == 0)
+                return;
+        err[n > 0 ? n : 0] = 0;
+        while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+                err[--n] = 0;
+}
+
+int spawn_dnsmasq_wait_ready(const char *machine_name, DnsmasqRun *run, int timeout_ms, char *err, size_t err_size) {
+        _cleanup_free_ char *ready_name = strjoin(machine_name, ".ready");
+        int r = -ETIMEDOUT;
+
+        if (err_size > 0)
+                err[0] = 0;
+        if (!ready_name)
+                r = -ENOMEM;
+        else
+                for (;;) {
+                        struct pollfd p[2] = { { .fd = run->ready_fd, .events = POLLIN },
+                                               { .fd = run->pidfd, .events = POLLIN } };
+                        int n = poll(p, 2, timeout_ms);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n <= 0) {
+                                r = n < 0 ? -errno : -ETIMEDOUT;
+                                break;
+                        }
+                        if ((p[0].revents & POLLIN) && ready_written(run->ready_fd, ready_name)) {
+                                r = 0;
+                                break;
+                        }
+                        if (p[1].revents & POLLIN) {
+                                read_stderr(run->err_fd, err, err_size);
+                                r = -ESRCH;
+                                break;
+                        }
+                }
+        run->ready_fd = safe_close(run->ready_fd);
+        run->err_fd = safe_close(run->err_fd); /* it ignores SIGPIPE: a later message is lost, not fatal */
+        return r;
 }
 
 /* Is pid a dnsmasq serving this lease file? (The pid file may be stale and the pid reused.) */
@@ -147,7 +230,8 @@ static int our_dnsmasq_pidfd(const char *pid_file, const char *lease_file) {
 
 void spawn_dnsmasq_stop(const char *machine_name, int own_pidfd) {
         _cleanup_free_ char *pid_file = machine_file(machine_name, ".pid"),
-                            *lease_file = machine_file(machine_name, ".leases");
+                            *lease_file = machine_file(machine_name, ".leases"),
+                            *ready_file = machine_file(machine_name, ".ready");
         _cleanup_close_ int pidfd = -EBADF;
 
         if (!pid_file || !lease_file)
@@ -164,6 +248,8 @@ void spawn_dnsmasq_stop(const char *machine_name, int own_pidfd) {
         }
         (void) unlink(pid_file);
         (void) unlink(lease_file);
+        if (ready_file)
+                (void) unlink(ready_file);
 }
 
 int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size) {

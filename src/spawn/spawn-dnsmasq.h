@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,12 +18,22 @@ typedef struct DnsmasqConfig {
         const uint8_t *subnet6; /* the link's /64 (NULL: IPv4 only): RA and DHCPv6 of ::2 */
 } DnsmasqConfig;
 
-/* Starts it in the foreground of a session of its own and does not wait for it (it binds within
- * milliseconds, long before a guest's DHCP client asks; what it cannot do it logs to nowhere and
- * exits, and the guest, configured from outside, still has its address). Its pid is written to the
- * pid file before this returns, and a pidfd for it is returned: the launcher is its parent.
- * -ENOENT: not installed. */
-int spawn_dnsmasq_start(const DnsmasqConfig *d, int *ret_pidfd);
+/* A machine's dnsmasq while it starts. */
+typedef struct DnsmasqRun {
+        int pidfd;    /* the launcher's child, until teardown */
+        int ready_fd; /* inotify on SPAWN_NETWORK_DIR: dnsmasq writes NAME.ready once its sockets are bound */
+        int err_fd;   /* its stderr until then: why it could not start */
+} DnsmasqRun;
+#define DNSMASQ_RUN_NULL ((DnsmasqRun) { .pidfd = -EBADF, .ready_fd = -EBADF, .err_fd = -EBADF })
+
+/* Starts it in the foreground of a session of its own and does not wait for it: the caller goes on
+ * with its work and calls spawn_dnsmasq_wait_ready() before the guest runs. Its pid is written to
+ * the pid file before this returns: the launcher is its parent. -ENOENT: not installed. */
+int spawn_dnsmasq_start(const DnsmasqConfig *d, DnsmasqRun *ret);
+/* Waits until it answers (its DNS and DHCP sockets are bound: a guest's first instruction may ask
+ * it), at most timeout_ms. -ESRCH if it exited (err: what it said), -ETIMEDOUT. Closes the
+ * fds only needed for this, on every path. */
+int spawn_dnsmasq_wait_ready(const char *machine_name, DnsmasqRun *run, int timeout_ms, char *err, size_t err_size);
 /* Stops the machine's dnsmasq: the one pidfd names (the launcher's own child, reaped here), else
  * the one its pid file names if that is a dnsmasq of this machine; removes its pid and lease
  * files. */

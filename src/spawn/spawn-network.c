@@ -859,6 +859,26 @@ static int setup_guest_side(SpawnContext *c) {
         return 0;
 }
 
+/* The machine's own dnsmasq starts as soon as its side of the link has its addresses (right after
+ * the clone); its start-up (some 10 ms, mostly loading its libraries) runs while the rest is set
+ * up, and "go" waits until it answers: resolv.conf names it, and a guest's first instruction may
+ * be a lookup. */
+static int start_dnsmasq(SpawnContext *c) {
+        SpawnNetwork *n = &c->net;
+        int r = spawn_dnsmasq_start(&(DnsmasqConfig) { .machine_name = c->config->machine_name,
+                                                       .ifname = n->ifname, .subnet = n->subnet,
+                                                       .prefixlen = SPAWN_NETWORK_PREFIXLEN,
+                                                       .guest_mac = n->mac_guest,
+                                                       .subnet6 = n->ipv6 ? n->subnet6 : NULL },
+                                    &n->dnsmasq);
+        if (r == -ENOENT)
+                return log_error_errno(r, "dnsmasq not found: install the dnsmasq-base package for "
+                                          "-n/--network-veth.");
+        if (r < 0)
+                return log_error_errno(r, "Failed to run dnsmasq: %m");
+        return 0;
+}
+
 int spawn_network_connect_guest(SpawnContext *c) {
         int r = setup_guest_side(c);
 
@@ -915,25 +935,39 @@ int spawn_network_setup(SpawnContext *c) {
                 return r;
         r = setup_host_side(c, nl);
         if (r >= 0)
+                r = start_dnsmasq(c);
+        if (r >= 0)
                 r = setup_guest_side(c);
         if (r >= 0)
                 r = network_sysctls(c);
-        if (r >= 0) {
-                r = spawn_dnsmasq_start(&(DnsmasqConfig) { .machine_name = c->config->machine_name,
-                                                           .ifname = n->ifname, .subnet = n->subnet,
-                                                           .prefixlen = SPAWN_NETWORK_PREFIXLEN,
-                                                           .guest_mac = n->mac_guest,
-                                                           .subnet6 = n->ipv6 ? n->subnet6 : NULL },
-                                        &n->dnsmasq_pidfd);
-                if (r == -ENOENT)
-                        log_error_errno(r, "dnsmasq not found: install the dnsmasq-base package for "
-                                           "-n/--network-veth.");
-                else if (r < 0)
-                        log_error_errno(r, "Failed to run dnsmasq: %m");
-        }
         if (r >= 0)
                 spawn_forward_check();
         return r;
+}
+
+#define DNSMASQ_READY_TIMEOUT_MS 10000
+
+int spawn_network_dnsmasq_ready(SpawnContext *c) {
+        char err[512];
+        int r;
+
+        if (c->net.dnsmasq.ready_fd < 0)
+                return 0;
+        if (c->config->resolv_conf != RESOLV_CONF_AUTO) {
+                /* its resolver is another: DHCP clients ask again, nothing needs it answering yet */
+                c->net.dnsmasq.ready_fd = safe_close(c->net.dnsmasq.ready_fd);
+                c->net.dnsmasq.err_fd = safe_close(c->net.dnsmasq.err_fd);
+                return 0;
+        }
+        r = spawn_dnsmasq_wait_ready(c->config->machine_name, &c->net.dnsmasq, DNSMASQ_READY_TIMEOUT_MS, err,
+                                     sizeof err);
+        if (r == -ESRCH)
+                return log_error_errno(r, "dnsmasq for machine '%s' exited at its start%s%s", c->config->machine_name,
+                                       *err ? ": " : ".", err);
+        if (r < 0)
+                return log_error_errno(r, "dnsmasq for machine '%s' did not start answering on %s: %m",
+                                       c->config->machine_name, c->net.ifname);
+        return 0;
 }
 
 /* Child, after pivot_root: /etc/resolv.conf names the gateway. An existing file gets a bind
@@ -1004,28 +1038,57 @@ static int host_link_remove(Netlink *nl, const SpawnNetwork *n) {
 
         if (r >= 0)
                 return 0;
-        r = nl ? netlink_link_delete(nl, n->ifname) : -ENOTCONN;
+        /* by index: the name may be another's by now (the link was released, below) */
+        r = !nl ? -ENOTCONN : n->host_ifindex > 0 ? netlink_link_delete_index(nl, n->host_ifindex) :
+                                                     netlink_link_delete(nl, n->ifname);
         return r == -ENODEV ? 0 : r;
 }
 
+/* Frees the link's name and the machine's subnet for a start that comes at once: the link is
+ * renamed and loses its addresses (cheap), instead of being waited for. false where the kernel
+ * renames no running link, or something failed: the caller waits under the lock then. */
+static bool host_link_release(Netlink *nl, const SpawnNetwork *n, bool zone) {
+        char name[IF_NAMESIZE];
+        uint32_t gw = htonl(n->subnet + 1);
+        uint8_t gw6[16];
+
+        if (!nl || n->host_ifindex <= 0)
+                return false;
+        (void) snprintf(name, sizeof name, "vx-%x", (unsigned) n->host_ifindex);
+        if (netlink_link_rename(nl, n->host_ifindex, name) < 0)
+                return false;
+        if (zone)
+                return true; /* a port of the zone's bridge: no address of its own */
+        if (netlink_addr_del(nl, n->host_ifindex, AF_INET, &gw, SPAWN_NETWORK_PREFIXLEN) < 0)
+                return false;
+        if (n->ipv6) {
+                memcpy(gw6, n->subnet6, 16);
+                gw6[15] = 1;
+                (void) netlink_addr_del(nl, n->host_ifindex, AF_INET6, gw6, 64);
+        }
+        return true;
+}
+
 /* The same in a child that the launcher does not wait for: the namespace's end is the kernel's work
- * (on a busy host it queues behind other namespaces' ends), and the machine is gone already. The
- * child shares the open file that holds the network lock, so the lock is held until the link is
- * gone: the next launcher that takes it finds the name and the subnet free. In place when there
- * is no lock or no child. */
-static void host_link_remove_behind(Netlink *nl, const SpawnNetwork *n, int lock) {
+ * (on a busy host it queues behind other namespaces' ends), and the machine is gone already. Once
+ * the link is released (above) the child holds nothing; otherwise it shares the open file that
+ * holds the network lock, so the lock is held until the link is gone and the next launcher that
+ * takes it finds the name and the subnet free. In place when there is no lock or no child. */
+static void host_link_remove_behind(Netlink *nl, const SpawnNetwork *n, bool zone, int lock) {
+        bool released;
         char name[IF_NAMESIZE];
         pid_t pid;
         int r, null;
 
         if (n->host_ifindex > 0 && !if_indextoname((unsigned) n->host_ifindex, name))
                 return; /* gone already */
+        released = host_link_release(nl, n, zone);
         pid = lock >= 0 ? fork() : -1;
         if (pid == 0) {
                 /* nothing of the launcher's: whoever reads its output or waits on its fds is done */
                 null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
-                    dup2(null, STDERR_FILENO) < 0 || dup2(lock, 3) < 0)
+                    dup2(null, STDERR_FILENO) < 0 || dup2(released ? null : lock, 3) < 0)
                         _exit(EXIT_FAILURE);
                 (void) close_range(4, ~0U, 0);
                 nl = NULL; /* its socket is closed: a new one */
@@ -1087,10 +1150,12 @@ void spawn_network_teardown(SpawnContext *c) {
         else
                 (void) nft_sync();
         nft_machines_done(&own);
-        remove_machine(nl, c->config->machine_name, NULL, c->net.dnsmasq_pidfd, NULL);
-        c->net.dnsmasq_pidfd = safe_close(c->net.dnsmasq_pidfd);
+        remove_machine(nl, c->config->machine_name, NULL, c->net.dnsmasq.pidfd, NULL);
+        c->net.dnsmasq.pidfd = safe_close(c->net.dnsmasq.pidfd);
+        c->net.dnsmasq.ready_fd = safe_close(c->net.dnsmasq.ready_fd);
+        c->net.dnsmasq.err_fd = safe_close(c->net.dnsmasq.err_fd);
         if (!isempty(c->net.ifname))
-                host_link_remove_behind(nl, &c->net, lock);
+                host_link_remove_behind(nl, &c->net, !isempty(c->config->network_zone), lock);
         c->net.recorded = false;
 }
 

@@ -8,6 +8,7 @@
 
 #include "id128.h"
 #include "netlink-util.h"
+#include "spawn-dnsmasq.h"
 #include "spawn-nft.h"
 #include "spawn-port.h"
 
@@ -33,7 +34,7 @@ typedef struct SpawnNetwork {
         bool external;         /* systemd-networkd addresses it (--network-setup=): berth makes links only */
         int host_ifindex;
         int netns_fd;          /* the machine's, held until interfaces moved in are back */
-        int dnsmasq_pidfd;     /* the link's dnsmasq, the launcher's child */
+        DnsmasqRun dnsmasq;    /* the link's dnsmasq, the launcher's child */
         int nft_watch_fd;      /* hears nftables' changes: berth's tables made again when they go */
         size_t n_moved;        /* --network-interface= links moved in so far */
         size_t n_extra;        /* --network-veth-extra= pairs made so far */
@@ -68,6 +69,9 @@ int spawn_network_verify(const SpawnConfig *config);
  * namespace exists (links, addresses, dnsmasq, nftables). */
 int spawn_network_allocate(SpawnContext *c);
 int spawn_network_setup(SpawnContext *c);
+/* Parent step before "go": the machine's own dnsmasq (a -n machine outside a zone), started in
+ * network-setup, answers. */
+int spawn_network_dnsmasq_ready(SpawnContext *c);
 /* Child step: resolv.conf pointing at the gateway's dnsmasq. */
 int spawn_network_setup_guest_files(SpawnContext *c);
 /* Removes what this launcher made (every exit path); logs what fails. */

@@ -85,7 +85,7 @@ void spawn_context_init(SpawnContext *c, const SpawnConfig *config, SpawnTree *t
                 .registry_fd = -EBADF,
                 .lxcfs_fds = { -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF, -EBADF },
                 .net.netns_fd = -EBADF,
-                .net.dnsmasq_pidfd = -EBADF,
+                .net.dnsmasq = DNSMASQ_RUN_NULL,
                 .net.nft_watch_fd = -EBADF,
                 .userns = config->private_users != PRIVATE_USERS_NO,
                 .idmap_root = IN_SET(config->private_users, PRIVATE_USERS_PICK, PRIVATE_USERS_FIXED) &&
@@ -693,16 +693,17 @@ static const SpawnStep parent_steps[] = {
         { "link-journal",            spawn_journal_link            },
         { "bind-users",              spawn_bind_users_resolve      },
         { "clone-child",             step_clone_child              },
+        { "network-setup",           spawn_network_setup           },
         { "cgroup-attach",           step_cgroup_attach            },
         { "process-limits",          spawn_step_process_limits     },
         { "send-rootfs",             step_send_rootfs              },
         { "receive-console",         step_receive_console          },
         { "receive-notify",          step_receive_notify           },
-        { "network-setup",           spawn_network_setup           },
         { "network-links",           spawn_network_links_setup     },
         { "await-rootfs",            step_await_rootfs             },
         { "register",                step_register                 },
         { "cgroup-limits",           spawn_step_cgroup_limits      },
+        { "dnsmasq-ready",           spawn_network_dnsmasq_ready   },
         { "go",                      step_go                       },
         {}
 };

@@ -16,20 +16,16 @@
 #include "string-util.h"
 #include "strv.h"
 
-/* As systemd-nspawn@.service's TasksMax=16384: a fork bomb stays inside, unless the user says otherwise. */
+/* As systemd-nspawn@.service's TasksMax=16384: a fork bomb stays inside, unless the user says otherwise.
+ * Through the hierarchies the launcher found already: no parse of the mount table for a default. */
 static void apply_default_tasks_max(SpawnContext *c) {
-        _cleanup_(cgroup_limits_done) CgroupLimits def = {};
-        _cleanup_strv_free_ char **warnings = NULL;
-        _cleanup_free_ char *err = NULL;
         int r;
 
         if (cgroup_limits_has(&c->config->limits.cgroup, CGROUP_PROP_TASKS_MAX))
                 return;
-        r = cgroup_limits_parse_assignment(&def, "TasksMax=16384", NULL);
-        if (r >= 0)
-                r = cgroup_limits_apply(&c->controllers, c->cgroup_path, &def, false, &warnings, &err);
-        if (r < 0 || strv_length(warnings) > 0)
-                log_debug("Default TasksMax=16384 not applied: %s", err ?: warnings ? warnings[0] : strerror(-r));
+        r = cgroup_set_pids_max(&c->cgroups, c->cgroup_path, 16384);
+        if (r < 0)
+                log_debug_errno(r, "Default TasksMax=16384 not applied: %m");
 }
 
 int spawn_step_cgroup_limits(SpawnContext *c) {
@@ -43,15 +39,15 @@ int spawn_step_cgroup_limits(SpawnContext *c) {
                           c->config->machine_name);
                 return 0;
         }
+        apply_default_tasks_max(c);
+        if (c->config->limits.cgroup.mask == 0)
+                return 0;
         r = cgroup_controllers_detect(&c->controllers);
         if (r < 0)
                 return log_error_errno(r, "Failed to find the cgroup controllers of this host: %m");
         for (int i = 0; i < _CGROUP_CTRL_MAX; i++)
                 log_debug("cgroup controller %s: %s", cgroup_controller_to_string(i),
                           cgroup_controller_location(&c->controllers, i));
-        apply_default_tasks_max(c);
-        if (c->config->limits.cgroup.mask == 0)
-                return 0;
         r = cgroup_limits_apply(&c->controllers, c->cgroup_path, &c->config->limits.cgroup, false, &warnings, &err);
         STRV_FOREACH(w, warnings)
                 log_warning("%s", *w);

@@ -130,6 +130,16 @@ def test_busybox_command_has_network_from_first_instruction(bbtree, upstream):
     assert re.search(rf"Name:\s+net-bb\s+Address( 1)?:\s+{guest}", r.stdout), r.stdout
 
 
+def test_dns_answers_the_first_instruction(bbtree):
+    """resolv.conf names the machine's dnsmasq, so the guest starts only once dnsmasq answers: a
+    lookup as the very first instruction gets its answer (it was refused in most runs while dnsmasq
+    was still loading)."""
+    for _ in range(5):
+        r = spawn("-q", "-D", bbtree, "-M", "net-dns1", "-n", "/bin/busybox", "nslookup", "net-dns1")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert re.search(r"Name:\s+net-dns1\s+Address( 1)?:\s+10\.", r.stdout), r.stdout
+
+
 def test_links_macs_and_names_are_nspawns(bbtree):
     """The same host: systemd-nspawn -n and berth-spawn -n give host0 the same MAC, and a long
     name is shortened to the same ve- name."""
