@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "machine-start.h"
 #include "manager.h"
 #include "registry-listen.h"
+#include "registry-socket.h"
 #include "varlink-listen.h"
 #include "path-util.h"
 #include "pidfd-util.h"
@@ -392,6 +394,9 @@ int manager_startup(Manager *m, sd_bus *bus) {
         r = manager_add_host_machine(m);
         if (r < 0)
                 return log_error_errno(r, "Failed to add the host machine: %m");
+        /* what berthds of other buses left when they were killed (tests, a bus that is gone) */
+        (void) berth_sockets_collect(REGISTRY_SOCKET_DIR, SOCK_SEQPACKET);
+        (void) berth_sockets_collect(MACHINE_VARLINK_DIR, SOCK_STREAM);
         r = manager_listen_registry(m);
         if (r < 0)
                 log_warning_errno(r, "Failed to listen on the registration socket, launchers register over the bus: %m");

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,4 +76,48 @@ int berth_socket_listen(const char *path, int type, mode_t dir_mode, mode_t mode
                 return r;
         }
         return fd;
+}
+
+/* Is there no listener on the socket at path (its berthd was killed)? Asked with a connect, which
+ * a live berthd takes for a client that says nothing. */
+static bool socket_refused(const char *path, int type) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd, r;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return false;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return false;
+        r = connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ? errno : 0;
+        close(fd);
+        return r == ECONNREFUSED;
+}
+
+int berth_sockets_collect(const char *dir, int type) {
+        struct timespec now;
+        struct dirent *de;
+        int n = 0;
+        DIR *d = opendir(dir);
+
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        (void) clock_gettime(CLOCK_REALTIME, &now);
+        while ((de = readdir(d))) {
+                char path[sizeof ((struct sockaddr_un *) NULL)->sun_path];
+                struct stat st;
+
+                if (de->d_name[0] == '.' ||
+                    (size_t) snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path)
+                        continue;
+                /* a second old at least: a berthd between its bind() and its listen() is not dead */
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode) ||
+                    st.st_mtim.tv_sec + 1 >= now.tv_sec)
+                        continue;
+                if (socket_refused(path, type) && unlinkat(dirfd(d), de->d_name, 0) >= 0)
+                        n++;
+        }
+        closedir(d);
+        return n;
 }

@@ -29,3 +29,8 @@ int machine_varlink_socket_path(char *buf, size_t size);
 /* A listening, non-blocking socket of type at path (replacing a killed berthd's), its directory
  * made with dir_mode (under /run/berth), the socket given mode. */
 int berth_socket_listen(const char *path, int type, mode_t dir_mode, mode_t mode);
+
+/* Removes the sockets in dir that nobody listens on any more (berthds of other buses, killed): a
+ * machine's sockets are replaced by the next berthd of the same bus, but a bus that is gone for good
+ * leaves its own. Returns how many went. */
+int berth_sockets_collect(const char *dir, int type);

@@ -6,6 +6,7 @@ misbehave."""
 
 import json
 import os
+import signal
 import socket
 import subprocess
 
@@ -215,3 +216,27 @@ def test_misbehaving_clients_are_dropped(bus, berthd, two_machines):
         c.close()
     assert wait_for(lambda: berthd.fds() == fds, timeout=10), (berthd.fds(), fds)
     assert berthd.proc.poll() is None
+
+
+def test_sockets_of_a_killed_berthd_are_collected(bus):
+    """A killed berthd leaves its registration and Varlink sockets; the next berthd of the same bus
+    replaces them, and a berthd of any bus removes those nobody listens on (a bus that is gone)."""
+    import time
+    from daemon import Bus
+
+    d = Berthd(bus)
+    varlink = socket_path(d)
+    registry = "/run/berth/registry/" + os.path.basename(varlink).rsplit(".", 1)[1]
+    d.stop(signal.SIGKILL)
+    assert os.path.exists(varlink) and os.path.exists(registry)
+    time.sleep(1.5)  # a socket younger than a second may belong to a berthd between bind and listen
+    other = Bus()
+    try:
+        d2 = Berthd(other)
+        try:
+            assert not os.path.exists(varlink) and not os.path.exists(registry)
+            assert os.path.exists(socket_path(d2))  # its own, alive
+        finally:
+            d2.stop()
+    finally:
+        other.close()
