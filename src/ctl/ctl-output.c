@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
 #include <errno.h>
+#include <json-c/json.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,19 +63,93 @@ int ctl_table_add_row(struct libscols_table *t, const char *const *cells) {
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 const char *v = cells[i];
-                struct libscols_column *c = scols_table_get_column(t, i);
-                if (!v && json && scols_column_get_json_type(c) == SCOLS_JSON_ARRAY_STRING)
-                        v = ""; /* an empty list, not [null] */
-                else if (!v && json)
-                        continue;
+                if (!v && json)
+                        continue; /* null, or [] for a list */
                 if (scols_line_set_data(l, i, v ?: "-") < 0)
                         return -ENOMEM;
         }
         return 0;
 }
 
+/* A cell as JSON, by its column's type; an unset cell is null, an unset list []. */
+static json_object *cell_to_json(struct libscols_column *c, const char *v) {
+        json_object *a;
+        char *end;
+
+        switch (scols_column_get_json_type(c)) {
+        case SCOLS_JSON_ARRAY_STRING:
+                a = json_object_new_array();
+                for (const char *p = v; a && p && *p;) {
+                        size_t l = strcspn(p, "\n");
+                        (void) json_object_array_add(a, json_object_new_string_len(p, (int) l));
+                        p += l + (p[l] == '\n');
+                }
+                return a;
+        case SCOLS_JSON_NUMBER:
+                if (v) {
+                        long long n = strtoll(v, &end, 10);
+                        if (end != v && *end == 0)
+                                return json_object_new_int64(n);
+                }
+                break;
+        case SCOLS_JSON_BOOLEAN:
+                if (v)
+                        return json_object_new_boolean(streq(v, "true") || streq(v, "yes") || streq(v, "1"));
+                break;
+        default:
+                break;
+        }
+        return v && *v ? json_object_new_string(v) : NULL; /* empty is null, as libsmartcols has it */
+}
+
+/* {"NAME": [ {"column": value, …}, … ]}, with lower-case column names as libsmartcols names them;
+ * one line for --json=short (as systemd's), indented for pretty. libsmartcols 2.38 writes an empty
+ * list as [null] and has no compact form, hence this. */
+static int print_json(struct libscols_table *t) {
+        json_object *root = json_object_new_object(), *rows = json_object_new_array();
+        struct libscols_iter *it = scols_new_iter(SCOLS_ITER_FORWARD);
+        struct libscols_line *l;
+        size_t ncols = scols_table_get_ncols(t);
+        int r = 0;
+
+        if (!root || !rows || !it) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        while (r >= 0 && scols_table_next_line(t, it, &l) == 0) {
+                json_object *row = json_object_new_object();
+                if (!row || json_object_array_add(rows, row) < 0) {
+                        json_object_put(row);
+                        r = -ENOMEM;
+                        break;
+                }
+                for (size_t i = 0; i < ncols; i++) {
+                        struct libscols_column *c = scols_table_get_column(t, i);
+                        const char *name = scols_cell_get_data(scols_column_get_header(c));
+                        char key[64];
+                        size_t k;
+
+                        for (k = 0; name && name[k] && k + 1 < sizeof key; k++)
+                                key[k] = (char) tolower((unsigned char) name[k]);
+                        key[k] = 0;
+                        (void) json_object_object_add(row, key, cell_to_json(c, scols_cell_get_data(scols_line_get_cell(l, i))));
+                }
+        }
+        if (r >= 0) {
+                (void) json_object_object_add(root, scols_table_get_name(t) ?: "table", rows);
+                rows = NULL;
+                puts(json_object_to_json_string_ext(root, scols_table_is_minout(t) ? JSON_C_TO_STRING_PLAIN :
+                                                          JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+        }
+finish:
+        scols_free_iter(it);
+        json_object_put(rows);
+        json_object_put(root);
+        return r;
+}
+
 int ctl_table_print(struct libscols_table *t) {
-        int r = scols_print_table(t);
+        int r = scols_table_is_json(t) ? print_json(t) : scols_print_table(t);
         return r < 0 ? log_error_errno(r, "Failed to print the table: %m") : 0;
 }
 

@@ -113,7 +113,7 @@ int berth_sockets_collect(const char *dir, int type) {
                         continue;
                 /* a second old at least: a berthd between its bind() and its listen() is not dead */
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode) ||
-                    st.st_mtim.tv_sec + 1 >= now.tv_sec)
+                    (now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL + (now.tv_nsec - st.st_mtim.tv_nsec) < 1000000000LL)
                         continue;
                 if (socket_refused(path, type) && unlinkat(dirfd(d), de->d_name, 0) >= 0)
                         n++;
