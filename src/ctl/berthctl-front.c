@@ -4,6 +4,8 @@
  * its dependencies (half of a list's time was the dynamic loader). Everything else, and a list that
  * cannot be answered that way, goes to the full tool (berthctl-bus) with the same command line. */
 #include <errno.h>
+#include <malloc.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,9 +27,30 @@ static bool is_plain_list(const CtlArgs *arg, bool help, char **pos) {
         return !help && arg->n_columns == 0 && (n == 0 || (n == 1 && streq(pos[0], "list")));
 }
 
+/* The list's heap (the replies, their parsed JSON, the table: some 100 KiB for 100 machines) made
+ * present in one call instead of a page fault per page: in a VM a fault can cost 30 µs, a third of
+ * the client's own time in a list. Kept by malloc for the list once freed. */
+#define LIST_HEAP_SIZE (256U * 1024U)
+
+static void heap_prefault(void) {
+        uintptr_t start;
+        char *p;
+
+        (void) mallopt(M_MMAP_THRESHOLD, 2 * LIST_HEAP_SIZE); /* from the heap, not a mapping of its own */
+        (void) mallopt(M_TRIM_THRESHOLD, 4 * LIST_HEAP_SIZE); /* not given back when freed */
+        p = malloc(LIST_HEAP_SIZE);
+        if (!p)
+                return;
+        start = ((uintptr_t) p + 4095) & ~(uintptr_t) 4095;
+        (void) madvise((void *) start, LIST_HEAP_SIZE - 4096, MADV_POPULATE_WRITE); /* Linux >= 5.14 */
+        free(p);
+}
+
 static int quick_list(const CtlArgs *arg) {
         ListState s = { .args = arg };
         int r;
+
+        heap_prefault();
 
         r = ctl_varlink_list(&s);
         if (r > 0) {
