@@ -16,6 +16,7 @@
 #include "machine-dbus.h"
 #include "machine-enter.h"
 #include "machine-peek.h"
+#include "machine-watch.h"
 #include "manager.h"
 #include "bus-creds.h"
 #include "path-util.h"
@@ -393,8 +394,10 @@ int bus_method_list_machines_with_details(sd_bus_message *message, void *userdat
         r = sd_bus_message_new_method_return(message, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "(sssoa{ss}a(iay))");
+        manager_metadata_begin(m); /* one look at what changed, for all of them */
         for (Machine *i = m->machines; r >= 0 && i; i = i->next)
                 r = append_machine_details(reply, i);
+        manager_metadata_end(m);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         if (r < 0)

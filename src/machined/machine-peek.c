@@ -14,6 +14,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "machine-peek.h"
+#include "machine-watch.h"
 #include "manager.h"
 #include "mount-util.h"
 #include "ns-util.h"
@@ -53,6 +54,7 @@ static bool same_file_version(const struct stat *a, const struct stat *b) {
 void machine_forget_os_release(Machine *machine) {
         machine->os_release = strv_free(machine->os_release);
         machine->os_release_stat = (struct stat) {};
+        machine->os_release_watched = false;
 }
 
 /* Is a FUSE file system mounted anywhere in the leader's mount namespace? Its daemon (the guest's,
@@ -107,14 +109,28 @@ static int open_os_release(Machine *machine, int root, const char *path, struct 
         return TAKE_FD(fd);
 }
 
+static int os_release_copy(Machine *machine, char ***ret) {
+        char **l = strv_copy(machine->os_release);
+
+        if (!l)
+                return -ENOMEM;
+        *ret = l;
+        return 0;
+}
+
 int machine_get_os_release(Machine *machine, char ***ret) {
         static const char *const paths[] = { "/etc/os-release", "/usr/lib/os-release" };
-        _cleanup_close_ int root = machine_open_root(machine), fd = -EBADF;
+        _cleanup_close_ int root = -EBADF, fd = -EBADF;
         _cleanup_free_ char *buf = NULL;
-        char **l;
         struct stat st;
         int r;
 
+        /* read before, and no change since (inotify): no need to look */
+        machine_metadata_flush(machine->manager);
+        if (machine->os_release && machine->os_release_watched &&
+            (machine->class == MACHINE_HOST || machine->leader_pidfd >= 0))
+                return os_release_copy(machine, ret);
+        root = machine_open_root(machine);
         if (root < 0)
                 return root;
         for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
@@ -136,11 +152,9 @@ int machine_get_os_release(Machine *machine, char ***ret) {
                         return r;
                 machine->os_release_stat = st;
         }
-        l = strv_copy(machine->os_release);
-        if (!l)
-                return -ENOMEM;
-        *ret = l;
-        return 0;
+        if (!machine->os_release_watched)
+                machine_watch_os_release(machine, root, fd);
+        return os_release_copy(machine, ret);
 }
 
 static int address_compare(const void *x, const void *y) {
@@ -151,54 +165,13 @@ static int address_compare(const void *x, const void *y) {
         return memcmp(a->bytes, b->bytes, 16);
 }
 
-/* Something changed in the machine's addresses: read them again at the next question. */
-static int on_address_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Machine *machine = userdata;
-        char buf[4096];
-
-        for (;;) {
-                ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-                if (n > 0 || (n < 0 && (errno == EINTR || errno == ENOBUFS))) {
-                        machine->addresses_current = false; /* ENOBUFS: we missed some, the same for us */
-                        continue;
-                }
-                if (n < 0 && errno == EAGAIN)
-                        return 0;
-                break;
-        }
-        machine->addresses_current = false;
-        /* the socket broke: no more watching (and no more keeping) until the next question */
-        machine->address_watch = sd_event_source_disable_unref(machine->address_watch);
-        return 0;
-}
-
-/* Watches the machine's addresses, so that a list reads them only after they changed. Without a
- * watch every question reads them. */
-static void watch_addresses(Machine *machine, int netns_fd) {
-        int fd, r;
-
-        if (machine->address_watch || !machine->manager->event)
-                return;
-        fd = netlink_open_address_watch(netns_fd);
-        if (fd < 0) {
-                log_debug_errno(fd, "Failed to watch the addresses of machine %s: %m", machine->name);
-                return;
-        }
-        r = sd_event_add_io(machine->manager->event, &machine->address_watch, fd, EPOLLIN, on_address_event, machine);
-        if (r < 0) {
-                close(fd);
-                return;
-        }
-        (void) sd_event_source_set_io_fd_own(machine->address_watch, true);
-}
-
 static int read_addresses(Machine *machine, int netns_fd) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         NetlinkAddress *a = NULL;
         size_t n = 0;
         int r;
 
-        watch_addresses(machine, netns_fd); /* first: a change while we read is not missed */
+        machine_watch_addresses(machine, netns_fd); /* first: a change while we read is not missed */
         r = netlink_open(netns_fd, &nl);
         if (r >= 0)
                 r = netlink_addresses(nl, &a, &n);
@@ -235,9 +208,7 @@ int machine_get_addresses(Machine *machine, NetlinkAddress **ret, size_t *ret_n)
                         return -ENONET;
         }
         /* a change that came with the question, before the loop dispatched the watch */
-        if (machine->address_watch)
-                (void) on_address_event(machine->address_watch, sd_event_source_get_io_fd(machine->address_watch),
-                                        EPOLLIN, machine);
+        machine_metadata_flush(machine->manager);
         if (!machine->addresses_current) {
                 /* setns() takes the pidfd itself: the leader's namespace, whatever its PID is now. */
                 r = read_addresses(machine, machine->class == MACHINE_HOST ? -EBADF : machine->leader_pidfd);

@@ -18,6 +18,7 @@
 #include "hostname-util.h"
 #include "log.h"
 #include "machine.h"
+#include "machine-watch.h"
 #include "manager.h"
 #include "ns-util.h"
 #include "path-util.h"
@@ -88,6 +89,8 @@ Machine *machine_free(Machine *machine) {
         sd_event_source_disable_unref(machine->leader_source);
         sd_event_source_disable_unref(machine->address_watch);
         free(machine->addresses);
+        if (machine->manager)
+                machine_unwatch_os_release(machine);
         sd_event_source_disable_unref(machine->terminate_timer);
         safe_close(machine->leader_pidfd);
         safe_close(machine->supervisor_pidfd);

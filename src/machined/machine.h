@@ -72,6 +72,9 @@ struct Machine {
         size_t n_netifs;
         char **os_release;           /* the guest's os-release, parsed (machine-peek.h), NULL if unread */
         struct stat os_release_stat; /* the file it came from: read again when this changes */
+        int os_release_wds[3];       /* inotify watches on that file, /etc and /usr/lib (machine-watch.h) */
+        size_t n_os_release_wds;
+        bool os_release_watched;     /* all in place and silent since: os_release is current */
         struct NetlinkAddress *addresses; /* its addresses as last read (machine-peek.h) */
         size_t n_addresses;
         bool addresses_current;      /* no change seen on address_watch since they were read */

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "machine-exec.h"
 #include "machine-start.h"
+#include "machine-watch.h"
 #include "manager.h"
 #include "registry-listen.h"
 #include "registry-socket.h"
@@ -36,6 +37,7 @@ int manager_new(const char *state_dir, Manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->terminate_timeout_usec = 10 * 1000000ULL;
+        m->metadata_epoll_fd = m->os_release_inotify_fd = -EBADF;
         m->state_dir = strdup(state_dir ?: MACHINE_STATE_DIR);
         m->log_dir = strdup(MACHINE_LOG_DIR);
         m->autostart_dir = strdup(MACHINE_AUTOSTART_DIR);
@@ -61,6 +63,7 @@ Manager *manager_free(Manager *m) {
                 manager_unlink_machine(m, machine);
                 machine_free(machine);
         }
+        manager_watch_done(m);
         start_jobs_free(m);
         exec_jobs_free(m);
         image_list_free(m->image_cache);
@@ -378,6 +381,9 @@ int manager_startup(Manager *m, sd_bus *bus) {
 
         if (mkdir(m->state_dir, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(errno, "Failed to create %s: %m", m->state_dir);
+        r = manager_watch_init(m);
+        if (r < 0) /* then questions look at every machine's files again */
+                log_warning_errno(r, "Failed to set up the watches for machines' OS release and addresses: %m");
         if (bus) { /* a private test connection: no name to take, no sweep */
                 m->bus = sd_bus_ref(bus);
                 r = manager_attach_bus(m);

@@ -39,6 +39,11 @@ struct Manager {
         sd_event_source *registry_source; /* registry-listen.c: berth-spawn's registrations */
         char *registry_path;
 
+        int metadata_epoll_fd;       /* machine-watch.c: address watches and os-release inotify */
+        int os_release_inotify_fd;
+        sd_event_source *os_release_inotify_source;
+        bool metadata_fresh;         /* flushed for the list being answered */
+
         sd_event_source *varlink_source; /* varlink-listen.c: io.systemd.Machine */
         char *varlink_path;
         struct VarlinkClient *varlink_clients;

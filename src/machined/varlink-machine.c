@@ -10,6 +10,7 @@
 
 #include "alloc-util.h"
 #include "machine-peek.h"
+#include "machine-watch.h"
 #include "string-util.h"
 #include "strv.h"
 #include "varlink-machine.h"
@@ -150,11 +151,13 @@ static int method_list(Manager *m, const VarlinkCall *call, json_object **ret, c
                 return *ret_error = ERROR_EXPECTED_MORE, -EINVAL;
         }
         replies = json_object_new_array();
+        manager_metadata_begin(m); /* one look at what changed, for all of them */
         if (machine)
                 json_object_array_add(replies, machine_to_json(machine, a.metadata));
         else
                 for (Machine *i = m->machines; i; i = i->next)
                         json_object_array_add(replies, machine_to_json(i, a.metadata));
+        manager_metadata_end(m);
         if (json_object_array_length(replies) == 0) { /* systemd's answer to an empty enumeration */
                 json_object_put(replies);
                 *ret = NULL;

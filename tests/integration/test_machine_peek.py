@@ -54,6 +54,9 @@ def test_os_release_changes_inside_the_guest_are_seen(bus, berthd, bbtree):
             f.write("ID=fallback\n")
         os.symlink("../usr/lib/os-release", path)
         assert _os_release(bus, "peek-os") == {"ID": "fallback"}
+        with open(os.path.join(bbtree, "usr/lib/os-release"), "w") as f:  # the link's target, in place
+            f.write("ID=fallback\nVERSION_ID=5\n")
+        assert _os_release(bus, "peek-os") == {"ID": "fallback", "VERSION_ID": "5"}
         os.unlink(path)
         os.unlink(os.path.join(bbtree, "usr/lib/os-release"))
         r = call(bus, "GetMachineOSRelease", "s", "peek-os", check=False)
