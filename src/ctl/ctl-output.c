@@ -90,6 +90,9 @@ static json_object *cell_to_json(struct libscols_column *c, const char *v) {
                         long long n = strtoll(v, &end, 10);
                         if (end != v && *end == 0)
                                 return json_object_new_int64(n);
+                        double d = strtod(v, &end); /* "12.5" (a CPU share) */
+                        if (end != v && *end == 0)
+                                return json_object_new_double(d);
                 }
                 break;
         case SCOLS_JSON_BOOLEAN:
