@@ -161,12 +161,13 @@ int netlink_veth_add(Netlink *nl, const char *name, const uint8_t mac[static 6],
         return call(nl, h, NULL, NULL);
 }
 
-int netlink_bridge_add(Netlink *nl, const char *name) {
+int netlink_bridge_add(Netlink *nl, const char *name, const uint8_t mac[static 6]) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *h = request(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifinfomsg));
         struct nlattr *info;
 
         mnl_attr_put_strz(h, IFLA_IFNAME, name);
+        mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
         info = mnl_attr_nest_start(h, IFLA_LINKINFO);
         mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
         mnl_attr_nest_end(h, info);

@@ -27,8 +27,8 @@ DEFINE_POINTER_CLEANUP(Netlink *, netlink_free);
  * namespace of PEER_PID. -EEXIST if NAME is taken. */
 int netlink_veth_add(Netlink *nl, const char *name, const uint8_t mac[static 6], const char *peer,
                      const uint8_t peer_mac[static 6], pid_t peer_pid);
-/* A bridge NAME (down, no address). */
-int netlink_bridge_add(Netlink *nl, const char *name);
+/* A bridge NAME with the MAC it keeps (down, no address). */
+int netlink_bridge_add(Netlink *nl, const char *name, const uint8_t mac[static 6]);
 /* A macvlan (bridge mode) or ipvlan (L2) link on the host's LINK_INDEX, created directly in the
  * network namespace of PID (mac NULL: the kernel's). */
 int netlink_macvlan_add(Netlink *nl, const char *name, int link_index, const uint8_t *mac, pid_t pid);

@@ -36,6 +36,10 @@ const uint8_t spawn_network_host_key[16] = {
         0x1a, 0x37, 0x6f, 0xc7, 0x46, 0xec, 0x45, 0x0b, 0xad, 0xa3, 0xd5, 0x31, 0x06, 0x60, 0x5d, 0xb1 };
 const uint8_t spawn_network_guest_key[16] = {
         0xc3, 0xc4, 0xf9, 0x19, 0xb5, 0x57, 0xb2, 0x1c, 0xe6, 0xcf, 0x14, 0x27, 0x03, 0x9c, 0xee, 0xa2 };
+/* udev's (MACAddressPolicy=persistent, src/shared/net-condition.c): the MAC a systemd host gives a
+ * new bridge named so, which keeps it when ports come and go. */
+static const uint8_t udev_persistent_mac_key[16] = {
+        0xd3, 0x1e, 0x48, 0xfa, 0x90, 0xfe, 0x4b, 0x4c, 0x9d, 0xaf, 0xd5, 0xd7, 0xa1, 0xb1, 0x2e, 0x8a };
 static const uint8_t shorten_ifname_key[16] = {
         0xe1, 0x90, 0xa4, 0x04, 0xa8, 0xef, 0x4b, 0x51, 0x8c, 0xcc, 0xc3, 0x3a, 0x9f, 0x11, 0xfc, 0xa2 };
 /* berth's own: where in 10.0.0.0/8 a machine's search for a free /28 starts. */
@@ -90,6 +94,14 @@ void spawn_network_mac(Id128 machine_id, const char *name, const uint8_t key[sta
         h = htole64(siphash24(buf, n, key));
         memcpy(ret, &h, 6);
         ret[0] = (uint8_t) ((ret[0] & 0xfe) | 0x02); /* unicast, locally administered */
+}
+
+/* A bridge made without an address takes its first port's and changes it as ports come and go
+ * (to 00:00:00:00:00:00 with none): the guests' ARP entries for the gateway go stale, and
+ * systemd-networkd reconfigures the link (new pool address) on each change. Set at creation, it
+ * stays; it is the one udev would give. */
+void spawn_network_bridge_mac(const char *bridge, uint8_t ret[static 6]) {
+        spawn_network_mac(spawn_network_host_machine_id(), bridge, udev_persistent_mac_key, 0, ret);
 }
 
 Id128 spawn_network_host_machine_id(void) {
@@ -739,7 +751,9 @@ static int setup_external(SpawnContext *c, Netlink *nl) {
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
         index = netlink_link_index(nl, bridge);
         if (index < 0) {
-                r = netlink_bridge_add(nl, bridge);
+                uint8_t mac[6];
+                spawn_network_bridge_mac(bridge, mac);
+                r = netlink_bridge_add(nl, bridge, mac);
                 index = r < 0 ? r : netlink_link_index(nl, bridge);
                 r = index < 0 ? index : netlink_link_set_up(nl, index);
                 if (r < 0)

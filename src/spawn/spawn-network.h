@@ -56,6 +56,8 @@ void spawn_network_mac(Id128 machine_id, const char *name, const uint8_t key[sta
 void spawn_network_subnet6(uint32_t subnet, uint8_t ret[static 16]);
 /* Does the host do IPv6 (and new links get it)? Without, -n is IPv4 only. */
 bool spawn_network_ipv6_supported(void);
+/* A bridge's own MAC, udev's persistent one for its name on this host. */
+void spawn_network_bridge_mac(const char *bridge, uint8_t ret[static 6]);
 /* The host's machine id (/etc/machine-id, else D-Bus's), null when it has none. */
 Id128 spawn_network_host_machine_id(void);
 

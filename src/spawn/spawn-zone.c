@@ -267,10 +267,12 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id) {
 static int bridge_up(Netlink *nl, const char *bridge, const SpawnNetwork *n) {
         uint32_t gw = htonl(n->subnet + 1);
         int index = netlink_link_index(nl, bridge), r;
+        uint8_t mac[6];
 
         if (index >= 0)
                 return 0;
-        r = netlink_bridge_add(nl, bridge);
+        spawn_network_bridge_mac(bridge, mac);
+        r = netlink_bridge_add(nl, bridge, mac);
         if (r < 0)
                 return r;
         index = netlink_link_index(nl, bridge);

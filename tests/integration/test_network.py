@@ -517,6 +517,11 @@ def zone_address(out):
     return addr.group(1), str(ipaddress.ip_network(f"{addr.group(1)}/24", strict=False))
 
 
+def link_mac(name):
+    with open(f"/sys/class/net/{name}/address") as f:
+        return f.read().strip()
+
+
 def zone_links():
     out = subprocess.run(["ip", "-o", "link", "show", "type", "bridge"], capture_output=True, text=True).stdout
     return [line.split(":")[1].strip() for line in out.splitlines()]
@@ -530,16 +535,21 @@ def second_tree(tmp_path):
 
 def test_zone_machines_reach_each_other_by_name(bbtree, second_tree):
     """Two machines in zone "lab": nspawn's vz-lab bridge with their vb- links, an address each in the
-    zone's /24, and the zone's dnsmasq resolves each machine's name for the other. The bridge and
-    the dnsmasq go with the zone's last machine."""
+    zone's /24, and the zone's dnsmasq resolves each machine's name for the other. The bridge keeps
+    its own MAC as machines come and go (one the kernel took from a port would change under the
+    guests' ARP entries for the gateway). The bridge and the dnsmasq go with the zone's last machine."""
     a = Machine("-q", "-D", bbtree, "-M", "zone-a", "--network-zone=lab", "-b")
     b = None
     try:
+        host0_ipv4(a)  # its port is up
+        bridge_mac = link_mac("vz-lab")
+        assert bridge_mac != link_mac("vb-zone-a") and int(bridge_mac[:2], 16) & 3 == 2, bridge_mac
         b = Machine("-q", "-D", second_tree, "-M", "zone-b", "--network-zone=lab", "-b")
         time.sleep(0.5)
         assert "vz-lab" in zone_links()
         masters = subprocess.run(["ip", "-o", "link", "show", "master", "vz-lab"], capture_output=True, text=True).stdout
         assert "vb-zone-a@" in masters and "vb-zone-b@" in masters, masters
+        assert link_mac("vz-lab") == bridge_mac
         addr_a, net = zone_address(host0_ipv4(a))
         addr_b, net_b = zone_address(host0_ipv4(b))
         assert net == net_b and addr_a != addr_b
@@ -556,8 +566,9 @@ def test_zone_machines_reach_each_other_by_name(bbtree, second_tree):
             zone_ipv6(a, b, addr_a, addr_b)
         assert b.stop(signal.SIGTERM, timeout=30) == 0
         b = None
-        # the zone stays while a machine is in it; the one that left no longer resolves
+        # the zone stays while a machine is in it, with its MAC; the one that left no longer resolves
         assert "vz-lab" in zone_links()
+        assert link_mac("vz-lab") == bridge_mac
         r = a.exec("/bin/busybox", "nslookup", "zone-b")
         assert addr_b not in r.stdout, r.stdout
     finally:
