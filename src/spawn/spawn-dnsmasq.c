@@ -193,6 +193,18 @@ int spawn_dnsmasq_wait_ready(const char *machine_name, DnsmasqRun *run, int time
         return r;
 }
 
+bool spawn_dnsmasq_lost_a_link(const char *err) {
+        return strstr(err, "failed to find list of interfaces");
+}
+
+void spawn_dnsmasq_reap(DnsmasqRun *run) {
+        if (run->pidfd >= 0)
+                (void) waitid(P_PIDFD, (id_t) run->pidfd, &(siginfo_t) {}, WEXITED);
+        run->pidfd = safe_close(run->pidfd);
+        run->ready_fd = safe_close(run->ready_fd);
+        run->err_fd = safe_close(run->err_fd);
+}
+
 /* Is pid a dnsmasq serving this lease file? (The pid file may be stale and the pid reused.) */
 static bool is_our_dnsmasq(pid_t pid, const char *lease_file) {
         _cleanup_free_ char *cmdline = NULL;
@@ -295,10 +307,13 @@ int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size) {
                 NULL,
         };
 
-        r = run_program(argv, NULL, err, err_size);
-        if (r < 0)
-                return r;
-        return r == 0 ? 0 : -EPROTO;
+        for (int attempt = 1;; attempt++) {
+                r = run_program(argv, NULL, err, err_size);
+                if (r <= 0)
+                        return r;
+                if (attempt == DNSMASQ_START_ATTEMPTS || !spawn_dnsmasq_lost_a_link(err))
+                        return -EPROTO;
+        }
 }
 
 int spawn_dnsmasq_reload(const char *state_name) {

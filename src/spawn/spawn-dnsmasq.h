@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -34,6 +35,13 @@ int spawn_dnsmasq_start(const DnsmasqConfig *d, DnsmasqRun *ret);
  * it), at most timeout_ms. -ESRCH if it exited (err: what it said), -ETIMEDOUT. Closes the
  * fds only needed for this, on every path. */
 int spawn_dnsmasq_wait_ready(const char *machine_name, DnsmasqRun *run, int timeout_ms, char *err, size_t err_size);
+/* dnsmasq ends its start when a link goes away while it lists the host's links (another machine's
+ * going, for one): "failed to find list of interfaces: No such device". Such a start is tried again,
+ * up to DNSMASQ_START_ATTEMPTS times in all. */
+#define DNSMASQ_START_ATTEMPTS 3
+bool spawn_dnsmasq_lost_a_link(const char *err);
+/* Waits for a dnsmasq that exited at its start and closes what its run held. */
+void spawn_dnsmasq_reap(DnsmasqRun *run);
 /* Stops the machine's dnsmasq: the one pidfd names (the launcher's own child, reaped here), else
  * the one its pid file names if that is a dnsmasq of this machine; removes its pid and lease
  * files. */
@@ -43,7 +51,7 @@ void spawn_dnsmasq_stop(const char *machine_name, int pidfd);
  * per machine) and DNS from hosts_file ("ADDRESS NAME"), both re-read on SIGHUP. It outlives the
  * launcher that starts it (it daemonizes; this waits until it serves), and goes with the zone's last
  * machine. state_name names its pid and lease files under SPAWN_NETWORK_DIR ("zones/ZONE"). -ENOENT:
- * not installed; -EPROTO: it refused, its message in err. */
+ * not installed; -EPROTO: it refused, its message in err (a start that lost a link is tried again). */
 typedef struct DnsmasqZone {
         const char *state_name;
         const char *ifname;

@@ -899,6 +899,33 @@ int spawn_network_connect_guest(SpawnContext *c) {
         return r < 0 ? r : network_sysctls(c);
 }
 
+/* A machine's own veth: berth's table, the link, its dnsmasq and the machine's side. */
+static int veth_setup(SpawnContext *c, Netlink *nl) {
+        _cleanup_close_ int lock = spawn_network_lock();
+        NftMachines own;
+        int r;
+
+        if (lock < 0)
+                return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
+        r = record_elements(c->config->machine_name, &own);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read " SPAWN_NETWORK_DIR "/%s.net: %m", c->config->machine_name);
+        r = nft_update(true, &own);
+        nft_machines_done(&own);
+        if (r < 0)
+                return r;
+        r = setup_host_side(c, nl);
+        if (r >= 0)
+                r = start_dnsmasq(c);
+        if (r >= 0)
+                r = setup_guest_side(c);
+        if (r >= 0)
+                r = network_sysctls(c);
+        if (r >= 0)
+                spawn_forward_check();
+        return r;
+}
+
 int spawn_network_setup(SpawnContext *c) {
         SpawnNetwork *n = &c->net;
         _cleanup_(netlink_freep) Netlink *nl = NULL;
@@ -937,26 +964,7 @@ int spawn_network_setup(SpawnContext *c) {
                         spawn_forward_check();
                 return r;
         }
-        lock = spawn_network_lock();
-        if (lock < 0)
-                return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
-        r = record_elements(c->config->machine_name, &own);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read " SPAWN_NETWORK_DIR "/%s.net: %m", c->config->machine_name);
-        r = nft_update(true, &own);
-        nft_machines_done(&own);
-        if (r < 0)
-                return r;
-        r = setup_host_side(c, nl);
-        if (r >= 0)
-                r = start_dnsmasq(c);
-        if (r >= 0)
-                r = setup_guest_side(c);
-        if (r >= 0)
-                r = network_sysctls(c);
-        if (r >= 0)
-                spawn_forward_check();
-        return r;
+        return veth_setup(c, nl);
 }
 
 #define DNSMASQ_READY_TIMEOUT_MS 10000
@@ -973,8 +981,18 @@ int spawn_network_dnsmasq_ready(SpawnContext *c) {
                 c->net.dnsmasq.err_fd = safe_close(c->net.dnsmasq.err_fd);
                 return 0;
         }
-        r = spawn_dnsmasq_wait_ready(c->config->machine_name, &c->net.dnsmasq, DNSMASQ_READY_TIMEOUT_MS, err,
-                                     sizeof err);
+        for (int attempt = 1;; attempt++) {
+                r = spawn_dnsmasq_wait_ready(c->config->machine_name, &c->net.dnsmasq, DNSMASQ_READY_TIMEOUT_MS, err,
+                                             sizeof err);
+                if (r != -ESRCH || attempt == DNSMASQ_START_ATTEMPTS || !spawn_dnsmasq_lost_a_link(err))
+                        break;
+                log_debug("dnsmasq for machine '%s' lost a link at its start (%s), starting it again.",
+                          c->config->machine_name, err);
+                spawn_dnsmasq_reap(&c->net.dnsmasq);
+                r = start_dnsmasq(c);
+                if (r < 0)
+                        return r;
+        }
         if (r == -ESRCH)
                 return log_error_errno(r, "dnsmasq for machine '%s' exited at its start%s%s", c->config->machine_name,
                                        *err ? ": " : ".", err);

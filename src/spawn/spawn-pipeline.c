@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/capability.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -42,6 +43,17 @@
 
 #include "spawn-root.h"
 
+/* A debugging aid (BERTH_LOG_LEVEL=debug): each step, and the parts of the teardown, with the time
+ * (CLOCK_MONOTONIC) it started at, to see where a start's time goes. */
+static void debug_mark(const char *role, const char *what) {
+        struct timespec ts;
+
+        if (log_get_max_level() < LOG_DEBUG)
+                return;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        log_debug("%s: %s (at %ld.%06ld)", role, what, (long) ts.tv_sec, ts.tv_nsec / 1000);
+}
+
 int spawn_run_steps(const SpawnStep *steps, SpawnContext *c) {
         /* A debugging aid (berth-spawn(1), ENVIRONMENT): the launcher SIGKILLs itself before the
          * named step, to show what a crash there leaves and who collects it. */
@@ -50,7 +62,7 @@ int spawn_run_steps(const SpawnStep *steps, SpawnContext *c) {
         for (const SpawnStep *s = steps; s->name; s++) {
                 int r;
 
-                log_debug("%s: %s", c->role_name, s->name);
+                debug_mark(c->role_name, s->name);
                 if (kill_at && streq(c->role_name, "parent") && streq(kill_at, s->name))
                         (void) raise(SIGKILL);
                 r = s->run(c);
@@ -729,7 +741,9 @@ void spawn_teardown(SpawnContext *c) {
         /* The machine made this socket: it holds the machine's network namespace, and a veth goes
          * with that namespace (spawn_network_teardown() waits for that). */
         c->notify_fd = safe_close(c->notify_fd);
+        debug_mark("teardown", "links");
         spawn_network_links_teardown(c);
+        debug_mark("teardown", "cgroup");
         if (c->cgroup_created) {
                 /* With PID 1 gone the kernel kills the rest of the namespace; wait for it. */
                 r = cgroup_set_kill_and_remove(&c->cgroups, c->cgroup_path, 5 * UINT64_C(1000000));
@@ -737,7 +751,9 @@ void spawn_teardown(SpawnContext *c) {
                         log_warning_errno(r, "Failed to remove cgroup %s: %m", c->cgroup_path);
                 (void) cgroup_set_remove_empty_parents(&c->cgroups, c->cgroup_path);
         }
+        debug_mark("teardown", "network");
         spawn_network_teardown(c);
+        debug_mark("teardown", "registration");
         spawn_registration_unregister(c);
         c->sync = safe_close(c->sync);
         c->console_fd = safe_close(c->console_fd);
@@ -755,6 +771,7 @@ void spawn_teardown(SpawnContext *c) {
         spawn_bind_users_done(c);
         spawn_seccomp_done(&c->seccomp);
         spawn_seccomp_done(&c->seccomp_sync);
+        debug_mark("teardown", "done");
 }
 
 void spawn_unlock(SpawnContext *c) {

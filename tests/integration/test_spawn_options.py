@@ -3,12 +3,14 @@
 from inside the machine and from the host, its .nspawn key, and its bad input."""
 import os
 import platform
+import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
-from conftest import spawn
+from conftest import SPAWN, spawn
 
 TRUSTED_SETTINGS = "/run/systemd/nspawn"
 
@@ -851,3 +853,20 @@ def test_overlay_dirs_of_a_killed_launcher_are_collected(bbtree, layers):
     assert r.returncode == 0, r.stderr
     assert glob.glob("/var/tmp/berth-overlay-ovkill@*") == []
     assert listing(up.parent) == ["low", "up"]
+
+
+def test_debug_log_shows_when_each_step_started(bbtree):
+    """BERTH_LOG_LEVEL=debug: every parent and child step and each part of the teardown, in order,
+    with the CLOCK_MONOTONIC time it started at (where a start's time goes)."""
+    t0 = time.monotonic()
+    r = spawn("-q", "-D", bbtree, "-M", "dbgsteps", "/bin/true", env=dict(os.environ, BERTH_LOG_LEVEL="debug"))
+    t1 = time.monotonic()
+    assert r.returncode == 0, r.stderr
+    marks = re.findall(r"^(parent|child|teardown): ([\w-]+) \(at (\d+\.\d{6})\)$", r.stderr, re.M)
+    names = [f"{role}:{name}" for role, name, _ in marks]
+    steps = subprocess.run([SPAWN], env=dict(os.environ, BERTH_DEBUG_KILL_AT="help"), capture_output=True,
+                           text=True).stdout.split()
+    assert [n.split(":")[1] for n in names if n.startswith("parent:")] == steps, r.stderr
+    assert "child:pivot-root" in names and names[-1] == "teardown:done", names
+    parent = [float(t) for role, _, t in marks if role != "child"]
+    assert parent == sorted(parent) and t0 <= parent[0] and parent[-1] <= t1, marks
