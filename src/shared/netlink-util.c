@@ -336,8 +336,11 @@ int netlink_link_count_ports(Netlink *nl, int master) {
         return r < 0 ? r : c.n;
 }
 
-/* Brings link INDEX up, and puts it in MASTER when > 0. */
-static int link_up(Netlink *nl, int index, int master) {
+/* Brings link INDEX up, and puts it in MASTER when > 0. A port of a bridge gets no IPv6 link-local
+ * address (the bridge holds the addresses; as Incus does for its bridged NICs): no DAD, router
+ * solicitation or MLD from each port as it comes up. Set in the same message as IFF_UP, so no carrier
+ * can come between (a veth's carrier comes with its peer, under the same RTNL). */
+static int link_up(Netlink *nl, int index, int master, bool no_ipv6_address) {
         char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nlmsghdr *h = request(nl, buf, RTM_NEWLINK, 0, 0);
         struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(h, sizeof *ifi);
@@ -347,15 +350,23 @@ static int link_up(Netlink *nl, int index, int master) {
         ifi->ifi_change = IFF_UP;
         if (master > 0)
                 mnl_attr_put_u32(h, IFLA_MASTER, (uint32_t) master);
+        if (no_ipv6_address) {
+                struct nlattr *spec = mnl_attr_nest_start(h, IFLA_AF_SPEC), *inet6 = mnl_attr_nest_start(h, AF_INET6);
+                mnl_attr_put_u8(h, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+                mnl_attr_nest_end(h, inet6);
+                mnl_attr_nest_end(h, spec);
+        }
         return call(nl, h, NULL, NULL);
 }
 
 int netlink_link_set_up(Netlink *nl, int ifindex) {
-        return link_up(nl, ifindex, 0);
+        return link_up(nl, ifindex, 0, false);
 }
 
 int netlink_link_set_master_up(Netlink *nl, int index, int master) {
-        return link_up(nl, index, master);
+        int r = link_up(nl, index, master, true);
+        /* a host without IPv6 (ipv6.disable=1) has no AF_INET6 part to set */
+        return r == -EAFNOSUPPORT ? link_up(nl, index, master, false) : r;
 }
 
 static size_t family_size(int family) {

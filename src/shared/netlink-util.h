@@ -35,7 +35,7 @@ int netlink_macvlan_add(Netlink *nl, const char *name, int link_index, const uin
 int netlink_ipvlan_add(Netlink *nl, const char *name, int link_index, pid_t pid);
 /* Moves link INDEX into the network namespace NETNS_FD, renamed to NEW_NAME (NULL: keeps its name). */
 int netlink_link_move(Netlink *nl, int index, int netns_fd, const char *new_name);
-/* Makes MASTER (a bridge) the master of link INDEX and brings INDEX up. */
+/* Makes MASTER (a bridge) the master of link INDEX and brings INDEX up, without an IPv6 address of its own. */
 int netlink_link_set_master_up(Netlink *nl, int index, int master);
 /* Renames link INDEX; -EBUSY while it is up, on older kernels that rename no running link. */
 int netlink_link_rename(Netlink *nl, int index, const char *new_name);

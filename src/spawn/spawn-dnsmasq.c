@@ -43,6 +43,7 @@ static int dnsmasq_launch(char *argv[], const char *machine_name, DnsmasqRun *re
         _cleanup_free_ char *pid_file = machine_file(machine_name, ".pid"), *binary = NULL;
         _cleanup_close_pair_ int errp[2] = { -EBADF, -EBADF };
         _cleanup_close_ int watch = -EBADF, fd = -EBADF, f = -EBADF;
+        int wd;
         /* no locale: its start-up reads none of the host's locale files */
         char *env[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *) "LC_ALL=C", NULL };
         char pid_text[16];
@@ -53,8 +54,10 @@ static int dnsmasq_launch(char *argv[], const char *machine_name, DnsmasqRun *re
                 return -ENOMEM;
         /* watched before it starts: its writing of NAME.ready cannot be missed */
         watch = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-        if (watch < 0 || inotify_add_watch(watch, SPAWN_NETWORK_DIR, IN_CLOSE_WRITE | IN_MOVED_TO) < 0 ||
-            pipe2(errp, O_CLOEXEC) < 0)
+        if (watch < 0)
+                return -errno;
+        wd = inotify_add_watch(watch, SPAWN_NETWORK_DIR, IN_CLOSE_WRITE | IN_MOVED_TO);
+        if (wd < 0 || pipe2(errp, O_CLOEXEC) < 0)
                 return -errno;
         /* looked up here, not by a child that tries every directory of PATH while we wait for its exec */
         r = program_find(argv[0], &binary);
@@ -79,7 +82,7 @@ static int dnsmasq_launch(char *argv[], const char *machine_name, DnsmasqRun *re
                 (void) waitid(P_PIDFD, (id_t) fd, &(siginfo_t) {}, WEXITED);
                 return r;
         }
-        *ret = (DnsmasqRun) { .pidfd = TAKE_FD(fd), .ready_fd = TAKE_FD(watch), .err_fd = TAKE_FD(errp[0]) };
+        *ret = (DnsmasqRun) { .pidfd = TAKE_FD(fd), .ready_fd = TAKE_FD(watch), .ready_wd = wd, .err_fd = TAKE_FD(errp[0]) };
         return 0;
 }
 
@@ -188,9 +191,17 @@ int spawn_dnsmasq_wait_ready(const char *machine_name, DnsmasqRun *run, int time
                                 break;
                         }
                 }
-        run->ready_fd = safe_close(run->ready_fd);
+        spawn_dnsmasq_unwatch(run);
         run->err_fd = safe_close(run->err_fd); /* it ignores SIGPIPE: a later message is lost, not fatal */
         return r;
+}
+
+void spawn_dnsmasq_unwatch(DnsmasqRun *run) {
+        /* the watch goes (what the directory does from now on is not queued), the instance stays: see
+         * DnsmasqRun */
+        if (run->ready_fd >= 0 && run->ready_wd >= 0)
+                (void) inotify_rm_watch(run->ready_fd, run->ready_wd);
+        run->ready_wd = -1;
 }
 
 bool spawn_dnsmasq_lost_a_link(const char *err) {
@@ -240,28 +251,44 @@ static int our_dnsmasq_pidfd(const char *pid_file, const char *lease_file) {
         return fd;
 }
 
-void spawn_dnsmasq_stop(const char *machine_name, int own_pidfd) {
+int spawn_dnsmasq_kill(const char *machine_name, int own_pidfd) {
         _cleanup_free_ char *pid_file = machine_file(machine_name, ".pid"),
                             *lease_file = machine_file(machine_name, ".leases"),
                             *ready_file = machine_file(machine_name, ".ready");
-        _cleanup_close_ int pidfd = -EBADF;
+        int pidfd = -ESRCH;
 
-        if (!pid_file || !lease_file)
-                return;
+        if (!pid_file || !lease_file || !ready_file)
+                return -ENOMEM;
+        /* It keeps nothing worth a clean shutdown (its lease file goes too), and SIGTERM can take it
+         * seconds: SIGKILL. */
         if (own_pidfd >= 0) {
-                (void) pidfd_signal(own_pidfd, SIGKILL);
-                (void) waitid(P_PIDFD, (id_t) own_pidfd, &(siginfo_t) {}, WEXITED);
-        } else if ((pidfd = our_dnsmasq_pidfd(pid_file, lease_file)) >= 0) {
-                /* It keeps nothing worth a clean shutdown (its lease file goes too), and SIGTERM can
-                 * take it seconds: kill it, and wait until it has let go of the link's address. */
-                struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                pidfd = fcntl(own_pidfd, F_DUPFD_CLOEXEC, 3);
+                if (pidfd < 0)
+                        pidfd = -errno;
+        } else
+                pidfd = our_dnsmasq_pidfd(pid_file, lease_file);
+        if (pidfd >= 0)
                 (void) pidfd_signal(pidfd, SIGKILL);
-                (void) poll(&p, 1, 1000);
-        }
         (void) unlink(pid_file);
         (void) unlink(lease_file);
-        if (ready_file)
-                (void) unlink(ready_file);
+        (void) unlink(ready_file);
+        return pidfd;
+}
+
+void spawn_dnsmasq_wait_gone(int pidfd) {
+        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+        if (pidfd >= 0)
+                (void) poll(&p, 1, 1000);
+}
+
+void spawn_dnsmasq_stop(const char *machine_name, int own_pidfd) {
+        _cleanup_close_ int pidfd = spawn_dnsmasq_kill(machine_name, own_pidfd);
+
+        if (pidfd >= 0 && own_pidfd >= 0)
+                (void) waitid(P_PIDFD, (id_t) pidfd, &(siginfo_t) {}, WEXITED); /* ours: reaped */
+        else
+                spawn_dnsmasq_wait_gone(pidfd); /* until it has let go of the link's address */
 }
 
 int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size) {

@@ -22,19 +22,25 @@ typedef struct DnsmasqConfig {
 /* A machine's dnsmasq while it starts. */
 typedef struct DnsmasqRun {
         int pidfd;    /* the launcher's child, until teardown */
-        int ready_fd; /* inotify on SPAWN_NETWORK_DIR: dnsmasq writes NAME.ready once its sockets are bound */
+        int ready_fd; /* inotify on SPAWN_NETWORK_DIR: dnsmasq writes NAME.ready once its sockets are bound.
+                       * Its watch goes once that is known, the instance stays open until the teardown:
+                       * closing an inotify instance waits for an SRCU grace period (some 20 ms in a
+                       * 2-CPU VM), which the teardown leaves to a child it does not wait for. */
+        int ready_wd; /* its watch, until then */
         int err_fd;   /* its stderr until then: why it could not start */
 } DnsmasqRun;
-#define DNSMASQ_RUN_NULL ((DnsmasqRun) { .pidfd = -EBADF, .ready_fd = -EBADF, .err_fd = -EBADF })
+#define DNSMASQ_RUN_NULL ((DnsmasqRun) { .pidfd = -EBADF, .ready_fd = -EBADF, .ready_wd = -1, .err_fd = -EBADF })
 
 /* Starts it in the foreground of a session of its own and does not wait for it: the caller goes on
  * with its work and calls spawn_dnsmasq_wait_ready() before the guest runs. Its pid is written to
  * the pid file before this returns: the launcher is its parent. -ENOENT: not installed. */
 int spawn_dnsmasq_start(const DnsmasqConfig *d, DnsmasqRun *ret);
 /* Waits until it answers (its DNS and DHCP sockets are bound: a guest's first instruction may ask
- * it), at most timeout_ms. -ESRCH if it exited (err: what it said), -ETIMEDOUT. Closes the
- * fds only needed for this, on every path. */
+ * it), at most timeout_ms. -ESRCH if it exited (err: what it said), -ETIMEDOUT. Closes its stderr and
+ * removes the watch (spawn_dnsmasq_unwatch()) on every path. */
 int spawn_dnsmasq_wait_ready(const char *machine_name, DnsmasqRun *run, int timeout_ms, char *err, size_t err_size);
+/* Removes the ready watch; ready_fd stays open (see DnsmasqRun). */
+void spawn_dnsmasq_unwatch(DnsmasqRun *run);
 /* dnsmasq ends its start when a link goes away while it lists the host's links (another machine's
  * going, for one): "failed to find list of interfaces: No such device". Such a start is tried again,
  * up to DNSMASQ_START_ATTEMPTS times in all. */
@@ -42,10 +48,15 @@ int spawn_dnsmasq_wait_ready(const char *machine_name, DnsmasqRun *run, int time
 bool spawn_dnsmasq_lost_a_link(const char *err);
 /* Waits for a dnsmasq that exited at its start and closes what its run held. */
 void spawn_dnsmasq_reap(DnsmasqRun *run);
-/* Stops the machine's dnsmasq: the one pidfd names (the launcher's own child, reaped here), else
- * the one its pid file names if that is a dnsmasq of this machine; removes its pid and lease
- * files. */
-void spawn_dnsmasq_stop(const char *machine_name, int pidfd);
+/* Kills the machine's dnsmasq: the one own_pidfd names (the launcher's own child), else the one its
+ * pid file names if that is a dnsmasq of this machine; removes its pid, lease and ready files. Does
+ * not wait: returns a new pidfd of it (readable once it has ended and let go of its sockets and the
+ * link's address), -ESRCH when none ran. */
+int spawn_dnsmasq_kill(const char *machine_name, int own_pidfd);
+/* Waits (at most a second) until the dnsmasq of pidfd (from spawn_dnsmasq_kill()) has ended. */
+void spawn_dnsmasq_wait_gone(int pidfd);
+/* Both: kills the machine's dnsmasq and waits for it (reaps it when it is the launcher's child). */
+void spawn_dnsmasq_stop(const char *machine_name, int own_pidfd);
 
 /* A zone's dnsmasq (spawn-zone.c): on the zone's bridge, DHCP from dhcp_hosts_file ("MAC,ADDRESS,NAME"
  * per machine) and DNS from hosts_file ("ADDRESS NAME"), both re-read on SIGHUP. It outlives the

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "netlink-util.h"
+#include "pidfd-util.h"
 #include "parse-util.h"
 #include "run-program.h"
 #include "siphash24.h"
@@ -330,8 +332,9 @@ static int nft_sync(void) {
 /* Adds machines' elements to berth's tables, or deletes them; when the tables are not there (the
  * first machine after boot, `nft flush ruleset`) or do not hold what the records say, they are
  * rendered whole from the records instead. Under the network lock; logs. */
-static int nft_update(bool add, const NftMachines *m) {
-        int r = nfset_apply(add, m);
+/* ret_socket: see nfset_apply() */
+static int nft_update(bool add, const NftMachines *m, int *ret_socket) {
+        int r = nfset_apply(add, m, ret_socket);
 
         if (r >= 0)
                 return 0;
@@ -910,7 +913,7 @@ static int veth_setup(SpawnContext *c, Netlink *nl) {
         r = record_elements(c->config->machine_name, &own);
         if (r < 0)
                 return log_error_errno(r, "Failed to read " SPAWN_NETWORK_DIR "/%s.net: %m", c->config->machine_name);
-        r = nft_update(true, &own);
+        r = nft_update(true, &own, NULL);
         nft_machines_done(&own);
         if (r < 0)
                 return r;
@@ -956,7 +959,7 @@ int spawn_network_setup(SpawnContext *c) {
                         return log_error_errno(r, "Failed to read " SPAWN_NETWORK_DIR "/%s.net: %m",
                                                c->config->machine_name);
                 }
-                r = nft_update(true, &own);
+                r = nft_update(true, &own, NULL);
                 nft_machines_done(&own);
                 if (r >= 0)
                         r = zone_port_sysctl(c);
@@ -977,7 +980,7 @@ int spawn_network_dnsmasq_ready(SpawnContext *c) {
                 return 0;
         if (c->config->resolv_conf != RESOLV_CONF_AUTO) {
                 /* its resolver is another: DHCP clients ask again, nothing needs it answering yet */
-                c->net.dnsmasq.ready_fd = safe_close(c->net.dnsmasq.ready_fd);
+                spawn_dnsmasq_unwatch(&c->net.dnsmasq);
                 c->net.dnsmasq.err_fd = safe_close(c->net.dnsmasq.err_fd);
                 return 0;
         }
@@ -1101,44 +1104,99 @@ static bool host_link_release(Netlink *nl, const SpawnNetwork *n, bool zone) {
         return true;
 }
 
-/* The same in a child that the launcher does not wait for: the namespace's end is the kernel's work
- * (on a busy host it queues behind other namespaces' ends), and the machine is gone already. Once
- * the link is released (above) the child holds nothing; otherwise it shares the open file that
- * holds the network lock, so the lock is held until the link is gone and the next launcher that
- * takes it finds the name and the subnet free. In place when there is no lock or no child. */
-static void host_link_remove_behind(Netlink *nl, const SpawnNetwork *n, bool zone, int lock) {
-        bool released;
-        char name[IF_NAMESIZE];
-        pid_t pid;
-        int r, null;
+/* What a launcher's network teardown leaves to a child it does not wait for: the parts that wait for
+ * the kernel, the machine being gone already. A namespace's end queues behind other namespaces'
+ * ends on a busy host; a bridge's deletion waits for RCU grace periods, a killed dnsmasq's end for
+ * the RTNL; and the last close of some fds waits for a grace period too (an inotify instance; an
+ * nfnetlink socket that deleted elements): the child holds those until the launcher has ended, so
+ * that its close is the last. */
+typedef struct Behind {
+        bool link;        /* the host side: waited for, deleted if it stays */
+        bool released;    /* ... and renamed, without addresses: it no longer needs the lock */
+        int dnsmasq;      /* the machine's killed dnsmasq, until it has ended */
+        int zone_dnsmasq; /* the zone's, when its last machine left */
+        const char *zone; /* the zone whose bridge goes (its last machine left) */
+        int slow[3];      /* fds whose last close is slow */
+} Behind;
 
-        if (n->host_ifindex > 0 && !if_indextoname((unsigned) n->host_ifindex, name))
-                return; /* gone already */
-        released = host_link_release(nl, n, zone);
-        pid = lock >= 0 ? fork() : -1;
-        if (pid == 0) {
-                /* nothing of the launcher's: whoever reads its output or waits on its fds is done */
-                null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
-                    dup2(null, STDERR_FILENO) < 0 || dup2(released ? null : lock, 3) < 0)
+#define BEHIND_NULL ((Behind) { .dnsmasq = -EBADF, .zone_dnsmasq = -EBADF, .slow = { -EBADF, -EBADF, -EBADF } })
+
+static void behind_done(Behind *b) {
+        b->dnsmasq = safe_close(b->dnsmasq);
+        b->zone_dnsmasq = safe_close(b->zone_dnsmasq);
+        for (size_t i = 0; i < ELEMENTSOF(b->slow); i++)
+                b->slow[i] = safe_close(b->slow[i]);
+}
+
+static int behind_run(Netlink *nl, const SpawnNetwork *n, const Behind *b, int lock) {
+        /* the dnsmasqs have let go of the addresses, and the zone is gone, before the lock is */
+        spawn_dnsmasq_wait_gone(b->dnsmasq);
+        spawn_dnsmasq_wait_gone(b->zone_dnsmasq);
+        if (b->zone)
+                spawn_zone_remove(nl, b->zone);
+        if (b->released)
+                safe_close(lock);
+        return b->link ? host_link_remove(nl, n) : 0;
+}
+
+/* The child: fds 3 (the lock), 4 and 5 (the dnsmasqs), 6 (the launcher's pidfd), 7... (b->slow). */
+_noreturn_ static void behind_child(const SpawnNetwork *n, Behind *b, int lock, int launcher) {
+        int keep[4 + ELEMENTSOF(b->slow)] = { lock, b->dnsmasq, b->zone_dnsmasq, launcher },
+            null = open("/dev/null", O_RDWR | O_CLOEXEC), r;
+        struct pollfd p = { .fd = 6, .events = POLLIN };
+        Netlink *nl = NULL;
+
+        memcpy(keep + 4, b->slow, sizeof b->slow);
+        if (null < 0)
+                _exit(EXIT_FAILURE);
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++) /* out of 0..N's way first */
+                keep[i] = fcntl(keep[i] >= 0 ? keep[i] : null, F_DUPFD, 64);
+        for (int fd = 0; fd < 3; fd++)
+                if (dup2(null, fd) < 0)
                         _exit(EXIT_FAILURE);
-                (void) close_range(4, ~0U, 0);
-                nl = NULL; /* its socket is closed: a new one */
-                if (netlink_open(-EBADF, &nl) < 0)
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                if (keep[i] < 0 || dup2(keep[i], 3 + (int) i) < 0)
                         _exit(EXIT_FAILURE);
-                _exit(host_link_remove(nl, n) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        (void) close_range(3 + ELEMENTSOF(keep), ~0U, 0);
+        b->dnsmasq = b->dnsmasq >= 0 ? 4 : -EBADF;
+        b->zone_dnsmasq = b->zone_dnsmasq >= 0 ? 5 : -EBADF;
+        r = netlink_open(-EBADF, &nl);
+        if (r >= 0)
+                r = behind_run(nl, n, b, 3);
+        (void) close(3);
+        (void) poll(&p, 1, 10 * 1000); /* the launcher has ended: the slow fds' closes below are the last */
+        _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+}
+
+/* Runs behind_run() in a child that holds the network lock (it shares the open file that holds it)
+ * until the next launcher that takes it finds the name, the subnet and the zone free. Nothing of
+ * the launcher's stays open in it: whoever reads its output or waits on its fds is done. In place
+ * when there is no lock or no child. Takes b's fds. */
+static void teardown_behind(Netlink *nl, const SpawnNetwork *n, Behind *b, int lock) {
+        _cleanup_close_ int launcher = -EBADF;
+        pid_t pid = -1;
+        int r;
+
+        if (lock >= 0) {
+                launcher = pidfd_open_pid(getpid());
+                pid = launcher >= 0 ? fork() : -1;
         }
-        if (pid > 0)
-                return;
-        r = host_link_remove(nl, n);
-        if (r < 0)
-                log_warning_errno(r, "Failed to remove interface %s: %m", n->ifname);
+        if (pid == 0)
+                behind_child(n, b, lock, launcher);
+        if (pid < 0) {
+                r = behind_run(nl, n, b, -EBADF);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove interface %s: %m", n->ifname);
+        }
+        behind_done(b);
 }
 
 void spawn_network_teardown(SpawnContext *c) {
         _cleanup_(netlink_freep) Netlink *nl = NULL;
         _cleanup_close_ int lock = -EBADF;
         _cleanup_free_ char *path = NULL;
+        Behind behind = BEHIND_NULL;
+        char name[IF_NAMESIZE];
         NftMachines own = {};
         int r;
 
@@ -1167,27 +1225,32 @@ void spawn_network_teardown(SpawnContext *c) {
         if (!isempty(c->config->network_zone)) {
                 NftMachines subnet = {};
                 /* its ports go now (own, from the record), the zone's subnet with its last machine */
-                bool last = spawn_zone_leave(nl, c->config->network_zone) > 0;
+                bool last = spawn_zone_leave_begin(c->config->network_zone, &behind.zone_dnsmasq) > 0;
+                if (last)
+                        behind.zone = c->config->network_zone;
                 if (r < 0 || (last && zone_elements(c, &subnet) < 0))
                         (void) nft_sync();
                 else {
                         if (own.n_ports > 0)
-                                (void) nft_update(false, &own);
+                                (void) nft_update(false, &own, &behind.slow[0]);
                         if (last)
-                                (void) nft_update(false, &subnet);
+                                (void) nft_update(false, &subnet, &behind.slow[1]);
                 }
                 nft_machines_done(&subnet);
         } else if (r >= 0)
-                (void) nft_update(false, &own);
+                (void) nft_update(false, &own, &behind.slow[0]);
         else
                 (void) nft_sync();
         nft_machines_done(&own);
-        remove_machine(nl, c->config->machine_name, NULL, c->net.dnsmasq.pidfd, NULL);
-        c->net.dnsmasq.pidfd = safe_close(c->net.dnsmasq.pidfd);
-        c->net.dnsmasq.ready_fd = safe_close(c->net.dnsmasq.ready_fd);
+        behind.slow[2] = TAKE_FD(c->net.dnsmasq.ready_fd);
+        behind.dnsmasq = spawn_dnsmasq_kill(c->config->machine_name, c->net.dnsmasq.pidfd);
+        c->net.dnsmasq.pidfd = safe_close(c->net.dnsmasq.pidfd); /* not reaped: its parent ends first */
         c->net.dnsmasq.err_fd = safe_close(c->net.dnsmasq.err_fd);
-        if (!isempty(c->net.ifname))
-                host_link_remove_behind(nl, &c->net, !isempty(c->config->network_zone), lock);
+        if (!isempty(c->net.ifname) && !(c->net.host_ifindex > 0 && !if_indextoname((unsigned) c->net.host_ifindex, name))) {
+                behind.link = true; /* not gone already */
+                behind.released = host_link_release(nl, &c->net, !isempty(c->config->network_zone));
+        }
+        teardown_behind(nl, &c->net, &behind, lock);
         c->net.recorded = false;
 }
 
@@ -1288,6 +1351,6 @@ void spawn_network_collect_stale(const char *own_machine_name) {
         if (zones_changed)
                 (void) nft_sync();
         else if (dead.n_subnets > 0)
-                (void) nft_update(false, &dead);
+                (void) nft_update(false, &dead, NULL);
         nft_machines_done(&dead);
 }

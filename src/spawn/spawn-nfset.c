@@ -208,14 +208,17 @@ static int read_answers(struct mnl_socket *s, uint32_t first_seq, uint32_t last_
         }
 }
 
-int nfset_apply(bool add, const NftMachines *m) {
+int nfset_apply(bool add, const NftMachines *m, int *ret_socket) {
         __attribute__((cleanup(mnl_socket_closep))) struct mnl_socket *s = NULL;
         struct timeval tv = { .tv_sec = 5 };
         _cleanup_free_ char *buf = NULL;
         size_t size = 4096 + (m->n_subnets * 2 + m->n_ports) * 2 * 128;
         uint32_t seq = 1, last;
         ssize_t len;
+        int r;
 
+        if (ret_socket)
+                *ret_socket = -EBADF;
         if (m->n_subnets == 0 && m->n_ports == 0)
                 return 0;
         buf = malloc(size);
@@ -232,7 +235,10 @@ int nfset_apply(bool add, const NftMachines *m) {
                 return -errno;
         if (mnl_socket_sendto(s, buf, (size_t) len) < 0)
                 return -errno;
-        return read_answers(s, seq, last);
+        r = read_answers(s, seq, last);
+        if (ret_socket) /* a copy: closing the original below is not the socket's end */
+                *ret_socket = fcntl(mnl_socket_get_fd(s), F_DUPFD_CLOEXEC, 3);
+        return r;
 }
 
 int nfset_watch_open(void) {

@@ -20,8 +20,10 @@ ssize_t nfset_build(void *buf, size_t size, uint32_t seq, bool add, const NftMac
 
 /* Sends the batch and reads every answer: 0, or the first error (-ENOENT: a table, set or element
  * that is not there; -EEXIST: an element that is there already; the transaction then changed
- * nothing). Nothing to do is 0. */
-int nfset_apply(bool add, const NftMachines *m);
+ * nothing). Nothing to do is 0. With ret_socket, the socket is handed over instead of closed (or
+ * -EBADF): after a deletion its end waits for nf_tables' deferred destruction of what was deleted
+ * (an RCU grace period, some 5 to 20 ms), which a caller may leave to a process nobody waits for. */
+int nfset_apply(bool add, const NftMachines *m, int *ret_socket);
 
 /* A socket that hears nftables' changes (NFNLGRP_NFTABLES, non-blocking): its fd, or -errno. */
 int nfset_watch_open(void);

@@ -348,15 +348,15 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock) {
         return 0;
 }
 
-int spawn_zone_leave(Netlink *nl, const char *zone) {
-        static const char *const suffixes[] = { ".hosts", ".dhcp", ".zone" };
+int spawn_zone_leave_begin(const char *zone, int *ret_dnsmasq) {
         _cleanup_free_ ZoneMember *members = NULL;
-        _cleanup_free_ char *state = strjoin("zones/", zone);
-        char bridge[IFNAMSIZ];
+        _cleanup_free_ char *state = strjoin("zones/", zone), *hosts = zone_path(zone, ".hosts"),
+                            *dhcp = zone_path(zone, ".dhcp");
         size_t n;
         int r;
 
-        if (!state || zone_members(zone, &members, &n) < 0)
+        *ret_dnsmasq = -ESRCH;
+        if (!state || !hosts || !dhcp || zone_members(zone, &members, &n) < 0)
                 return 0;
         if (n > 0) {
                 r = zone_render(zone);
@@ -367,18 +367,35 @@ int spawn_zone_leave(Netlink *nl, const char *zone) {
                 return 0;
         }
         /* the last machine of the zone has gone: so does the zone */
-        spawn_dnsmasq_stop(state, -EBADF);
+        *ret_dnsmasq = spawn_dnsmasq_kill(state, -EBADF);
+        (void) unlink(hosts);
+        (void) unlink(dhcp);
+        return 1;
+}
+
+void spawn_zone_remove(Netlink *nl, const char *zone) {
+        _cleanup_free_ char *path = zone_path(zone, ".zone");
+        char bridge[IFNAMSIZ];
+        int r;
+
         spawn_zone_bridge_name(zone, bridge);
         r = nl ? netlink_link_delete(nl, bridge) : -ENOTCONN;
         if (r < 0 && r != -ENODEV)
                 log_warning_errno(r, "Failed to remove bridge %s: %m", bridge);
-        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-                _cleanup_free_ char *p = zone_path(zone, suffixes[i]);
-                if (p)
-                        (void) unlink(p);
-        }
+        if (path)
+                (void) unlink(path);
         (void) rmdir(ZONE_DIR); /* when it was the last zone */
-        return 1;
+}
+
+int spawn_zone_leave(Netlink *nl, const char *zone) {
+        _cleanup_close_ int dnsmasq = -EBADF;
+        int r = spawn_zone_leave_begin(zone, &dnsmasq);
+
+        if (r > 0) {
+                spawn_dnsmasq_wait_gone(dnsmasq);
+                spawn_zone_remove(nl, zone);
+        }
+        return r;
 }
 
 int spawn_zone_add_subnets(NftMachines *m) {

@@ -34,6 +34,13 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock);
 /* After a member's record is gone (under the network lock): the zone's files are rendered again, or,
  * with no member left, its dnsmasq, bridge and files are removed. 1 if the zone went, else 0. */
 int spawn_zone_leave(Netlink *nl, const char *zone);
+/* The same in two parts, for a launcher that leaves the slow one behind (the bridge's deletion
+ * waits for RCU grace periods, the killed dnsmasq's end for the RTNL): with no member left, the
+ * first kills the zone's dnsmasq (*ret_dnsmasq: a pidfd of it, see spawn_dnsmasq_kill()) and
+ * removes its files but the zone's own record, which keeps the zone known (and collected if the
+ * second part never runs) until spawn_zone_remove() has removed the bridge. Both under the lock. */
+int spawn_zone_leave_begin(const char *zone, int *ret_dnsmasq);
+void spawn_zone_remove(Netlink *nl, const char *zone);
 /* Removes zones no record names (a launcher killed between making a zone and joining it; under the
  * network lock); opens *nl if it has to. Returns how many. */
 int spawn_zone_collect_empty(Netlink **nl);

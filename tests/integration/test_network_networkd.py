@@ -19,11 +19,16 @@ NETWORKD = next((p for p in ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/
 pytestmark = pytest.mark.skipif(not (NETWORKD and shutil.which("dnsmasq") and shutil.which("nft")),
                                 reason="systemd-networkd (package systemd), dnsmasq-base and nftables are needed")
 
+# networkd waits for udev to announce a link where /sys is writable (systemd's udev_available()): no udev
+# runs on a host without systemd, and this network namespace's links are not in the host's sysfs
+# anyway. /sys read-only in the test's mount namespace (as in a container) makes networkd take links
+# as the kernel announces them; its cgroup mounts stay as they are.
 # Waits for networkd, runs the launcher in the background with the guest's script, and once the
 # guest says READY shows the host side; the launcher's exit status and the links afterwards.
 SCRIPT = r"""
 set -u
 mount -t tmpfs tmpfs /run/systemd
+mount -o remount,bind,ro /sys
 {mask}
 ip link set lo up
 {networkd} >/tmp/networkd-$$.log 2>&1 &
@@ -141,6 +146,7 @@ def test_zone_bridge_for_networkd_goes_with_its_last_machine(bbtree):
 KILLED_SCRIPT = r"""
 set -u
 mount -t tmpfs tmpfs /run/systemd
+mount -o remount,bind,ro /sys
 ip link set lo up
 {networkd} >/dev/null 2>&1 &
 ND=$!
