@@ -12,6 +12,7 @@
 
 #include "alloc-util.h"
 #include "fd-util.h"
+#include "fork-util.h"
 #include "log.h"
 #include "netlink-util.h"
 #include "spawn-context.h"
@@ -202,24 +203,20 @@ int spawn_network_links_setup(SpawnContext *c) {
  * still holds the namespace). A start of the same machine meanwhile waits for the names
  * (links_verify()). */
 static void veth_extra_remove_behind(SpawnContext *c) {
-        int index[64], null;
+        int index[64];
         size_t n = MIN(c->net.n_extra, ELEMENTSOF(index));
         pid_t pid;
 
         for (size_t i = 0; i < n; i++)
                 index[i] = (int) if_nametoindex(c->config->network_veth_extra.items[i].host);
         c->net.n_extra = 0;
-        pid = fork();
+        /* nothing of the launcher's, above all not the machine's network namespace */
+        pid = fork_behind(NULL, 0);
         if (pid != 0) {
                 if (pid < 0)
-                        log_warning_errno(errno, "Failed to fork to remove the extra veth links: %m");
+                        log_warning_errno(pid, "Failed to fork to remove the extra veth links: %m");
                 return;
         }
-        /* nothing of the launcher's, above all not the machine's network namespace */
-        null = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0)
-                _exit(EXIT_FAILURE);
-        (void) close_range(3, ~0U, 0);
         for (size_t i = 0; i < n; i++) {
                 _cleanup_(netlink_freep) Netlink *nl = NULL;
                 if (index[i] <= 0 || netlink_link_wait_gone(index[i], 1000) >= 0)

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "alloc-util.h"
 #include "fd-util.h"
+#include "fork-util.h"
 #include "fileio.h"
 #include "log.h"
 #include "netlink-util.h"
@@ -1140,24 +1142,11 @@ static int behind_run(Netlink *nl, const SpawnNetwork *n, const Behind *b, int l
 }
 
 /* The child: fds 3 (the lock), 4 and 5 (the dnsmasqs), 6 (the launcher's pidfd), 7... (b->slow). */
-_noreturn_ static void behind_child(const SpawnNetwork *n, Behind *b, int lock, int launcher) {
-        int keep[4 + ELEMENTSOF(b->slow)] = { lock, b->dnsmasq, b->zone_dnsmasq, launcher },
-            null = open("/dev/null", O_RDWR | O_CLOEXEC), r;
+_noreturn_ static void behind_child(const SpawnNetwork *n, Behind *b) {
         struct pollfd p = { .fd = 6, .events = POLLIN };
         Netlink *nl = NULL;
+        int r;
 
-        memcpy(keep + 4, b->slow, sizeof b->slow);
-        if (null < 0)
-                _exit(EXIT_FAILURE);
-        for (size_t i = 0; i < ELEMENTSOF(keep); i++) /* out of 0..N's way first */
-                keep[i] = fcntl(keep[i] >= 0 ? keep[i] : null, F_DUPFD, 64);
-        for (int fd = 0; fd < 3; fd++)
-                if (dup2(null, fd) < 0)
-                        _exit(EXIT_FAILURE);
-        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
-                if (keep[i] < 0 || dup2(keep[i], 3 + (int) i) < 0)
-                        _exit(EXIT_FAILURE);
-        (void) close_range(3 + ELEMENTSOF(keep), ~0U, 0);
         b->dnsmasq = b->dnsmasq >= 0 ? 4 : -EBADF;
         b->zone_dnsmasq = b->zone_dnsmasq >= 0 ? 5 : -EBADF;
         r = netlink_open(-EBADF, &nl);
@@ -1169,9 +1158,8 @@ _noreturn_ static void behind_child(const SpawnNetwork *n, Behind *b, int lock, 
 }
 
 /* Runs behind_run() in a child that holds the network lock (it shares the open file that holds it)
- * until the next launcher that takes it finds the name, the subnet and the zone free. Nothing of
- * the launcher's stays open in it: whoever reads its output or waits on its fds is done. In place
- * when there is no lock or no child. Takes b's fds. */
+ * until the next launcher that takes it finds the name, the subnet and the zone free. In place when
+ * there is no lock or no child. Takes b's fds. */
 static void teardown_behind(Netlink *nl, const SpawnNetwork *n, Behind *b, int lock) {
         _cleanup_close_ int launcher = -EBADF;
         pid_t pid = -1;
@@ -1179,16 +1167,25 @@ static void teardown_behind(Netlink *nl, const SpawnNetwork *n, Behind *b, int l
 
         if (lock >= 0) {
                 launcher = pidfd_open_pid(getpid());
-                pid = launcher >= 0 ? fork() : -1;
+                if (launcher >= 0) {
+                        int keep[4 + ELEMENTSOF(b->slow)] = { lock, b->dnsmasq, b->zone_dnsmasq, launcher };
+                        memcpy(keep + 4, b->slow, sizeof b->slow);
+                        pid = fork_behind(keep, ELEMENTSOF(keep));
+                }
         }
         if (pid == 0)
-                behind_child(n, b, lock, launcher);
+                behind_child(n, b);
         if (pid < 0) {
                 r = behind_run(nl, n, b, -EBADF);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove interface %s: %m", n->ifname);
         }
         behind_done(b);
+}
+
+void spawn_network_teardown_begin(SpawnContext *c) {
+        if (c->net.dnsmasq.pidfd >= 0)
+                (void) pidfd_signal(c->net.dnsmasq.pidfd, SIGKILL);
 }
 
 void spawn_network_teardown(SpawnContext *c) {

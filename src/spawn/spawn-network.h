@@ -76,6 +76,9 @@ int spawn_network_setup(SpawnContext *c);
 int spawn_network_dnsmasq_ready(SpawnContext *c);
 /* Child step: resolv.conf pointing at the gateway's dnsmasq. */
 int spawn_network_setup_guest_files(SpawnContext *c);
+/* The machine has ended: its own dnsmasq is killed before its network namespace goes (first in the
+ * teardown), whose end holds the RTNL that a dying dnsmasq needs to leave its multicast groups. */
+void spawn_network_teardown_begin(SpawnContext *c);
 /* Removes what this launcher made (every exit path); logs what fails. */
 void spawn_network_teardown(SpawnContext *c);
 /* For spawn-zone.c, under the network lock where it says so. */

@@ -738,6 +738,7 @@ void spawn_teardown(SpawnContext *c) {
                 (void) waitid(P_PIDFD, (id_t) c->pidfd, &si, WEXITED);
                 c->pidfd = safe_close(c->pidfd);
         }
+        spawn_network_teardown_begin(c);
         /* The machine made this socket: it holds the machine's network namespace, and a veth goes
          * with that namespace (spawn_network_teardown() waits for that). */
         c->notify_fd = safe_close(c->notify_fd);

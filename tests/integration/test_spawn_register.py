@@ -10,7 +10,7 @@ import pytest
 
 from conftest import Machine, spawn
 
-from daemon import BERTHD, Berthd, Bus
+from daemon import BERTHD, Berthd, Bus, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -132,11 +132,11 @@ def test_registers_through_berthds_socket(bbtree, private_bus):
     berthd's socket: the bus helper (here one that would fail) is not run."""
     env = dict(private_bus, BERTH_REGISTER_HELPER="/bin/false")
     with Machine("-q", "-D", bbtree, "-M", "reg-sock", "--register=yes", "/bin/sleep", "60", env=env) as m:
-        assert m.leader, m.stderr
-        assert '"reg-sock" "container" "berth"' in machines(private_bus)
+        assert m.leader, m.stderr  # right after the clone: the registration comes a few steps later
+        assert wait_for(lambda: '"reg-sock" "container" "berth"' in machines(private_bus), timeout=10)
         r = subprocess.run(["ps", "-o", "machine=", "-p", str(m.leader)], capture_output=True, text=True)
         assert r.stdout.strip() == "reg-sock"
-    assert '"reg-sock"' not in machines(private_bus)
+    assert wait_for(lambda: '"reg-sock"' not in machines(private_bus), timeout=5)
 
 
 def test_registry_socket_validates_like_the_bus(private_bus):

@@ -3,12 +3,16 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "event-loop.h"
 #include "fd-util.h"
+#include "fork-util.h"
 #include "id128.h"
 #include "notify.h"
 #include "siphash24.h"
@@ -163,3 +167,43 @@ TEST(siphash24) {
 }
 
 DEFINE_TEST_MAIN
+
+/* fork_behind(): the child has keep[] at 3.., /dev/null at 0..2 and nothing else once it returns, so
+ * an flock the caller held on a file it shared with the child is free as soon as the caller lets go
+ * (a next holder does not wait for the child to be scheduled). */
+TEST(fork_behind) {
+        char path[] = "/tmp/berth-test-fork-XXXXXX";
+        int first = mkstemp(path), lock, p[2], again, status;
+        struct stat st, null_st;
+        pid_t pid;
+        char answer[8] = {};
+
+        ASSERT_TRUE(first >= 0);
+        lock = fcntl(first, F_DUPFD_CLOEXEC, 50); /* above where the child's fds go */
+        ASSERT_TRUE(lock >= 50);
+        safe_close(first);
+        ASSERT_TRUE(flock(lock, LOCK_EX) == 0);
+        ASSERT_TRUE(pipe2(p, O_CLOEXEC) == 0);
+        pid = fork_behind((int[]) { p[1], -1 }, 2);
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                /* fd 3: the pipe, fd 4: /dev/null, 0..2: /dev/null, 5 and the lock's fd: closed */
+                bool ok = fstat(0, &st) >= 0 && stat("/dev/null", &null_st) >= 0 && st.st_rdev == null_st.st_rdev &&
+                          fstat(4, &st) >= 0 && st.st_rdev == null_st.st_rdev && fcntl(5, F_GETFD) < 0 &&
+                          fcntl(lock, F_GETFD) < 0;
+                (void) !write(3, ok ? "ok" : "no", 2);
+                _exit(0);
+        }
+        safe_close(p[1]);
+        safe_close(lock);
+        again = open(path, O_RDWR | O_CLOEXEC);
+        ASSERT_TRUE(again >= 0);
+        ASSERT_TRUE(flock(again, LOCK_EX | LOCK_NB) == 0); /* the child holds no copy of the first one */
+        ASSERT_EQ(read(p[0], answer, sizeof answer - 1), 2);
+        ASSERT_STREQ(answer, "ok");
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        safe_close(p[0]);
+        safe_close(again);
+        (void) unlink(path);
+}
