@@ -23,9 +23,10 @@ typedef struct DnsmasqConfig {
 typedef struct DnsmasqRun {
         int pidfd;    /* the launcher's child, until teardown */
         int ready_fd; /* inotify on SPAWN_NETWORK_DIR: dnsmasq writes NAME.ready once its sockets are bound.
-                       * Its watch goes once that is known, the instance stays open until the teardown:
-                       * closing an inotify instance waits for an SRCU grace period (some 20 ms in a
-                       * 2-CPU VM), which the teardown leaves to a child it does not wait for. */
+                       * Its watch goes once that is known; the instance is closed a second later
+                       * (spawn-supervise.c), or by the teardown's child if the machine ended sooner:
+                       * closing an inotify instance right after its watch went waits for an SRCU
+                       * grace period (some 20 ms in a 2-CPU VM). */
         int ready_wd; /* its watch, until then */
         int err_fd;   /* its stderr until then: why it could not start */
 } DnsmasqRun;

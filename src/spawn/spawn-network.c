@@ -1130,14 +1130,14 @@ static void behind_done(Behind *b) {
                 b->slow[i] = safe_close(b->slow[i]);
 }
 
-static int behind_run(Netlink *nl, const SpawnNetwork *n, const Behind *b, int lock) {
+static int behind_run(Netlink *nl, const SpawnNetwork *n, const Behind *b, int *lock) {
         /* the dnsmasqs have let go of the addresses, and the zone is gone, before the lock is */
         spawn_dnsmasq_wait_gone(b->dnsmasq);
         spawn_dnsmasq_wait_gone(b->zone_dnsmasq);
         if (b->zone)
                 spawn_zone_remove(nl, b->zone);
         if (b->released)
-                safe_close(lock);
+                *lock = safe_close(*lock);
         return b->link ? host_link_remove(nl, n) : 0;
 }
 
@@ -1145,14 +1145,14 @@ static int behind_run(Netlink *nl, const SpawnNetwork *n, const Behind *b, int l
 _noreturn_ static void behind_child(const SpawnNetwork *n, Behind *b) {
         struct pollfd p = { .fd = 6, .events = POLLIN };
         Netlink *nl = NULL;
-        int r;
+        int lock = 3, r;
 
         b->dnsmasq = b->dnsmasq >= 0 ? 4 : -EBADF;
         b->zone_dnsmasq = b->zone_dnsmasq >= 0 ? 5 : -EBADF;
         r = netlink_open(-EBADF, &nl);
         if (r >= 0)
-                r = behind_run(nl, n, b, 3);
-        (void) close(3);
+                r = behind_run(nl, n, b, &lock);
+        safe_close(lock);
         (void) poll(&p, 1, 10 * 1000); /* the launcher has ended: the slow fds' closes below are the last */
         _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
 }
@@ -1176,7 +1176,8 @@ static void teardown_behind(Netlink *nl, const SpawnNetwork *n, Behind *b, int l
         if (pid == 0)
                 behind_child(n, b);
         if (pid < 0) {
-                r = behind_run(nl, n, b, -EBADF);
+                int none = -EBADF;
+                r = behind_run(nl, n, b, &none);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove interface %s: %m", n->ifname);
         }

@@ -269,6 +269,16 @@ static int lxcfs_watch(Supervisor *s) {
         return event_add_io(s->loop, s->lxcfs_pidfd, EPOLLIN, on_lxcfs_gone, s, &s->lxcfs_source);
 }
 
+/* dnsmasq's ready watch was removed when it answered; its inotify instance is closed a second later,
+ * when the close no longer waits for that removal's grace period: not one instance per running
+ * machine (fs.inotify.max_user_instances is 128 by default). A machine that ends sooner leaves it to
+ * its teardown. */
+static void on_ready_watch_done(EventSource *src, int fd, uint32_t events, void *userdata) {
+        Supervisor *s = userdata;
+
+        s->context->net.dnsmasq.ready_fd = safe_close(s->context->net.dnsmasq.ready_fd);
+}
+
 static int supervisor_setup(Supervisor *s) {
         static const int shutdown_signals[] = { SIGTERM, SIGINT, SIGHUP };
         SpawnContext *c = s->context;
@@ -296,6 +306,11 @@ static int supervisor_setup(Supervisor *s) {
                 if (r < 0)
                         return r;
                 spawn_network_nft_check(c);
+        }
+        if (c->net.dnsmasq.ready_fd >= 0) {
+                r = event_add_timer(s->loop, 1000000, on_ready_watch_done, s);
+                if (r < 0)
+                        return r;
         }
         if (c->console_fd >= 0) {
                 r = console_forward_new(s->loop, c->console_fd, c->config->console_mode, on_escape, s, &s->console);

@@ -175,6 +175,17 @@ def berth_elements(family="ip"):
     return leakcheck.nft_elements(family)
 
 
+def launcher_inotify_fds(pid):
+    fds = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:inotify":
+                fds.append(fd)
+        except FileNotFoundError:
+            continue
+    return fds
+
+
 def test_rules_while_running_and_nothing_after(bbtree):
     r = spawn("-q", "-D", bbtree, "-M", "net-rules", "-n", "/bin/sh", "-c", "ip -4 -o addr show host0")
     assert r.returncode == 0, r.stderr
@@ -188,6 +199,9 @@ def test_rules_while_running_and_nothing_after(bbtree):
         procs = subprocess.run(["pgrep", "-a", "dnsmasq"], capture_output=True, text=True).stdout
         assert "--interface=ve-net-rules" in procs and "--dhcp-leasefile=/run/berth/network/net-rules.leases" in procs
         assert os.path.exists("/run/berth/network/net-rules.leases")
+        # the watch that saw dnsmasq ready is closed a second later: a running machine's launcher
+        # holds no inotify instance (the default limit is 128 per user)
+        assert wait_for(lambda: not launcher_inotify_fds(m.proc.pid), timeout=5), launcher_inotify_fds(m.proc.pid)
     finally:
         assert m.stop(signal.SIGTERM, timeout=30) == 0
     assert berth_elements() == []  # the table stays, empty: the next machine adds its elements

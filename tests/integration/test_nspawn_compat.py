@@ -153,7 +153,7 @@ def comm(pid):
     try:
         with open(f"/proc/{pid}/comm") as f:
             return f.read().strip()
-    except FileNotFoundError:
+    except OSError:  # gone: ENOENT, or ESRCH while it exits
         return None
 
 def disconnect_early(method, sig, *args):
