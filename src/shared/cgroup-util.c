@@ -298,17 +298,58 @@ int cgroup_set_remove_empty_parents(const CgroupSet *s, const char *rel) {
         return 0;
 }
 
-int cgroup_set_attach(const CgroupSet *s, const char *rel, pid_t pid) {
+int cgroup_set_attach_some(const CgroupSet *s, const char *rel, pid_t pid, CgroupAttach which) {
         char buf[32];
 
         (void) snprintf(buf, sizeof buf, "%d\n", (int) pid);
         for (size_t i = 0; i < s->n; i++) {
-                _cleanup_free_ char *p = strjoin(s->hierarchies[i].mount_point, "/", rel, "/cgroup.procs");
+                const CgroupHierarchy *h = &s->hierarchies[i];
+                _cleanup_free_ char *p = NULL;
                 int r;
 
+                if (!(which & (h->unified ? CGROUP_ATTACH_UNIFIED : CGROUP_ATTACH_V1)))
+                        continue;
+                p = strjoin(h->mount_point, "/", rel, "/cgroup.procs");
                 if (!p)
                         return -ENOMEM;
                 r = write_string_file(p, buf);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int cgroup_set_attach(const CgroupSet *s, const char *rel, pid_t pid) {
+        return cgroup_set_attach_some(s, rel, pid, CGROUP_ATTACH_V1 | CGROUP_ATTACH_UNIFIED);
+}
+
+int cgroup_set_open_unified(const CgroupSet *s, const char *rel) {
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *p = NULL;
+                int fd;
+
+                if (!s->hierarchies[i].unified)
+                        continue;
+                p = hierarchy_path(&s->hierarchies[i], rel);
+                if (!p)
+                        return -ENOMEM;
+                fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                return fd < 0 ? -errno : fd;
+        }
+        return -ENOENT;
+}
+
+int cgroup_set_attach_self_v1(const CgroupSet *s, const char *rel) {
+        for (size_t i = 0; i < s->n; i++) {
+                _cleanup_free_ char *p = NULL;
+                int r;
+
+                if (s->hierarchies[i].unified)
+                        continue;
+                p = strjoin(s->hierarchies[i].mount_point, "/", rel, "/tasks");
+                if (!p)
+                        return -ENOMEM;
+                r = write_string_file(p, "0");
                 if (r < 0)
                         return r;
         }

@@ -64,6 +64,20 @@ int cgroup_set_create(const CgroupSet *s, const char *rel);
 int cgroup_set_delegate(const CgroupSet *s, const char *rel, bool unified_view, char ***ret_skipped);
 /* Moves pid into rel in every hierarchy. */
 int cgroup_set_attach(const CgroupSet *s, const char *rel, pid_t pid);
+/* Which hierarchies cgroup_set_attach_some() moves pid in. */
+typedef enum CgroupAttach {
+        CGROUP_ATTACH_V1 = 1 << 0,
+        CGROUP_ATTACH_UNIFIED = 1 << 1,
+} CgroupAttach;
+int cgroup_set_attach_some(const CgroupSet *s, const char *rel, pid_t pid, CgroupAttach which);
+/* Moving another process (cgroup.procs) takes the kernel's cgroup_threadgroup_rwsem for writing,
+ * which waits for an RCU grace period (some 10 to 25 ms in a small VM) unless a move came just
+ * before. Two moves do not: a child cloned into its cgroup2 cgroup (clone3's CLONE_INTO_CGROUP:
+ * cgroup_set_open_unified() gives the directory fd, -ENOENT without a cgroup2 hierarchy), and a
+ * single-threaded process moving itself through v1's "tasks" with "0", which
+ * cgroup_set_attach_self_v1() does in every v1 hierarchy. */
+int cgroup_set_open_unified(const CgroupSet *s, const char *rel);
+int cgroup_set_attach_self_v1(const CgroupSet *s, const char *rel);
 /* v1 devices controller: deny everything in rel, then allow these rules ("c 1:3 rwm").
  * -EOPNOTSUPP when there is no v1 devices hierarchy (pure cgroup2). */
 int cgroup_set_device_policy(const CgroupSet *s, const char *rel, const char *const *allow);

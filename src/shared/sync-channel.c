@@ -8,6 +8,7 @@
 #include "sync-channel.h"
 
 static const char *const sync_point_table[_SYNC_POINT_MAX] = {
+        [SYNC_ATTACHED] = "attached",
         [SYNC_CGROUP_READY] = "cgroup-ready", [SYNC_ROOTFS_FD] = "rootfs-fd",
         [SYNC_BIND_FD] = "bind-fd",
         [SYNC_CONSOLE_FD] = "console-fd",

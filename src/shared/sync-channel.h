@@ -10,6 +10,7 @@
 #include "macro.h"
 
 typedef enum SyncPoint {
+        SYNC_ATTACHED,      /* child  -> parent: I moved myself into my v1 cgroups                */
         SYNC_CGROUP_READY,  /* parent -> child: you are in your cgroups (and id maps), go on     */
         SYNC_ROOTFS_FD,     /* parent -> child: the idmapped root tree (-U), via SCM_RIGHTS      */
         SYNC_BIND_FD,       /* parent -> child: an idmapped --bind source (-U), one per such bind */

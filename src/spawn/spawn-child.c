@@ -45,6 +45,19 @@
 
 extern char **environ;
 
+/* Before anything else: into the machine's v1 cgroups, by the move that needs no RCU grace period
+ * (cgroup_set_attach_self_v1()); the parent moves us in the rest and says cgroup-ready. */
+static int step_attach_self(SpawnContext *c) {
+        int r;
+
+        if (!c->cgroup_self_attach)
+                return 0;
+        r = cgroup_set_attach_self_v1(&c->cgroups, c->cgroup_path);
+        if (r < 0)
+                return r;
+        return sync_send(c->sync, SYNC_ATTACHED, -EBADF);
+}
+
 static int step_await_cgroup(SpawnContext *c) {
         return sync_expect(c->sync, SYNC_CGROUP_READY, NULL, c->failed_step);
 }
@@ -383,6 +396,7 @@ static int step_await_go(SpawnContext *c) {
 }
 
 static const SpawnStep child_steps[] = {
+        { "attach-self",        step_attach_self        },
         { "await-cgroup",       step_await_cgroup       },
         { "await-rootfs-fd",    step_await_rootfs_fd    },
         { "unshare-cgroupns",   step_unshare_cgroupns   },

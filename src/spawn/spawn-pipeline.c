@@ -435,13 +435,41 @@ static int step_chown_tree(SpawnContext *c) {
         return 0;
 }
 
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL /* linux/sched.h, Linux 5.7 */
+#endif
+
 struct berth_clone_args {
         uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
                 set_tid_size, cgroup;
 };
 
+/* clone3() into the machine's cgroup2 cgroup when there is one (into: its fd); without, where the
+ * kernel refuses that (too old, or the cgroup takes no processes). */
+static long clone_child(struct berth_clone_args *args, int into, bool *ret_into) {
+        long pid;
+
+        *ret_into = false;
+        if (into >= 0) {
+                args->flags |= CLONE_INTO_CGROUP;
+                args->cgroup = (uint64_t) into;
+                pid = syscall(SYS_clone3, args, sizeof *args);
+                if (pid >= 0) {
+                        *ret_into = pid > 0;
+                        return pid;
+                }
+                if (!IN_SET(errno, EINVAL, E2BIG, EOPNOTSUPP, EBUSY, EACCES, EPERM, ENOSYS))
+                        return -1;
+                log_debug_errno(errno, "Cannot clone into the cgroup, moving the child there instead: %m");
+                args->flags &= ~CLONE_INTO_CGROUP;
+                args->cgroup = 0;
+        }
+        return syscall(SYS_clone3, args, sizeof *args);
+}
+
 static int step_clone_child(SpawnContext *c) {
         int pair[2], pidfd = -EBADF, saved_netns, r;
+        _cleanup_close_ int into = -EBADF;
         struct berth_clone_args args = {
                 .flags = CLONE_PIDFD | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
                          (c->config->private_network ? CLONE_NEWNET : 0) | (c->userns ? CLONE_NEWUSER : 0),
@@ -450,6 +478,12 @@ static int step_clone_child(SpawnContext *c) {
         };
         long pid;
 
+        /* See cgroup_set_open_unified(): the moves into the machine's cgroups that need no RCU grace
+         * period. With -U the child cannot write the host's cgroup files: the parent moves it. */
+        if (c->cgroup_created) {
+                into = cgroup_set_open_unified(&c->cgroups, c->cgroup_path);
+                c->cgroup_self_attach = !c->userns;
+        }
         r = sync_channel_new(pair);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the sync channel: %m");
@@ -459,7 +493,7 @@ static int step_clone_child(SpawnContext *c) {
                 safe_close(pair[1]);
                 return saved_netns;
         }
-        pid = syscall(SYS_clone3, &args, sizeof args);
+        pid = clone_child(&args, into, &c->cgroup_cloned_into);
         if (pid != 0)
                 spawn_network_namespace_leave(saved_netns);
         if (pid < 0) {
@@ -471,6 +505,7 @@ static int step_clone_child(SpawnContext *c) {
         if (pid == 0) {
                 safe_close(pair[0]);
                 safe_close(saved_netns);
+                safe_close(into);
                 c->sync = pair[1];
                 spawn_child_main(c);
         }
@@ -481,8 +516,19 @@ static int step_clone_child(SpawnContext *c) {
         return 0;
 }
 
+static int child_failed(SpawnContext *c, int r);
+
 static int step_cgroup_attach(SpawnContext *c) {
-        int r = cgroup_set_attach(&c->cgroups, c->cgroup_path, c->pid);
+        CgroupAttach which = (c->cgroup_self_attach ? 0 : CGROUP_ATTACH_V1) |
+                             (c->cgroup_cloned_into ? 0 : CGROUP_ATTACH_UNIFIED);
+        int r;
+
+        if (c->cgroup_self_attach) {
+                r = sync_expect(c->sync, SYNC_ATTACHED, NULL, c->failed_step);
+                if (r < 0)
+                        return child_failed(c, r);
+        }
+        r = cgroup_set_attach_some(&c->cgroups, c->cgroup_path, c->pid, which);
         if (r < 0)
                 return log_error_errno(r, "Failed to move the machine into cgroup %s: %m", c->cgroup_path);
         if (c->userns) {
