@@ -1149,9 +1149,9 @@ _noreturn_ static void behind_child(const SpawnNetwork *n, Behind *b) {
 
         b->dnsmasq = b->dnsmasq >= 0 ? 4 : -EBADF;
         b->zone_dnsmasq = b->zone_dnsmasq >= 0 ? 5 : -EBADF;
-        r = netlink_open(-EBADF, &nl);
-        if (r >= 0)
-                r = behind_run(nl, n, b, &lock);
+        if (netlink_open(-EBADF, &nl) < 0)
+                nl = NULL; /* the waits still run; what needs netlink is collected later */
+        r = behind_run(nl, n, b, &lock);
         safe_close(lock);
         (void) poll(&p, 1, 10 * 1000); /* the launcher has ended: the slow fds' closes below are the last */
         _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
