@@ -12,6 +12,7 @@ Not a test.
         [--only-zone | --only-veth]
 """
 import argparse
+import ctypes
 import os
 import json
 import shutil
@@ -156,13 +157,14 @@ def _all_at_once(trees, network):
     """Seconds from starting one machine per tree at once until all have exited; each checks that it
     has what it was given (an address on host0 in the zone, else no host0). Starts on a settled host."""
     _settle()
+    # the same payload in every batch: it exits 0 when host0 has an IPv4 address from the zone, 1 when not
     zone = any(a.startswith("--network-zone=") for a in network)
-    check = "ip -4 -o addr show host0 | grep -q 'inet 10\\.'" if zone else "! ip link show host0 2>/dev/null"
+    check = "ip -4 -o addr show host0 2>/dev/null | grep -q 'inet 10\\.'"
     busy0, t0 = _busy_cpu(), time.monotonic()
     procs = [subprocess.Popen([*TOOLS["berth"], "-q", "-D", t, "-M", f"bench-z{i}", *network, "/bin/sh", "-c", check],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for i, t in enumerate(trees)]
-    failed = [p.communicate()[1] for p in procs if p.wait() != 0]
+    failed = [p.communicate()[1] or f"exit status {p.returncode}" for p in procs if p.wait() != (0 if zone else 1)]
     if failed:
         raise RuntimeError(f"{len(failed)} machines failed: {failed[0]}")
     return time.monotonic() - t0, _busy_cpu() - busy0
@@ -173,6 +175,63 @@ def _busy_cpu():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _namespaces_at_once(machines, netns, veth):
+    """Busy CPU seconds of MACHINES processes that each make a network namespace (netns) and end, with
+    (veth) a veth pair into a bridge, its host side up in the bridge: what a zone costs the kernel
+    before berth does anything, made through one `ip -batch`. netns False: the processes alone.
+    Starts on a settled host, ends when the namespaces' ends (in the kernel's workqueue) have run."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    _settle()
+    busy0, children = _busy_cpu(), []
+    for _ in range(machines):
+        ready_r, ready_w = os.pipe()
+        end_r, end_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(ready_r)
+            os.close(end_w)
+            for _, other in children:  # else the others' ends wait for this one
+                os.close(other)
+            ok = not netns or libc.unshare(0x40000000) == 0  # CLONE_NEWNET
+            os.write(ready_w, b"1" if ok else b"0")
+            os.read(end_r, 1)
+            os._exit(0)
+        os.close(ready_w)
+        os.close(end_r)
+        if os.read(ready_r, 1) != b"1":
+            raise RuntimeError("unshare(CLONE_NEWNET) failed")
+        os.close(ready_r)
+        children.append((pid, end_w))
+    cmds = [f"link add vb-floor{i} type veth peer name host0 netns {pid}\nlink set vb-floor{i} master br-floor up"
+            for i, (pid, _) in enumerate(children)] if veth else []
+    subprocess.run(["ip", "-batch", "-"], input="\n".join(cmds) + "\n", text=True, check=True)
+    for pid, end_w in children:
+        os.close(end_w)  # the namespace, and the veth in it, end with the process
+        os.waitpid(pid, 0)
+    _settle()
+    return _busy_cpu() - busy0
+
+
+def bench_kernel_floor(machines, runs, none_wall, none_cpu):
+    """What the kernel alone adds for MACHINES network namespaces with a veth in one bridge. On a host
+    whose CPUs are all busy starting machines without a network, the zone's ratio cannot go below
+    (their busy CPU + this) / CPUs / their time, whatever berth does."""
+    _run("ip", "link", "add", "br-floor", "type", "bridge")
+    try:
+        _run("ip", "link", "set", "br-floor", "up")
+        cpu = {mode: 0.0 for mode in ("processes", "netns", "veth")}
+        for _ in range(runs):  # summed: /proc/stat counts in 10 ms steps
+            cpu["processes"] += _namespaces_at_once(machines, False, False)
+            cpu["netns"] += _namespaces_at_once(machines, True, False)
+            cpu["veth"] += _namespaces_at_once(machines, True, True)
+    finally:
+        _run("ip", "link", "del", "br-floor")
+    netns, veth = ((cpu[k] - cpu["processes"]) / runs for k in ("netns", "veth"))
+    cpus = os.cpu_count()
+    print(f"{f'{machines} netns + veth in a bridge, kernel only':<44} CPU {veth * 1000:5.1f} ms "
+          f"(netns alone {netns * 1000:5.1f}): zone ratio floor on {cpus} CPUs {(none_cpu + veth) / cpus / none_wall:.2f}")
 
 
 def bench_zone(dir, machines, runs):
@@ -196,6 +255,7 @@ def bench_zone(dir, machines, runs):
     cpus = os.cpu_count()
     print(f"{f'{machines} machines at once, host CPU busy (ms)':<44} none {pc * 1000:9.1f}  zone {zc * 1000:9.1f}  "
           f"ratio {zc / pc:5.2f}  (floor on {cpus} CPUs: zone {zc / cpus * 1000:.0f} ms, ratio {zc / cpus / p:.2f})")
+    bench_kernel_floor(machines, runs, p, pc)
 
 
 def main():
