@@ -312,8 +312,8 @@ int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size) {
         (void) snprintf(a_range, sizeof a_range, "--dhcp-range=%s,%s,%s,1h", first, last, mask);
         (void) snprintf(a_pid, sizeof a_pid, "--pid-file=%s", pid_file);
         (void) snprintf(a_lease, sizeof a_lease, "--dhcp-leasefile=%s", lease_file);
-        (void) snprintf(a_dhcp, sizeof a_dhcp, "--dhcp-hostsfile=%s", z->dhcp_hosts_file);
-        (void) snprintf(a_hosts, sizeof a_hosts, "--addn-hosts=%s", z->hosts_file);
+        (void) snprintf(a_dhcp, sizeof a_dhcp, "--dhcp-hostsdir=%s", z->dhcp_hosts_dir);
+        (void) snprintf(a_hosts, sizeof a_hosts, "--hostsdir=%s", z->hosts_dir);
         if (z->subnet6) {
                 char gw6[INET6_ADDRSTRLEN], first6[INET6_ADDRSTRLEN], last6[INET6_ADDRSTRLEN];
                 subnet6_address(z->subnet6, 1, gw6);
@@ -354,4 +354,15 @@ int spawn_dnsmasq_reload(const char *state_name) {
         if (pidfd < 0)
                 return pidfd;
         return pidfd_signal(pidfd, SIGHUP);
+}
+
+bool spawn_dnsmasq_running(const char *state_name) {
+        _cleanup_free_ char *pid_file = machine_file(state_name, ".pid"),
+                            *lease_file = machine_file(state_name, ".leases");
+        _cleanup_close_ int pidfd = -EBADF;
+
+        if (!pid_file || !lease_file)
+                return false;
+        pidfd = our_dnsmasq_pidfd(pid_file, lease_file);
+        return pidfd >= 0;
 }

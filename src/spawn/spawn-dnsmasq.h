@@ -59,8 +59,9 @@ void spawn_dnsmasq_wait_gone(int pidfd);
 /* Both: kills the machine's dnsmasq and waits for it (reaps it when it is the launcher's child). */
 void spawn_dnsmasq_stop(const char *machine_name, int own_pidfd);
 
-/* A zone's dnsmasq (spawn-zone.c): on the zone's bridge, DHCP from dhcp_hosts_file ("MAC,ADDRESS,NAME"
- * per machine) and DNS from hosts_file ("ADDRESS NAME"), both re-read on SIGHUP. It outlives the
+/* A zone's dnsmasq (spawn-zone.c): on the zone's bridge, DHCP from the files in dhcp_hosts_dir
+ * ("MAC,ADDRESS,NAME", a file per machine) and DNS from those in hosts_dir ("ADDRESS NAME"). It reads
+ * new files by itself (inotify), drops a removed file's names, and its DHCP hosts on SIGHUP. It outlives the
  * launcher that starts it (it daemonizes; this waits until it serves), and goes with the zone's last
  * machine. state_name names its pid and lease files under SPAWN_NETWORK_DIR ("zones/ZONE"). -ENOENT:
  * not installed; -EPROTO: it refused, its message in err (a start that lost a link is tried again). */
@@ -69,10 +70,12 @@ typedef struct DnsmasqZone {
         const char *ifname;
         uint32_t subnet; /* host byte order, a /24 */
         unsigned prefixlen;
-        const char *dhcp_hosts_file;
-        const char *hosts_file;
-        const uint8_t *subnet6; /* the zone's /64 (NULL: IPv4 only): RA, and DHCPv6 from dhcp_hosts_file */
+        const char *dhcp_hosts_dir;
+        const char *hosts_dir;
+        const uint8_t *subnet6; /* the zone's /64 (NULL: IPv4 only): RA, and DHCPv6 from dhcp_hosts_dir */
 } DnsmasqZone;
 int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size);
 /* Makes a running zone dnsmasq re-read its files. -ESRCH: none runs. */
 int spawn_dnsmasq_reload(const char *state_name);
+/* Whether the zone dnsmasq of state_name runs. */
+bool spawn_dnsmasq_running(const char *state_name);

@@ -1061,7 +1061,7 @@ static void remove_machine(Netlink *nl, const char *machine_name, const char *if
         if (path)
                 (void) unlink(path);
         if (!isempty(zone))
-                spawn_zone_leave(nl, zone);
+                spawn_zone_leave(nl, zone, machine_name);
 }
 
 /* The host side of the machine's veth goes with the machine's network namespace (its peer is
@@ -1223,7 +1223,8 @@ void spawn_network_teardown(SpawnContext *c) {
         if (!isempty(c->config->network_zone)) {
                 NftMachines subnet = {};
                 /* its ports go now (own, from the record), the zone's subnet with its last machine */
-                bool last = spawn_zone_leave_begin(c->config->network_zone, &behind.zone_dnsmasq) > 0;
+                bool last = spawn_zone_leave_begin(c->config->network_zone, c->config->machine_name,
+                                                   &behind.zone_dnsmasq) > 0;
                 if (last)
                         behind.zone = c->config->network_zone;
                 if (r < 0 || (last && zone_elements(c, &subnet) < 0))

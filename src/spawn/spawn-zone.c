@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc-util.h"
 #include "fd-util.h"
 #include "fileio.h"
 #include "log.h"
+#include "macro.h"
 #include "netlink-util.h"
 #include "spawn-context.h"
 #include "spawn-dnsmasq.h"
@@ -117,79 +119,146 @@ static int zone_members(const char *zone, ZoneMember **ret, size_t *ret_n) {
         return 0;
 }
 
-static int write_file_atomic(const char *path, const char *text) {
-        _cleanup_free_ char *tmp = strjoin(path, ".new");
-        int r;
+/* The zone's dnsmasq reads a file per member from two directories (--hostsdir, --dhcp-hostsdir):
+ * a member's are written as it joins, which dnsmasq sees through inotify, with no reload and no
+ * other member's record read. */
+static const char *const zone_dirs[] = { ".hosts", ".dhcp" };
 
-        if (!tmp)
-                return -ENOMEM;
-        r = write_string_file_create(tmp, text, 0644);
-        if (r < 0)
-                return r;
-        return rename(tmp, path) < 0 ? -errno : 0;
+static char *member_path(const char *zone, const char *dir, const char *name) {
+        return strjoin(ZONE_DIR "/", zone, dir, "/", name);
 }
 
-/* The zone's dnsmasq files, from its members' records. */
-static int zone_render(const char *zone) {
-        _cleanup_free_ ZoneMember *members = NULL;
-        _cleanup_free_ char *hosts = NULL, *dhcp = NULL, *hosts_path = zone_path(zone, ".hosts"),
-                            *dhcp_path = zone_path(zone, ".dhcp");
-        size_t n, hosts_size = 0, dhcp_size = 0;
-        bool ipv6 = spawn_network_ipv6_supported();
-        FILE *h, *p;
-        int r;
-
-        if (!hosts_path || !dhcp_path)
-                return -ENOMEM;
-        r = zone_members(zone, &members, &n);
-        if (r < 0)
-                return r;
-        h = open_memstream(&hosts, &hosts_size);
-        p = open_memstream(&dhcp, &dhcp_size);
-        for (size_t i = 0; h && p && i < n; i++) {
-                const uint8_t *m = members[i].mac;
-                char a[16], a6[INET6_ADDRSTRLEN + 3] = "";
-                ipv4_to_string(members[i].address, a);
-                fprintf(h, "%s %s\n", a, members[i].name);
-                if (ipv6) {
-                        uint8_t addr6[16];
-                        /* the zone's /64 and the IPv4 address's last byte, as host0 gets them */
-                        spawn_network_subnet6(members[i].address & ~UINT32_C(0xff), addr6);
-                        addr6[15] = (uint8_t) members[i].address;
-                        a6[0] = '[';
-                        (void) inet_ntop(AF_INET6, addr6, a6 + 1, INET6_ADDRSTRLEN);
-                        fprintf(h, "%s %s\n", a6 + 1, members[i].name);
-                        strcat(a6, "],");
-                }
-                fprintf(p, "%02x:%02x:%02x:%02x:%02x:%02x,%s,%s%s\n", m[0], m[1], m[2], m[3], m[4], m[5], a, a6,
-                        members[i].name);
+static int zone_dirs_create(const char *zone) {
+        for (size_t i = 0; i < ELEMENTSOF(zone_dirs); i++) {
+                _cleanup_free_ char *p = zone_path(zone, zone_dirs[i]);
+                if (!p)
+                        return -ENOMEM;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
         }
-        if (h && fclose(h) != 0)
-                h = NULL;
-        if (p && fclose(p) != 0)
-                p = NULL;
-        if (!h || !p)
-                return -ENOMEM;
-        r = write_file_atomic(hosts_path, hosts);
-        return r < 0 ? r : write_file_atomic(dhcp_path, dhcp);
+        return 0;
 }
 
-static int pick_address(const char *zone, uint32_t subnet, uint32_t *ret) {
+/* Removes name's files from the zone's directories; without a name, the directories themselves. */
+static void member_files_remove(const char *zone, const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(zone_dirs); i++) {
+                _cleanup_free_ char *p = name ? member_path(zone, zone_dirs[i], name) : zone_path(zone, zone_dirs[i]);
+                _cleanup_(closedirp) DIR *d = NULL;
+
+                if (!p)
+                        continue;
+                if (name) {
+                        (void) unlink(p);
+                        continue;
+                }
+                d = opendir(p);
+                for (struct dirent *de; d && (de = readdir(d));)
+                        if (de->d_name[0] != '.')
+                                (void) unlinkat(dirfd(d), de->d_name, 0);
+                (void) rmdir(p);
+        }
+}
+
+static int member_file_write(const char *zone, const char *dir, const char *name, const char *text) {
+        _cleanup_free_ char *p = member_path(zone, dir, name);
+        _cleanup_close_ int fd = -EBADF;
+        size_t l = strlen(text);
+
+        if (!p)
+                return -ENOMEM;
+        (void) unlink(p); /* a new file in one write: dnsmasq never reads half of it */
+        fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, l) != (ssize_t) l)
+                return -EIO;
+        return 0;
+}
+
+/* The member's "ADDRESS NAME" lines (its IPv4 and IPv6 addresses) and its "MAC,ADDRESS,[ADDRESS6],NAME". */
+static int member_files_write(const char *zone, const char *name, uint32_t address, const uint8_t m[static 6]) {
+        char a[16], a6[INET6_ADDRSTRLEN + 3] = "", hosts[512], dhcp[512];
+        int r;
+
+        r = zone_dirs_create(zone); /* made with the zone: again for one an older launcher made */
+        if (r < 0)
+                return r;
+        ipv4_to_string(address, a);
+        (void) snprintf(hosts, sizeof hosts, "%s %s\n", a, name);
+        if (spawn_network_ipv6_supported()) {
+                uint8_t addr6[16];
+                /* the zone's /64 and the IPv4 address's last byte, as host0 gets them */
+                spawn_network_subnet6(address & ~UINT32_C(0xff), addr6);
+                addr6[15] = (uint8_t) address;
+                a6[0] = '[';
+                (void) inet_ntop(AF_INET6, addr6, a6 + 1, INET6_ADDRSTRLEN);
+                (void) snprintf(hosts + strlen(hosts), sizeof hosts - strlen(hosts), "%s %s\n", a6 + 1, name);
+                strcat(a6, "],");
+        }
+        (void) snprintf(dhcp, sizeof dhcp, "%02x:%02x:%02x:%02x:%02x:%02x,%s,%s%s\n", m[0], m[1], m[2], m[3], m[4],
+                        m[5], a, a6, name);
+        r = member_file_write(zone, ".hosts", name, hosts);
+        return r < 0 ? r : member_file_write(zone, ".dhcp", name, dhcp);
+}
+
+/* The zone dnsmasq's unexpired IPv4 leases ("EXPIRY MAC ADDRESS ..." lines; 0: no expiry): the
+ * machine's own lease's address in *ret_own (0: none), the others' in a bitmap of the /24's hosts. */
+static void zone_leases(const char *zone, const uint8_t mac[static 6], uint32_t subnet, uint32_t *ret_own,
+                        bool taken[static 256]) {
+        _cleanup_free_ char *path = zone_path(zone, ".leases");
+        _cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
+        char line[512];
+        time_t now = time(NULL);
+
+        *ret_own = 0;
+        while (f && fgets(line, sizeof line, f)) {
+                unsigned long long expiry;
+                unsigned m[6], a, b, c, d;
+                bool own = true;
+
+                if (sscanf(line, "%llu %x:%x:%x:%x:%x:%x %u.%u.%u.%u", &expiry, &m[0], &m[1], &m[2], &m[3], &m[4],
+                           &m[5], &a, &b, &c, &d) != 11 || (a | b | c | d) > 255 ||
+                    (expiry != 0 && expiry <= (unsigned long long) now))
+                        continue; /* DHCPv6 lines, expired leases */
+                uint32_t address = a << 24 | b << 16 | c << 8 | d;
+                if ((address & ~UINT32_C(0xff)) != subnet)
+                        continue;
+                for (size_t i = 0; i < 6; i++)
+                        own = own && m[i] == mac[i];
+                if (own)
+                        *ret_own = address;
+                else
+                        taken[address & 0xff] = true;
+        }
+}
+
+/* A free address of the zone: the one its dnsmasq still leases to this machine (it comes back with
+ * the address it had), else the lowest that neither a member nor another machine's unexpired lease
+ * holds (dnsmasq would not give a leased address to another machine over DHCP), else the lowest that
+ * no member holds. */
+static int pick_address(const char *zone, uint32_t subnet, const uint8_t mac[static 6], uint32_t *ret) {
         _cleanup_free_ ZoneMember *members = NULL;
+        bool used[256] = {}, leased[256] = {};
+        uint32_t own;
         size_t n;
         int r = zone_members(zone, &members, &n);
 
         if (r < 0)
                 return r;
-        for (uint32_t a = subnet + 2; a < subnet + 2 + ZONE_ADDRESSES; a++) {
-                bool used = false;
-                for (size_t i = 0; i < n && !used; i++)
-                        used = members[i].address == a;
-                if (!used) {
-                        *ret = a;
-                        return 0;
-                }
+        for (size_t i = 0; i < n; i++)
+                if ((members[i].address & ~UINT32_C(0xff)) == subnet)
+                        used[members[i].address & 0xff] = true;
+        zone_leases(zone, mac, subnet, &own, leased);
+        if (own != 0 && (own & 0xff) >= 2 && !used[own & 0xff]) {
+                *ret = own;
+                return 0;
         }
+        for (int pass = 0; pass < 2; pass++)
+                for (uint32_t a = 2; a < 2 + ZONE_ADDRESSES; a++)
+                        if (!used[a] && (pass == 1 || !leased[a])) {
+                                *ret = subnet + a;
+                                return 0;
+                        }
         return -EADDRNOTAVAIL;
 }
 
@@ -203,6 +272,9 @@ static int zone_create(const char *zone, const char *path, Id128 host_id, uint32
                 return r;
         if (mkdir(ZONE_DIR, 0755) < 0 && errno != EEXIST)
                 return -errno;
+        r = zone_dirs_create(zone);
+        if (r < 0)
+                return r;
         ipv4_to_string(*ret_subnet, a);
         (void) snprintf(text, sizeof text, "%s/%u %s\n", a, SPAWN_ZONE_PREFIXLEN, bridge);
         return write_string_file_create(path, text, 0644);
@@ -239,7 +311,7 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id) {
                 return log_error_errno(r, "No free /24 subnet left in 10.0.0.0/8 for zone '%s'.", zone);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up zone '%s' (%s): %m", zone, zone_file);
-        r = pick_address(zone, n->subnet, &n->address);
+        r = pick_address(zone, n->subnet, n->mac_guest, &n->address);
         if (r == -EADDRNOTAVAIL)
                 return log_error_errno(r, "Zone '%s' is full: it has %u machines.", zone, ZONE_ADDRESSES);
         if (r < 0)
@@ -288,6 +360,8 @@ static int bridge_up(Netlink *nl, const char *bridge, const SpawnNetwork *n) {
         return r < 0 ? r : netlink_link_set_up(nl, index);
 }
 
+/* The zone's dnsmasq: started by the zone's first machine (or the first after it ended); a running
+ * one finds a new member's files itself. */
 static int zone_dnsmasq(const char *zone, const char *bridge, const SpawnNetwork *n) {
         _cleanup_free_ char *state = strjoin("zones/", zone), *hosts = zone_path(zone, ".hosts"),
                             *dhcp = zone_path(zone, ".dhcp");
@@ -296,12 +370,11 @@ static int zone_dnsmasq(const char *zone, const char *bridge, const SpawnNetwork
 
         if (!state || !hosts || !dhcp)
                 return log_oom();
-        r = spawn_dnsmasq_reload(state);
-        if (r != -ESRCH)
-                return r < 0 ? log_error_errno(r, "Failed to reload the dnsmasq of zone '%s': %m", zone) : 0;
+        if (spawn_dnsmasq_running(state))
+                return 0;
         r = spawn_dnsmasq_start_zone(&(DnsmasqZone) { .state_name = state, .ifname = bridge, .subnet = n->subnet,
-                                                      .prefixlen = SPAWN_ZONE_PREFIXLEN, .dhcp_hosts_file = dhcp,
-                                                      .hosts_file = hosts, .subnet6 = n->ipv6 ? n->subnet6 : NULL },
+                                                      .prefixlen = SPAWN_ZONE_PREFIXLEN, .dhcp_hosts_dir = dhcp,
+                                                      .hosts_dir = hosts, .subnet6 = n->ipv6 ? n->subnet6 : NULL },
                                      err, sizeof err);
         if (r == -ENOENT)
                 return log_error_errno(r, "dnsmasq not found: install the dnsmasq-base package for --network-zone=.");
@@ -335,12 +408,13 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock) {
         r = spawn_network_connect_guest(c);
         if (r < 0)
                 return r;
+        r = member_files_write(zone, c->config->machine_name, c->net.address, c->net.mac_guest);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the hosts files of machine '%s' in zone '%s': %m",
+                                       c->config->machine_name, zone);
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock: %m");
-        r = zone_render(zone);
-        if (r < 0)
-                return log_error_errno(r, "Failed to write the hosts files of zone '%s': %m", zone);
         r = zone_dnsmasq(zone, bridge, &c->net);
         if (r < 0)
                 return r;
@@ -348,28 +422,27 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock) {
         return 0;
 }
 
-int spawn_zone_leave_begin(const char *zone, int *ret_dnsmasq) {
+int spawn_zone_leave_begin(const char *zone, const char *machine_name, int *ret_dnsmasq) {
         _cleanup_free_ ZoneMember *members = NULL;
-        _cleanup_free_ char *state = strjoin("zones/", zone), *hosts = zone_path(zone, ".hosts"),
-                            *dhcp = zone_path(zone, ".dhcp");
+        _cleanup_free_ char *state = strjoin("zones/", zone);
         size_t n;
         int r;
 
         *ret_dnsmasq = -ESRCH;
-        if (!state || !hosts || !dhcp || zone_members(zone, &members, &n) < 0)
+        if (machine_name)
+                member_files_remove(zone, machine_name);
+        if (!state || zone_members(zone, &members, &n) < 0)
                 return 0;
         if (n > 0) {
-                r = zone_render(zone);
-                if (r >= 0)
-                        r = spawn_dnsmasq_reload(state);
+                /* its name goes by itself (inotify); its DHCP host entry only when dnsmasq reloads */
+                r = spawn_dnsmasq_reload(state);
                 if (r < 0 && r != -ESRCH)
                         log_warning_errno(r, "Failed to update the dnsmasq of zone '%s': %m", zone);
                 return 0;
         }
         /* the last machine of the zone has gone: so does the zone */
         *ret_dnsmasq = spawn_dnsmasq_kill(state, -EBADF);
-        (void) unlink(hosts);
-        (void) unlink(dhcp);
+        member_files_remove(zone, NULL);
         return 1;
 }
 
@@ -387,9 +460,9 @@ void spawn_zone_remove(Netlink *nl, const char *zone) {
         (void) rmdir(ZONE_DIR); /* when it was the last zone */
 }
 
-int spawn_zone_leave(Netlink *nl, const char *zone) {
+int spawn_zone_leave(Netlink *nl, const char *zone, const char *machine_name) {
         _cleanup_close_ int dnsmasq = -EBADF;
-        int r = spawn_zone_leave_begin(zone, &dnsmasq);
+        int r = spawn_zone_leave_begin(zone, machine_name, &dnsmasq);
 
         if (r > 0) {
                 spawn_dnsmasq_wait_gone(dnsmasq);
@@ -442,7 +515,7 @@ int spawn_zone_collect_empty(Netlink **nl) {
                         log_debug("Collecting zone '%s', which a killed launcher made and left empty.", zone);
                         if (!*nl)
                                 (void) netlink_open(-EBADF, nl);
-                        spawn_zone_leave(*nl, zone);
+                        spawn_zone_leave(*nl, zone, NULL);
                         removed++;
                 }
         }

@@ -8,7 +8,8 @@
  * out. What exists is written down under SPAWN_NETWORK_DIR, changed under the network lock:
  *   zones/ZONE.zone                   "SUBNET/24 vz-ZONE"
  *   NAME.net                          "zone ZONE vb-NAME ADDRESS MAC" for each machine of the zone
- *   zones/ZONE.hosts, zones/ZONE.dhcp  rendered from those for the zone's dnsmasq (SIGHUP re-reads)
+ *   zones/ZONE.hosts/NAME             "ADDRESS NAME" lines, read by the zone's dnsmasq (--hostsdir)
+ *   zones/ZONE.dhcp/NAME              "MAC,ADDRESS,[ADDRESS6],NAME" (--dhcp-hostsdir)
  * A launcher that was killed leaves its record; the next launcher collects it like any other and
  * the zone goes when no record names it. */
 
@@ -28,18 +29,20 @@ int spawn_network_zone_name_check(const char *name);
  * address in it, its record. Takes the network lock. */
 int spawn_zone_join(SpawnContext *c, Id128 host_id);
 /* Once the machine's network namespace exists: the bridge (made if missing), vb-NAME in it, host0
- * addressed (without the network lock), the zone's hosts files and dnsmasq (under it). Returns with
+ * addressed and the machine's hosts files written (without the network lock), the zone's dnsmasq
+ * started if it is the first (under it). Returns with
  * the lock held in *ret_lock, for the zone's nftables elements. */
 int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock);
-/* After a member's record is gone (under the network lock): the zone's files are rendered again, or,
- * with no member left, its dnsmasq, bridge and files are removed. 1 if the zone went, else 0. */
-int spawn_zone_leave(Netlink *nl, const char *zone);
+/* After a member's record is gone (under the network lock): its hosts files go (machine_name: NULL
+ * for none) and the zone's dnsmasq reloads, or, with no member left, its dnsmasq, bridge and files
+ * are removed. 1 if the zone went, else 0. */
+int spawn_zone_leave(Netlink *nl, const char *zone, const char *machine_name);
 /* The same in two parts, for a launcher that leaves the slow one behind (the bridge's deletion
  * waits for RCU grace periods, the killed dnsmasq's end for the RTNL): with no member left, the
  * first kills the zone's dnsmasq (*ret_dnsmasq: a pidfd of it, see spawn_dnsmasq_kill()) and
  * removes its files but the zone's own record, which keeps the zone known (and collected if the
  * second part never runs) until spawn_zone_remove() has removed the bridge. Both under the lock. */
-int spawn_zone_leave_begin(const char *zone, int *ret_dnsmasq);
+int spawn_zone_leave_begin(const char *zone, const char *machine_name, int *ret_dnsmasq);
 void spawn_zone_remove(Netlink *nl, const char *zone);
 /* Removes zones no record names (a launcher killed between making a zone and joining it; under the
  * network lock); opens *nl if it has to. Returns how many. */

@@ -603,6 +603,49 @@ def test_zone_machines_reach_each_other_by_name(bbtree, second_tree):
     assert "vz-lab" not in subprocess.run(["pgrep", "-a", "dnsmasq"], capture_output=True, text=True).stdout
 
 
+def udhcpc_lease(m_or_none, tree=None, name=None):
+    """The address the zone's dnsmasq leases to machine m over DHCP (busybox udhcpc, which configures
+    nothing: -s /bin/true), and the address berth gave its host0; or the same from a new machine
+    (tree, name) in zone "dh" that runs just that."""
+    script = "ip -4 -o addr show host0; /bin/busybox udhcpc -i host0 -n -q -t 5 -T 1 -s /bin/true 2>&1"
+    if m_or_none:
+        out = m_or_none.exec("/bin/busybox", "sh", "-c", script).stdout
+    else:
+        r = spawn("-q", "-D", tree, "-M", name, "--network-zone=dh", "/bin/busybox", "sh", "-c", script)
+        assert r.returncode == 0, r.stderr
+        out = r.stdout
+    lease = re.search(r"lease of (10\.[\d.]+) obtained", out)
+    assert lease, out
+    return lease.group(1), zone_address(out)[0]
+
+
+def test_zone_dhcp_gives_each_machine_its_address(bbtree, second_tree, tmp_path):
+    """A guest that runs DHCP in a zone gets the address berth set on its host0. A machine that left
+    keeps its lease in the zone's dnsmasq: a machine that comes next does not get that address (its
+    DHCP would not either), and the machine that comes back gets it again."""
+    import guests
+    third = guests.make_busybox_tree(str(tmp_path / "third"))
+    a = Machine("-q", "-D", bbtree, "-M", "dh-a", "--network-zone=dh", "-b")
+    b = c = None
+    try:
+        lease_a, addr_a = udhcpc_lease(a)
+        assert lease_a == addr_a
+        b = Machine("-q", "-D", second_tree, "-M", "dh-b", "--network-zone=dh", "-b")
+        assert udhcpc_lease(b)[0] == udhcpc_lease(b)[1]
+        assert a.stop(signal.SIGTERM, timeout=30) == 0
+        a = None
+        c = Machine("-q", "-D", third, "-M", "dh-c", "--network-zone=dh", "-b")
+        lease_c, addr_c = udhcpc_lease(c)
+        assert addr_c != addr_a and lease_c == addr_c
+        lease, addr = udhcpc_lease(None, bbtree, "dh-a")  # dh-a again, while dh-b and dh-c run
+        assert addr == addr_a and lease == addr
+    finally:
+        for m in (a, b, c):
+            if m:
+                m.stop(signal.SIGTERM, timeout=30)
+    assert wait_for(lambda: not os.path.exists("/run/berth/network/zones"), timeout=3)
+
+
 def zone_ipv6(a, b, addr_a, addr_b):
     """The zone's ULA /64 (::1 on its bridge): each machine ::LAST-BYTE-OF-ITS-IPv4, routed, by name
     through the zone's dnsmasq, and in berth's ip6 table (NAT66 out)."""
