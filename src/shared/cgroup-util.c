@@ -339,21 +339,41 @@ int cgroup_set_open_unified(const CgroupSet *s, const char *rel) {
         return -ENOENT;
 }
 
-int cgroup_set_attach_self_v1(const CgroupSet *s, const char *rel) {
+int cgroup_tasks_open_v1(const CgroupSet *s, const char *rel, CgroupTasks *ret) {
+        CgroupTasks t = { .fds = new(int, s->n) };
+
+        if (!t.fds)
+                return -ENOMEM;
         for (size_t i = 0; i < s->n; i++) {
                 _cleanup_free_ char *p = NULL;
-                int r;
 
                 if (s->hierarchies[i].unified)
                         continue;
                 p = strjoin(s->hierarchies[i].mount_point, "/", rel, "/tasks");
-                if (!p)
-                        return -ENOMEM;
-                r = write_string_file(p, "0");
-                if (r < 0)
+                t.fds[t.n] = p ? open(p, O_WRONLY | O_NOCTTY | O_CLOEXEC) : -ENOMEM;
+                if (t.fds[t.n] < 0) {
+                        int r = p ? -errno : -ENOMEM;
+                        cgroup_tasks_close(&t);
                         return r;
+                }
+                t.n++;
         }
+        *ret = t;
         return 0;
+}
+
+int cgroup_tasks_attach_self(const CgroupTasks *t) {
+        for (size_t i = 0; i < t->n; i++)
+                if (write(t->fds[i], "0", 1) != 1)
+                        return -errno;
+        return 0;
+}
+
+void cgroup_tasks_close(CgroupTasks *t) {
+        for (size_t i = 0; i < t->n; i++)
+                safe_close(t->fds[i]);
+        t->fds = mfree(t->fds);
+        t->n = 0;
 }
 
 bool cgroup_set_exists(const CgroupSet *s, const char *rel) {

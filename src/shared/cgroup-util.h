@@ -74,10 +74,18 @@ int cgroup_set_attach_some(const CgroupSet *s, const char *rel, pid_t pid, Cgrou
  * which waits for an RCU grace period (some 10 to 25 ms in a small VM) unless a move came just
  * before. Two moves do not: a child cloned into its cgroup2 cgroup (clone3's CLONE_INTO_CGROUP:
  * cgroup_set_open_unified() gives the directory fd, -ENOENT without a cgroup2 hierarchy), and a
- * single-threaded process moving itself through v1's "tasks" with "0", which
- * cgroup_set_attach_self_v1() does in every v1 hierarchy. */
+ * single-threaded process moving itself through v1's "tasks" with "0" (cgroup_tasks_attach_self(),
+ * through the files cgroup_tasks_open_v1() opened). The kernel checks such a write against the
+ * credentials of the file's opener: a child in a user namespace of its own moves itself through
+ * files its privileged parent opened before the clone. */
 int cgroup_set_open_unified(const CgroupSet *s, const char *rel);
-int cgroup_set_attach_self_v1(const CgroupSet *s, const char *rel);
+typedef struct CgroupTasks {
+        int *fds; /* rel's "tasks" in each v1 hierarchy */
+        size_t n;
+} CgroupTasks;
+int cgroup_tasks_open_v1(const CgroupSet *s, const char *rel, CgroupTasks *ret);
+int cgroup_tasks_attach_self(const CgroupTasks *t);
+void cgroup_tasks_close(CgroupTasks *t);
 /* v1 devices controller: deny everything in rel, then allow these rules ("c 1:3 rwm").
  * -EOPNOTSUPP when there is no v1 devices hierarchy (pure cgroup2). */
 int cgroup_set_device_policy(const CgroupSet *s, const char *rel, const char *const *allow);

@@ -46,13 +46,15 @@
 extern char **environ;
 
 /* Before anything else: into the machine's v1 cgroups, by the move that needs no RCU grace period
- * (cgroup_set_attach_self_v1()); the parent moves us in the rest and says cgroup-ready. */
+ * (cgroup_tasks_attach_self(), through files the parent opened); the parent moves us in the rest
+ * and says cgroup-ready. */
 static int step_attach_self(SpawnContext *c) {
         int r;
 
         if (!c->cgroup_self_attach)
                 return 0;
-        r = cgroup_set_attach_self_v1(&c->cgroups, c->cgroup_path);
+        r = cgroup_tasks_attach_self(&c->cgroup_tasks);
+        cgroup_tasks_close(&c->cgroup_tasks);
         if (r < 0)
                 return r;
         return sync_send(c->sync, SYNC_ATTACHED, -EBADF);
@@ -663,9 +665,11 @@ void spawn_child_main(SpawnContext *c) {
          * with us: no path like /proc/self/fd/N can lead back to the host. */
         {
                 /* ... but the overlays the parent assembled for us. */
-                int keep[1 + 64];
+                int keep[1 + 64 + 16];
                 size_t n = 0;
                 keep[n++] = c->sync;
+                for (size_t i = 0; i < c->cgroup_tasks.n && n < 1 + 16; i++)
+                        keep[n++] = c->cgroup_tasks.fds[i];
                 for (size_t i = 0; c->overlay_fds && i < c->config->n_overlays && n < ELEMENTSOF(keep); i++)
                         keep[n++] = c->overlay_fds[i];
                 r = close_all_fds(keep, n);

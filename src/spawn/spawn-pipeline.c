@@ -479,10 +479,14 @@ static int step_clone_child(SpawnContext *c) {
         long pid;
 
         /* See cgroup_set_open_unified(): the moves into the machine's cgroups that need no RCU grace
-         * period. With -U the child cannot write the host's cgroup files: the parent moves it. */
+         * period, with -U too (through the files we open). */
         if (c->cgroup_created) {
                 into = cgroup_set_open_unified(&c->cgroups, c->cgroup_path);
-                c->cgroup_self_attach = !c->userns;
+                r = cgroup_tasks_open_v1(&c->cgroups, c->cgroup_path, &c->cgroup_tasks);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to open the tasks files of %s, moving the child there "
+                                           "instead: %m", c->cgroup_path);
+                c->cgroup_self_attach = r >= 0;
         }
         r = sync_channel_new(pair);
         if (r < 0)
@@ -500,6 +504,7 @@ static int step_clone_child(SpawnContext *c) {
                 r = -errno;
                 safe_close(pair[0]);
                 safe_close(pair[1]);
+                cgroup_tasks_close(&c->cgroup_tasks);
                 return log_error_errno(r, "Failed to create the machine's namespaces: %m");
         }
         if (pid == 0) {
@@ -510,6 +515,7 @@ static int step_clone_child(SpawnContext *c) {
                 spawn_child_main(c);
         }
         safe_close(pair[1]);
+        cgroup_tasks_close(&c->cgroup_tasks);
         c->sync = pair[0];
         c->pid = (pid_t) pid;
         c->pidfd = pidfd;

@@ -5,8 +5,9 @@ makes the veth and nothing else), and what the network costs berth over --privat
 throughput (iperf3, installed from Debian when missing) host -> guest over berth's veth, over
 nspawn's veth (addressed by hand: nspawn leaves it down without networkd), and through a port that
 berth publishes on localhost, each as a ratio to a bare veth pair between two network namespaces;
-MACHINES machines in one --network-zone= started at once against as many without a network.
-Not a test.
+MACHINES machines in one --network-zone= started at once against as many without a network (all
+running the same payload), and what the kernel alone needs for as many network namespaces with a
+veth in one bridge, which bounds that ratio from below on a host whose CPUs are all busy. Not a test.
 
     sudo tests/bench/bench_network.py [--runs N] [--seconds S] [--zone-machines N] [--zone-runs N]
         [--only-zone | --only-veth]
