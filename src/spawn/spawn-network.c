@@ -5,8 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +15,9 @@
 
 #include "alloc-util.h"
 #include "fd-util.h"
-#include "fork-util.h"
 #include "fileio.h"
 #include "log.h"
 #include "netlink-util.h"
-#include "pidfd-util.h"
 #include "parse-util.h"
 #include "run-program.h"
 #include "siphash24.h"
@@ -30,6 +26,7 @@
 #include "spawn-forward-check.h"
 #include "spawn-links.h"
 #include "spawn-network.h"
+#include "spawn-network-internal.h"
 #include "spawn-nfset.h"
 #include "spawn-nft.h"
 #include "spawn-root.h"
@@ -50,7 +47,6 @@ static const uint8_t shorten_ifname_key[16] = {
 static const uint8_t subnet_key[16] = {
         0x5e, 0x0d, 0x2b, 0x91, 0x7a, 0x44, 0x4c, 0x19, 0x93, 0x6e, 0x21, 0xd8, 0x0f, 0xb3, 0x57, 0xc6 };
 
-#define NETWORK_LOCK SPAWN_NETWORK_DIR "/.lock"
 #ifndef ALTIFNAMSIZ
 #define ALTIFNAMSIZ 128 /* <linux/if.h>, which clashes with <net/if.h> */
 #endif
@@ -168,7 +164,7 @@ int spawn_network_lock(void) {
         return fd;
 }
 
-static char *record_path(const char *machine_name) {
+char *spawn_network_record_path(const char *machine_name) {
         return strjoin(SPAWN_NETWORK_DIR "/", machine_name, ".net");
 }
 
@@ -227,7 +223,7 @@ int spawn_network_machines_add_subnet(NftMachines *m, Ipv4Prefix subnet) {
 /* NAME.net: "SUBNET/LEN IFNAME", then a line "PROTOCOL HOSTPORT GUESTPORT" per published port;
  * the subnet and the ports are added to m (when given). Or, for a member of a zone (whose subnet is
  * the zone's), "zone ZONE IFNAME ...": its zone goes to ret_zone (when given). */
-static int record_read(const char *path, char ret_ifname[static IFNAMSIZ], char *ret_zone, NftMachines *m) {
+int spawn_network_record_read(const char *path, char ret_ifname[static IFNAMSIZ], char *ret_zone, NftMachines *m) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         unsigned a, b, c, d, len;
         char ifname[IFNAMSIZ], line[128];
@@ -279,7 +275,7 @@ static int records_list(NftMachines *ret) {
 
                 if (!endswith(de->d_name, ".net") || !(p = strjoin(SPAWN_NETWORK_DIR "/", de->d_name)))
                         continue;
-                r = record_read(p, ifname, NULL, &m);
+                r = spawn_network_record_read(p, ifname, NULL, &m);
                 if (r == -ENOMEM) {
                         nft_machines_done(&m);
                         return r;
@@ -324,7 +320,7 @@ static int nft_sync_finish(RunningProgram *p) {
 }
 
 /* Re-renders berth's table from the records; logs (the caller has nothing to add). */
-static int nft_sync(void) {
+int spawn_network_nft_sync(void) {
         RunningProgram p;
         int r = nft_sync_start(&p);
 
@@ -335,43 +331,43 @@ static int nft_sync(void) {
  * first machine after boot, `nft flush ruleset`) or do not hold what the records say, they are
  * rendered whole from the records instead. Under the network lock; logs. */
 /* ret_socket: see nfset_apply() */
-static int nft_update(bool add, const NftMachines *m, int *ret_socket) {
+int spawn_network_nft_update(bool add, const NftMachines *m, int *ret_socket) {
         int r = nfset_apply(add, m, ret_socket);
 
         if (r >= 0)
                 return 0;
         log_debug_errno(r, "Failed to %s elements of berth's nftables tables, rendering them whole: %m",
                         add ? "add" : "delete");
-        return nft_sync();
+        return spawn_network_nft_sync();
 }
 
 /* A zone member's elements: its zone's subnet. */
-static int zone_elements(const SpawnContext *c, NftMachines *ret) {
+int spawn_network_zone_elements(const SpawnContext *c, NftMachines *ret) {
         *ret = (NftMachines) {};
         return spawn_network_machines_add_subnet(ret, (Ipv4Prefix) { .addr = c->net.subnet, .len = SPAWN_ZONE_PREFIXLEN });
 }
 
 /* A zone member's published ports, from its record (into m). */
 static int zone_member_ports(const SpawnContext *c, NftMachines *m) {
-        _cleanup_free_ char *path = record_path(c->config->machine_name);
+        _cleanup_free_ char *path = spawn_network_record_path(c->config->machine_name);
         char ifname[IFNAMSIZ];
 
         if (!path)
                 return -ENOMEM;
         m->ipv6 = c->net.ipv6;
-        return c->config->ports.n > 0 ? record_read(path, ifname, NULL, m) : 0;
+        return c->config->ports.n > 0 ? spawn_network_record_read(path, ifname, NULL, m) : 0;
 }
 
 /* One machine's subnet and ports, from its record. */
-static int record_elements(const char *machine_name, NftMachines *ret) {
-        _cleanup_free_ char *path = record_path(machine_name);
+int spawn_network_record_elements(const char *machine_name, NftMachines *ret) {
+        _cleanup_free_ char *path = spawn_network_record_path(machine_name);
         char ifname[IFNAMSIZ];
         NftMachines m = { .ipv6 = spawn_network_ipv6_supported() }; /* a zone member's: ports only */
         int r;
 
         if (!path)
                 return -ENOMEM;
-        r = record_read(path, ifname, NULL, &m);
+        r = spawn_network_record_read(path, ifname, NULL, &m);
         if (r < 0) {
                 nft_machines_done(&m);
                 return r;
@@ -454,7 +450,7 @@ static int resolvers_add(Ipv4Prefix **used, size_t *n_used) {
 }
 
 static int record_write(const char *machine_name, uint32_t subnet, const char *ifname, const ExposePorts *ports) {
-        _cleanup_free_ char *path = record_path(machine_name);
+        _cleanup_free_ char *path = spawn_network_record_path(machine_name);
         _cleanup_fclose_ FILE *f = NULL;
         char a[16];
 
@@ -770,7 +766,7 @@ static int setup_external(SpawnContext *c, Netlink *nl) {
 }
 
 /* A zone's bridge that networkd addresses goes with its last member, as nspawn removes it. */
-static void teardown_external_zone(Netlink *nl, const char *zone) {
+void spawn_network_external_zone_teardown(Netlink *nl, const char *zone) {
         char bridge[IFNAMSIZ];
         int index, r;
 
@@ -786,7 +782,7 @@ static void teardown_external_zone(Netlink *nl, const char *zone) {
 
 /* The marked zone bridges with no port left: their last member's launcher was killed. Under the
  * network lock, so no launcher is between making a bridge and joining it. */
-static void collect_external_zones(Netlink **nl) {
+void spawn_network_external_zones_collect(Netlink **nl) {
         _cleanup_(closedirp) DIR *d = opendir(EXTERNAL_ZONE_DIR);
 
         if (!d)
@@ -798,7 +794,7 @@ static void collect_external_zones(Netlink **nl) {
                         (void) netlink_open(-EBADF, nl);
                 if (*nl) {
                         log_debug("Collecting zone bridge of '%s' if its last machine is gone.", de->d_name);
-                        teardown_external_zone(*nl, de->d_name);
+                        spawn_network_external_zone_teardown(*nl, de->d_name);
                 }
         }
 }
@@ -912,10 +908,10 @@ static int veth_setup(SpawnContext *c, Netlink *nl) {
 
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock " NETWORK_LOCK ": %m");
-        r = record_elements(c->config->machine_name, &own);
+        r = spawn_network_record_elements(c->config->machine_name, &own);
         if (r < 0)
                 return log_error_errno(r, "Failed to read " SPAWN_NETWORK_DIR "/%s.net: %m", c->config->machine_name);
-        r = nft_update(true, &own, NULL);
+        r = spawn_network_nft_update(true, &own, NULL);
         nft_machines_done(&own);
         if (r < 0)
                 return r;
@@ -953,7 +949,7 @@ int spawn_network_setup(SpawnContext *c) {
                 if (r < 0)
                         return r;
                 /* the zone's subnet: added by its first machine, there already for the others */
-                r = zone_elements(c, &own);
+                r = spawn_network_zone_elements(c, &own);
                 if (r >= 0)
                         r = zone_member_ports(c, &own);
                 if (r < 0) {
@@ -961,7 +957,7 @@ int spawn_network_setup(SpawnContext *c) {
                         return log_error_errno(r, "Failed to read " SPAWN_NETWORK_DIR "/%s.net: %m",
                                                c->config->machine_name);
                 }
-                r = nft_update(true, &own, NULL);
+                r = spawn_network_nft_update(true, &own, NULL);
                 nft_machines_done(&own);
                 if (r >= 0)
                         r = zone_port_sysctl(c);
@@ -1045,214 +1041,6 @@ int spawn_network_setup_guest_files(SpawnContext *c) {
         return 0;
 }
 
-/* Removes a machine's links, dnsmasq, leases and record (under the network lock); a zone's member
- * leaves its zone, the last one takes the zone's bridge and dnsmasq along. */
-static void remove_machine(Netlink *nl, const char *machine_name, const char *ifname, int dnsmasq_pidfd,
-                           const char *zone) {
-        _cleanup_free_ char *path = record_path(machine_name);
-        int r;
-
-        if (!isempty(ifname)) {
-                r = nl ? netlink_link_delete(nl, ifname) : -ENOTCONN;
-                if (r < 0 && r != -ENODEV)
-                        log_warning_errno(r, "Failed to remove interface %s: %m", ifname);
-        }
-        spawn_dnsmasq_stop(machine_name, dnsmasq_pidfd);
-        if (path)
-                (void) unlink(path);
-        if (!isempty(zone))
-                spawn_zone_leave(nl, zone, machine_name);
-}
-
-/* The host side of the machine's veth goes with the machine's network namespace (its peer is
- * there), a few milliseconds after the machine's last process and whatever holds the namespace:
- * waited for, not deleted, which would cost some 30 ms (RCU grace periods); deleted when it stays
- * (a process that entered only the machine's network namespace, a bind mount of it). */
-#define LINK_GONE_TIMEOUT_MS 1000
-
-static int host_link_remove(Netlink *nl, const SpawnNetwork *n) {
-        int r = n->host_ifindex > 0 ? netlink_link_wait_gone(n->host_ifindex, LINK_GONE_TIMEOUT_MS) : -ETIMEDOUT;
-
-        if (r >= 0)
-                return 0;
-        /* by index: the name may be another's by now (the link was released, below) */
-        r = !nl ? -ENOTCONN : n->host_ifindex > 0 ? netlink_link_delete_index(nl, n->host_ifindex) :
-                                                     netlink_link_delete(nl, n->ifname);
-        return r == -ENODEV ? 0 : r;
-}
-
-/* Frees the link's name and the machine's subnet for a start that comes at once: the link is
- * renamed and loses its addresses (cheap), instead of being waited for. false where the kernel
- * renames no running link, or something failed: the caller waits under the lock then. */
-static bool host_link_release(Netlink *nl, const SpawnNetwork *n, bool zone) {
-        char name[IF_NAMESIZE];
-        uint32_t gw = htonl(n->subnet + 1);
-        uint8_t gw6[16];
-
-        if (!nl || n->host_ifindex <= 0)
-                return false;
-        (void) snprintf(name, sizeof name, "vx-%x", (unsigned) n->host_ifindex);
-        if (netlink_link_rename(nl, n->host_ifindex, name) < 0)
-                return false;
-        if (zone)
-                return true; /* a port of the zone's bridge: no address of its own */
-        if (netlink_addr_del(nl, n->host_ifindex, AF_INET, &gw, SPAWN_NETWORK_PREFIXLEN) < 0)
-                return false;
-        if (n->ipv6) {
-                memcpy(gw6, n->subnet6, 16);
-                gw6[15] = 1;
-                (void) netlink_addr_del(nl, n->host_ifindex, AF_INET6, gw6, 64);
-        }
-        return true;
-}
-
-/* What a launcher's network teardown leaves to a child it does not wait for: the parts that wait for
- * the kernel, the machine being gone already. A namespace's end queues behind other namespaces'
- * ends on a busy host; a bridge's deletion waits for RCU grace periods, a killed dnsmasq's end for
- * the RTNL; and the last close of some fds waits for a grace period too (an inotify instance; an
- * nfnetlink socket that deleted elements): the child holds those until the launcher has ended, so
- * that its close is the last. */
-typedef struct Behind {
-        bool link;        /* the host side: waited for, deleted if it stays */
-        bool released;    /* ... and renamed, without addresses: it no longer needs the lock */
-        int dnsmasq;      /* the machine's killed dnsmasq, until it has ended */
-        int zone_dnsmasq; /* the zone's, when its last machine left */
-        const char *zone; /* the zone whose bridge goes (its last machine left) */
-        int slow[3];      /* fds whose last close is slow */
-} Behind;
-
-#define BEHIND_NULL ((Behind) { .dnsmasq = -EBADF, .zone_dnsmasq = -EBADF, .slow = { -EBADF, -EBADF, -EBADF } })
-
-static void behind_done(Behind *b) {
-        b->dnsmasq = safe_close(b->dnsmasq);
-        b->zone_dnsmasq = safe_close(b->zone_dnsmasq);
-        for (size_t i = 0; i < ELEMENTSOF(b->slow); i++)
-                b->slow[i] = safe_close(b->slow[i]);
-}
-
-static int behind_run(Netlink *nl, const SpawnNetwork *n, const Behind *b, int *lock) {
-        /* the dnsmasqs have let go of the addresses, and the zone is gone, before the lock is */
-        spawn_dnsmasq_wait_gone(b->dnsmasq);
-        spawn_dnsmasq_wait_gone(b->zone_dnsmasq);
-        if (b->zone)
-                spawn_zone_remove(nl, b->zone);
-        if (b->released)
-                *lock = safe_close(*lock);
-        return b->link ? host_link_remove(nl, n) : 0;
-}
-
-/* The child: fds 3 (the lock), 4 and 5 (the dnsmasqs), 6 (the launcher's pidfd), 7... (b->slow). */
-_noreturn_ static void behind_child(const SpawnNetwork *n, Behind *b) {
-        struct pollfd p = { .fd = 6, .events = POLLIN };
-        Netlink *nl = NULL;
-        int lock = 3, r;
-
-        b->dnsmasq = b->dnsmasq >= 0 ? 4 : -EBADF;
-        b->zone_dnsmasq = b->zone_dnsmasq >= 0 ? 5 : -EBADF;
-        if (netlink_open(-EBADF, &nl) < 0)
-                nl = NULL; /* the waits still run; what needs netlink is collected later */
-        r = behind_run(nl, n, b, &lock);
-        safe_close(lock);
-        (void) poll(&p, 1, 10 * 1000); /* the launcher has ended: the slow fds' closes below are the last */
-        _exit(r < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-}
-
-/* Runs behind_run() in a child that holds the network lock (it shares the open file that holds it)
- * until the next launcher that takes it finds the name, the subnet and the zone free. In place when
- * there is no lock or no child. Takes b's fds. */
-static void teardown_behind(Netlink *nl, const SpawnNetwork *n, Behind *b, int lock) {
-        _cleanup_close_ int launcher = -EBADF;
-        pid_t pid = -1;
-        int r;
-
-        if (lock >= 0) {
-                launcher = pidfd_open_pid(getpid());
-                if (launcher >= 0) {
-                        int keep[4 + ELEMENTSOF(b->slow)] = { lock, b->dnsmasq, b->zone_dnsmasq, launcher };
-                        memcpy(keep + 4, b->slow, sizeof b->slow);
-                        pid = fork_behind(keep, ELEMENTSOF(keep));
-                }
-        }
-        if (pid == 0)
-                behind_child(n, b);
-        if (pid < 0) {
-                int none = -EBADF;
-                r = behind_run(nl, n, b, &none);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to remove interface %s: %m", n->ifname);
-        }
-        behind_done(b);
-}
-
-void spawn_network_teardown_begin(SpawnContext *c) {
-        if (c->net.dnsmasq.pidfd >= 0)
-                (void) pidfd_signal(c->net.dnsmasq.pidfd, SIGKILL);
-}
-
-void spawn_network_teardown(SpawnContext *c) {
-        _cleanup_(netlink_freep) Netlink *nl = NULL;
-        _cleanup_close_ int lock = -EBADF;
-        _cleanup_free_ char *path = NULL;
-        Behind behind = BEHIND_NULL;
-        char name[IF_NAMESIZE];
-        NftMachines own = {};
-        int r;
-
-        c->net.resolv_text = mfree(c->net.resolv_text);
-        c->net.nft_watch_fd = safe_close(c->net.nft_watch_fd);
-
-        if (!c->net.recorded) {
-                /* bridged: the veth goes with the namespace */
-                if (!isempty(c->net.ifname) && c->net.host_ifindex > 0 && netlink_open(-EBADF, &nl) >= 0)
-                        (void) host_link_remove(nl, &c->net); /* before the bridge's ports are counted */
-                if (c->net.external && !isempty(c->config->network_zone) && nl) {
-                        lock = spawn_network_lock();
-                        teardown_external_zone(nl, c->config->network_zone);
-                }
-                return;
-        }
-        lock = spawn_network_lock();
-        if (lock < 0)
-                log_warning_errno(lock, "Failed to take the network lock " NETWORK_LOCK ", going on: %m");
-        /* The record goes first: a table rendered whole from now on is without it. */
-        r = record_elements(c->config->machine_name, &own);
-        path = record_path(c->config->machine_name);
-        if (path)
-                (void) unlink(path);
-        (void) netlink_open(-EBADF, &nl);
-        if (!isempty(c->config->network_zone)) {
-                NftMachines subnet = {};
-                /* its ports go now (own, from the record), the zone's subnet with its last machine */
-                bool last = spawn_zone_leave_begin(c->config->network_zone, c->config->machine_name,
-                                                   &behind.zone_dnsmasq) > 0;
-                if (last)
-                        behind.zone = c->config->network_zone;
-                if (r < 0 || (last && zone_elements(c, &subnet) < 0))
-                        (void) nft_sync();
-                else {
-                        if (own.n_ports > 0)
-                                (void) nft_update(false, &own, &behind.slow[0]);
-                        if (last)
-                                (void) nft_update(false, &subnet, &behind.slow[1]);
-                }
-                nft_machines_done(&subnet);
-        } else if (r >= 0)
-                (void) nft_update(false, &own, &behind.slow[0]);
-        else
-                (void) nft_sync();
-        nft_machines_done(&own);
-        behind.slow[2] = TAKE_FD(c->net.dnsmasq.ready_fd);
-        behind.dnsmasq = spawn_dnsmasq_kill(c->config->machine_name, c->net.dnsmasq.pidfd);
-        c->net.dnsmasq.pidfd = safe_close(c->net.dnsmasq.pidfd); /* not reaped: its parent ends first */
-        c->net.dnsmasq.err_fd = safe_close(c->net.dnsmasq.err_fd);
-        if (!isempty(c->net.ifname) && !(c->net.host_ifindex > 0 && !if_indextoname((unsigned) c->net.host_ifindex, name))) {
-                behind.link = true; /* not gone already */
-                behind.released = host_link_release(nl, &c->net, !isempty(c->config->network_zone));
-        }
-        teardown_behind(nl, &c->net, &behind, lock);
-        c->net.recorded = false;
-}
-
 int spawn_network_nft_watch_fd(SpawnContext *c) {
         if (!c->net.recorded || c->net.external)
                 return -1;
@@ -1285,71 +1073,10 @@ void spawn_network_nft_check(SpawnContext *c) {
         if (tables_exist() != 0)
                 return;
         log_debug("berth's nftables tables have gone: making them again.");
-        (void) nft_sync();
+        (void) spawn_network_nft_sync();
 }
 
 void spawn_network_nft_watch_event(SpawnContext *c) {
         if (nfset_watch_read(c->net.nft_watch_fd) > 0)
                 spawn_network_nft_check(c);
-}
-
-/* Is there a record (NAME.net) or a zone at all? Looked at without the network lock: a launcher
- * that holds it writes only live records, and one that is stopping holds it until its link has
- * gone (host_link_remove_behind()), which a start with nothing to collect need not wait for. */
-static bool anything_recorded(void) {
-        _cleanup_(closedirp) DIR *d = opendir(SPAWN_NETWORK_DIR);
-
-        if (!d)
-                return false;
-        for (struct dirent *de; (de = readdir(d));)
-                if (endswith(de->d_name, ".net") || streq(de->d_name, "zones") || streq(de->d_name, "external"))
-                        return true;
-        return false;
-}
-
-void spawn_network_collect_stale(const char *own_machine_name) {
-        _cleanup_(netlink_freep) Netlink *nl = NULL;
-        _cleanup_close_ int lock = -EBADF;
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-        NftMachines dead = {};
-        bool zones_changed = false;
-
-        if (!anything_recorded())
-                return;
-        lock = spawn_network_lock();
-        if (lock < 0)
-                return (void) log_debug_errno(lock, "Failed to take the network lock: %m");
-        d = opendir(SPAWN_NETWORK_DIR);
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                _cleanup_free_ char *name = NULL, *p = NULL;
-                char ifname[IFNAMSIZ], zone[IFNAMSIZ];
-                char *dot;
-
-                if (!endswith(de->d_name, ".net") || !(name = strdup(de->d_name)))
-                        continue;
-                dot = strrchr(name, '.');
-                *dot = 0;
-                if (!streq(name, own_machine_name) && spawn_name_is_live(name))
-                        continue;
-                zone[0] = 0;
-                if (!(p = record_path(name)) || record_read(p, ifname, zone, &dead) < 0)
-                        ifname[0] = 0;
-                log_debug("Collecting the network that a dead launcher of '%s' left.", name);
-                if (!nl)
-                        (void) netlink_open(-EBADF, &nl);
-                remove_machine(nl, name, ifname, -EBADF, zone);
-                zones_changed = zones_changed || zone[0] != 0;
-        }
-        if (spawn_zone_collect_empty(&nl) > 0)
-                zones_changed = true;
-        collect_external_zones(&nl);
-        /* a zone's subnet is in the tables while a record names the zone: rendered whole */
-        if (zones_changed)
-                (void) nft_sync();
-        else if (dead.n_subnets > 0)
-                (void) nft_update(false, &dead, NULL);
-        nft_machines_done(&dead);
 }
