@@ -682,6 +682,36 @@ def test_zone_of_a_killed_launcher_is_collected(bbtree):
     assert spawn("-q", "-D", bbtree, "-M", "zone-crash", "/bin/true").returncode == 0
 
 
+def test_zone_member_of_a_killed_launcher_leaves_the_zone(bbtree, second_tree):
+    """A member whose launcher was killed: the next start collects it, and with it its name in the
+    zone's DNS (its files in the zone's hosts directories), while the zone stays for the others."""
+    a = Machine("-q", "-D", bbtree, "-M", "zk-a", "--network-zone=kl", "-b")
+    b = None
+    try:
+        host0_ipv4(a)
+        b = Machine("-q", "-D", second_tree, "-M", "zk-b", "--network-zone=kl", "-b")
+        addr_b, _ = zone_address(host0_ipv4(b))
+        r = a.exec("/bin/busybox", "nslookup", "zk-b")
+        assert f"Address: {addr_b}" in r.stdout, r.stdout + r.stderr
+        files = [f"/run/berth/network/zones/kl.{d}/zk-b" for d in ("hosts", "dhcp")]
+        assert all(os.path.exists(f) for f in files)
+        b.proc.kill()
+        b.proc.wait()
+        b = None
+        r = spawn("-q", "-D", second_tree, "-M", "zk-next", "/bin/true")
+        assert r.returncode == 0, r.stderr
+        assert not any(os.path.exists(f) for f in files)
+        assert "vz-kl" in zone_links()
+        r = a.exec("/bin/busybox", "nslookup", "zk-b")
+        assert addr_b not in r.stdout, r.stdout
+    finally:
+        if b:
+            b.proc.kill()
+            b.proc.wait()
+        assert a.stop(signal.SIGTERM, timeout=30) == 0
+    assert wait_for(lambda: not os.path.exists("/run/berth/network/zones"), timeout=3)
+
+
 @pytest.mark.parametrize("args,message", [
     (["--network-zone=way-too-long-zone"], "Invalid zone name 'way-too-long-zone': use up to 12 letters, digits, '-', '_' or '.'."),
     (["--network-zone=a/b"], "Invalid zone name 'a/b'"),
