@@ -665,10 +665,10 @@ void spawn_child_main(SpawnContext *c) {
          * with us: no path like /proc/self/fd/N can lead back to the host. */
         {
                 /* ... but the overlays the parent assembled for us. */
-                int keep[1 + 64 + 16];
+                int keep[1 + SPAWN_CGROUP_TASKS_MAX + 64];
                 size_t n = 0;
                 keep[n++] = c->sync;
-                for (size_t i = 0; i < c->cgroup_tasks.n && n < 1 + 16; i++)
+                for (size_t i = 0; i < c->cgroup_tasks.n && i < SPAWN_CGROUP_TASKS_MAX; i++)
                         keep[n++] = c->cgroup_tasks.fds[i];
                 for (size_t i = 0; c->overlay_fds && i < c->config->n_overlays && n < ELEMENTSOF(keep); i++)
                         keep[n++] = c->overlay_fds[i];

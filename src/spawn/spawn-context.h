@@ -28,6 +28,7 @@ typedef struct SpawnContext {
         bool cgroup_created;
         bool cgroup_self_attach; /* the child moves itself into its v1 cgroups ... */
         CgroupTasks cgroup_tasks; /* ... through these, which the parent opened */
+#define SPAWN_CGROUP_TASKS_MAX 16
         bool cgroup_cloned_into; /* parent: the child was cloned into its cgroup2 cgroup */
         bool cgroup_unified_view; /* a v1 host, and the machine sees cgroup2 only (spawn-cgroup.h) */
         int cgroup2_fd;           /* a legacy host: our private, detached cgroup2 mount (spawn-cgroup.c) */

@@ -217,8 +217,10 @@ void spawn_dnsmasq_reap(DnsmasqRun *run) {
 }
 
 /* Is pid a dnsmasq serving this lease file? (The pid file may be stale and the pid reused.) */
-static bool is_our_dnsmasq(pid_t pid, const char *lease_file) {
+/* Whether pid is a dnsmasq that serves lease_file, and (if arg) was given an argument that starts with arg. */
+static bool is_our_dnsmasq(pid_t pid, const char *lease_file, const char *arg) {
         _cleanup_free_ char *cmdline = NULL;
+        bool ours = false, has_arg = !arg;
         char path[64];
         size_t size;
 
@@ -227,10 +229,11 @@ static bool is_our_dnsmasq(pid_t pid, const char *lease_file) {
                 return false;
         if (!streq(cmdline, "dnsmasq") && !endswith(cmdline, "/dnsmasq"))
                 return false;
-        for (size_t i = 0; i < size; i += strlen(cmdline + i) + 1)
-                if (startswith(cmdline + i, "--dhcp-leasefile=") && streq(cmdline + i + 17, lease_file))
-                        return true;
-        return false;
+        for (size_t i = 0; i < size; i += strlen(cmdline + i) + 1) {
+                ours = ours || (startswith(cmdline + i, "--dhcp-leasefile=") && streq(cmdline + i + 17, lease_file));
+                has_arg = has_arg || startswith(cmdline + i, arg);
+        }
+        return ours && has_arg;
 }
 
 /* A pidfd for the dnsmasq its pid file names, if that one serves this lease file; else -ESRCH. */
@@ -244,7 +247,7 @@ static int our_dnsmasq_pidfd(const char *pid_file, const char *lease_file) {
         fd = pidfd_open_pid((pid_t) pid);
         if (fd < 0)
                 return -ESRCH;
-        if (!is_our_dnsmasq((pid_t) pid, lease_file)) {
+        if (!is_our_dnsmasq((pid_t) pid, lease_file, NULL)) {
                 safe_close(fd);
                 return -ESRCH;
         }
@@ -356,13 +359,15 @@ int spawn_dnsmasq_reload(const char *state_name) {
         return pidfd_signal(pidfd, SIGHUP);
 }
 
-bool spawn_dnsmasq_running(const char *state_name) {
+int spawn_dnsmasq_running(const char *state_name, const char *arg) {
         _cleanup_free_ char *pid_file = machine_file(state_name, ".pid"),
-                            *lease_file = machine_file(state_name, ".leases");
-        _cleanup_close_ int pidfd = -EBADF;
+                            *lease_file = machine_file(state_name, ".leases"), *line = NULL;
+        unsigned pid;
 
         if (!pid_file || !lease_file)
-                return false;
-        pidfd = our_dnsmasq_pidfd(pid_file, lease_file);
-        return pidfd >= 0;
+                return -ENOMEM;
+        if (read_one_line_file(pid_file, &line) < 0 || safe_atou(line, &pid) < 0 || pid <= 1 ||
+            !is_our_dnsmasq((pid_t) pid, lease_file, NULL))
+                return -ESRCH;
+        return is_our_dnsmasq((pid_t) pid, lease_file, arg);
 }

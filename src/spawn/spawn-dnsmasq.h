@@ -77,5 +77,6 @@ typedef struct DnsmasqZone {
 int spawn_dnsmasq_start_zone(const DnsmasqZone *z, char *err, size_t err_size);
 /* Makes a running zone dnsmasq re-read its files. -ESRCH: none runs. */
 int spawn_dnsmasq_reload(const char *state_name);
-/* Whether the zone dnsmasq of state_name runs. */
-bool spawn_dnsmasq_running(const char *state_name);
+/* Whether the zone dnsmasq of state_name runs with an argument that starts with arg: 1 it does, 0 it
+ * runs without, -ESRCH none runs. */
+int spawn_dnsmasq_running(const char *state_name, const char *arg);

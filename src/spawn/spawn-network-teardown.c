@@ -42,10 +42,11 @@ static void remove_machine(Netlink *nl, const char *machine_name, const char *if
                         log_warning_errno(r, "Failed to remove interface %s: %m", ifname);
         }
         spawn_dnsmasq_stop(machine_name, dnsmasq_pidfd);
+        spawn_zone_member_remove(isempty(zone) ? NULL : zone, machine_name);
         if (path)
                 (void) unlink(path);
         if (!isempty(zone))
-                spawn_zone_leave(nl, zone, machine_name);
+                spawn_zone_leave(nl, zone);
 }
 
 /* The host side of the machine's veth goes with the machine's network namespace (its peer is
@@ -198,7 +199,10 @@ void spawn_network_teardown(SpawnContext *c) {
         lock = spawn_network_lock();
         if (lock < 0)
                 log_warning_errno(lock, "Failed to take the network lock " NETWORK_LOCK ", going on: %m");
-        /* The record goes first: a table rendered whole from now on is without it. */
+        /* The record goes first (after what only it leads to: a zone member's hosts files): a table
+         * rendered whole from now on is without it. */
+        if (!isempty(c->config->network_zone))
+                spawn_zone_member_remove(c->config->network_zone, c->config->machine_name);
         r = spawn_network_record_elements(c->config->machine_name, &own);
         path = spawn_network_record_path(c->config->machine_name);
         if (path)
@@ -207,8 +211,7 @@ void spawn_network_teardown(SpawnContext *c) {
         if (!isempty(c->config->network_zone)) {
                 NftMachines subnet = {};
                 /* its ports go now (own, from the record), the zone's subnet with its last machine */
-                bool last = spawn_zone_leave_begin(c->config->network_zone, c->config->machine_name,
-                                                   &behind.zone_dnsmasq) > 0;
+                bool last = spawn_zone_leave_begin(c->config->network_zone, &behind.zone_dnsmasq) > 0;
                 if (last)
                         behind.zone = c->config->network_zone;
                 if (r < 0 || (last && spawn_network_zone_elements(c, &subnet) < 0))

@@ -480,14 +480,8 @@ static int step_clone_child(SpawnContext *c) {
 
         /* See cgroup_set_open_unified(): the moves into the machine's cgroups that need no RCU grace
          * period, with -U too (through the files we open). */
-        if (c->cgroup_created) {
+        if (c->cgroup_created)
                 into = cgroup_set_open_unified(&c->cgroups, c->cgroup_path);
-                r = cgroup_tasks_open_v1(&c->cgroups, c->cgroup_path, &c->cgroup_tasks);
-                if (r < 0)
-                        log_debug_errno(r, "Failed to open the tasks files of %s, moving the child there "
-                                           "instead: %m", c->cgroup_path);
-                c->cgroup_self_attach = r >= 0;
-        }
         r = sync_channel_new(pair);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the sync channel: %m");
@@ -496,6 +490,15 @@ static int step_clone_child(SpawnContext *c) {
                 safe_close(pair[0]);
                 safe_close(pair[1]);
                 return saved_netns;
+        }
+        if (c->cgroup_created) {
+                r = cgroup_tasks_open_v1(&c->cgroups, c->cgroup_path, &c->cgroup_tasks);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to open the tasks files of %s, moving the child there "
+                                           "instead: %m", c->cgroup_path);
+                else if (c->cgroup_tasks.n > SPAWN_CGROUP_TASKS_MAX)
+                        cgroup_tasks_close(&c->cgroup_tasks); /* more than the child keeps: moved by us */
+                c->cgroup_self_attach = c->cgroup_tasks.n > 0;
         }
         pid = clone_child(&args, into, &c->cgroup_cloned_into);
         if (pid != 0)

@@ -121,7 +121,7 @@ static int zone_members(const char *zone, ZoneMember **ret, size_t *ret_n) {
 
 /* The zone's dnsmasq reads a file per member from two directories (--hostsdir, --dhcp-hostsdir):
  * a member's are written as it joins, which dnsmasq sees through inotify, with no reload and no
- * other member's record read. */
+ * other member's files touched. */
 static const char *const zone_dirs[] = { ".hosts", ".dhcp" };
 
 static char *member_path(const char *zone, const char *dir, const char *name) {
@@ -133,7 +133,11 @@ static int zone_dirs_create(const char *zone) {
                 _cleanup_free_ char *p = zone_path(zone, zone_dirs[i]);
                 if (!p)
                         return -ENOMEM;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                struct stat st;
+                if (mkdir(p, 0755) >= 0 || (errno == EEXIST && lstat(p, &st) >= 0 && S_ISDIR(st.st_mode)))
+                        continue;
+                /* a zone an older launcher made: one file rendered from all members' records */
+                if (errno != EEXIST || unlink(p) < 0 || mkdir(p, 0755) < 0)
                         return -errno;
         }
         return 0;
@@ -159,23 +163,27 @@ static void member_files_remove(const char *zone, const char *name) {
         }
 }
 
+/* 1 if it replaced a file that was there (whose DHCP host entry dnsmasq keeps until it reloads). */
 static int member_file_write(const char *zone, const char *dir, const char *name, const char *text) {
         _cleanup_free_ char *p = member_path(zone, dir, name);
         _cleanup_close_ int fd = -EBADF;
         size_t l = strlen(text);
+        bool replaced;
 
         if (!p)
                 return -ENOMEM;
-        (void) unlink(p); /* a new file in one write: dnsmasq never reads half of it */
+        replaced = unlink(p) >= 0; /* a new file in one write: dnsmasq never reads half of it */
         fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
         if (write(fd, text, l) != (ssize_t) l)
                 return -EIO;
-        return 0;
+        return replaced;
 }
 
-/* The member's "ADDRESS NAME" lines (its IPv4 and IPv6 addresses) and its "MAC,ADDRESS,[ADDRESS6],NAME". */
+/* The member's "ADDRESS NAME" lines (its IPv4 and IPv6 addresses) and its "MAC,ADDRESS,[ADDRESS6],NAME".
+ * 1 if the latter replaced one (a launcher killed before it removed it), which dnsmasq drops only
+ * when it reloads. */
 static int member_files_write(const char *zone, const char *name, uint32_t address, const uint8_t m[static 6]) {
         char a[16], a6[INET6_ADDRSTRLEN + 3] = "", hosts[512], dhcp[512];
         int r;
@@ -201,8 +209,22 @@ static int member_files_write(const char *zone, const char *name, uint32_t addre
         return r < 0 ? r : member_file_write(zone, ".dhcp", name, dhcp);
 }
 
-/* The zone dnsmasq's unexpired IPv4 leases ("EXPIRY MAC ADDRESS ..." lines; 0: no expiry): the
- * machine's own lease's address in *ret_own (0: none), the others' in a bitmap of the /24's hosts. */
+/* X of ::X in the zone's /64 (0, which no machine has, for any other address). */
+static uint8_t zone_host6(uint32_t subnet, const uint8_t addr6[static 16]) {
+        uint8_t prefix[16];
+
+        spawn_network_subnet6(subnet, prefix);
+        for (size_t i = 0; i < 15; i++)
+                if (addr6[i] != (i < 8 ? prefix[i] : 0))
+                        return 0;
+        return addr6[15];
+}
+
+/* The zone dnsmasq's unexpired leases: IPv4 ("EXPIRY MAC ADDRESS ..." lines; 0: no expiry) and
+ * DHCPv6 ("EXPIRY IAID ADDRESS ..."): the machine's own IPv4 lease's address in *ret_own (0: none),
+ * the others' in a bitmap of the /24's hosts (an IPv6 lease, which names no MAC, by the last byte of
+ * ::X in the zone's /64, as berth gives them). dnsmasq rewrites the file in place: a line read
+ * while it does may be missed. */
 static void zone_leases(const char *zone, const uint8_t mac[static 6], uint32_t subnet, uint32_t *ret_own,
                         bool taken[static 256]) {
         _cleanup_free_ char *path = zone_path(zone, ".leases");
@@ -216,10 +238,19 @@ static void zone_leases(const char *zone, const uint8_t mac[static 6], uint32_t 
                 unsigned m[6], a, b, c, d;
                 bool own = true;
 
+                char a6[INET6_ADDRSTRLEN];
+                unsigned iaid;
+                uint8_t addr6[16];
+
+                if (sscanf(line, "%llu %u %45s", &expiry, &iaid, a6) == 3 && inet_pton(AF_INET6, a6, addr6) == 1) {
+                        if (expiry == 0 || expiry > (unsigned long long) now)
+                                taken[zone_host6(subnet, addr6)] = true;
+                        continue;
+                }
                 if (sscanf(line, "%llu %x:%x:%x:%x:%x:%x %u.%u.%u.%u", &expiry, &m[0], &m[1], &m[2], &m[3], &m[4],
                            &m[5], &a, &b, &c, &d) != 11 || (a | b | c | d) > 255 ||
                     (expiry != 0 && expiry <= (unsigned long long) now))
-                        continue; /* DHCPv6 lines, expired leases */
+                        continue; /* the DUID line, expired leases */
                 uint32_t address = a << 24 | b << 16 | c << 8 | d;
                 if ((address & ~UINT32_C(0xff)) != subnet)
                         continue;
@@ -360,9 +391,10 @@ static int bridge_up(Netlink *nl, const char *bridge, const SpawnNetwork *n) {
         return r < 0 ? r : netlink_link_set_up(nl, index);
 }
 
-/* The zone's dnsmasq: started by the zone's first machine (or the first after it ended); a running
- * one finds a new member's files itself. */
-static int zone_dnsmasq(const char *zone, const char *bridge, const SpawnNetwork *n) {
+/* The zone's dnsmasq: started by the zone's first machine (or the first after it ended, or one an
+ * older launcher started, which reads no hosts directories); a running one finds a new member's
+ * files itself, and reloads when a member's file replaced an old one. */
+static int zone_dnsmasq(const char *zone, const char *bridge, const SpawnNetwork *n, bool reload) {
         _cleanup_free_ char *state = strjoin("zones/", zone), *hosts = zone_path(zone, ".hosts"),
                             *dhcp = zone_path(zone, ".dhcp");
         char err[512];
@@ -370,8 +402,15 @@ static int zone_dnsmasq(const char *zone, const char *bridge, const SpawnNetwork
 
         if (!state || !hosts || !dhcp)
                 return log_oom();
-        if (spawn_dnsmasq_running(state))
-                return 0;
+        r = spawn_dnsmasq_running(state, "--hostsdir=");
+        if (r > 0) {
+                r = reload ? spawn_dnsmasq_reload(state) : 0;
+                return r < 0 && r != -ESRCH ? log_error_errno(r, "Failed to reload the dnsmasq of zone '%s': %m", zone) : 0;
+        }
+        if (r == 0) {
+                _cleanup_close_ int old = spawn_dnsmasq_kill(state, -EBADF);
+                spawn_dnsmasq_wait_gone(old);
+        }
         r = spawn_dnsmasq_start_zone(&(DnsmasqZone) { .state_name = state, .ifname = bridge, .subnet = n->subnet,
                                                       .prefixlen = SPAWN_ZONE_PREFIXLEN, .dhcp_hosts_dir = dhcp,
                                                       .hosts_dir = hosts, .subnet6 = n->ipv6 ? n->subnet6 : NULL },
@@ -389,6 +428,7 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock) {
         const char *zone = c->config->network_zone;
         _cleanup_close_ int lock = -EBADF;
         char bridge[IFNAMSIZ];
+        bool replaced;
         int r;
 
         spawn_zone_bridge_name(zone, bridge);
@@ -412,29 +452,46 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock) {
         if (r < 0)
                 return log_error_errno(r, "Failed to write the hosts files of machine '%s' in zone '%s': %m",
                                        c->config->machine_name, zone);
+        replaced = r > 0;
         lock = spawn_network_lock();
         if (lock < 0)
                 return log_error_errno(lock, "Failed to take the network lock: %m");
-        r = zone_dnsmasq(zone, bridge, &c->net);
+        r = zone_dnsmasq(zone, bridge, &c->net, replaced);
         if (r < 0)
                 return r;
         *ret_lock = TAKE_FD(lock);
         return 0;
 }
 
-int spawn_zone_leave_begin(const char *zone, const char *machine_name, int *ret_dnsmasq) {
+void spawn_zone_member_remove(const char *zone, const char *machine_name) {
+        _cleanup_(closedirp) DIR *d = NULL;
+
+        if (zone)
+                return member_files_remove(zone, machine_name);
+        /* a record that could not be read: from every zone's directories */
+        d = opendir(ZONE_DIR);
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (de->d_name[0] != '.' && (endswith(de->d_name, ".hosts") || endswith(de->d_name, ".dhcp"))) {
+                        int dir = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (dir >= 0) {
+                                (void) unlinkat(dir, machine_name, 0);
+                                close(dir);
+                        }
+                }
+}
+
+int spawn_zone_leave_begin(const char *zone, int *ret_dnsmasq) {
         _cleanup_free_ ZoneMember *members = NULL;
         _cleanup_free_ char *state = strjoin("zones/", zone);
         size_t n;
         int r;
 
         *ret_dnsmasq = -ESRCH;
-        if (machine_name)
-                member_files_remove(zone, machine_name);
         if (!state || zone_members(zone, &members, &n) < 0)
                 return 0;
         if (n > 0) {
-                /* its name goes by itself (inotify); its DHCP host entry only when dnsmasq reloads */
+                /* the member's name went with its hosts file (inotify; its DHCP lease keeps it until
+                 * it expires); its DHCP host entry goes when dnsmasq reloads */
                 r = spawn_dnsmasq_reload(state);
                 if (r < 0 && r != -ESRCH)
                         log_warning_errno(r, "Failed to update the dnsmasq of zone '%s': %m", zone);
@@ -460,9 +517,9 @@ void spawn_zone_remove(Netlink *nl, const char *zone) {
         (void) rmdir(ZONE_DIR); /* when it was the last zone */
 }
 
-int spawn_zone_leave(Netlink *nl, const char *zone, const char *machine_name) {
+int spawn_zone_leave(Netlink *nl, const char *zone) {
         _cleanup_close_ int dnsmasq = -EBADF;
-        int r = spawn_zone_leave_begin(zone, machine_name, &dnsmasq);
+        int r = spawn_zone_leave_begin(zone, &dnsmasq);
 
         if (r > 0) {
                 spawn_dnsmasq_wait_gone(dnsmasq);
@@ -495,6 +552,28 @@ int spawn_zone_add_subnets(NftMachines *m) {
         return 0;
 }
 
+/* Hosts directories whose zone has no record (an older launcher, which knew them as files, was the
+ * zone's last), and then ZONE_DIR when it is empty. */
+static void collect_orphan_dirs(void) {
+        _cleanup_(closedirp) DIR *d = opendir(ZONE_DIR);
+        char zone[IFNAMSIZ];
+
+        for (struct dirent *de; d && (de = readdir(d));) {
+                _cleanup_free_ char *record = NULL;
+                const char *dot = endswith(de->d_name, ".hosts") ?: endswith(de->d_name, ".dhcp");
+                size_t l = dot ? (size_t) (dot - de->d_name) : 0;
+
+                if (l == 0 || l >= sizeof zone)
+                        continue;
+                memcpy(zone, de->d_name, l);
+                zone[l] = 0;
+                record = zone_path(zone, ".zone");
+                if (record && access(record, F_OK) < 0 && errno == ENOENT)
+                        member_files_remove(zone, NULL);
+        }
+        (void) rmdir(ZONE_DIR);
+}
+
 int spawn_zone_collect_empty(Netlink **nl) {
         _cleanup_(closedirp) DIR *d = opendir(ZONE_DIR);
         char zone[IFNAMSIZ];
@@ -515,9 +594,10 @@ int spawn_zone_collect_empty(Netlink **nl) {
                         log_debug("Collecting zone '%s', which a killed launcher made and left empty.", zone);
                         if (!*nl)
                                 (void) netlink_open(-EBADF, nl);
-                        spawn_zone_leave(*nl, zone, NULL);
+                        spawn_zone_leave(*nl, zone);
                         removed++;
                 }
         }
+        collect_orphan_dirs();
         return removed;
 }

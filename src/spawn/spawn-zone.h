@@ -33,16 +33,19 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id);
  * started if it is the first (under it). Returns with
  * the lock held in *ret_lock, for the zone's nftables elements. */
 int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock);
-/* After a member's record is gone (under the network lock): its hosts files go (machine_name: NULL
- * for none) and the zone's dnsmasq reloads, or, with no member left, its dnsmasq, bridge and files
- * are removed. 1 if the zone went, else 0. */
-int spawn_zone_leave(Netlink *nl, const char *zone, const char *machine_name);
+/* A member that goes: its hosts files first (under the network lock), before its record, so that
+ * none stays without a record that leads to it. zone NULL: its record could not be read, from
+ * every zone. */
+void spawn_zone_member_remove(const char *zone, const char *machine_name);
+/* After a member's record is gone (under the network lock): the zone's dnsmasq reloads, or, with no
+ * member left, its dnsmasq, bridge and files are removed. 1 if the zone went, else 0. */
+int spawn_zone_leave(Netlink *nl, const char *zone);
 /* The same in two parts, for a launcher that leaves the slow one behind (the bridge's deletion
  * waits for RCU grace periods, the killed dnsmasq's end for the RTNL): with no member left, the
  * first kills the zone's dnsmasq (*ret_dnsmasq: a pidfd of it, see spawn_dnsmasq_kill()) and
  * removes its files but the zone's own record, which keeps the zone known (and collected if the
  * second part never runs) until spawn_zone_remove() has removed the bridge. Both under the lock. */
-int spawn_zone_leave_begin(const char *zone, const char *machine_name, int *ret_dnsmasq);
+int spawn_zone_leave_begin(const char *zone, int *ret_dnsmasq);
 void spawn_zone_remove(Netlink *nl, const char *zone);
 /* Removes zones no record names (a launcher killed between making a zone and joining it; under the
  * network lock); opens *nl if it has to. Returns how many. */
