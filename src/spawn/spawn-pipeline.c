@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -527,6 +528,17 @@ static int step_clone_child(SpawnContext *c) {
 
 static int child_failed(SpawnContext *c, int r);
 
+/* The machine's link goes into its network namespace by its child's PID: ESRCH when the child has
+ * died already, a step of its own having failed, which is then said too. */
+static int step_network_setup(SpawnContext *c) {
+        struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+        int r = spawn_network_setup(c);
+
+        if (r == -ESRCH && c->pidfd >= 0 && poll(&p, 1, 0) > 0)
+                (void) child_failed(c, sync_expect(c->sync, SYNC_ATTACHED, NULL, c->failed_step));
+        return r;
+}
+
 static int step_cgroup_attach(SpawnContext *c) {
         CgroupAttach which = (c->cgroup_self_attach ? 0 : CGROUP_ATTACH_V1) |
                              (c->cgroup_cloned_into ? 0 : CGROUP_ATTACH_UNIFIED);
@@ -760,7 +772,7 @@ static const SpawnStep parent_steps[] = {
         { "link-journal",            spawn_journal_link            },
         { "bind-users",              spawn_bind_users_resolve      },
         { "clone-child",             step_clone_child              },
-        { "network-setup",           spawn_network_setup           },
+        { "network-setup",           step_network_setup            },
         { "cgroup-attach",           step_cgroup_attach            },
         { "process-limits",          spawn_step_process_limits     },
         { "send-rootfs",             step_send_rootfs              },
