@@ -128,25 +128,35 @@ static char *name_lock_path(const char *name) {
 
 int machine_name_lock_take(const char *name, int *ret_fd) {
         _cleanup_free_ char *p = name_lock_path(name);
-        _cleanup_close_ int fd = -EBADF;
-        struct stat a, b;
 
         *ret_fd = -EBADF;
         if (!p)
                 return -ENOMEM;
-        fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        /* the launcher's protocol: whoever holds the flock owns the name; a launcher that opened the
-         * file before our unlink sees the inode change after its flock and opens it anew */
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-                return errno == EWOULDBLOCK ? -EBUSY : -errno;
-        if (fstat(fd, &a) < 0)
+        /* as the launcher makes them (spawn_lock()) */
+        if ((mkdir("/run/berth", 0755) < 0 && errno != EEXIST) ||
+            (mkdir(MACHINE_NAME_LOCK_DIR, 0700) < 0 && errno != EEXIST))
                 return -errno;
-        if (stat(p, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
-                return 0; /* unlinked meanwhile by its owner */
-        *ret_fd = TAKE_FD(fd);
-        return 1;
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+                struct stat a, b;
+
+                /* Made if missing: a launcher that starts the name now waits until we drop it, and
+                 * does not find its new cgroup emptied under it. The launcher's protocol: whoever
+                 * holds the flock owns the name; one that opened the file before its unlink sees
+                 * the inode change after its flock and opens it anew. */
+                fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+                if (fd < 0)
+                        return -errno;
+                if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+                        return errno == EWOULDBLOCK ? -EBUSY : -errno;
+                if (fstat(fd, &a) < 0)
+                        return -errno;
+                if (stat(p, &b) >= 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+                        *ret_fd = TAKE_FD(fd);
+                        return 1;
+                }
+                /* unlinked meanwhile by the launcher that held it: again */
+        }
 }
 
 void machine_name_lock_drop(const char *name, int fd) {

@@ -24,8 +24,8 @@ void image_lock_release(ImageLock *l);
 #define MACHINE_NAME_LOCK_DIR "/run/berth/spawn"
 /* Where a launcher with a network of its own writes down what it made (NAME.net, spawn-network.h). */
 #define MACHINE_NETWORK_DIR "/run/berth/network"
-/* Takes a name's lock that no launcher holds (its file left by a launcher that was killed): 1 and
- * the fd, 0 if there is no lock file, -EBUSY if a launcher holds it. machine_name_lock_drop()
- * removes the file and releases it. */
+/* Takes a name's lock that no launcher holds (its file left by a launcher that was killed, or made
+ * now): 1 and the fd, -EBUSY if a launcher holds it. machine_name_lock_drop() removes the file and
+ * releases it. */
 int machine_name_lock_take(const char *name, int *ret_fd);
 void machine_name_lock_drop(const char *name, int fd);
