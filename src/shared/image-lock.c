@@ -28,8 +28,16 @@ static int ofd_lock(int fd, int operation) {
         return 0;
 }
 
-/* Opens and locks path; retries if a releaser unlinked it between our open and lock. */
-static int lock_file(const char *path, int operation, int *ret_fd) {
+/* berth's own: flock() without waiting. */
+static int flock_nb(int fd, int operation) {
+        if (flock(fd, operation | LOCK_NB) < 0)
+                return errno == EWOULDBLOCK ? -EBUSY : -errno;
+        return 0;
+}
+
+/* Opens path (made if missing) and locks it with lock(); again if a releaser unlinked it between our
+ * open and lock. */
+static int take_file(const char *path, int (*lock)(int fd, int operation), int operation, int *ret_fd) {
         for (;;) {
                 _cleanup_close_ int fd = -EBADF;
                 struct stat a, b;
@@ -37,7 +45,7 @@ static int lock_file(const char *path, int operation, int *ret_fd) {
                 fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
                 if (fd < 0)
                         return -errno;
-                int r = ofd_lock(fd, operation);
+                int r = lock(fd, operation);
                 if (r < 0)
                         return r;
                 if (fstat(fd, &a) < 0)
@@ -47,6 +55,10 @@ static int lock_file(const char *path, int operation, int *ret_fd) {
                         return 0;
                 }
         }
+}
+
+static int lock_file(const char *path, int operation, int *ret_fd) {
+        return take_file(path, ofd_lock, operation, ret_fd);
 }
 
 static void unlock_file(int *fd, char **path) {
@@ -128,6 +140,7 @@ static char *name_lock_path(const char *name) {
 
 int machine_name_lock_take(const char *name, int *ret_fd) {
         _cleanup_free_ char *p = name_lock_path(name);
+        int r;
 
         *ret_fd = -EBADF;
         if (!p)
@@ -136,27 +149,14 @@ int machine_name_lock_take(const char *name, int *ret_fd) {
         if ((mkdir("/run/berth", 0755) < 0 && errno != EEXIST) ||
             (mkdir(MACHINE_NAME_LOCK_DIR, 0700) < 0 && errno != EEXIST))
                 return -errno;
-        for (;;) {
-                _cleanup_close_ int fd = -EBADF;
-                struct stat a, b;
+        /* Made if missing: a launcher that starts the name now waits until we drop it, and does not
+         * find its new cgroup emptied under it. */
+        r = flock_file_take(p, ret_fd);
+        return r < 0 ? r : 1;
+}
 
-                /* Made if missing: a launcher that starts the name now waits until we drop it, and
-                 * does not find its new cgroup emptied under it. The launcher's protocol: whoever
-                 * holds the flock owns the name; one that opened the file before its unlink sees
-                 * the inode change after its flock and opens it anew. */
-                fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-                if (fd < 0)
-                        return -errno;
-                if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-                        return errno == EWOULDBLOCK ? -EBUSY : -errno;
-                if (fstat(fd, &a) < 0)
-                        return -errno;
-                if (stat(p, &b) >= 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-                        *ret_fd = TAKE_FD(fd);
-                        return 1;
-                }
-                /* unlinked meanwhile by the launcher that held it: again */
-        }
+int flock_file_take(const char *path, int *ret_fd) {
+        return take_file(path, flock_nb, LOCK_EX, ret_fd);
 }
 
 void machine_name_lock_drop(const char *name, int fd) {

@@ -28,4 +28,8 @@ void image_lock_release(ImageLock *l);
  * now): 1 and the fd, -EBUSY if a launcher holds it. machine_name_lock_drop() removes the file and
  * releases it. */
 int machine_name_lock_take(const char *name, int *ret_fd);
+/* The protocol of berth's flock files (a machine name's, a UID range's): whoever holds the flock
+ * owns the file, and its releaser unlinks it. Opens path (made if missing) and takes the flock
+ * without waiting, again if the file was unlinked between the two. -EBUSY if another holds it. */
+int flock_file_take(const char *path, int *ret_fd);
 void machine_name_lock_drop(const char *name, int fd);

@@ -17,6 +17,7 @@
 #include "fd-util.h"
 #include "fileio.h"
 #include "mount-util.h"
+#include "image-lock.h"
 #include "spawn-root.h"
 #include "spawn-userns.h"
 #include "string-util.h"
@@ -26,22 +27,7 @@ static int try_lock_range(uint32_t base, int *ret_fd) {
         char path[64];
 
         (void) snprintf(path, sizeof path, SPAWN_RUN_UID_DIR "/%u.lock", base);
-        for (;;) {
-                _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-                struct stat a, b;
-
-                if (fd < 0)
-                        return -errno;
-                if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-                        return errno == EWOULDBLOCK ? -EBUSY : -errno;
-                /* A releaser may have unlinked it between our open and flock: then retry. */
-                if (fstat(fd, &a) < 0)
-                        return -errno;
-                if (stat(path, &b) >= 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
-                        *ret_fd = TAKE_FD(fd);
-                        return 0;
-                }
-        }
+        return flock_file_take(path, ret_fd);
 }
 
 void userns_range_release(uint32_t base, int lock_fd) {
