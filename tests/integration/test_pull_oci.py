@@ -514,7 +514,9 @@ def test_pull_oci_interrupted_leaves_nothing(bus, registry, prefix, tmp_path, ho
         if how == "cancel":
             assert f"The transfer of '{prefix}' was cancelled.".encode() in err, err
         elif how == "registry-dies":
-            assert b"Failed to fetch http://" in err and b"/berth/big/blobs/sha256:" in err, err
+            # the fetch's error, or the layer's decompressor finding the stream cut first
+            assert ((b"Failed to fetch http://" in err and b"/berth/big/blobs/sha256:" in err) or
+                    (f"Failed to pull image '{prefix}'".encode() in err and b"truncated" in err)), err
         assert p.returncode == 1
         if how == "berthd-killed":
             pull.d.stop()
