@@ -216,9 +216,19 @@ void spawn_dnsmasq_reap(DnsmasqRun *run) {
         run->err_fd = safe_close(run->err_fd);
 }
 
-/* Is pid a dnsmasq serving this lease file? (The pid file may be stale and the pid reused.) */
-/* Whether pid is a dnsmasq that serves lease_file, and (if arg) was given an argument that starts with arg. */
-static bool is_our_dnsmasq(pid_t pid, const char *lease_file, const char *arg) {
+static int pid_file_read(const char *pid_file, pid_t *ret) {
+        _cleanup_free_ char *line = NULL;
+        unsigned pid;
+
+        if (read_one_line_file(pid_file, &line) < 0 || safe_atou(line, &pid) < 0 || pid <= 1)
+                return -ESRCH;
+        *ret = (pid_t) pid;
+        return 0;
+}
+
+/* Is pid a dnsmasq serving this lease file? (The pid file may be stale and the pid reused.) -ESRCH
+ * if not; else whether it was given an argument that starts with arg (true without arg). */
+static int our_dnsmasq(pid_t pid, const char *lease_file, const char *arg) {
         _cleanup_free_ char *cmdline = NULL;
         bool ours = false, has_arg = !arg;
         char path[64];
@@ -226,28 +236,27 @@ static bool is_our_dnsmasq(pid_t pid, const char *lease_file, const char *arg) {
 
         (void) snprintf(path, sizeof path, "/proc/%d/cmdline", (int) pid);
         if (read_full_file_at(AT_FDCWD, path, 64 * 1024, &cmdline, &size) < 0)
-                return false;
+                return -ESRCH;
         if (!streq(cmdline, "dnsmasq") && !endswith(cmdline, "/dnsmasq"))
-                return false;
+                return -ESRCH;
         for (size_t i = 0; i < size; i += strlen(cmdline + i) + 1) {
                 ours = ours || (startswith(cmdline + i, "--dhcp-leasefile=") && streq(cmdline + i + 17, lease_file));
                 has_arg = has_arg || startswith(cmdline + i, arg);
         }
-        return ours && has_arg;
+        return ours ? has_arg : -ESRCH;
 }
 
 /* A pidfd for the dnsmasq its pid file names, if that one serves this lease file; else -ESRCH. */
 static int our_dnsmasq_pidfd(const char *pid_file, const char *lease_file) {
-        _cleanup_free_ char *line = NULL;
-        unsigned pid;
+        pid_t pid;
         int fd;
 
-        if (read_one_line_file(pid_file, &line) < 0 || safe_atou(line, &pid) < 0 || pid <= 1)
+        if (pid_file_read(pid_file, &pid) < 0)
                 return -ESRCH;
-        fd = pidfd_open_pid((pid_t) pid);
+        fd = pidfd_open_pid(pid);
         if (fd < 0)
                 return -ESRCH;
-        if (!is_our_dnsmasq((pid_t) pid, lease_file, NULL)) {
+        if (our_dnsmasq(pid, lease_file, NULL) < 0) {
                 safe_close(fd);
                 return -ESRCH;
         }
@@ -361,13 +370,12 @@ int spawn_dnsmasq_reload(const char *state_name) {
 
 int spawn_dnsmasq_running(const char *state_name, const char *arg) {
         _cleanup_free_ char *pid_file = machine_file(state_name, ".pid"),
-                            *lease_file = machine_file(state_name, ".leases"), *line = NULL;
-        unsigned pid;
+                            *lease_file = machine_file(state_name, ".leases");
+        pid_t pid;
 
         if (!pid_file || !lease_file)
                 return -ENOMEM;
-        if (read_one_line_file(pid_file, &line) < 0 || safe_atou(line, &pid) < 0 || pid <= 1 ||
-            !is_our_dnsmasq((pid_t) pid, lease_file, NULL))
+        if (pid_file_read(pid_file, &pid) < 0)
                 return -ESRCH;
-        return is_our_dnsmasq((pid_t) pid, lease_file, arg);
+        return our_dnsmasq(pid, lease_file, arg);
 }

@@ -534,8 +534,11 @@ static int step_network_setup(SpawnContext *c) {
         struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
         int r = spawn_network_setup(c);
 
-        if (r == -ESRCH && c->pidfd >= 0 && poll(&p, 1, 0) > 0)
-                (void) child_failed(c, sync_expect(c->sync, SYNC_ATTACHED, NULL, c->failed_step));
+        if (r == -ESRCH && c->pidfd >= 0 && poll(&p, 1, 0) > 0) {
+                int q = sync_expect(c->sync, SYNC_ATTACHED, NULL, c->failed_step);
+                if (q < 0)
+                        (void) child_failed(c, q);
+        }
         return r;
 }
 

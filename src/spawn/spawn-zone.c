@@ -30,7 +30,6 @@
 typedef struct ZoneMember {
         char name[256];
         uint32_t address;
-        uint8_t mac[6];
 } ZoneMember;
 
 int spawn_network_zone_name_check(const char *name) {
@@ -46,6 +45,18 @@ int spawn_network_zone_name_check(const char *name) {
 
 static char *zone_path(const char *zone, const char *suffix) {
         return strjoin(ZONE_DIR "/", zone, suffix);
+}
+
+/* ZONE of a ZONE_DIR entry "ZONE" + suffix; false for any other entry. */
+static bool zone_of_entry(const char *entry, const char *suffix, char ret[static IFNAMSIZ]) {
+        const char *dot = endswith(entry, suffix);
+        size_t l = dot ? (size_t) (dot - entry) : 0;
+
+        if (l == 0 || l >= IFNAMSIZ)
+                return false;
+        memcpy(ret, entry, l);
+        ret[l] = 0;
+        return true;
 }
 
 void spawn_zone_bridge_name(const char *zone, char ret[static IFNAMSIZ]) {
@@ -83,8 +94,6 @@ static int member_read(const char *path, const char *zone, ZoneMember *ret) {
                    &m[2], &m[3], &m[4], &m[5]) != 12 || !streq(z, zone) || (a | b | c | d) > 255)
                 return 0;
         ret->address = a << 24 | b << 16 | c << 8 | d;
-        for (size_t i = 0; i < 6; i++)
-                ret->mac[i] = (uint8_t) m[i];
         return 1;
 }
 
@@ -235,12 +244,10 @@ static void zone_leases(const char *zone, const uint8_t mac[static 6], uint32_t 
         *ret_own = 0;
         while (f && fgets(line, sizeof line, f)) {
                 unsigned long long expiry;
-                unsigned m[6], a, b, c, d;
-                bool own = true;
-
+                unsigned m[6], a, b, c, d, iaid;
                 char a6[INET6_ADDRSTRLEN];
-                unsigned iaid;
                 uint8_t addr6[16];
+                bool own = true;
 
                 if (sscanf(line, "%llu %u %45s", &expiry, &iaid, a6) == 3 && inet_pton(AF_INET6, a6, addr6) == 1) {
                         if (expiry == 0 || expiry > (unsigned long long) now)
@@ -465,19 +472,15 @@ int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock) {
 
 void spawn_zone_member_remove(const char *zone, const char *machine_name) {
         _cleanup_(closedirp) DIR *d = NULL;
+        char z[IFNAMSIZ];
 
         if (zone)
                 return member_files_remove(zone, machine_name);
-        /* a record that could not be read: from every zone's directories */
+        /* a record that could not be read: from every zone */
         d = opendir(ZONE_DIR);
         for (struct dirent *de; d && (de = readdir(d));)
-                if (de->d_name[0] != '.' && (endswith(de->d_name, ".hosts") || endswith(de->d_name, ".dhcp"))) {
-                        int dir = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (dir >= 0) {
-                                (void) unlinkat(dir, machine_name, 0);
-                                close(dir);
-                        }
-                }
+                if (zone_of_entry(de->d_name, ".hosts", z))
+                        member_files_remove(z, machine_name);
 }
 
 int spawn_zone_leave_begin(const char *zone, int *ret_dnsmasq) {
@@ -560,13 +563,9 @@ static void collect_orphan_dirs(void) {
 
         for (struct dirent *de; d && (de = readdir(d));) {
                 _cleanup_free_ char *record = NULL;
-                const char *dot = endswith(de->d_name, ".hosts") ?: endswith(de->d_name, ".dhcp");
-                size_t l = dot ? (size_t) (dot - de->d_name) : 0;
 
-                if (l == 0 || l >= sizeof zone)
+                if (!zone_of_entry(de->d_name, ".hosts", zone) && !zone_of_entry(de->d_name, ".dhcp", zone))
                         continue;
-                memcpy(zone, de->d_name, l);
-                zone[l] = 0;
                 record = zone_path(zone, ".zone");
                 if (record && access(record, F_OK) < 0 && errno == ENOENT)
                         member_files_remove(zone, NULL);
@@ -583,13 +582,10 @@ int spawn_zone_collect_empty(Netlink **nl) {
                 return 0;
         for (struct dirent *de; (de = readdir(d));) {
                 _cleanup_free_ ZoneMember *members = NULL;
-                const char *dot = endswith(de->d_name, ".zone");
-                size_t l = dot ? (size_t) (dot - de->d_name) : 0, n;
+                size_t n;
 
-                if (l == 0 || l >= sizeof zone)
+                if (!zone_of_entry(de->d_name, ".zone", zone))
                         continue;
-                memcpy(zone, de->d_name, l);
-                zone[l] = 0;
                 if (zone_members(zone, &members, &n) >= 0 && n == 0) {
                         log_debug("Collecting zone '%s', which a killed launcher made and left empty.", zone);
                         if (!*nl)

@@ -34,8 +34,8 @@ int spawn_zone_join(SpawnContext *c, Id128 host_id);
  * the lock held in *ret_lock, for the zone's nftables elements. */
 int spawn_zone_setup(SpawnContext *c, Netlink *nl, int *ret_lock);
 /* A member that goes: its hosts files first (under the network lock), before its record, so that
- * none stays without a record that leads to it. zone NULL: its record could not be read, from
- * every zone. */
+ * none stays without a record that leads to it. zone NULL (a collected record that names no zone,
+ * or could not be read): from every zone. */
 void spawn_zone_member_remove(const char *zone, const char *machine_name);
 /* After a member's record is gone (under the network lock): the zone's dnsmasq reloads, or, with no
  * member left, its dnsmasq, bridge and files are removed. 1 if the zone went, else 0. */

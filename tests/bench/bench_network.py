@@ -155,8 +155,9 @@ def _settle():
 
 
 def _all_at_once(trees, network):
-    """Seconds from starting one machine per tree at once until all have exited; each checks that it
-    has what it was given (an address on host0 in the zone, else no host0). Starts on a settled host."""
+    """Seconds from starting one machine per tree at once until all have exited, and the host's busy
+    CPU meanwhile; each checks that it has what it was given (an address from the zone on host0, or
+    none). Starts on a settled host."""
     _settle()
     # the same payload in every batch: it exits 0 when host0 has an IPv4 address from the zone, 1 when not
     zone = any(a.startswith("--network-zone=") for a in network)
