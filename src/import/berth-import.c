@@ -310,7 +310,7 @@ static int pull_into(bool tar, ImportTarget *t, int in_fd) {
 static int pull(bool tar, const char *url, const char *name) {
         _cleanup_(import_target_done) ImportTarget t = IMPORT_TARGET_NULL;
         _cleanup_free_ char *expected = NULL, *file = NULL;
-        Downloader d = { .log_fd = -EBADF };
+        Downloader d = DOWNLOADER_NULL;
         int r, in_fd;
 
         if (!url || !pull_url_is_valid(url))
@@ -331,7 +331,6 @@ static int pull(bool tar, const char *url, const char *name) {
         r = in_fd < 0 ? in_fd : pull_into(tar, &t, in_fd);
         safe_close(in_fd); /* before waiting: a download whose reader failed must not block */
         r = downloader_finish(&d, r);
-        safe_close(d.log_fd);
         return r < 0 ? r : finish_image(&t);
 }
 

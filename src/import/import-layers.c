@@ -105,9 +105,7 @@ int layer_fetch(int store_fd, const char *digest, LayerDownload dl, void *userda
         }
         hasher_done(&h);
         in_fd = safe_close(in_fd); /* before waiting: a download whose reader failed must not block */
-        if (d.pid > 0)
-                r = downloader_finish(&d, r);
-        safe_close(d.log_fd);
+        r = downloader_finish(&d, r);
         if (r >= 0 && renameat2(store_fd, temp, store_fd, rel, RENAME_NOREPLACE) < 0 && errno != EEXIST)
                 r = log_error_errno(-errno, "Failed to put layer %s into the store: %m", digest);
         (void) rm_rf_at(store_fd, temp); /* gone already if it got its name */

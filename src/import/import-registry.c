@@ -421,18 +421,24 @@ static int fetch_json(Registry *r, const char *kind, const char *ref, const char
         return 0;
 }
 
+/* A layer's download and extraction, its messages kept aside (log_fd, its stderr): shown when it
+ * ends, dropped when it is killed because another failed (it would only say that its stream was
+ * cut, and its last words would hide the first failure's cause). */
 typedef struct Fetcher {
         pid_t pid;
         size_t layer;
+        int log_fd;
 } Fetcher;
 
 static void fetchers_kill(Fetcher *f, size_t n) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 if (f[i].pid > 0) {
                         (void) kill(f[i].pid, SIGKILL);
                         (void) waitpid(f[i].pid, NULL, 0);
                         f[i].pid = 0;
                 }
+                f[i].log_fd = safe_close(f[i].log_fd);
+        }
 }
 
 #define USEC_PER_SEC 1000000ULL
@@ -484,6 +490,8 @@ static int fetchers_wait(Fetcher *f, size_t n, const Progress *p, const Registry
                 for (size_t i = 0; i < n; i++)
                         if (f[i].pid == pid) {
                                 f[i].pid = 0;
+                                log_replay(f[i].log_fd);
+                                f[i].log_fd = safe_close(f[i].log_fd);
                                 if (WIFEXITED(status))
                                         return -WEXITSTATUS(status);
                                 return log_error_errno(-EPROTO, "The download of layer %zu died.", f[i].layer);
@@ -495,11 +503,13 @@ static int fetchers_wait(Fetcher *f, size_t n, const Progress *p, const Registry
  * interface, the credentials already negotiated) that streams it into the store; the first failure
  * stops the others. */
 static int fetch_layers(Registry *r, int store_fd, json_object *layers, int progress_fd) {
-        Fetcher f[REGISTRY_PARALLEL] = {};
+        Fetcher f[REGISTRY_PARALLEL];
         size_t n = json_object_array_length(layers), next = 0, running = 0;
         Progress p = { .fd = progress_fd, .last_time = now_usec() };
         int k = 0;
 
+        for (size_t i = 0; i < ELEMENTSOF(f); i++)
+                f[i] = (Fetcher) { .log_fd = -EBADF };
         for (size_t i = 0; i < n; i++) {
                 json_object *l = json_object_array_get_idx(layers, i), *size;
                 _cleanup_free_ char *path = NULL;
@@ -520,14 +530,16 @@ static int fetch_layers(Registry *r, int store_fd, json_object *layers, int prog
                         size_t slot = 0;
                         while (f[slot].pid > 0)
                                 slot++;
+                        f[slot].log_fd = memfd_create("berth-layer-log", MFD_CLOEXEC);
                         fflush(stderr);
-                        pid_t pid = fork();
+                        pid_t pid = f[slot].log_fd < 0 ? -1 : fork();
                         if (pid < 0) {
                                 k = log_error_errno(-errno, "Failed to start a download: %m");
                                 break;
                         }
                         if (pid == 0) {
                                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                                (void) dup2(f[slot].log_fd, STDERR_FILENO);
                                 (void) signal(SIGTERM, SIG_DFL);
                                 int e = d ? layer_fetch(store_fd, d, download_blob, r) : -EBADMSG;
                                 if (!d)
@@ -535,7 +547,8 @@ static int fetch_layers(Registry *r, int store_fd, json_object *layers, int prog
                                 fflush(stderr);
                                 _exit(e < 0 ? MIN(-e, 255) : 0);
                         }
-                        f[slot] = (Fetcher) { .pid = pid, .layer = next++ };
+                        f[slot].pid = pid;
+                        f[slot].layer = next++;
                         running++;
                         continue;
                 }

@@ -173,7 +173,38 @@ int import_run_chrooted(int dir_fd, int (*fn)(void *userdata), void *userdata) {
         return -si.si_status;
 }
 
-/* Forks the download of url into a pipe; returns the pipe's reading end. */
+void log_replay(int fd) {
+        char buf[4096];
+        ssize_t n;
+
+        fflush(stderr);
+        for (off_t at = 0; fd >= 0 && (n = pread(fd, buf, sizeof buf, at)) > 0; at += n)
+                (void) !write(STDERR_FILENO, buf, (size_t) n);
+}
+
+/* Our stderr into d->import_log_fd until downloader_finish(): the import's messages, and those of
+ * the children it forks meanwhile. */
+static int stderr_divert(Downloader *d) {
+        d->import_log_fd = memfd_create("berth-import-log", MFD_CLOEXEC);
+        if (d->import_log_fd < 0)
+                return -errno;
+        fflush(stderr);
+        d->saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (d->saved_stderr < 0 || dup2(d->import_log_fd, STDERR_FILENO) < 0) {
+                d->saved_stderr = safe_close(d->saved_stderr);
+                return -errno;
+        }
+        return 0;
+}
+
+static void stderr_restore(Downloader *d) {
+        fflush(stderr);
+        if (d->saved_stderr >= 0)
+                (void) dup2(d->saved_stderr, STDERR_FILENO);
+        d->saved_stderr = safe_close(d->saved_stderr);
+}
+
+/* Forks the download into a pipe; returns the pipe's reading end. */
 int downloader_start(Downloader *d, int (*download)(int out_fd, void *userdata), void *userdata) {
         int p[2];
 
@@ -198,31 +229,38 @@ int downloader_start(Downloader *d, int (*download)(int out_fd, void *userdata),
         if (import_cancelled)
                 (void) kill(d->pid, SIGKILL);
         safe_close(p[1]);
+        if (stderr_divert(d) < 0)
+                log_debug_errno(-errno, "Failed to keep the import's messages aside, showing them as they come: %m");
         return p[0];
 }
 
-/* Waits for the download; its failure is the one reported unless it only lost its reader (the
- * import failed first and said why). */
 int downloader_finish(Downloader *d, int import_result) {
-        int status = 0;
+        int status = 0, r;
 
+        stderr_restore(d);
         while (d->pid > 0 && waitpid(d->pid, &status, 0) < 0)
                 if (errno != EINTR)
                         break;
         import_downloader_pid = 0;
         if (import_cancelled) {
                 log_error("The transfer was cancelled.");
-                return -ECANCELED;
+                r = -ECANCELED;
+        } else if (d->pid <= 0 || (WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
+                                                        (WEXITSTATUS(status) == EPIPE && import_result < 0)))) {
+                /* the download went well, or only lost its reader: the import says what it found */
+                log_replay(d->import_log_fd);
+                r = import_result;
+        } else {
+                /* the download failed: the cause (the import at most saw the stream end early) */
+                off_t size = lseek(d->log_fd, 0, SEEK_END);
+                if (size > 0)
+                        log_replay(d->log_fd);
+                else
+                        log_error("The download died.");
+                r = WIFEXITED(status) ? -WEXITSTATUS(status) : -EPROTO;
         }
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-                return import_result;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == EPIPE && import_result < 0)
-                return import_result;
-        char buf[4096];
-        ssize_t n = pread(d->log_fd, buf, sizeof buf, 0);
-        if (n > 0)
-                (void) !write(STDERR_FILENO, buf, (size_t) n);
-        else
-                log_error("The download died.");
-        return WIFEXITED(status) ? -WEXITSTATUS(status) : -EPROTO;
+        d->log_fd = safe_close(d->log_fd);
+        d->import_log_fd = safe_close(d->import_log_fd);
+        d->pid = 0;
+        return r;
 }

@@ -44,17 +44,24 @@ extern volatile pid_t import_child_pid;
 extern volatile sig_atomic_t import_cancelled;
 
 /* A download in a child of its own (downloader_start(): download(out_fd) writes into a pipe whose
- * reading end is returned), its stderr kept aside: downloader_finish() shows it only if the
- * download is what failed (not when it only lost its reader because the import failed first and
- * said why). import_downloader_pid is for a SIGTERM handler to kill. */
+ * reading end is returned). Both sides' messages are kept aside until downloader_finish(): the
+ * download's stderr, and ours (the import's, and its children's) meanwhile. When the download
+ * failed, its message is the one shown: the import's complaint about a stream cut short is only its
+ * consequence. Otherwise the import's is shown (it failed first; the download only lost its
+ * reader). import_downloader_pid is for a SIGTERM handler to kill. */
 typedef struct Downloader {
         pid_t pid;
-        int log_fd;
+        int log_fd;        /* the download's stderr */
+        int import_log_fd; /* our stderr until downloader_finish() */
+        int saved_stderr;  /* ... and the real one meanwhile */
 } Downloader;
 
-#define DOWNLOADER_NULL ((Downloader) { .log_fd = -EBADF })
+#define DOWNLOADER_NULL ((Downloader) { .log_fd = -EBADF, .import_log_fd = -EBADF, .saved_stderr = -EBADF })
 
 int downloader_start(Downloader *d, int (*download)(int out_fd, void *userdata), void *userdata);
-/* Waits for the download; returns import_result, or the download's failure. */
+/* Waits for the download, shows the message that names the cause, and frees d's fds; returns
+ * import_result, or the download's failure. */
 int downloader_finish(Downloader *d, int import_result);
+/* Copies what fd (a memfd of messages) holds to stderr. */
+void log_replay(int fd);
 extern volatile pid_t import_downloader_pid;
