@@ -145,6 +145,15 @@ int event_add_timer(EventLoop *l, uint64_t usec, event_io_fn fn, void *userdata)
 
         if (usec == 0)
                 its.it_value.tv_nsec = 1;
+        /* a timer that has fired is used again: a repeating timer keeps one fd */
+        for (s = l->sources; s; s = s->next)
+                if (s->kind == SOURCE_TIMER && !s->enabled) {
+                        if (timerfd_settime(s->fd, 0, &its, NULL) < 0)
+                                return -errno;
+                        s->fn = fn;
+                        s->userdata = userdata;
+                        return event_source_set_enabled(s, true);
+                }
         fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (fd < 0)
                 return -errno;

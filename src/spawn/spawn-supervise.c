@@ -30,6 +30,7 @@ typedef struct Supervisor {
         int lxcfs_pidfd;
         SpawnResult result;
         bool exited, shutdown_requested, ready_sent;
+        unsigned shutdown_retries;
 } Supervisor;
 
 int spawn_result_exit_code(const SpawnResult *r) {
@@ -100,6 +101,26 @@ static int runit_request_poweroff(SpawnContext *c) {
         return 0;
 }
 
+/* Whether SIG reaches PID: SIGKILL and SIGSTOP always do; any other signal from outside a
+ * namespace's init only when it has a handler for it (/proc/PID/status's SigCgt). Unknown: yes. */
+static bool init_catches(pid_t pid, int sig) {
+        _cleanup_fclose_ FILE *f = NULL;
+        char path[64], line[256];
+
+        if (sig == SIGKILL || sig == SIGSTOP)
+                return true;
+        (void) snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return true;
+        while (fgets(line, sizeof line, f)) {
+                unsigned long long mask;
+                if (sscanf(line, "SigCgt: %llx", &mask) == 1)
+                        return sig < 1 || sig > 64 || (mask >> (sig - 1)) & 1;
+        }
+        return true;
+}
+
 int spawn_request_shutdown(SpawnContext *c) {
         int sig = c->shutdown_signal;
 
@@ -117,9 +138,11 @@ int spawn_request_shutdown(SpawnContext *c) {
                 log_debug_errno(r, "Failed to ask runit for stage 3, sending SIGTERM: %m");
                 sig = SIGTERM;
         }
-        if (syscall(SYS_pidfd_send_signal, c->pidfd, sig ?: SIGTERM, NULL, 0) < 0 && errno != ESRCH)
+        sig = sig ?: SIGTERM;
+        bool caught = init_catches(c->pid, sig);
+        if (syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
                 return -errno;
-        return 0;
+        return caught ? 0 : 1;
 }
 
 static void on_kill_timeout(EventSource *es, int fd, uint32_t events, void *userdata) {
@@ -130,14 +153,30 @@ static void on_kill_timeout(EventSource *es, int fd, uint32_t events, void *user
 }
 
 /* An init ignores signals it has no handler for yet (PID namespace rules), so a request made
- * while it is still starting would be lost: repeat it every second until the machine is gone. */
+ * while it is still starting is lost: asked again every 20 ms while the init catches no such
+ * signal (a busybox init in its first moments; for 2 s: a command that never catches it waits for
+ * the kill), else every second until the machine is gone (an init may set up its handlers anew,
+ * or lose a request some other way). */
+#define SHUTDOWN_RETRY_USEC 20000
+#define SHUTDOWN_RETRIES 100
+#define SHUTDOWN_REPEAT_USEC 1000000
+
+static void shutdown_repeat_later(Supervisor *s, int request_result);
+
 static void on_shutdown_repeat(EventSource *es, int fd, uint32_t events, void *userdata) {
         Supervisor *s = userdata;
 
         if (s->exited)
                 return;
-        (void) spawn_request_shutdown(s->context);
-        (void) event_add_timer(s->loop, 1000000, on_shutdown_repeat, s);
+        shutdown_repeat_later(s, spawn_request_shutdown(s->context));
+}
+
+static void shutdown_repeat_later(Supervisor *s, int request_result) {
+        bool soon = request_result > 0 && s->shutdown_retries++ < SHUTDOWN_RETRIES;
+        if (soon && s->shutdown_retries == 1)
+                log_debug("The init of machine '%s' does not catch the shutdown signal yet: asking again every %u ms.",
+                          s->context->config->machine_name, SHUTDOWN_RETRY_USEC / 1000);
+        (void) event_add_timer(s->loop, soon ? SHUTDOWN_RETRY_USEC : SHUTDOWN_REPEAT_USEC, on_shutdown_repeat, s);
 }
 
 static void on_shutdown_signal(EventSource *es, int sig, uint32_t events, void *userdata) {
@@ -158,7 +197,7 @@ static void on_shutdown_signal(EventSource *es, int sig, uint32_t events, void *
                 (void) kill_machine(s);
                 return;
         }
-        (void) event_add_timer(s->loop, 1000000, on_shutdown_repeat, s);
+        shutdown_repeat_later(s, r);
         if (s->context->config->shutdown_timeout_usec != UINT64_MAX &&
             event_add_timer(s->loop, s->context->config->shutdown_timeout_usec, on_kill_timeout, s) < 0)
                 (void) kill_machine(s);

@@ -27,9 +27,10 @@ def listed(bus, name):
 
 
 def past_sysinit(pid):
-    """busybox init has run its sysinit and started the tree's long-running child: a shutdown request
-    sent before init is that far is dropped (the launcher repeats it a second later, which with
-    busybox's own shutdown time can outlast berthd's terminate timeout in these tests)."""
+    """busybox init has run its sysinit and started the tree's long-running child: its handlers are
+    set, so a terminate's shutdown request lands at once (before, the launcher asks again until it
+    does, which with busybox's own two-second shutdown can outlast berthd's terminate timeout in
+    these tests)."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             return bool(f.read().split())

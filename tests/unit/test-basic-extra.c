@@ -112,6 +112,35 @@ TEST(event_loop) {
         close(p[1]);
 }
 
+static void on_repeat(EventSource *s, int fd, uint32_t events, void *userdata) {
+        Ctx *c = userdata;
+        if (++c->fired == 50)
+                event_loop_exit(c->loop, 42);
+        else
+                ASSERT_OK(event_add_timer(c->loop, 100, on_repeat, c));
+}
+
+static int fds_open(void) {
+        int n = 0;
+        for (int fd = 0; fd < 1024; fd++)
+                n += fcntl(fd, F_GETFD) >= 0;
+        return n;
+}
+
+/* A timer that sets itself again (the launcher's repeated shutdown request) keeps one timerfd. */
+TEST(event_loop_repeating_timer) {
+        Ctx c = {};
+        int before;
+
+        ASSERT_OK(event_loop_new(&c.loop));
+        before = fds_open();
+        ASSERT_OK(event_add_timer(c.loop, 100, on_repeat, &c));
+        ASSERT_EQ(event_loop_run(c.loop), 42);
+        ASSERT_EQ(c.fired, 50);
+        ASSERT_EQ(fds_open(), before + 1);
+        event_loop_free(c.loop);
+}
+
 static void on_hup(EventSource *s, int fd, uint32_t events, void *userdata) {
         Ctx *c = userdata;
         c->fired++;
