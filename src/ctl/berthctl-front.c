@@ -4,6 +4,7 @@
  * its dependencies (half of a list's time was the dynamic loader). Everything else, and a list that
  * cannot be answered that way, goes to the full tool (berthctl-bus) with the same command line. */
 #include <errno.h>
+#include <locale.h>
 #include <malloc.h>
 #include <sys/mman.h>
 #include <stdlib.h>
@@ -69,6 +70,7 @@ int main(int argc, char *argv[]) {
         bool help = false;
         int r;
 
+        (void) setlocale(LC_CTYPE, ""); /* as berthctl.c: the character set only */
         log_parse_environment();
         /* quietly: a command line the full tool refuses, it explains */
         r = ctl_parse_argv(argc, argv, true, &arg, &help, &pos);

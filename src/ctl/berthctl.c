@@ -2,6 +2,7 @@
 /* berthctl: the command line, the verb table and the exit codes. */
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +128,9 @@ int main(int argc, char *argv[]) {
         _cleanup_strv_free_ char **pos = NULL;
         int r;
 
+        /* the character set only: UTF-8 glyphs and libsmartcols' widths where the locale has them;
+         * numbers stay in the C locale's format (JSON, sizes) */
+        (void) setlocale(LC_CTYPE, "");
         log_parse_environment();
         r = ctl_parse_argv(argc, argv, false, &arg, &arg_help, &pos);
         if (r <= 0)

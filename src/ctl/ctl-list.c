@@ -8,6 +8,7 @@
 #include "alloc-util.h"
 #include "ctl-accounting.h"
 #include "ctl-list.h"
+#include "glyph.h"
 #include "ctl-output.h"
 #include "log.h"
 #include "string-util.h"
@@ -51,7 +52,7 @@ static int add_machine_row(const ListState *s, struct libscols_table *t, const M
                 if (args->json != JSON_OFF || args->full)
                         addrs = strv_join(row->addresses, "\n");
                 else
-                        addrs = strjoin(row->addresses[0], row->addresses[1] ? "…" : "");
+                        addrs = strjoin(row->addresses[0], row->addresses[1] ? glyph(GLYPH_ELLIPSIS) : "");
                 if (!addrs)
                         return -ENOMEM;
         }

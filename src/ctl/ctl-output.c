@@ -13,6 +13,7 @@
 
 #include "ctl-output.h"
 #include "ctl.h"
+#include "glyph.h"
 #include "log.h"
 #include "string-util.h"
 
@@ -178,6 +179,8 @@ void ctl_pager_open(const CtlArgs *args) {
         if (pager_pid == 0) {
                 (void) dup2(pipefd[0], STDIN_FILENO);
                 (void) setenv("LESS", "FRSXMK", 0);
+                if (is_locale_utf8()) /* as systemd's pager: less shows the glyphs, not <E2><94><9C> */
+                        (void) setenv("LESSCHARSET", "utf-8", 0);
                 execlp("/bin/sh", "sh", "-c", pager, (char *) NULL);
                 _exit(EXIT_FAILURE);
         }

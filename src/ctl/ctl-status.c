@@ -13,6 +13,7 @@
 #include "ctl-status.h"
 #include "fd-util.h"
 #include "fileio.h"
+#include "glyph.h"
 #include "string-util.h"
 #include "strv.h"
 
@@ -58,7 +59,7 @@ static void print_process(pid_t pid, const char *prefix, bool last) {
                                 cmd[i] = ' ';
                 (void) strstrip_trailing(cmd);
         }
-        printf("%s%s%d %s\n", prefix, last ? "└─" : "├─", (int) pid, cmd && n > 0 ? cmd : "");
+        printf("%s%s%d %s\n", prefix, glyph(last ? GLYPH_TREE_RIGHT : GLYPH_TREE_BRANCH), (int) pid, cmd && n > 0 ? cmd : "");
 }
 
 static char **read_lines_of(const char *dir, const char *file) {
@@ -93,10 +94,10 @@ static void show_group(const char *dir, const char *prefix, unsigned depth) {
         for (size_t i = 0; i < ns; i++) {
                 bool last = i + 1 == ns;
                 _cleanup_free_ char *sub = strjoin(dir, "/", subs[i]);
-                _cleanup_free_ char *p2 = strjoin(prefix, last ? "  " : "│ ");
+                _cleanup_free_ char *p2 = strjoin(prefix, glyph(last ? GLYPH_TREE_SPACE : GLYPH_TREE_VERTICAL));
                 if (!sub || !p2)
                         return;
-                printf("%s%s%s\n", prefix, last ? "└─" : "├─", subs[i]);
+                printf("%s%s%s\n", prefix, glyph(last ? GLYPH_TREE_RIGHT : GLYPH_TREE_BRANCH), subs[i]);
                 show_group(sub, p2, depth + 1);
         }
 }

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import Machine
 from daemon import machines, wait_for
-from test_berthctl import booted, env  # noqa: F401 (a fixture)
+from test_berthctl import CTL, booted, env  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(not (shutil.which("dnsmasq") and shutil.which("nft")),
                                 reason="dnsmasq-base and nftables are needed")
@@ -50,6 +50,17 @@ def start_booted(env, name):
     assert booted(env, name), env.log(name)
 
 
+def list_shows_more_addresses_by_locale(env, name, address):
+    """berthctl list shows the first address and an ellipsis for the others (IPv6): "…" in a UTF-8
+    locale, "..." in the C locale (as machinectl), never libsmartcols' \\x escapes."""
+    for lc, mark in (("C.UTF-8", "\u2026"), ("C", "...")):
+        r = subprocess.run([CTL, "--no-pager", "list"], env=dict(env.bus.env, LC_ALL=lc), capture_output=True,
+                           timeout=30)
+        row = next((line for line in r.stdout.decode().splitlines() if line.startswith(name + " ")), "")
+        assert row.rstrip().endswith(address + mark), (lc, r.stdout)
+        assert b"\\x" not in r.stdout, (lc, r.stdout)
+
+
 def test_persistent_machine_keeps_its_address_across_a_restart(env):
     """berthctl start gives what systemd-nspawn@.service gives: -n (and -U), no settings file needed."""
     name = "bt-net-keep"
@@ -57,6 +68,7 @@ def test_persistent_machine_keeps_its_address_across_a_restart(env):
     start_booted(env, name)
     first = guest_network(env, name)
     assert f": ve-{name}@" in links()
+    list_shows_more_addresses_by_locale(env, name, first[0].split("/")[0])
     uid_map = env.ctl("shell", name, "/bin/cat", "/proc/self/uid_map").stdout.split()
     assert uid_map[0] == "0" and int(uid_map[1]) >= 65536 and uid_map[2] == "65536", uid_map
     assert env.ctl("poweroff", name, "--timeout=20s").returncode == 0

@@ -8,11 +8,13 @@
 #include <sys/wait.h>
 #include <sys/un.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <unistd.h>
 
 #include "event-loop.h"
 #include "fd-util.h"
 #include "fork-util.h"
+#include "glyph.h"
 #include "id128.h"
 #include "notify.h"
 #include "siphash24.h"
@@ -235,4 +237,19 @@ TEST(fork_behind) {
         safe_close(p[0]);
         safe_close(again);
         (void) unlink(path);
+}
+
+/* berthctl's glyphs follow the locale's character set, as systemd's special_glyph(). */
+TEST(glyph) {
+        ASSERT_TRUE(setlocale(LC_CTYPE, "C") != NULL);
+        ASSERT_FALSE(is_locale_utf8());
+        ASSERT_STREQ(glyph(GLYPH_ELLIPSIS), "...");
+        ASSERT_STREQ(glyph(GLYPH_TREE_RIGHT), "`-");
+        if (!setlocale(LC_CTYPE, "C.UTF-8"))
+                return; /* a libc without C.UTF-8: the ASCII half is what ran */
+        ASSERT_TRUE(is_locale_utf8());
+        ASSERT_STREQ(glyph(GLYPH_ELLIPSIS), "\u2026");
+        ASSERT_STREQ(glyph(GLYPH_TREE_BRANCH), "\u251c\u2500");
+        ASSERT_STREQ(glyph(_GLYPH_MAX), "");
+        (void) setlocale(LC_CTYPE, "C");
 }
