@@ -10,22 +10,16 @@ bool is_locale_utf8(void) {
 }
 
 const char *glyph(Glyph g) {
-        static const char *const utf8[_GLYPH_MAX] = {
-                [GLYPH_ELLIPSIS] = "\u2026",
-                [GLYPH_TREE_BRANCH] = "\u251c\u2500",
-                [GLYPH_TREE_RIGHT] = "\u2514\u2500",
-                [GLYPH_TREE_VERTICAL] = "\u2502 ",
-                [GLYPH_TREE_SPACE] = "  ",
-        };
-        static const char *const ascii[_GLYPH_MAX] = {
-                [GLYPH_ELLIPSIS] = "...",
-                [GLYPH_TREE_BRANCH] = "|-",
-                [GLYPH_TREE_RIGHT] = "`-",
-                [GLYPH_TREE_VERTICAL] = "| ",
-                [GLYPH_TREE_SPACE] = "  ",
+        /* { UTF-8, ASCII } */
+        static const char *const table[_GLYPH_MAX][2] = {
+                [GLYPH_ELLIPSIS] = { "\u2026", "..." },
+                [GLYPH_TREE_BRANCH] = { "\u251c\u2500", "|-" },
+                [GLYPH_TREE_RIGHT] = { "\u2514\u2500", "`-" },
+                [GLYPH_TREE_VERTICAL] = { "\u2502 ", "| " },
+                [GLYPH_TREE_SPACE] = { "  ", "  " },
         };
 
         if (g < 0 || g >= _GLYPH_MAX)
                 return "";
-        return is_locale_utf8() ? utf8[g] : ascii[g];
+        return table[g][is_locale_utf8() ? 0 : 1];
 }
