@@ -127,6 +127,19 @@ int ctl_show_cgroup_tree(pid_t leader, const char *unit, const char *prefix) {
         return 0;
 }
 
+/* What a terminal ends up showing of a console line, near enough: its text after the last carriage
+ * return that has any after it ("\rSent SIGTERM to all processes\r" from busybox, a progress bar's
+ * last state), so that the prefix keeps its column. */
+static const char *console_line_text(char *l) {
+        size_t len = strlen(l);
+        char *cr;
+
+        while (len > 0 && l[len - 1] == '\r')
+                l[--len] = 0;
+        cr = strrchr(l, '\r');
+        return cr ? cr + 1 : l;
+}
+
 void ctl_show_file_tail(const char *path, unsigned n, const char *prefix) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         char buf[16384];
@@ -147,8 +160,7 @@ void ctl_show_file_tail(const char *path, unsigned n, const char *prefix) {
                 if (start[-1] == '\n' && ++seen == n)
                         break;
         for (char *save = NULL, *l = strtok_r(start, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                l[strcspn(l, "\r")] = 0;
-                printf("%s%s\n", prefix, l);
+                printf("%s%s\n", prefix, console_line_text(l));
         }
 }
 

@@ -132,17 +132,23 @@ def test_empty_list_and_json(env):
 
 
 def test_start_status_shell_poweroff(env):
-    env.image("bt-ctl-a")
+    tree = env.image("bt-ctl-a")
+    with open(os.path.join(tree, "etc/inittab"), "a") as f:  # a console line that starts with a CR, as busybox's own
+        f.write("::sysinit:/bin/sh -c 'printf \"\\\\rsysinit-after-cr\\\\r\\\\n\"'\n")
     r = env.ctl("start", "bt-ctl-a")
     assert r.returncode == 0, r.stderr
     assert booted(env, "bt-ctl-a"), env.log("bt-ctl-a")
     m = env.running()["bt-ctl-a"]
     assert m["class"] == "container" and m["service"] == "berth" and m["os"] == "busybox"
-    r = env.ctl("status", "bt-ctl-a")
-    assert r.returncode == 0, r.stderr
-    assert "State: running" in r.stdout and "Root: /var/lib/machines/bt-ctl-a" in r.stdout
-    assert "─" in r.stdout and "init" in r.stdout  # the process tree
-    assert "booted" in r.stdout  # the last console lines
+    assert wait_for(lambda: "sysinit-after-cr" in env.log("bt-ctl-a"), timeout=10)
+    for lc, branch in (("C.UTF-8", "\u2500"), ("C", "`-")):  # the process tree's glyphs follow the locale
+        r = subprocess.run([CTL, "--no-pager", "status", "bt-ctl-a"], env=dict(env.bus.env, LC_ALL=lc),
+                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stderr
+        assert "State: running" in r.stdout and "Root: /var/lib/machines/bt-ctl-a" in r.stdout
+        assert branch in r.stdout and "init" in r.stdout, (lc, r.stdout)
+        assert "booted" in r.stdout  # the last console lines
+        assert "\n                  sysinit-after-cr\n" in r.stdout, r.stdout  # in the column, not after a CR
     assert env.leader("bt-ctl-a") > 1
     # shell in scripts: plain pipes, the command's exit status
     r = env.ctl("shell", "bt-ctl-a", "/bin/sh", "-c", "echo out; echo err >&2; exit 7")
