@@ -229,20 +229,44 @@ static uint8_t zone_host6(uint32_t subnet, const uint8_t addr6[static 16]) {
         return addr6[15];
 }
 
+#define LEASES_MAX (1024 * 1024)
+
+static bool same_version(const struct stat *a, const struct stat *b) {
+        return a->st_ino == b->st_ino && a->st_size == b->st_size && a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+               a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The lease file whole (NULL: none). dnsmasq rewrites it in place (truncates, then writes): a read
+ * that saw it change meanwhile (its size or mtime before and after differ) is done again. */
+static char *leases_read(const char *path) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+                struct stat before, after;
+                char *text = NULL;
+
+                if (fd < 0 || fstat(fd, &before) < 0 || !S_ISREG(before.st_mode) ||
+                    read_full_fd(fd, LEASES_MAX, &text, NULL) < 0)
+                        return NULL;
+                if (fstat(fd, &after) >= 0 && same_version(&before, &after))
+                        return text;
+                free(text);
+        }
+        return NULL;
+}
+
 /* The zone dnsmasq's unexpired leases: IPv4 ("EXPIRY MAC ADDRESS ..." lines; 0: no expiry) and
  * DHCPv6 ("EXPIRY IAID ADDRESS ..."): the machine's own IPv4 lease's address in *ret_own (0: none),
  * the others' in a bitmap of the /24's hosts (an IPv6 lease, which names no MAC, by the last byte of
- * ::X in the zone's /64, as berth gives them). dnsmasq rewrites the file in place: a line read
- * while it does may be missed. */
+ * ::X in the zone's /64, as berth gives them). */
 static void zone_leases(const char *zone, const uint8_t mac[static 6], uint32_t subnet, uint32_t *ret_own,
                         bool taken[static 256]) {
         _cleanup_free_ char *path = zone_path(zone, ".leases");
-        _cleanup_fclose_ FILE *f = path ? fopen(path, "re") : NULL;
-        char line[512];
+        _cleanup_free_ char *text = path ? leases_read(path) : NULL;
         time_t now = time(NULL);
+        char *save = NULL;
 
         *ret_own = 0;
-        while (f && fgets(line, sizeof line, f)) {
+        for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
                 unsigned long long expiry;
                 unsigned m[6], a, b, c, d, iaid;
                 char a6[INET6_ADDRSTRLEN];
