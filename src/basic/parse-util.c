@@ -17,10 +17,10 @@ int parse_boolean(const char *v) {
         if (!v)
                 return -EINVAL;
         for (size_t i = 0; i < ELEMENTSOF(yes); i++)
-                if (strcasecmp(v, yes[i]) == 0)
+                if (ascii_strcasecmp(v, yes[i]) == 0)
                         return 1;
         for (size_t i = 0; i < ELEMENTSOF(no); i++)
-                if (strcasecmp(v, no[i]) == 0)
+                if (ascii_strcasecmp(v, no[i]) == 0)
                         return 0;
         return -EINVAL;
 }

@@ -166,3 +166,18 @@ int cunescape(const char *s, char **ret, size_t *ret_size) {
         *ret = r;
         return 0;
 }
+
+static char ascii_lower(char c) {
+        return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+
+int ascii_strncasecmp(const char *a, const char *b, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                char x = ascii_lower(a[i]), y = ascii_lower(b[i]);
+                if (x != y)
+                        return (unsigned char) x - (unsigned char) y;
+                if (x == 0)
+                        return 0;
+        }
+        return 0;
+}

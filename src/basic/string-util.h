@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "macro.h"
 
@@ -26,6 +27,11 @@ static inline bool streq_ptr(const char *a, const char *b) {
 
 /* The value of a hexadecimal digit, or -EINVAL. */
 int unhex_char(char c) _pure_;
+/* strncasecmp() for ASCII only, whatever the locale (in a Turkish one, 'I' is not 'i'). */
+int ascii_strncasecmp(const char *a, const char *b, size_t n) _pure_;
+static inline int ascii_strcasecmp(const char *a, const char *b) {
+        return ascii_strncasecmp(a, b, SIZE_MAX);
+}
 
 /* Escapes s into a printable, C-like form ("\n" -> "\\n", ESC -> "\\x1b"). */
 char *cescape(const char *s);

@@ -45,7 +45,7 @@ static uint64_t field_value(const CgroupAccounting *a, int f) {
 
 static int field_from_column(const char *name, size_t len) {
         for (size_t i = 0; i < ELEMENTSOF(fields); i++)
-                if (strcspn(fields[i].column, ":") == len && strncasecmp(name, fields[i].column, len) == 0)
+                if (strcspn(fields[i].column, ":") == len && ascii_strncasecmp(name, fields[i].column, len) == 0)
                         return (int) i;
         return -EINVAL;
 }

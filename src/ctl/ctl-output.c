@@ -134,7 +134,7 @@ static int print_json(struct libscols_table *t) {
                         size_t k;
 
                         for (k = 0; name && name[k] && k + 1 < sizeof key; k++)
-                                key[k] = (char) tolower((unsigned char) name[k]);
+                                key[k] = name[k] >= 'A' && name[k] <= 'Z' ? (char) (name[k] - 'A' + 'a') : name[k]; /* any locale */
                         key[k] = 0;
                         (void) json_object_object_add(row, key, cell_to_json(c, scols_cell_get_data(scols_line_get_cell(l, i))));
                 }

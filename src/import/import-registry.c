@@ -134,6 +134,7 @@ typedef struct Response {
         char *content_type;
         uint64_t *received; /* counts what goes to fd */
         bool too_big, write_failed;
+        int write_errno; /* the failed write's */
 } Response;
 
 static void response_done(Response *x) {
@@ -179,6 +180,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *userdata) {
                                 if (errno != EPIPE) /* else the extraction failed, and said why */
                                         log_error_errno(-errno, "Failed to write a blob: %m");
                                 x->write_failed = true;
+                                x->write_errno = errno;
                                 return 0;
                         }
                         done += (size_t) k;
@@ -252,7 +254,7 @@ static int registry_perform(Registry *r, const char *url, const char *accept, Re
         if (code == CURLE_OK)
                 return 0;
         if (x->write_failed)
-                return errno == EPIPE ? -EPIPE : -EIO;
+                return x->write_errno == EPIPE ? -EPIPE : -EIO;
         if (code == CURLE_ABORTED_BY_CALLBACK)
                 return log_error_errno(-ECANCELED, "The transfer was cancelled.");
         if (x->too_big) {

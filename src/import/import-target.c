@@ -178,8 +178,16 @@ void log_replay(int fd) {
         ssize_t n;
 
         fflush(stderr);
-        for (off_t at = 0; fd >= 0 && (n = pread(fd, buf, sizeof buf, at)) > 0; at += n)
-                (void) !write(STDERR_FILENO, buf, (size_t) n);
+        for (off_t at = 0; fd >= 0 && ((n = pread(fd, buf, sizeof buf, at)) > 0 || (n < 0 && errno == EINTR));) {
+                for (ssize_t done = 0, k; n > 0 && done < n; done += k) {
+                        k = write(STDERR_FILENO, buf + done, (size_t) (n - done));
+                        if (k < 0 && errno == EINTR)
+                                k = 0;
+                        else if (k <= 0)
+                                return;
+                }
+                at += n > 0 ? n : 0;
+        }
 }
 
 /* Our stderr into d->import_log_fd until downloader_finish(): the import's messages, and those of
@@ -191,8 +199,9 @@ static int stderr_divert(Downloader *d) {
         fflush(stderr);
         d->saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
         if (d->saved_stderr < 0 || dup2(d->import_log_fd, STDERR_FILENO) < 0) {
+                int r = -errno;
                 d->saved_stderr = safe_close(d->saved_stderr);
-                return -errno;
+                return r;
         }
         return 0;
 }
@@ -214,8 +223,12 @@ int downloader_start(Downloader *d, int (*download)(int out_fd, void *userdata),
         pid_t parent = getpid();
         fflush(stderr);
         d->pid = fork();
-        if (d->pid < 0)
-                return log_error_errno(-errno, "Failed to start the download: %m");
+        if (d->pid < 0) {
+                int r = log_error_errno(-errno, "Failed to start the download: %m");
+                safe_close(p[0]);
+                safe_close(p[1]);
+                return r;
+        }
         if (d->pid == 0) {
                 if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || dup2(d->log_fd, STDERR_FILENO) < 0)
                         _exit(EXIT_FAILURE);
@@ -229,8 +242,9 @@ int downloader_start(Downloader *d, int (*download)(int out_fd, void *userdata),
         if (import_cancelled)
                 (void) kill(d->pid, SIGKILL);
         safe_close(p[1]);
-        if (stderr_divert(d) < 0)
-                log_debug_errno(-errno, "Failed to keep the import's messages aside, showing them as they come: %m");
+        int r = stderr_divert(d);
+        if (r < 0)
+                log_debug_errno(r, "Failed to keep the import's messages aside, showing them as they come: %m");
         return p[0];
 }
 

@@ -102,23 +102,27 @@ static int runit_request_poweroff(SpawnContext *c) {
 }
 
 /* Whether SIG reaches PID: SIGKILL and SIGSTOP always do; any other signal from outside a
- * namespace's init only when it has a handler for it (/proc/PID/status's SigCgt). Unknown: yes. */
+ * namespace's init only when it has a handler for it (/proc/PID/status's SigCgt) or blocks it
+ * (SigBlk: queued, for a signalfd, as systemd, tini and dumb-init take theirs). Unknown: yes. */
 static bool init_catches(pid_t pid, int sig) {
         _cleanup_fclose_ FILE *f = NULL;
         char path[64], line[256];
+        unsigned long long caught = 0, blocked = 0, mask;
+        int seen = 0;
 
-        if (sig == SIGKILL || sig == SIGSTOP)
+        if (sig == SIGKILL || sig == SIGSTOP || sig < 1 || sig > 64)
                 return true;
         (void) snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
         f = fopen(path, "re");
         if (!f)
                 return true;
-        while (fgets(line, sizeof line, f)) {
-                unsigned long long mask;
+        while (seen < 2 && fgets(line, sizeof line, f)) {
                 if (sscanf(line, "SigCgt: %llx", &mask) == 1)
-                        return sig < 1 || sig > 64 || (mask >> (sig - 1)) & 1;
+                        caught = mask, seen++;
+                else if (sscanf(line, "SigBlk: %llx", &mask) == 1)
+                        blocked = mask, seen++;
         }
-        return true;
+        return seen < 2 || ((caught | blocked) >> (sig - 1)) & 1;
 }
 
 int spawn_request_shutdown(SpawnContext *c) {

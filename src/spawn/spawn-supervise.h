@@ -23,5 +23,6 @@ int spawn_supervise(SpawnContext *c, SpawnResult *ret);
 /* nspawn's exit code convention: the status; 0 for poweroff; 133 for reboot; 1 otherwise. */
 int spawn_result_exit_code(const SpawnResult *r) _pure_;
 /* Asks the guest to power off, the way its init understands: 0, or 1 when the request was a signal
- * that its init does not catch yet (still starting), which the kernel drops: ask again soon. */
+ * that its init neither catches nor blocks yet (still starting), which the kernel drops: ask again
+ * soon. */
 int spawn_request_shutdown(SpawnContext *c);

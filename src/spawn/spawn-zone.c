@@ -237,7 +237,8 @@ static bool same_version(const struct stat *a, const struct stat *b) {
 }
 
 /* The lease file whole (NULL: none). dnsmasq rewrites it in place (truncates, then writes): a read
- * that saw it change meanwhile (its size or mtime before and after differ) is done again. */
+ * that saw it change meanwhile (its size or mtime before and after differ), or that found it
+ * written in part (its last line unfinished), is done again, a moment later. */
 static char *leases_read(const char *path) {
         for (int attempt = 0; attempt < 3; attempt++) {
                 _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
@@ -247,10 +248,13 @@ static char *leases_read(const char *path) {
                 if (fd < 0 || fstat(fd, &before) < 0 || !S_ISREG(before.st_mode) ||
                     read_full_fd(fd, LEASES_MAX, &text, NULL) < 0)
                         return NULL;
-                if (fstat(fd, &after) >= 0 && same_version(&before, &after))
+                size_t n = strlen(text);
+                if (fstat(fd, &after) >= 0 && same_version(&before, &after) && (n == 0 || text[n - 1] == '\n'))
                         return text;
                 free(text);
+                (void) usleep(2000);
         }
+        log_debug("%s kept changing while it was read; going on without its leases.", path);
         return NULL;
 }
 

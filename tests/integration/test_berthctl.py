@@ -33,16 +33,19 @@ class Env:
         self.bus.env["BERTH_SPAWN_BINARY"] = SPAWN
         self.berthd = None
         self.foreign = set()
+        self.started = set()  # what the test started (berthctl start) or made images of: all it may stop
         self.images = []
         self.settings = []
 
     def start_berthd(self):
         first = self.berthd is None
         self.berthd = Berthd(self.bus, f"--log-dir={self.log_dir}", f"--autostart-dir={self.autostart_dir}")
-        if first:  # machines of the host's own berthd, which ours finds in /run/berth too: not ours to stop
+        if first:  # machines of the host's own berthd, which ours finds in /run/berth too
             self.foreign = set(self.running())
 
     def ctl(self, *args, input=None, user=None, timeout=60):
+        if args and args[0] == "start":
+            self.started.update(a for a in args[1:] if not a.startswith("-"))
         cmd = [CTL, "--no-pager", *args]
         if user:
             cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
@@ -82,7 +85,7 @@ class Env:
         return int(r.stdout) if r.returncode == 0 else None
 
     def ours(self):
-        return set(self.running()) - self.foreign
+        return set(self.running()) & (self.started | {os.path.basename(p) for p in self.images})
 
     def close(self):
         for name in sorted(self.ours() if self.berthd and self.berthd.proc.poll() is None else []):

@@ -45,14 +45,14 @@ def test_shutdown_requested_before_init_catches_it_is_not_lost(bbtree):
     # named busybox, so that the launcher asks it as it asks busybox's init (SIGUSR1)
     os.makedirs(os.path.join(bbtree, "usr/lib/slow"), exist_ok=True)
     with open(os.path.join(bbtree, "usr/lib/slow/busybox"), "w") as f:
-        f.write("#!/bin/sh\nsleep 0.5\nexec /bin/busybox init\n")
+        f.write("#!/bin/sh\nsleep 2\nexec /bin/busybox init\n")
     os.chmod(os.path.join(bbtree, "usr/lib/slow/busybox"), 0o755)
     os.unlink(os.path.join(bbtree, "sbin/init"))
     os.symlink("../usr/lib/slow/busybox", os.path.join(bbtree, "sbin/init"))
     write_inittab(bbtree, "::sysinit:/bin/echo booted\n::respawn:/bin/sleep 1000\n")
     env = dict(os.environ, BERTH_LOG_LEVEL="debug")
     with Machine("-D", bbtree, "-b", "-M", "bbearly", "--shutdown-timeout=20s", env=env) as m:
-        time.sleep(0.1)
+        time.sleep(0.2)
         assert m.stop(signal.SIGTERM, timeout=30) == 0, m.stderr
         assert "does not catch the shutdown signal yet" in m.stderr
         assert "did not shut down in time" not in m.stderr

@@ -187,3 +187,11 @@ TEST(strings) {
 }
 
 DEFINE_TEST_MAIN
+
+TEST(ascii_strcasecmp) {
+        ASSERT_EQ(ascii_strcasecmp("MEMORY-Peak", "memory-peak"), 0);
+        ASSERT_EQ(ascii_strncasecmp("YESno", "yes", 3), 0);
+        ASSERT_TRUE(ascii_strcasecmp("a", "b") < 0);
+        ASSERT_TRUE(ascii_strcasecmp("ab", "a") > 0);
+        ASSERT_TRUE(ascii_strcasecmp("\xc4\xb0", "i") != 0); /* no locale's case folding */
+}
