@@ -502,8 +502,10 @@ void spawn_zone_member_remove(const char *zone, const char *machine_name) {
         _cleanup_(closedirp) DIR *d = NULL;
         char z[IFNAMSIZ];
 
-        if (zone)
-                return member_files_remove(zone, machine_name);
+        if (zone) {
+                member_files_remove(zone, machine_name);
+                return;
+        }
         /* a record that could not be read: from every zone */
         d = opendir(ZONE_DIR);
         for (struct dirent *de; d && (de = readdir(d));)
